@@ -1,0 +1,261 @@
+"""The one controller that serves every collection, driven by its attribute
+map (naas/api/definitions) and a plugin that implements
+create_/get_/update_/delete_<resource> and get_<collection>.
+
+Each request runs in one DB transaction (naas.db.api.retry): validation,
+policy, quota and the plugin call all commit together or not at all.
+"""
+import urllib.parse
+
+from naas.api import attributes
+from naas.api.definitions import base as attr_base
+from naas.api import wsgi_utils
+from naas.common import exceptions
+from naas.common import policy
+from naas.conf import CONF
+from naas.db import api as db_api
+from naas.db import quota
+
+NOT_FOUND = {
+    'network': lambda id: exceptions.NetworkNotFound(net_id=id),
+    'subnet': lambda id: exceptions.SubnetNotFound(subnet_id=id),
+    'port': lambda id: exceptions.PortNotFound(port_id=id),
+}
+
+
+class Controller:
+    def __init__(self, plugin, collection, resource, attr_map, parent_plugin=None):
+        self.plugin = plugin
+        self.collection = collection
+        self.resource = resource
+        self.attr_map = attr_map
+        self.core = parent_plugin or plugin
+        self._visible = [n for n, s in attr_map.items() if s.get('is_visible')]
+        self._guarded = [n for n, s in attr_map.items() if s.get('enforce_policy')]
+        self._get_one = getattr(plugin, 'get_' + resource)
+        self._get_all = getattr(plugin, 'get_' + collection)
+
+    # ---- helpers -----------------------------------------------------------
+
+    def _not_found(self, id):
+        make = NOT_FOUND.get(self.resource)
+        return make(id) if make else exceptions.ResourceNotFound()
+
+    def _view(self, checker, item, fields):
+        names = fields or self._visible
+        out = {}
+        for name in names:
+            if name not in item or name not in self.attr_map:
+                continue
+            if name in self._guarded:
+                action = 'get_%s:%s' % (self.resource, name)
+                if checker.has_rule(action) and not checker.check(action, item):
+                    continue
+            out[name] = item[name]
+        return out
+
+    def _fields(self, request):
+        fields = [f for f in request.GET.getall('fields') if f]
+        for f in fields:
+            if f not in self.attr_map:
+                raise exceptions.BadRequest(resource=self.resource,
+                                            msg="Unknown field '%s'" % f)
+        return fields
+
+    def _fetch(self, context, checker, id):
+        """The item if the context may see it, else NotFound."""
+        try:
+            item = self._get_one(context, id)
+        except exceptions.NotFound:
+            raise self._not_found(id)
+        if not checker.check('get_' + self.resource, item):
+            raise self._not_found(id)
+        return item
+
+    def _add_network_target(self, context, target):
+        """Attributes of the parent network, for rules on network owners."""
+        net_id = target.get('network_id')
+        if net_id and net_id is not attr_base.ATTR_NOT_SPECIFIED and 'network:project_id' not in target:
+            try:
+                net = self.core.get_network(context.elevated(), net_id)
+            except exceptions.NotFound:
+                raise exceptions.NetworkNotFound(net_id=net_id)
+            target['network:project_id'] = target['network:tenant_id'] = net['project_id']
+            target.setdefault('shared', net['shared'])
+            target.setdefault('router:external', net['router:external'])
+        return target
+
+    def _enforce_attrs(self, checker, action, body, target):
+        """Rules named <action>:<attr> (and :<attr>:<key> for list of dicts)."""
+        for name, value in body.items():
+            if value is attr_base.ATTR_NOT_SPECIFIED:
+                continue
+            spec = self.attr_map.get(name, {})
+            if not spec.get('enforce_policy'):
+                continue
+            if action.startswith('create') and value == spec.get('default'):
+                continue  # not set by the client
+            rule = '%s:%s' % (action, name)
+            if checker.has_rule(rule):
+                checker.enforce(rule, target)
+            if isinstance(value, list):
+                for key in sorted({k for v in value if isinstance(v, dict) for k in v}):
+                    sub = '%s:%s' % (rule, key)
+                    if checker.has_rule(sub):
+                        checker.enforce(sub, target)
+
+    # ---- actions -----------------------------------------------------------
+
+    def index(self, request):
+        context = request.environ['naas.context']
+        params = request.GET
+        fields = self._fields(request)
+        filters = attributes.parse_filters(self.resource, self.attr_map, params)
+        sorts = attributes.parse_sorts(self.resource, self.attr_map, params)
+        limit = attributes.parse_limit(self.resource, params, CONF.pagination_max_limit)
+        marker = params.get('marker')
+        page_reverse = attributes.parse_bool_param(self.resource, params, 'page_reverse')
+
+        def _list(ctx):
+            checker = policy.Checker(ctx)
+            items = self._get_all(ctx, filters=filters, sorts=sorts,
+                                  limit=None if limit is None else limit + 1,
+                                  marker=marker, page_reverse=page_reverse)
+            more = limit is not None and len(items) > limit
+            if more:
+                items = items[1:] if page_reverse else items[:limit]
+            action = 'get_' + self.resource
+            return [self._view(checker, i, fields) for i in items
+                    if checker.check(action, i)], more, items
+
+        views, more, items = db_api.retry(_list, context, writer=False)
+        body = {self.collection: views}
+        if limit is not None:
+            links = self._links(request, items, limit, marker, page_reverse, more)
+            if links:
+                body[self.collection + '_links'] = links
+        return wsgi_utils.json_response(body)
+
+    def _links(self, request, items, limit, marker, page_reverse, more):
+        links = []
+        if not items:
+            return links
+        base_params = [(k, v) for k, v in request.GET.items()
+                       if k not in ('marker', 'page_reverse', 'limit')]
+
+        def href(marker_id, reverse):
+            params = base_params + [('limit', str(limit)), ('marker', marker_id)]
+            if reverse:
+                params.append(('page_reverse', 'True'))
+            return '%s?%s' % (request.path_url, urllib.parse.urlencode(params))
+
+        has_next = more if not page_reverse else marker is not None
+        has_prev = marker is not None if not page_reverse else more
+        if has_next:
+            links.append({'rel': 'next', 'href': href(items[-1]['id'], False)})
+        if has_prev:
+            links.append({'rel': 'previous', 'href': href(items[0]['id'], True)})
+        return links
+
+    def show(self, request, id):
+        context = request.environ['naas.context']
+        fields = self._fields(request)
+
+        def _show(ctx):
+            checker = policy.Checker(ctx)
+            return self._view(checker, self._fetch(ctx, checker, id), fields)
+
+        return wsgi_utils.json_response(
+            {self.resource: db_api.retry(_show, context, writer=False)})
+
+    def create(self, request, body=None):
+        context = request.environ['naas.context']
+        body = wsgi_utils.parse_body(request)
+        if isinstance(body, dict) and self.collection in body:
+            items = body[self.collection]
+            if not isinstance(items, list) or not items:
+                raise exceptions.BadRequest(resource=self.resource,
+                                            msg='Resources required')
+            bulk = True
+        elif isinstance(body, dict) and self.resource in body and len(body) == 1:
+            items, bulk = [body[self.resource]], False
+        else:
+            raise exceptions.BadRequest(resource=self.resource,
+                                        msg='Unable to find %s in request body' % self.resource)
+        prepared = [self._prepare_create(context, item) for item in items]
+
+        def _create(ctx):
+            checker = policy.Checker(ctx)
+            created = []
+            counts = {}
+            for item in prepared:
+                target = self._add_network_target(ctx, dict(item))
+                checker.enforce('create_' + self.resource, target)
+                self._enforce_attrs(checker, 'create_' + self.resource, item, target)
+                counts[item['project_id']] = counts.get(item['project_id'], 0) + 1
+            for project_id, n in counts.items():
+                quota.check(ctx.connection, project_id, self.resource, n)
+            for item in prepared:
+                result = getattr(self.plugin, 'create_' + self.resource)(ctx, item)
+                created.append(self._view(checker, result, None))
+            return created
+
+        created = db_api.retry(_create, context)
+        if bulk:
+            return wsgi_utils.json_response({self.collection: created}, status=201)
+        return wsgi_utils.json_response({self.resource: created[0]}, status=201)
+
+    def _prepare_create(self, context, item):
+        item = attributes.prepare_create(self.resource, self.attr_map, item)
+        if 'project_id' in self.attr_map:
+            project = item.get('project_id') or item.get('tenant_id')
+            other = item.get('tenant_id')
+            if other and item.get('project_id') and other != item['project_id']:
+                raise exceptions.BadRequest(resource=self.resource,
+                                            msg='project_id and tenant_id do not match')
+            if not project:
+                if not context.project_id:
+                    raise exceptions.BadRequest(
+                        resource=self.resource,
+                        msg="Failed to parse request. Required attribute 'project_id' "
+                            "not specified")
+                project = context.project_id
+            item['project_id'] = item['tenant_id'] = project
+        return item
+
+    def update(self, request, id, body=None):
+        context = request.environ['naas.context']
+        body = wsgi_utils.parse_body(request)
+        if not isinstance(body, dict) or set(body) != {self.resource}:
+            raise exceptions.BadRequest(resource=self.resource,
+                                        msg='Unable to find %s in request body' % self.resource)
+        values = attributes.prepare_update(self.resource, self.attr_map, body[self.resource])
+        expected = wsgi_utils.if_match_revision(request)
+
+        def _update(ctx):
+            checker = policy.Checker(ctx)
+            current = self._fetch(ctx, checker, id)
+            target = dict(current, **values)
+            checker.enforce('update_' + self.resource, target)
+            self._enforce_attrs(checker, 'update_' + self.resource, values, target)
+            kwargs = {} if expected is None else {'expected_revision': expected}
+            result = getattr(self.plugin, 'update_' + self.resource)(ctx, id, values, **kwargs)
+            return self._view(checker, result, None)
+
+        return wsgi_utils.json_response({self.resource: db_api.retry(_update, context)})
+
+    def delete(self, request, id):
+        context = request.environ['naas.context']
+        expected = wsgi_utils.if_match_revision(request)
+
+        def _delete(ctx):
+            checker = policy.Checker(ctx)
+            current = self._fetch(ctx, checker, id)
+            if expected is not None and current.get('revision_number') != expected:
+                raise exceptions.RevisionNumberConstraintFailed(
+                    expected=expected, current=current.get('revision_number'))
+            checker.enforce('delete_' + self.resource, current)
+            getattr(self.plugin, 'delete_' + self.resource)(ctx, id)
+
+        db_api.retry(_delete, context)
+        return wsgi_utils.empty_response()

@@ -1,0 +1,112 @@
+"""WSGI middleware of the /v2.0 pipelines: faults, identity, pipelines."""
+import logging
+
+import webob
+import webob.dec
+import webob.exc
+
+from naas.api import wsgi_utils
+from naas.common import context as naas_context
+from naas.common import exceptions
+from naas.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+class Middleware:
+    def __init__(self, application, **conf):
+        self.application = application
+        self.conf = conf
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        def _factory(app):
+            return cls(app, **local_conf)
+        return _factory
+
+
+class Faults(Middleware):
+    """NaasException -> NeutronError body; anything else -> a bare 500.
+
+    Also refuses bodies larger than max_request_body_size (413) before they
+    are read.  A client never sees a traceback.
+    """
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        limit = CONF.max_request_body_size
+        length = request.content_length
+        if length is not None and length > limit:
+            return wsgi_utils.error_response(exceptions.RequestEntityTooLarge())
+        if length is None and request.method in ('POST', 'PUT') and \
+                request.is_body_readable:
+            data = request.body_file.read(limit + 1)
+            if len(data) > limit:
+                return wsgi_utils.error_response(exceptions.RequestEntityTooLarge())
+            request.body = data
+        try:
+            return request.get_response(self.application)
+        except exceptions.NaasException as e:
+            if e.code >= 500:
+                LOG.error('%s %s: %s', request.method, request.path, e)
+            return wsgi_utils.error_response(e)
+        except Exception:
+            LOG.exception('%s %s failed', request.method, request.path)
+            error = exceptions.NaasException('Request Failed: internal server error '
+                                             'while processing your request.')
+            return wsgi_utils.error_response(error)
+
+
+class NoAuthContext(Middleware):
+    """Identity from X-Project-Id, X-User-Id and X-Roles, trusted as is.
+
+    With no X-Project-Id the caller is an administrator, as with Neutron's
+    noauth strategy; with a project and no X-Roles, a member of it.
+    """
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        headers = request.headers
+        project = headers.get('X-Project-Id') or headers.get('X-Tenant-Id')
+        user = headers.get('X-User-Id') or headers.get('X-User')
+        roles = [r for r in headers.get('X-Roles', '').split(',') if r.strip()]
+        if not project:
+            roles = roles or ['admin']
+        elif not roles:
+            roles = ['member']
+        request.environ['naas.context'] = naas_context.Context(
+            user_id=user, project_id=project, roles=roles,
+            request_id=request.environ.get('openstack.request_id'))
+        return request.get_response(self.application)
+
+
+class KeystoneContext(Middleware):
+    """Identity from the headers keystonemiddleware's auth_token sets."""
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        headers = request.headers
+        if headers.get('X-Identity-Status', 'Confirmed') != 'Confirmed':
+            return webob.exc.HTTPUnauthorized()
+        project = headers.get('X-Project-Id')
+        user = headers.get('X-User-Id')
+        if not project and not headers.get('X-System-Scope'):
+            return webob.exc.HTTPUnauthorized()
+        roles = [r for r in headers.get('X-Roles', '').split(',') if r.strip()]
+        request.environ['naas.context'] = naas_context.Context(
+            user_id=user, project_id=project, roles=roles,
+            user_name=headers.get('X-User-Name'),
+            project_name=headers.get('X-Project-Name'),
+            auth_token=headers.get('X-Auth-Token'),
+            request_id=request.environ.get('openstack.request_id'))
+        return request.get_response(self.application)
+
+
+def pipeline_factory(loader, global_conf, **local_conf):
+    """The pipeline named by auth_strategy (noauth or keystone)."""
+    pipeline = local_conf[CONF.auth_strategy].split()
+    filters = [loader.get_filter(name) for name in pipeline[:-1]]
+    app = loader.get_app(pipeline[-1])
+    for filter_ in reversed(filters):
+        app = filter_(app)
+    return app

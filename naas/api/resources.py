@@ -1,0 +1,15 @@
+"""The collections of the API: which definition describes each one."""
+from naas.api.definitions import network
+from naas.api.definitions import port
+from naas.api.definitions import subnet
+
+#: collection -> definition module, for every collection a plugin may serve.
+DEFINITIONS = {d.COLLECTION_NAME: d for d in (network, subnet, port)}
+
+#: L3 collections: served by an L3 service plugin, else 501.
+L3_COLLECTIONS = ('routers', 'floatingips', 'subnet-routes')
+
+
+def register(definition):
+    """Service plugins add their definitions (naas.plugins.*)."""
+    DEFINITIONS[definition.COLLECTION_NAME] = definition

@@ -1,0 +1,20 @@
+"""The version document at /."""
+import webob.dec
+
+from naas.api import wsgi_utils
+
+
+class Versions:
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        return cls()
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        if request.path_info not in ('', '/'):
+            return wsgi_utils.json_response(
+                {'NeutronError': {'type': 'HTTPNotFound', 'message': 'Not found',
+                                  'detail': ''}}, status=404)
+        return wsgi_utils.json_response({'versions': [{
+            'id': 'v2.0', 'status': 'CURRENT',
+            'links': [{'rel': 'self', 'href': request.host_url + '/v2.0/'}]}]})

@@ -1,0 +1,179 @@
+"""Exceptions a client can see.
+
+Each carries the HTTP status it maps to; its class name is the ``type`` of
+the ``NeutronError`` body, as in the OpenStack Networking API.
+"""
+
+
+class NaasException(Exception):
+    """Base of every error the API turns into a NeutronError body."""
+    code = 500
+    message = 'An unknown exception occurred.'
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.message % kwargs
+            except (KeyError, TypeError):
+                message = self.message
+        self.msg = message
+        super().__init__(message)
+
+    @property
+    def type(self):
+        return type(self).__name__
+
+    def __str__(self):
+        return self.msg
+
+
+class BadRequest(NaasException):
+    code = 400
+    message = 'Bad %(resource)s request: %(msg)s.'
+
+
+class InvalidInput(BadRequest):
+    message = 'Invalid input for operation: %(error_message)s.'
+
+
+class MalformedRequestBody(BadRequest):
+    message = 'Malformed request body: %(reason)s.'
+
+
+class InvalidAllocationPool(BadRequest):
+    message = 'The allocation pool %(pool)s is not valid.'
+
+
+class InvalidIpForSubnet(BadRequest):
+    message = 'IP address %(ip_address)s is not a valid IP for the specified subnet.'
+
+
+class InvalidIpForNetwork(BadRequest):
+    message = 'IP address %(ip_address)s is not a valid IP for any of the subnets on the specified network.'
+
+
+class NotAuthorized(NaasException):
+    code = 403
+    message = 'Not authorized.'
+
+
+class PolicyNotAuthorized(NotAuthorized):
+    message = "(rule:%(action)s) is disallowed by policy"
+
+
+class AdminRequired(NotAuthorized):
+    message = 'User does not have admin privileges: %(reason)s.'
+
+
+class NotFound(NaasException):
+    code = 404
+    message = 'An unknown exception occurred.'
+
+
+class ResourceNotFound(NotFound):
+    message = 'The resource could not be found.'
+
+
+class NetworkNotFound(NotFound):
+    message = 'Network %(net_id)s could not be found.'
+
+
+class SubnetNotFound(NotFound):
+    message = 'Subnet %(subnet_id)s could not be found.'
+
+
+class PortNotFound(NotFound):
+    message = 'Port %(port_id)s could not be found.'
+
+
+class TagNotFound(NotFound):
+    message = 'Tag %(tag)s could not be found for %(resource)s %(resource_id)s.'
+
+
+class ExtensionNotFound(NotFound):
+    message = 'Extension %(alias)s could not be found.'
+
+
+class AgentNotFound(NotFound):
+    message = 'Agent %(id)s could not be found.'
+
+
+class NotImplementedError_(NaasException):
+    """The request names something no loaded plugin implements (501)."""
+    code = 501
+    message = 'The server has no plugin that implements %(what)s.'
+
+    @property
+    def type(self):
+        return 'NotImplemented'
+
+
+class Conflict(NaasException):
+    code = 409
+    message = 'A conflict occurred: %(msg)s.'
+
+
+class InUse(Conflict):
+    message = 'The resource is in use.'
+
+
+class NetworkInUse(InUse):
+    message = 'Unable to complete operation on network %(net_id)s. There are one or more ports still in use on the network.'
+
+
+class SubnetInUse(InUse):
+    message = 'Unable to complete operation on subnet %(subnet_id)s: %(reason)s.'
+
+
+class IpAddressAlreadyAllocated(Conflict):
+    message = 'IP address %(ip)s already allocated in subnet %(subnet_id)s'
+
+
+class IpAddressGenerationFailure(Conflict):
+    message = 'No more IP addresses available on network %(net_id)s.'
+
+
+class MacAddressInUse(InUse):
+    message = 'Unable to complete operation for network %(net_id)s. The mac address %(mac)s is in use.'
+
+
+class MacAddressGenerationFailure(Conflict):
+    message = 'Unable to generate unique mac on network %(net_id)s.'
+
+
+class OverQuota(Conflict):
+    message = 'Quota exceeded for resources: %(overs)s.'
+
+
+class SubnetOverlap(Conflict):
+    message = 'Invalid input for operation: Requested subnet with cidr %(cidr)s for network %(net_id)s overlaps with subnet %(other)s.'
+
+    @property
+    def type(self):
+        return 'InvalidInput'
+
+    code = 400
+
+
+class RevisionNumberConstraintFailed(NaasException):
+    code = 412
+    message = 'Constrained to %(expected)s, but current revision is %(current)s'
+
+
+class RequestEntityTooLarge(NaasException):
+    code = 413
+    message = 'Request is too large.'
+
+
+class NoNetworkAvailable(NaasException):
+    code = 503
+    message = 'Unable to create the network. No tenant network is available for allocation.'
+
+
+class SegmentationIdInUse(InUse):
+    message = 'Unable to create the network. The %(network_type)s %(segmentation_id)s on physical network %(physical_network)s is in use.'
+
+
+class DBRetry(Exception):
+    """Internal: the transaction lost a race and the request may be retried."""

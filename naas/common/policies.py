@@ -1,0 +1,115 @@
+"""Default policy rules, in code; a deployer's policy.yaml overrides any.
+
+Roles: ``admin`` (any project), ``member`` (writes in its own project),
+``reader`` (reads in its own project); admin implies member implies reader.
+Shared and external networks are readable by every project, and a network's
+owner sees the ports and subnets on it.
+"""
+from oslo_policy import policy
+
+ADMIN = 'rule:context_is_admin'
+PROJECT_MEMBER = 'role:member and project_id:%(project_id)s'
+PROJECT_READER = 'role:reader and project_id:%(project_id)s'
+NET_OWNER_MEMBER = 'role:member and project_id:%(network:project_id)s'
+NET_OWNER_READER = 'role:reader and project_id:%(network:project_id)s'
+
+BASE_RULES = [
+    policy.RuleDefault('context_is_admin', 'role:admin',
+                       'Who counts as a cloud administrator.'),
+    policy.RuleDefault('admin_only', ADMIN, 'Administrators only.'),
+    policy.RuleDefault('shared', 'field:networks:shared=True',
+                       'The network is shared with every project.'),
+    policy.RuleDefault('external', 'field:networks:router:external=True',
+                       'The network is an external network.'),
+    policy.RuleDefault('admin_or_member', '%s or (%s)' % (ADMIN, PROJECT_MEMBER),
+                       'An administrator, or a member of the owning project.'),
+    policy.RuleDefault('admin_or_reader', '%s or (%s)' % (ADMIN, PROJECT_READER),
+                       'An administrator, or a reader of the owning project.'),
+    policy.RuleDefault('admin_or_network_owner',
+                       '%s or (%s)' % (ADMIN, NET_OWNER_MEMBER),
+                       'An administrator, or a member of the project that '
+                       'owns the network.'),
+]
+
+
+def _crud(resource, create, get, update, delete):
+    rules = []
+    for op, check in (('create', create), ('get', get), ('update', update),
+                      ('delete', delete)):
+        rules.append(policy.RuleDefault('%s_%s' % (op, resource), check,
+                                        '%s a %s.' % (op.capitalize(), resource)))
+    return rules
+
+
+def _attr(action, check):
+    return policy.RuleDefault(action, check, 'Who may use %s.' % action)
+
+
+NETWORK_RULES = _crud(
+    'network',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader or rule:shared or rule:external',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('create_network:shared', 'rule:admin_only'),
+    _attr('update_network:shared', 'rule:admin_only'),
+    _attr('create_network:router:external', 'rule:admin_only'),
+    _attr('update_network:router:external', 'rule:admin_only'),
+    _attr('create_network:provider:network_type', 'rule:admin_only'),
+    _attr('create_network:provider:physical_network', 'rule:admin_only'),
+    _attr('create_network:provider:segmentation_id', 'rule:admin_only'),
+    _attr('update_network:provider:network_type', 'rule:admin_only'),
+    _attr('update_network:provider:physical_network', 'rule:admin_only'),
+    _attr('update_network:provider:segmentation_id', 'rule:admin_only'),
+    _attr('get_network:provider:network_type', 'rule:admin_only'),
+    _attr('get_network:provider:physical_network', 'rule:admin_only'),
+    _attr('get_network:provider:segmentation_id', 'rule:admin_only'),
+]
+
+SUBNET_RULES = _crud(
+    'subnet',
+    create='rule:admin_or_network_owner',
+    get='rule:admin_or_reader or rule:shared or rule:external or (%s)'
+        % NET_OWNER_READER,
+    update='rule:admin_or_network_owner',
+    delete='rule:admin_or_network_owner')
+
+PORT_RULES = _crud(
+    'port',
+    create='rule:admin_or_member or rule:admin_or_network_owner',
+    get='rule:admin_or_reader or (%s)' % NET_OWNER_READER,
+    update='rule:admin_or_member or rule:admin_or_network_owner',
+    delete='rule:admin_or_member or rule:admin_or_network_owner') + [
+    _attr('create_port:mac_address', 'rule:admin_or_network_owner'),
+    _attr('create_port:fixed_ips:ip_address', 'rule:admin_or_network_owner'),
+    _attr('update_port:fixed_ips:ip_address', 'rule:admin_or_network_owner'),
+    _attr('update_port:mac_address', 'rule:admin_only'),
+    _attr('create_port:device_owner',
+          'not rule:network_device or rule:admin_or_network_owner'),
+    _attr('update_port:device_owner',
+          'not rule:network_device or rule:admin_or_network_owner'),
+    policy.RuleDefault('network_device', 'field:port:device_owner=~^network:',
+                       'The port belongs to a network service.'),
+] + [
+    _attr('%s_port:%s' % (op, attr), 'rule:admin_only')
+    for op in ('create', 'update', 'get')
+    for attr in ('binding:host_id', 'binding:profile', 'binding:vif_type',
+                 'binding:vif_details')
+]
+
+QUOTA_RULES = [
+    _attr('get_quota', 'rule:admin_or_reader'),
+    _attr('update_quota', 'rule:admin_only'),
+    _attr('delete_quota', 'rule:admin_only'),
+]
+
+TAG_RULES = [
+    _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')
+    for op in ('create', 'update', 'delete')
+    for res in ('network', 'subnet', 'port')
+]
+
+
+def list_rules():
+    return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES +
+            QUOTA_RULES + TAG_RULES)

@@ -1,0 +1,16 @@
+"""Configuration options: one module per option group.
+
+Each module has ``register_opts(conf)`` and ``list_opts()``; ``naas.conf.opts``
+gathers them for oslo-config-generator.  ``CONF`` is the process-wide
+ConfigOpts with every NaaS group registered.
+"""
+from oslo_config import cfg
+
+from naas.conf import default
+from naas.conf import l2
+from naas.conf import quotas
+
+CONF = cfg.CONF
+
+for _module in (default, l2, quotas):
+    _module.register_opts(CONF)

@@ -1,0 +1,72 @@
+"""Options of the [DEFAULT] group: the API server and the plugins it loads."""
+from oslo_config import cfg
+
+OPTS = [
+    cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       help='Address the API server listens on.'),
+    cfg.PortOpt('bind_port', default=9696,
+                help='Port the API server listens on.'),
+    cfg.IntOpt('api_workers', min=1,
+               help='Number of API server processes. Defaults to the '
+                    'number of CPUs.'),
+    cfg.StrOpt('api_paste_config', default='api-paste.ini',
+               help='The paste.deploy file of the API pipelines; relative '
+                    'paths are looked up beside the config files.'),
+    cfg.StrOpt('auth_strategy', default='noauth',
+               choices=['noauth', 'keystone'],
+               help='Which pipeline of api_paste_config serves /v2.0: '
+                    'noauth takes the identity from X-Project-Id, X-User-Id '
+                    'and X-Roles headers; keystone validates tokens with '
+                    'keystonemiddleware.'),
+    cfg.StrOpt('state_path', default='/var/lib/naas',
+               help='Where NaaS keeps its state (the embedded SQLite '
+                    'database among it).'),
+    cfg.StrOpt('core_plugin', default='l2',
+               help='Entry point name (naas.core_plugins) of the core '
+                    'plugin.'),
+    cfg.ListOpt('service_plugins', default=[],
+                help='Entry point names (naas.service_plugins) of the '
+                     'service plugins, e.g. "router" for L3. Without an L3 '
+                     'plugin every L3 request answers 501.'),
+    cfg.StrOpt('base_mac', default='fa:16:3e:00:00:00',
+               help='Base of generated MAC addresses: the bytes that are '
+                    'not 00 are kept, the 00 bytes are random.'),
+    cfg.IntOpt('mac_generation_retries', default=16, min=1,
+               help='How many random MACs to try before giving up.'),
+    cfg.IntOpt('pagination_max_limit', default=-1,
+               help='Largest page a list request returns; -1 is no limit.'),
+    cfg.IntOpt('global_physnet_mtu', default=1500, min=68,
+               help='MTU of the underlying physical network.'),
+    cfg.IntOpt('max_fixed_ips_per_port', default=16, min=1,
+               help='Most fixed IPs one port can have.'),
+    cfg.IntOpt('max_request_body_size', default=114688, min=1,
+               help='Largest request body accepted, in bytes; larger is '
+                    '413.'),
+    cfg.IntOpt('db_retries', default=10, min=0,
+               help='How often a request is retried after a deadlock or '
+                    'a lost race on a unique key.'),
+    cfg.IntOpt('agent_down_time', default=75,
+               help='Seconds after the last heartbeat an agent counts as '
+                    'dead.'),
+]
+
+DATABASE_OPTS = [
+    cfg.StrOpt('connection', secret=True,
+               help='SQLAlchemy URL of the NaaS database. Defaults to '
+                    'SQLite in state_path.'),
+    cfg.IntOpt('max_pool_size', default=10,
+               help='Connections kept open per process.'),
+    cfg.IntOpt('max_overflow', default=50,
+               help='Connections beyond the pool under load.'),
+    cfg.BoolOpt('connection_debug', default=False,
+                help='Log every SQL statement.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS)
+    conf.register_opts(DATABASE_OPTS, group='database')
+
+
+def list_opts():
+    return [('DEFAULT', OPTS), ('database', DATABASE_OPTS)]

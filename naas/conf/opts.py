@@ -1,0 +1,18 @@
+"""Entry point of oslo-config-generator (namespace ``naas``)."""
+import itertools
+
+from oslo_log import log as logging
+
+from naas.conf import default
+from naas.conf import l2
+from naas.conf import quotas
+
+_MODULES = (default, l2, quotas)
+
+
+def list_opts():
+    return list(itertools.chain.from_iterable(m.list_opts() for m in _MODULES))
+
+
+def set_defaults():
+    logging.set_defaults()

@@ -1,0 +1,146 @@
+"""Engine and transactions.
+
+Every API request runs in one transaction (``transaction``): it commits when
+the request succeeds and rolls back otherwise, so a failed request leaves
+nothing behind.  A transaction that loses a race (deadlock, serialization
+failure, SQLite busy, or an explicit DBRetry) is retried from the start by
+``retry``.
+"""
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+
+from naas.common import exceptions
+from naas.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+_ENGINE = None
+_LOCK = threading.Lock()
+
+_RETRY_PGCODES = {'40P01', '40001', '55P03'}
+_RETRY_MYSQL_CODES = {1213, 1205}
+
+
+def default_connection():
+    return 'sqlite:///%s' % os.path.join(CONF.state_path, 'naas.sqlite')
+
+
+def create_engine(url=None):
+    url = url or CONF.database.connection or default_connection()
+    kwargs = {'echo': CONF.database.connection_debug, 'future': True}
+    if url.startswith('sqlite'):
+        if ':memory:' in url or url in ('sqlite://', 'sqlite:///'):
+            kwargs['poolclass'] = sa.pool.StaticPool
+        kwargs['connect_args'] = {'check_same_thread': False, 'timeout': 30,
+                                  'isolation_level': None}
+    else:
+        kwargs.update(pool_size=CONF.database.max_pool_size,
+                      max_overflow=CONF.database.max_overflow,
+                      pool_pre_ping=True, pool_recycle=3600)
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == 'sqlite':
+        _setup_sqlite(engine)
+    return engine
+
+
+def _setup_sqlite(engine):
+    @event.listens_for(engine, 'connect')
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute('PRAGMA foreign_keys=ON')
+        if engine.url.database and engine.url.database != ':memory:':
+            cur.execute('PRAGMA journal_mode=WAL')
+            cur.execute('PRAGMA synchronous=NORMAL')
+        cur.close()
+
+    @event.listens_for(engine, 'begin')
+    def _on_begin(conn):
+        # Writers take the write lock up front, so that two writers never
+        # both read and then fail to upgrade their lock.
+        mode = conn.info.pop('sqlite_begin', 'BEGIN')
+        conn.exec_driver_sql(mode)
+
+
+def get_engine():
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is None:
+            _ENGINE = create_engine()
+    return _ENGINE
+
+
+def set_engine(engine):
+    """Use ``engine`` for this process (tests, and workers after fork)."""
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is not None and _ENGINE is not engine:
+            _ENGINE.dispose()
+        _ENGINE = engine
+
+
+def dispose_engine():
+    """Forget pooled connections, e.g. in a worker just forked."""
+    if _ENGINE is not None:
+        _ENGINE.dispose(close=False)
+
+
+@contextlib.contextmanager
+def transaction(context, writer=True):
+    """Run the block in one transaction on ``context.connection``."""
+    if context.connection is not None:
+        yield context.connection
+        return
+    engine = get_engine()
+    with engine.connect() as conn:
+        if engine.dialect.name == 'sqlite' and writer:
+            conn.info['sqlite_begin'] = 'BEGIN IMMEDIATE'
+        context.connection = conn
+        context.after_commit = []
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            context.connection = None
+    callbacks, context.after_commit = context.after_commit, []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            LOG.exception('after-commit callback %s failed', callback)
+
+
+def is_retriable(error):
+    if isinstance(error, exceptions.DBRetry):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    orig = error.orig
+    pgcode = getattr(orig, 'pgcode', None)
+    if pgcode in _RETRY_PGCODES:
+        return True
+    args = getattr(orig, 'args', ())
+    if args and isinstance(args[0], int) and args[0] in _RETRY_MYSQL_CODES:
+        return True
+    return 'database is locked' in str(orig)
+
+
+def retry(func, context, *args, writer=True, **kwargs):
+    """Call func(context, ...) in a transaction, retrying lost races."""
+    attempts = CONF.db_retries + 1
+    for attempt in range(attempts):
+        try:
+            with transaction(context, writer=writer):
+                return func(context, *args, **kwargs)
+        except Exception as e:
+            if attempt + 1 >= attempts or not is_retriable(e):
+                raise
+            LOG.debug('retrying %s after %s', getattr(func, '__name__', func), e)
+            time.sleep(random.uniform(0, 0.01 * (2 ** min(attempt, 6))))

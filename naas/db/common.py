@@ -1,0 +1,132 @@
+"""Helpers shared by the resource tables: standard attributes and tags."""
+import datetime
+import json
+import uuid
+
+import sqlalchemy as sa
+
+from naas.common import exceptions
+from naas.db import models
+
+CHUNK = 500
+TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def new_standard(body):
+    """id, name, description, project and timestamps of a new row."""
+    stamp = now()
+    return {'id': body.get('id') or str(uuid.uuid4()),
+            'project_id': body.get('project_id'),
+            'name': body.get('name', ''),
+            'description': body.get('description', ''),
+            'created_at': stamp, 'updated_at': stamp, 'revision_number': 0}
+
+
+def standard_dict(row):
+    return {'id': row.id, 'name': row.name, 'description': row.description,
+            'project_id': row.project_id, 'tenant_id': row.project_id,
+            'created_at': row.created_at, 'updated_at': row.updated_at,
+            'revision_number': row.revision_number}
+
+
+def bump(conn, table, id, values=None, expected_revision=None):
+    """Update a row, moving its revision and updated_at on.
+
+    With ``expected_revision`` the update happens only at that revision
+    (If-Match), otherwise RevisionNumberConstraintFailed.
+    """
+    values = dict(values or {})
+    values['revision_number'] = table.c.revision_number + 1
+    values['updated_at'] = now()
+    stmt = table.update().where(table.c.id == id).values(**values)
+    if expected_revision is not None:
+        stmt = stmt.where(table.c.revision_number == expected_revision)
+    if conn.execute(stmt).rowcount != 1 and expected_revision is not None:
+        current = conn.execute(sa.select(table.c.revision_number)
+                               .where(table.c.id == id)).scalar()
+        raise exceptions.RevisionNumberConstraintFailed(
+            expected=expected_revision, current=current)
+
+
+def chunks(items, size=CHUNK):
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def tags_for(conn, ids):
+    """{resource id: sorted tags} for the given ids."""
+    out = {}
+    t = models.tags
+    for chunk in chunks(ids):
+        for row in conn.execute(sa.select(t.c.resource_id, t.c.tag)
+                                .where(t.c.resource_id.in_(chunk))):
+            out.setdefault(row.resource_id, []).append(row.tag)
+    for tags in out.values():
+        tags.sort()
+    return out
+
+
+def set_tags(conn, resource_id, tags):
+    t = models.tags
+    conn.execute(t.delete().where(t.c.resource_id == resource_id))
+    if tags:
+        conn.execute(t.insert(), [{'resource_id': resource_id, 'tag': tag}
+                                  for tag in sorted(set(tags))])
+
+
+def add_tag(conn, resource_id, tag):
+    t = models.tags
+    exists = conn.execute(sa.select(t.c.tag).where(
+        t.c.resource_id == resource_id, t.c.tag == tag)).first()
+    if exists is None:
+        conn.execute(t.insert().values(resource_id=resource_id, tag=tag))
+
+
+def remove_tag(conn, resource_id, tag):
+    t = models.tags
+    return conn.execute(t.delete().where(t.c.resource_id == resource_id,
+                                         t.c.tag == tag)).rowcount == 1
+
+
+def delete_tags(conn, resource_id):
+    conn.execute(models.tags.delete().where(models.tags.c.resource_id == resource_id))
+
+
+def tag_conditions(id_column, filters):
+    """WHERE clauses for tags, tags-any, not-tags, not-tags-any filters.
+
+    Each filter value is a comma-separated list of tags, as in the
+    Networking API; repeated parameters are merged.
+    """
+    t = models.tags
+    clauses = []
+    for name in TAG_FILTERS:
+        values = filters.pop(name, None)
+        if not values:
+            continue
+        wanted = sorted({tag for v in values for tag in v.split(',') if tag})
+        if not wanted:
+            continue
+        if name in ('tags', 'not-tags'):
+            matched = (sa.select(sa.func.count()).select_from(t)
+                       .where(t.c.resource_id == id_column, t.c.tag.in_(wanted))
+                       .scalar_subquery())
+            cond = matched == len(wanted)
+        else:
+            cond = sa.exists().where(t.c.resource_id == id_column,
+                                     t.c.tag.in_(wanted))
+        clauses.append(sa.not_(cond) if name.startswith('not-') else cond)
+    return clauses
+
+
+def loads(text, default):
+    return json.loads(text) if text else default
+
+
+def dumps(value):
+    return json.dumps(value, sort_keys=True)

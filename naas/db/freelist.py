@@ -1,0 +1,128 @@
+"""A free list of integers kept as ranges in ``ipam_free_ranges``.
+
+IPAM keeps one pool per subnet (addresses of its allocation pools not yet
+given out); the L2 plugin keeps one per segment type (VNIs, VLAN IDs).
+Values are stored as 32 hex digits so that string order is numeric order up
+to 128 bits.  Taking the next value or a given value, and giving one back,
+touch at most two rows found by primary key: the cost does not grow with
+the number of values already taken.
+
+Rows are locked with SELECT ... FOR UPDATE, so concurrent transactions on
+PostgreSQL or MySQL serialise on the range they change; SQLite serialises
+writers as a whole.
+"""
+import sqlalchemy as sa
+
+from naas.db import models
+
+T = models.ipam_free_ranges
+
+
+def key(value):
+    return '%032x' % value
+
+
+def unkey(text):
+    return int(text, 16)
+
+
+def create_pool(conn, pool_id, ranges):
+    """Fill ``pool_id`` with the inclusive integer ``ranges`` [(first, last)]."""
+    rows = [{'pool_id': pool_id, 'first': key(first), 'last': key(last)}
+            for first, last in _merge(ranges)]
+    if rows:
+        conn.execute(T.insert(), rows)
+
+
+def delete_pool(conn, pool_id):
+    conn.execute(T.delete().where(T.c.pool_id == pool_id))
+
+
+def _merge(ranges):
+    out = []
+    for first, last in sorted(ranges):
+        if out and first <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
+
+
+def _locked(conn, query):
+    return conn.execute(query.with_for_update()).first()
+
+
+def take_next(conn, pool_id):
+    """Take the lowest free value, or None when the pool is empty."""
+    for _ in range(8):
+        row = _locked(conn, sa.select(T.c.first, T.c.last)
+                      .where(T.c.pool_id == pool_id)
+                      .order_by(T.c.first).limit(1))
+        if row is None:
+            return None
+        if _take_from(conn, pool_id, row, unkey(row.first)):
+            return unkey(row.first)
+    return None
+
+
+def take(conn, pool_id, value):
+    """Take ``value``; False when it is not free."""
+    k = key(value)
+    row = _locked(conn, sa.select(T.c.first, T.c.last)
+                  .where(T.c.pool_id == pool_id, T.c.first <= k)
+                  .order_by(T.c.first.desc()).limit(1))
+    if row is None or row.last < k:
+        return False
+    return _take_from(conn, pool_id, row, value)
+
+
+def _take_from(conn, pool_id, row, value):
+    """Remove ``value`` from the locked range ``row``; False if it changed."""
+    first, last = unkey(row.first), unkey(row.last)
+    where = sa.and_(T.c.pool_id == pool_id, T.c.first == row.first,
+                    T.c.last == row.last)
+    if first == last:
+        result = conn.execute(T.delete().where(where))
+    elif value == first:
+        result = conn.execute(T.update().where(where).values(first=key(value + 1)))
+    elif value == last:
+        result = conn.execute(T.update().where(where).values(last=key(value - 1)))
+    else:
+        result = conn.execute(T.update().where(where).values(last=key(value - 1)))
+        if result.rowcount == 1:
+            conn.execute(T.insert().values(pool_id=pool_id, first=key(value + 1),
+                                           last=row.last))
+    return result.rowcount == 1
+
+
+def give_back(conn, pool_id, value):
+    """Return ``value`` to the pool, merging it with its neighbours."""
+    k = key(value)
+    before = _locked(conn, sa.select(T.c.first, T.c.last)
+                     .where(T.c.pool_id == pool_id, T.c.first < k)
+                     .order_by(T.c.first.desc()).limit(1))
+    if before is not None and before.last >= k:
+        return  # already free
+    after = _locked(conn, sa.select(T.c.first, T.c.last)
+                    .where(T.c.pool_id == pool_id, T.c.first == key(value + 1)))
+    joins_before = before is not None and unkey(before.last) == value - 1
+    if joins_before and after is not None:
+        conn.execute(T.delete().where(T.c.pool_id == pool_id,
+                                      T.c.first == after.first))
+        conn.execute(T.update().where(T.c.pool_id == pool_id,
+                                      T.c.first == before.first)
+                     .values(last=after.last))
+    elif joins_before:
+        conn.execute(T.update().where(T.c.pool_id == pool_id,
+                                      T.c.first == before.first).values(last=k))
+    elif after is not None:
+        conn.execute(T.update().where(T.c.pool_id == pool_id,
+                                      T.c.first == after.first).values(first=k))
+    else:
+        conn.execute(T.insert().values(pool_id=pool_id, first=k, last=k))
+
+
+def free_count(conn, pool_id):
+    """How many values are free (sums the ranges; for tests and tools)."""
+    rows = conn.execute(sa.select(T.c.first, T.c.last).where(T.c.pool_id == pool_id))
+    return sum(unkey(r.last) - unkey(r.first) + 1 for r in rows)

@@ -1,0 +1,127 @@
+"""The core tables.  Plugins keep their own details in tables of their own
+(see naas/plugins/*/models.py); everything shares this MetaData so that one
+alembic history covers it.
+
+Tables are SQLAlchemy Core: the API reads thousands of rows per list and
+builds dicts straight from rows, without ORM objects in between.
+"""
+import sqlalchemy as sa
+
+metadata = sa.MetaData(naming_convention={
+    'ix': 'ix_%(table_name)s_%(column_0_N_name)s',
+    'uq': 'uq_%(table_name)s_%(column_0_N_name)s',
+    'fk': 'fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s',
+    'pk': 'pk_%(table_name)s',
+})
+
+UUID = sa.String(36)
+NAME = sa.String(255)
+
+
+def _standard_columns():
+    """Columns every core resource has (standard attributes)."""
+    return [
+        sa.Column('id', UUID, primary_key=True),
+        sa.Column('project_id', NAME, index=True),
+        sa.Column('name', NAME, nullable=False, server_default=''),
+        sa.Column('description', NAME, nullable=False, server_default=''),
+        sa.Column('created_at', sa.String(20), nullable=False),
+        sa.Column('updated_at', sa.String(20), nullable=False),
+        sa.Column('revision_number', sa.BigInteger, nullable=False,
+                  server_default='0'),
+    ]
+
+
+networks = sa.Table(
+    'networks', metadata,
+    *_standard_columns(),
+    sa.Column('status', sa.String(16), nullable=False),
+    sa.Column('admin_state_up', sa.Boolean, nullable=False),
+    sa.Column('shared', sa.Boolean, nullable=False, index=True),
+    sa.Column('router_external', sa.Boolean, nullable=False, index=True),
+    sa.Column('mtu', sa.Integer, nullable=False),
+    sa.Column('port_security_enabled', sa.Boolean, nullable=False),
+    sa.Column('availability_zone_hints', sa.String(255), nullable=False,
+              server_default='[]'),
+)
+
+subnets = sa.Table(
+    'subnets', metadata,
+    *_standard_columns(),
+    sa.Column('network_id', UUID,
+              sa.ForeignKey('networks.id', ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('ip_version', sa.Integer, nullable=False),
+    sa.Column('cidr', sa.String(64), nullable=False),
+    sa.Column('gateway_ip', sa.String(64)),
+    sa.Column('enable_dhcp', sa.Boolean, nullable=False),
+    sa.Column('ipv6_ra_mode', sa.String(32)),
+    sa.Column('ipv6_address_mode', sa.String(32)),
+    # JSON lists; small, always read with the subnet, never filtered on.
+    sa.Column('allocation_pools', sa.Text, nullable=False),
+    sa.Column('dns_nameservers', sa.Text, nullable=False),
+    sa.Column('host_routes', sa.Text, nullable=False),
+)
+
+ports = sa.Table(
+    'ports', metadata,
+    *_standard_columns(),
+    sa.Column('network_id', UUID,
+              sa.ForeignKey('networks.id', ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('mac_address', sa.String(32), nullable=False),
+    sa.Column('admin_state_up', sa.Boolean, nullable=False),
+    sa.Column('status', sa.String(16), nullable=False),
+    sa.Column('device_id', NAME, nullable=False, index=True),
+    sa.Column('device_owner', NAME, nullable=False),
+    sa.Column('port_security_enabled', sa.Boolean, nullable=False),
+    sa.Column('dns_name', NAME, nullable=False, server_default=''),
+    # JSON lists, always read with the port, never filtered on by value.
+    sa.Column('security_groups', sa.Text, nullable=False),
+    sa.Column('allowed_address_pairs', sa.Text, nullable=False),
+    sa.Column('binding_host_id', NAME, nullable=False, index=True),
+    sa.Column('binding_vnic_type', sa.String(64), nullable=False),
+    sa.Column('binding_vif_type', sa.String(64), nullable=False),
+    sa.Column('binding_vif_details', sa.Text, nullable=False),
+    sa.Column('binding_profile', sa.Text, nullable=False),
+    sa.UniqueConstraint('network_id', 'mac_address'),
+)
+
+# One row per fixed IP.  The primary key (subnet_id, ip_address) is what
+# makes a double allocation impossible, whatever the IPAM code does.
+ip_allocations = sa.Table(
+    'ip_allocations', metadata,
+    sa.Column('subnet_id', UUID,
+              sa.ForeignKey('subnets.id', ondelete='CASCADE'),
+              primary_key=True),
+    sa.Column('ip_address', sa.String(64), primary_key=True),
+    sa.Column('port_id', UUID, sa.ForeignKey('ports.id', ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('network_id', UUID, nullable=False),
+    sa.Index('ix_ip_allocations_ip_address', 'ip_address'),
+)
+
+# The IPAM free list: the addresses of a subnet's allocation pools not yet
+# given out, as ranges [first, last] of fixed-width hex (so that string order
+# is numeric order for IPv4 and IPv6 alike).  Allocation takes the first
+# address of the first range; nothing scans the allocated addresses.
+ipam_free_ranges = sa.Table(
+    'ipam_free_ranges', metadata,
+    sa.Column('pool_id', sa.String(100), primary_key=True),
+    sa.Column('first', sa.String(32), primary_key=True),
+    sa.Column('last', sa.String(32), nullable=False),
+)
+
+tags = sa.Table(
+    'tags', metadata,
+    sa.Column('resource_id', UUID, primary_key=True),
+    sa.Column('tag', NAME, primary_key=True),
+    sa.Index('ix_tags_tag', 'tag'),
+)
+
+quotas = sa.Table(
+    'quotas', metadata,
+    sa.Column('project_id', NAME, primary_key=True),
+    sa.Column('resource', sa.String(64), primary_key=True),
+    sa.Column('hard_limit', sa.Integer, nullable=False),
+)

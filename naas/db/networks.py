@@ -1,0 +1,96 @@
+"""Networks in the core tables."""
+import sqlalchemy as sa
+
+from naas.common import exceptions
+from naas.db import common
+from naas.db import models
+from naas.db import query
+
+T = models.networks
+COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id',
+                                       'router:external': 'router_external'})
+
+
+def visible_to(context):
+    """WHERE clause of the networks a non-admin context may see."""
+    if context.is_admin:
+        return sa.true()
+    return sa.or_(T.c.project_id == context.project_id, T.c.shared.is_(True),
+                  T.c.router_external.is_(True))
+
+
+def insert(conn, body, mtu):
+    row = common.new_standard(body)
+    row.update(status='ACTIVE', admin_state_up=body['admin_state_up'],
+               shared=body['shared'], router_external=body['router:external'],
+               mtu=mtu, port_security_enabled=body['port_security_enabled'],
+               availability_zone_hints=common.dumps(body['availability_zone_hints']))
+    conn.execute(T.insert().values(**row))
+    return row['id']
+
+
+def get_row(context, id, lock=False):
+    stmt = sa.select(T).where(T.c.id == id, visible_to(context))
+    if lock:
+        stmt = stmt.with_for_update()
+    row = context.connection.execute(stmt).first()
+    if row is None:
+        raise exceptions.NetworkNotFound(net_id=id)
+    return row
+
+
+def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False,
+           where=()):
+    conn = context.connection
+    filters = dict(filters or {})
+    stmt = sa.select(T).where(visible_to(context), *where)
+    for clause in common.tag_conditions(T.c.id, filters):
+        stmt = stmt.where(clause)
+    subnet_ids = filters.pop('subnets', None)
+    if subnet_ids:
+        s = models.subnets
+        stmt = stmt.where(T.c.id.in_(sa.select(s.c.network_id).where(s.c.id.in_(subnet_ids))))
+    stmt = query.apply_filters(stmt, COLUMNS, filters)
+    stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
+                                           marker, page_reverse)
+    rows = conn.execute(stmt).all()
+    return rows[::-1] if flip else rows
+
+
+def to_dicts(conn, rows):
+    ids = [r.id for r in rows]
+    subnets = {}
+    s = models.subnets
+    for chunk in common.chunks(ids):
+        for sub in conn.execute(sa.select(s.c.network_id, s.c.id)
+                                .where(s.c.network_id.in_(chunk))
+                                .order_by(s.c.created_at, s.c.id)):
+            subnets.setdefault(sub.network_id, []).append(sub.id)
+    tags = common.tags_for(conn, ids)
+    out = []
+    for r in rows:
+        d = common.standard_dict(r)
+        d.update({'status': r.status, 'admin_state_up': r.admin_state_up,
+                  'shared': r.shared, 'router:external': r.router_external,
+                  'mtu': r.mtu, 'port_security_enabled': r.port_security_enabled,
+                  'availability_zone_hints': common.loads(r.availability_zone_hints, []),
+                  'availability_zones': [],
+                  'subnets': subnets.get(r.id, []), 'tags': tags.get(r.id, [])})
+        out.append(d)
+    return out
+
+
+def update(conn, id, values, expected_revision=None):
+    cols = {}
+    for attr in ('name', 'description', 'admin_state_up', 'shared', 'mtu',
+                 'port_security_enabled'):
+        if attr in values:
+            cols[attr] = values[attr]
+    if 'router:external' in values:
+        cols['router_external'] = values['router:external']
+    common.bump(conn, T, id, cols, expected_revision)
+
+
+def delete(conn, id):
+    common.delete_tags(conn, id)
+    conn.execute(T.delete().where(T.c.id == id))

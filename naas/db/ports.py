@@ -1,0 +1,282 @@
+"""Ports in the core tables: MAC addresses and fixed IPs."""
+import random
+
+import netaddr
+import sqlalchemy as sa
+
+from naas.api.definitions import base
+from naas.common import exceptions
+from naas.conf import CONF
+from naas.db import common
+from naas.db import ipam
+from naas.db import models
+from naas.db import query
+
+T = models.ports
+N = models.networks
+A = models.ip_allocations
+COLUMNS = query.column_map(T, renames={
+    'tenant_id': 'project_id', 'binding:host_id': 'binding_host_id',
+    'binding:vnic_type': 'binding_vnic_type',
+    'binding:vif_type': 'binding_vif_type'})
+
+SERVICE_OWNER_PREFIX = 'network:'
+
+
+def visible_to(context):
+    """Own ports, and every port on the project's own networks."""
+    if context.is_admin:
+        return sa.true()
+    own_nets = sa.select(N.c.id).where(N.c.project_id == context.project_id)
+    return sa.or_(T.c.project_id == context.project_id, T.c.network_id.in_(own_nets))
+
+
+def random_mac():
+    base_mac = CONF.base_mac.split(':')
+    octets = [int(b, 16) if b != '00' else random.randint(0, 255) for b in base_mac]
+    octets[0] &= 0xfe  # unicast
+    return ':'.join('%02x' % o for o in octets)
+
+
+def mac_in_use(conn, network_id, mac):
+    return conn.execute(sa.select(T.c.id).where(
+        T.c.network_id == network_id, T.c.mac_address == mac)).first() is not None
+
+
+def generate_mac(conn, network_id):
+    for _ in range(CONF.mac_generation_retries):
+        mac = random_mac()
+        if not mac_in_use(conn, network_id, mac):
+            return mac
+    raise exceptions.MacAddressGenerationFailure(net_id=network_id)
+
+
+def _subnet_for_ip(subnets, ip_address):
+    ip = netaddr.IPAddress(ip_address)
+    for s in subnets:
+        if ip in netaddr.IPNetwork(s['cidr']):
+            return s
+    raise exceptions.InvalidIpForNetwork(ip_address=ip_address)
+
+
+def _subnet_dict(row):
+    return {'id': row.id, 'network_id': row.network_id, 'cidr': row.cidr,
+            'ip_version': row.ip_version, 'ipv6_address_mode': row.ipv6_address_mode,
+            'allocation_pools': row.allocation_pools}
+
+
+def allocate_ips(conn, network_id, subnets, fixed_ips, mac):
+    """Addresses for a port: [{subnet_id, ip_address}].
+
+    ``fixed_ips`` ATTR_NOT_SPECIFIED gives one address from the first IPv4
+    subnet with room, one from the first stateful IPv6 subnet, and the
+    EUI-64 address on every SLAAC subnet.
+    """
+    subnets = [_subnet_dict(s) for s in subnets]
+    by_id = {s['id']: s for s in subnets}
+    out = []
+    if fixed_ips is base.ATTR_NOT_SPECIFIED:
+        for version in (4, 6):
+            candidates = [s for s in subnets if s['ip_version'] == version
+                          and not ipam.is_auto_address(s)]
+            for i, s in enumerate(candidates):
+                try:
+                    out.append((s, ipam.allocate(conn, s)))
+                    break
+                except exceptions.IpAddressGenerationFailure:
+                    if i == len(candidates) - 1:
+                        raise
+        for s in subnets:
+            if ipam.is_auto_address(s):
+                out.append((s, ipam.eui64(s['cidr'], mac)))
+    else:
+        if len(fixed_ips) > CONF.max_fixed_ips_per_port:
+            raise exceptions.InvalidInput(
+                error_message='Exceeded maximum amount of fixed ips per port.')
+        for entry in fixed_ips:
+            out.append(_allocate_one(conn, network_id, subnets, by_id, entry, mac))
+    seen = set()
+    for s, ip in out:
+        if (s['id'], ip) in seen:
+            raise exceptions.InvalidInput(error_message='Duplicate IP address %s' % ip)
+        seen.add((s['id'], ip))
+    rows = [{'subnet_id': s['id'], 'ip_address': ip, 'network_id': network_id}
+            for s, ip in out]
+    return rows
+
+
+def _allocate_one(conn, network_id, subnets, by_id, entry, mac):
+    subnet_id, ip = entry.get('subnet_id'), entry.get('ip_address')
+    if subnet_id is None and ip is None:
+        raise exceptions.InvalidInput(
+            error_message='IP allocation requires subnet_id or ip_address')
+    if subnet_id is not None:
+        subnet = by_id.get(subnet_id)
+        if subnet is None:
+            raise exceptions.InvalidInput(
+                error_message='Failed to create port on network %s, because '
+                              'fixed_ips included invalid subnet %s' % (network_id, subnet_id))
+    else:
+        subnet = _subnet_for_ip(subnets, ip)
+    if ipam.is_auto_address(subnet):
+        auto = ipam.eui64(subnet['cidr'], mac)
+        if ip is not None and ip != auto:
+            raise exceptions.InvalidInput(
+                error_message='IPv6 address %s cannot be directly assigned to a '
+                              'port on subnet %s with %s address mode'
+                              % (ip, subnet['id'], subnet['ipv6_address_mode']))
+        return subnet, auto
+    if ip is not None and netaddr.IPAddress(ip) not in netaddr.IPNetwork(subnet['cidr']):
+        raise exceptions.InvalidIpForSubnet(ip_address=ip)
+    return subnet, ipam.allocate(conn, subnet, ip)
+
+
+def insert(conn, body, mac, status, binding):
+    row = common.new_standard(body)
+    row.update(network_id=body['network_id'], mac_address=mac,
+               admin_state_up=body['admin_state_up'], status=status,
+               device_id=body['device_id'], device_owner=body['device_owner'],
+               port_security_enabled=body['port_security_enabled'],
+               dns_name=body['dns_name'],
+               security_groups=common.dumps(body['security_groups']),
+               allowed_address_pairs=common.dumps(body['allowed_address_pairs']),
+               binding_host_id=binding['host_id'],
+               binding_vnic_type=binding['vnic_type'],
+               binding_vif_type=binding['vif_type'],
+               binding_vif_details=common.dumps(binding['vif_details']),
+               binding_profile=common.dumps(binding['profile']))
+    conn.execute(T.insert().values(**row))
+    return row['id']
+
+
+def insert_ips(conn, port_id, ips):
+    if ips:
+        conn.execute(A.insert(), [dict(r, port_id=port_id) for r in ips])
+
+
+def release_ips(conn, ips, subnets):
+    """Delete allocations [{subnet_id, ip_address}] and free the addresses."""
+    by_id = {s.id: s for s in subnets}
+    for ip in ips:
+        conn.execute(A.delete().where(A.c.subnet_id == ip['subnet_id'],
+                                      A.c.ip_address == ip['ip_address']))
+        subnet = by_id.get(ip['subnet_id'])
+        if subnet is not None:
+            ipam.release(conn, {'id': subnet.id, 'allocation_pools': subnet.allocation_pools},
+                         ip['ip_address'])
+
+
+def get_row(context, id, lock=False):
+    stmt = _select_with_network().where(T.c.id == id, visible_to(context))
+    if lock:
+        stmt = stmt.with_for_update(of=T)
+    row = context.connection.execute(stmt).first()
+    if row is None:
+        raise exceptions.PortNotFound(port_id=id)
+    return row
+
+
+def _select_with_network():
+    return sa.select(T, N.c.project_id.label('network_project_id')).join(
+        N, N.c.id == T.c.network_id)
+
+
+def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
+    conn = context.connection
+    filters = dict(filters or {})
+    stmt = _select_with_network().where(visible_to(context))
+    for clause in common.tag_conditions(T.c.id, filters):
+        stmt = stmt.where(clause)
+    fixed_ips = filters.pop('fixed_ips', None)
+    if fixed_ips:
+        stmt = stmt.where(T.c.id.in_(_fixed_ip_filter(fixed_ips)))
+    for attr in ('security_groups',):
+        values = filters.pop(attr, None)
+        if values:
+            stmt = stmt.where(sa.or_(*[T.c.security_groups.contains('"%s"' % v)
+                                       for v in values]))
+    stmt = query.apply_filters(stmt, COLUMNS, filters)
+    stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
+                                           marker, page_reverse)
+    rows = conn.execute(stmt).all()
+    return rows[::-1] if flip else rows
+
+
+def _fixed_ip_filter(values):
+    """fixed_ips=ip_address=X / subnet_id=Y / ip_address_substr=Z."""
+    stmt = sa.select(A.c.port_id)
+    clauses = []
+    for value in values:
+        key, _, wanted = value.partition('=')
+        if key == 'ip_address':
+            clauses.append(A.c.ip_address == wanted)
+        elif key == 'subnet_id':
+            clauses.append(A.c.subnet_id == wanted)
+        elif key == 'ip_address_substr':
+            clauses.append(A.c.ip_address.contains(wanted, autoescape=True))
+        else:
+            raise exceptions.InvalidInput(
+                error_message="Invalid fixed_ips filter '%s': use ip_address=, "
+                              "subnet_id= or ip_address_substr=" % value)
+    return stmt.where(sa.and_(*clauses))
+
+
+def ips_for(conn, ids):
+    out = {}
+    for chunk in common.chunks(ids):
+        for r in conn.execute(sa.select(A.c.port_id, A.c.subnet_id, A.c.ip_address)
+                              .where(A.c.port_id.in_(chunk))):
+            out.setdefault(r.port_id, []).append(
+                {'subnet_id': r.subnet_id, 'ip_address': r.ip_address})
+    return out
+
+
+def to_dicts(conn, rows):
+    ids = [r.id for r in rows]
+    ips = ips_for(conn, ids)
+    tags = common.tags_for(conn, ids)
+    out = []
+    for r in rows:
+        d = common.standard_dict(r)
+        d.update({'network_id': r.network_id, 'mac_address': r.mac_address,
+                  'admin_state_up': r.admin_state_up, 'status': r.status,
+                  'device_id': r.device_id, 'device_owner': r.device_owner,
+                  'port_security_enabled': r.port_security_enabled,
+                  'dns_name': r.dns_name,
+                  'security_groups': common.loads(r.security_groups, []),
+                  'allowed_address_pairs': common.loads(r.allowed_address_pairs, []),
+                  'binding:host_id': r.binding_host_id,
+                  'binding:vnic_type': r.binding_vnic_type,
+                  'binding:vif_type': r.binding_vif_type,
+                  'binding:vif_details': common.loads(r.binding_vif_details, {}),
+                  'binding:profile': common.loads(r.binding_profile, {}),
+                  'fixed_ips': sorted(ips.get(r.id, []),
+                                      key=lambda ip: (ip['subnet_id'], ip['ip_address'])),
+                  'tags': tags.get(r.id, [])})
+        d['network:project_id'] = d['network:tenant_id'] = r.network_project_id
+        out.append(d)
+    return out
+
+
+def update(conn, id, values, expected_revision=None):
+    cols = {}
+    for attr in ('name', 'description', 'admin_state_up', 'device_id', 'device_owner',
+                 'port_security_enabled', 'dns_name', 'mac_address', 'status'):
+        if attr in values:
+            cols[attr] = values[attr]
+    for attr in ('security_groups', 'allowed_address_pairs'):
+        if attr in values:
+            cols[attr] = common.dumps(values[attr])
+    for attr in ('host_id', 'vnic_type', 'vif_type'):
+        if 'binding:' + attr in values:
+            cols['binding_' + attr] = values['binding:' + attr]
+    for attr in ('vif_details', 'profile'):
+        if 'binding:' + attr in values:
+            cols['binding_' + attr] = common.dumps(values['binding:' + attr])
+    common.bump(conn, T, id, cols, expected_revision)
+
+
+def delete(conn, port, subnets):
+    release_ips(conn, port['fixed_ips'], subnets)
+    common.delete_tags(conn, port['id'])
+    conn.execute(T.delete().where(T.c.id == port['id']))

@@ -1,0 +1,84 @@
+"""List queries: filters, sorting and keyset pagination over one table.
+
+``columns`` maps API attribute names to the table's columns.  Filters are
+{attribute: [values]} (several values of one attribute mean OR); sorts are
+[(attribute, ascending)]; ``id`` is always the last sort key so that every
+page boundary is exact.
+"""
+import sqlalchemy as sa
+
+from naas.api import validators
+from naas.common import exceptions
+
+
+def column_map(table, renames=None, skip=()):
+    """attribute -> column for a table: ``a_b`` columns serve ``a:b`` too."""
+    cols = {}
+    for col in table.c:
+        if col.name in skip:
+            continue
+        cols[col.name] = col
+    for attr, colname in (renames or {}).items():
+        cols[attr] = table.c[colname]
+    return cols
+
+
+def coerce(column, value):
+    """A query-string value to the column's type; InvalidInput if it can't."""
+    if isinstance(column.type, sa.Boolean):
+        return validators.convert_to_boolean(value)
+    if isinstance(column.type, (sa.Integer, sa.BigInteger)):
+        return validators.convert_to_int(value)
+    return value
+
+
+def apply_filters(query, columns, filters):
+    for attr, values in filters.items():
+        column = columns[attr]
+        values = [coerce(column, v) for v in values]
+        if len(values) == 1:
+            query = query.where(column == values[0])
+        else:
+            query = query.where(column.in_(values))
+    return query
+
+
+def apply_sort_and_page(conn, query, table, columns, sorts, limit=None,
+                        marker=None, page_reverse=False):
+    """Add ORDER BY, the keyset condition after ``marker`` and LIMIT.
+
+    Returns (query, reversed): when ``reversed`` the caller flips the rows
+    (a reverse page is read backwards and shown forwards).
+    """
+    sorts = [(a, asc) for a, asc in sorts if a != 'id'] + [
+        ('id', next((asc for a, asc in sorts if a == 'id'), True))]
+    if page_reverse:
+        sorts = [(a, not asc) for a, asc in sorts]
+    if marker is not None:
+        marker_row = conn.execute(
+            sa.select(*[columns[a] for a, _ in sorts])
+            .where(table.c.id == marker)).first()
+        if marker_row is None:
+            raise exceptions.BadRequest(resource='list',
+                                        msg='marker %s not found' % marker)
+        query = query.where(_after(columns, sorts, list(marker_row)))
+    query = query.order_by(*[columns[a].asc() if asc else columns[a].desc()
+                             for a, asc in sorts])
+    if limit is not None:
+        query = query.limit(limit)
+    return query, page_reverse
+
+
+def _after(columns, sorts, values):
+    """Rows strictly after ``values`` in the order ``sorts`` (keyset)."""
+    clauses = []
+    for i, (attr, asc) in enumerate(sorts):
+        col = columns[attr]
+        equal = [columns[a] == v for (a, _), v in zip(sorts[:i], values[:i])]
+        value = values[i]
+        if value is None:
+            beyond = col.isnot(None) if asc else sa.false()
+        else:
+            beyond = (col > value) if asc else sa.or_(col < value, col.is_(None))
+        clauses.append(sa.and_(*equal, beyond))
+    return sa.or_(*clauses)

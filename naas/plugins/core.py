@@ -1,0 +1,91 @@
+"""The core plugin interface: networks, subnets and ports.
+
+The API controllers call these methods with a request context whose
+``connection`` holds the request's transaction, and with bodies already
+validated and filled with defaults from the attribute maps
+(naas/api/definitions).  Methods return plain dicts keyed by API attribute
+names; extra keys of the form ``network:ATTR`` are the parent network's
+attributes, there for policy checks, and never shown to clients.
+"""
+import abc
+
+
+class ServicePlugin(abc.ABC):
+    """What every plugin has: the resources and extensions it serves."""
+
+    #: Aliases of the API extensions this plugin implements (/v2.0/extensions).
+    supported_extension_aliases = ()
+
+    #: Collections this plugin serves, e.g. ('routers', 'floatingips').
+    collections = ()
+
+    def start_rpc_listeners(self):
+        """Start the plugin's RPC servers, if it has any (naas-server)."""
+        return []
+
+
+class CorePluginBase(ServicePlugin):
+    collections = ('networks', 'subnets', 'ports')
+
+    @abc.abstractmethod
+    def create_network(self, context, network):
+        """Create a network; ``network`` is the validated request body."""
+
+    @abc.abstractmethod
+    def get_network(self, context, id):
+        """A network, or NetworkNotFound."""
+
+    @abc.abstractmethod
+    def get_networks(self, context, filters=None, sorts=(), limit=None,
+                     marker=None, page_reverse=False):
+        """The networks the context may see, filtered, sorted and paged."""
+
+    @abc.abstractmethod
+    def update_network(self, context, id, network):
+        """Change a network's attributes."""
+
+    @abc.abstractmethod
+    def delete_network(self, context, id):
+        """Delete a network; NetworkInUse while it has non-service ports."""
+
+    @abc.abstractmethod
+    def create_subnet(self, context, subnet):
+        """Create a subnet and its IPAM pool."""
+
+    @abc.abstractmethod
+    def get_subnet(self, context, id):
+        """A subnet, or SubnetNotFound."""
+
+    @abc.abstractmethod
+    def get_subnets(self, context, filters=None, sorts=(), limit=None,
+                    marker=None, page_reverse=False):
+        """The subnets the context may see."""
+
+    @abc.abstractmethod
+    def update_subnet(self, context, id, subnet):
+        """Change a subnet (name, gateway, pools, DNS, routes, DHCP)."""
+
+    @abc.abstractmethod
+    def delete_subnet(self, context, id):
+        """Delete a subnet; SubnetInUse while ports have addresses on it."""
+
+    @abc.abstractmethod
+    def create_port(self, context, port):
+        """Create a port: MAC, fixed IPs from IPAM, binding."""
+
+    @abc.abstractmethod
+    def get_port(self, context, id):
+        """A port, or PortNotFound."""
+
+    @abc.abstractmethod
+    def get_ports(self, context, filters=None, sorts=(), limit=None,
+                  marker=None, page_reverse=False):
+        """The ports the context may see."""
+
+    @abc.abstractmethod
+    def update_port(self, context, id, port):
+        """Change a port (fixed IPs re-allocated, binding re-done)."""
+
+    @abc.abstractmethod
+    def delete_port(self, context, id):
+        """Delete a port and give its addresses back."""

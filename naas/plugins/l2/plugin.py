@@ -1,0 +1,275 @@
+"""The core plugin: networks, subnets and ports on the core tables, with
+segments (VXLAN/GRE/VLAN/flat/local) in the plugin's own tables and port
+binding for the host's L2 mechanism.
+"""
+import sqlalchemy as sa
+
+from naas.api.definitions import base
+from naas.common import exceptions
+from naas.conf import CONF
+from naas.db import networks
+from naas.db import ports
+from naas.db import query
+from naas.db import subnets
+from naas.plugins import core
+from naas.plugins.l2 import models
+from naas.plugins.l2 import segments
+
+PROVIDER_ATTRS = ('provider:network_type', 'provider:physical_network',
+                  'provider:segmentation_id')
+PROVIDER_COLUMNS = {'provider:network_type': models.segments.c.network_type,
+                    'provider:physical_network': models.segments.c.physical_network,
+                    'provider:segmentation_id': models.segments.c.segmentation_id}
+UNBOUND = 'unbound'
+
+
+class L2Plugin(core.CorePluginBase):
+    supported_extension_aliases = (
+        'provider', 'external-net', 'network-mtu', 'network-mtu-writable',
+        'port-security', 'binding', 'binding-extended', 'allowed-address-pairs',
+        'standard-attr-tag', 'standard-attr-revisions', 'standard-attr-timestamp',
+        'standard-attr-description', 'project-id', 'quotas', 'quota_details',
+        'pagination', 'sorting', 'filter-validation', 'fixed-ip-substring-filtering',
+        'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
+        'default-subnetpools', 'subnet_allocation', 'dns-integration',
+        'availability_zone', 'network_availability_zone',
+    )
+
+    # ---- networks ----------------------------------------------------------
+
+    def create_network(self, context, network):
+        conn = context.connection
+        provider = None
+        if any(network.get(a) is not base.ATTR_NOT_SPECIFIED for a in PROVIDER_ATTRS):
+            provider = {
+                'network_type': self._given(network, 'provider:network_type'),
+                'physical_network': self._given(network, 'provider:physical_network'),
+                'segmentation_id': self._given(network, 'provider:segmentation_id')}
+            if provider['network_type'] is None:
+                raise exceptions.InvalidInput(
+                    error_message='provider:network_type required')
+        body = dict(network)
+        # Insert the network first so that the segment row can refer to it.
+        mtu = body['mtu'] if body['mtu'] is not base.ATTR_NOT_SPECIFIED else 0
+        net_id = networks.insert(conn, body, mtu)
+        segment = segments.allocate(conn, net_id, provider)
+        max_mtu = segments.network_mtu(segment)
+        if not mtu:
+            conn.execute(networks.T.update().where(networks.T.c.id == net_id)
+                         .values(mtu=max_mtu))
+        elif mtu > max_mtu:
+            raise exceptions.InvalidInput(
+                error_message='Requested MTU is too big, maximum is %d' % max_mtu)
+        return self.get_network(context, net_id)
+
+    @staticmethod
+    def _given(body, attr):
+        value = body.get(attr, base.ATTR_NOT_SPECIFIED)
+        return None if value is base.ATTR_NOT_SPECIFIED else value
+
+    def _network_dicts(self, context, rows):
+        conn = context.connection
+        out = networks.to_dicts(conn, rows)
+        segs = segments.for_networks(conn, [r.id for r in rows])
+        for d in out:
+            d.update(segments.provider_dict(segs.get(d['id'])))
+        return out
+
+    def get_network(self, context, id):
+        return self._network_dicts(context, [networks.get_row(context, id)])[0]
+
+    def get_networks(self, context, filters=None, sorts=(), limit=None,
+                     marker=None, page_reverse=False):
+        filters = dict(filters or {})
+        where = []
+        provider = {a: filters.pop(a) for a in PROVIDER_ATTRS if a in filters}
+        if provider:
+            ids = sa.select(models.segments.c.network_id)
+            for attr, values in provider.items():
+                column = PROVIDER_COLUMNS[attr]
+                ids = ids.where(column.in_([query.coerce(column, v) for v in values]))
+            where.append(networks.T.c.id.in_(ids))
+        rows = networks.select(context, filters, sorts, limit, marker, page_reverse,
+                               where)
+        return self._network_dicts(context, rows)
+
+    def update_network(self, context, id, network, expected_revision=None):
+        current = networks.get_row(context, id, lock=True)
+        if 'mtu' in network:
+            seg = segments.for_networks(context.connection, [id]).get(id)
+            max_mtu = segments.network_mtu({'network_type': seg.network_type
+                                            if seg else 'local'})
+            if network['mtu'] > max_mtu:
+                raise exceptions.InvalidInput(
+                    error_message='Requested MTU is too big, maximum is %d' % max_mtu)
+        if network.get('shared') is False and current.shared:
+            self._check_unshare(context, current)
+        networks.update(context.connection, id, network, expected_revision)
+        return self.get_network(context, id)
+
+    def _check_unshare(self, context, net):
+        other = context.connection.execute(sa.select(ports.T.c.id).where(
+            ports.T.c.network_id == net.id, ports.T.c.project_id != net.project_id,
+            ~ports.T.c.device_owner.startswith(ports.SERVICE_OWNER_PREFIX))).first()
+        if other is not None:
+            raise exceptions.InUse(
+                message='Unable to reconfigure sharing settings for network %s. '
+                        'Multiple tenants are using it.' % net.id)
+
+    def delete_network(self, context, id):
+        conn = context.connection
+        networks.get_row(context, id, lock=True)
+        in_use = conn.execute(sa.select(ports.T.c.id).where(
+            ports.T.c.network_id == id,
+            ~ports.T.c.device_owner.startswith(ports.SERVICE_OWNER_PREFIX)).limit(1)).first()
+        if in_use is not None:
+            raise exceptions.NetworkInUse(net_id=id)
+        subnet_rows = subnets.rows_of_network(conn, id)
+        for port in ports.to_dicts(conn, ports.select(context.elevated(),
+                                                      {'network_id': [id]})):
+            ports.delete(conn, port, subnet_rows)
+        for s in subnet_rows:
+            subnets.delete(conn, s.id)
+        segments.release(conn, id)
+        networks.delete(conn, id)
+
+    # ---- subnets -----------------------------------------------------------
+
+    def create_subnet(self, context, subnet):
+        conn = context.connection
+        networks.get_row(context, subnet['network_id'], lock=True)
+        gateway, pools = subnets.check_and_fill(conn, subnet['network_id'], subnet)
+        subnet_id = subnets.insert(conn, subnet, gateway, pools)
+        return self.get_subnet(context, subnet_id)
+
+    def get_subnet(self, context, id):
+        return subnets.to_dicts(context.connection, [subnets.get_row(context, id)])[0]
+
+    def get_subnets(self, context, filters=None, sorts=(), limit=None,
+                    marker=None, page_reverse=False):
+        rows = subnets.select(context, filters, sorts, limit, marker, page_reverse)
+        return subnets.to_dicts(context.connection, rows)
+
+    def update_subnet(self, context, id, subnet, expected_revision=None):
+        current = self.get_subnet(context, id)
+        subnets.update(context.connection, current, subnet, expected_revision)
+        return self.get_subnet(context, id)
+
+    def delete_subnet(self, context, id):
+        conn = context.connection
+        subnet = self.get_subnet(context, id)
+        A = ports.A
+        users = conn.execute(
+            sa.select(A.c.port_id, A.c.ip_address, ports.T.c.device_owner)
+            .join(ports.T, ports.T.c.id == A.c.port_id)
+            .where(A.c.subnet_id == id)).all()
+        auto = subnet['ip_version'] == 6 and subnet['ipv6_address_mode'] in (
+            'slaac', 'dhcpv6-stateless')
+        blocking = [u for u in users
+                    if not auto and not u.device_owner.startswith(ports.SERVICE_OWNER_PREFIX)]
+        if blocking:
+            raise exceptions.SubnetInUse(
+                subnet_id=id, reason='One or more ports have an IP allocation from this subnet')
+        conn.execute(A.delete().where(A.c.subnet_id == id))
+        subnets.delete(conn, id)
+
+    # ---- ports -------------------------------------------------------------
+
+    def create_port(self, context, port):
+        conn = context.connection
+        net = networks.get_row(context, port['network_id'])
+        body = dict(port)
+        mac = body['mac_address']
+        if mac is base.ATTR_NOT_SPECIFIED:
+            mac = ports.generate_mac(conn, net.id)
+        elif ports.mac_in_use(conn, net.id, mac):
+            raise exceptions.MacAddressInUse(net_id=net.id, mac=mac)
+        if body['port_security_enabled'] is base.ATTR_NOT_SPECIFIED:
+            body['port_security_enabled'] = net.port_security_enabled
+        if body['security_groups'] is base.ATTR_NOT_SPECIFIED:
+            body['security_groups'] = []
+        subnet_rows = subnets.rows_of_network(conn, net.id)
+        ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac)
+        binding = self._bind(body)
+        port_id = ports.insert(conn, body, mac, 'DOWN', binding)
+        ports.insert_ips(conn, port_id, ips)
+        return self.get_port(context, port_id)
+
+    def _bind(self, body, current=None):
+        """The binding of a port for its host (vif_type, vif_details)."""
+        current = current or {}
+        host = body.get('binding:host_id', current.get('binding:host_id', ''))
+        binding = {
+            'host_id': host or '',
+            'vnic_type': body.get('binding:vnic_type',
+                                  current.get('binding:vnic_type', 'normal')),
+            'profile': body.get('binding:profile',
+                                current.get('binding:profile', {})) or {},
+        }
+        if not host:
+            binding.update(vif_type=UNBOUND, vif_details={})
+        else:
+            binding.update(vif_type='bridge', vif_details={
+                'port_filter': True, 'connectivity': 'l2'})
+        return binding
+
+    def get_port(self, context, id):
+        return ports.to_dicts(context.connection, [ports.get_row(context, id)])[0]
+
+    def get_ports(self, context, filters=None, sorts=(), limit=None,
+                  marker=None, page_reverse=False):
+        rows = ports.select(context, filters, sorts, limit, marker, page_reverse)
+        return ports.to_dicts(context.connection, rows)
+
+    def update_port(self, context, id, port, expected_revision=None):
+        conn = context.connection
+        ports.get_row(context, id, lock=True)
+        current = self.get_port(context, id)
+        values = dict(port)
+        if 'mac_address' in values and values['mac_address'] != current['mac_address']:
+            if current['binding:host_id']:
+                raise exceptions.InUse(
+                    message='Unable to complete operation on port %s, port is '
+                            'already bound, port type: %s, old_mac %s, new_mac %s'
+                            % (id, current['binding:vif_type'], current['mac_address'],
+                               values['mac_address']))
+            if ports.mac_in_use(conn, current['network_id'], values['mac_address']):
+                raise exceptions.MacAddressInUse(net_id=current['network_id'],
+                                                 mac=values['mac_address'])
+        if 'fixed_ips' in values:
+            self._update_fixed_ips(conn, current, values.pop('fixed_ips'),
+                                   values.get('mac_address', current['mac_address']))
+        if any(k.startswith('binding:') for k in values):
+            binding = self._bind(values, current)
+            values.update({'binding:' + k: v for k, v in binding.items()})
+        ports.update(conn, id, values, expected_revision)
+        return self.get_port(context, id)
+
+    def _update_fixed_ips(self, conn, current, requested, mac):
+        """Keep addresses asked for again, free the others, take the new ones."""
+        subnet_rows = subnets.rows_of_network(conn, current['network_id'])
+        have = {(ip['subnet_id'], ip['ip_address']) for ip in current['fixed_ips']}
+        keep, new = set(), []
+        for entry in requested:
+            ip, sid = entry.get('ip_address'), entry.get('subnet_id')
+            match = [h for h in have if h[1] == ip and (sid is None or h[0] == sid)]
+            if ip is not None and match:
+                keep.add(match[0])
+            else:
+                new.append(entry)
+        drop = [{'subnet_id': s, 'ip_address': ip} for s, ip in have - keep]
+        ports.release_ips(conn, drop, subnet_rows)
+        if new:
+            ips = ports.allocate_ips(conn, current['network_id'], subnet_rows, new, mac)
+            taken = {(ip['subnet_id'], ip['ip_address']) for ip in ips}
+            if taken & keep:
+                raise exceptions.InvalidInput(error_message='Duplicate IP address')
+            ports.insert_ips(conn, current['id'], ips)
+        if len(keep) + len(new) > CONF.max_fixed_ips_per_port:
+            raise exceptions.InvalidInput(
+                error_message='Exceeded maximum amount of fixed ips per port.')
+
+    def delete_port(self, context, id):
+        conn = context.connection
+        port = self.get_port(context, id)
+        ports.delete(conn, port, subnets.rows_of_network(conn, port['network_id']))
