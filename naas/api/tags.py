@@ -21,7 +21,9 @@ class TagsController:
         return item
 
     def _bump(self, ctx, parent_id):
+        """The parent's tags column and revision follow the change."""
         table = getattr(models, self.parent.collection)
+        common.write_tags(ctx.connection, table, parent_id)
         common.bump(ctx.connection, table, parent_id)
 
     def index(self, request, parent_id):

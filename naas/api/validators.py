@@ -127,7 +127,7 @@ def validate_mac_address(value, _arg=None):
     return None
 
 
-def validate_list_of(item_validator, max_len=None):
+def validate_list_of(item_validator, max_len=None, unique=True):
     def validate(value, arg=None):
         if not isinstance(value, list):
             return "'%s' is not a list" % (value,)
@@ -137,7 +137,7 @@ def validate_list_of(item_validator, max_len=None):
             msg = item_validator(item, arg)
             if msg:
                 return msg
-        if len({repr(v) for v in value}) != len(value):
+        if unique and len({repr(v) for v in value}) != len(value):
             return "Duplicate items in the list: '%s'" % (value,)
         return None
     return validate
@@ -169,10 +169,23 @@ def validate_dict_or_none(value, _arg=None):
     return "'%s' is not a dictionary" % (value,)
 
 
-validate_fixed_ips = validate_list_of(validate_dict_of({
+_validate_fixed_ip_list = validate_list_of(validate_dict_of({
     'subnet_id': (False, validate_uuid),
     'ip_address': (False, validate_ip_address),
-}))
+}), unique=False)
+
+
+def validate_fixed_ips(value, _arg=None):
+    """Duplicate subnet_id entries are legitimate (one address each, as in
+    Neutron); duplicate IP addresses are not."""
+    msg = _validate_fixed_ip_list(value)
+    if msg:
+        return msg
+    ips = [ip['ip_address'] for ip in value if 'ip_address' in ip]
+    if len(set(ips)) != len(ips):
+        return "Duplicate IP address in '%s'" % (value,)
+    return None
+
 
 validate_host_routes = validate_list_of(validate_dict_of({
     'destination': (True, validate_subnet),

@@ -2,6 +2,7 @@
 import json
 import re
 
+import orjson
 import webob
 
 from naas.common import exceptions
@@ -10,7 +11,7 @@ _IF_MATCH = re.compile(r'^\s*revision_number\s*=\s*(\d+)\s*$')
 
 
 def json_response(body, status=200):
-    return webob.Response(body=json.dumps(body).encode(), status=status,
+    return webob.Response(body=orjson.dumps(body), status=status,
                           content_type='application/json', charset=None)
 
 

@@ -12,6 +12,7 @@ known (an unknown check kind) is evaluated per item, as before.
 """
 import re
 import threading
+import time
 
 from oslo_config import cfg
 from oslo_policy import _checks
@@ -64,6 +65,7 @@ def get_enforcer():
 
 def reset():
     global _ENFORCER
+    _State.rules, _State.keys, _State.results, _State.last_load = None, {}, {}, 0.0
     with _LOCK:
         if _ENFORCER is not None:
             _ENFORCER.clear()
@@ -71,9 +73,8 @@ def reset():
 
 
 def check_is_admin(context):
-    enforcer = get_enforcer()
-    return enforcer.enforce('context_is_admin', {},
-                            _creds(context, admin=False))
+    creds = _creds(context, admin=False)
+    return _decide(_fresh_enforcer(), 'context_is_admin', {}, creds, _freeze(creds))
 
 
 def _creds(context, admin=None):
@@ -114,44 +115,92 @@ def _target_keys(check, rules, seen):
     return None
 
 
+class _State:
+    """Process-wide: rule key sets and decisions, dropped when rules change."""
+    rules = None
+    keys = {}
+    results = {}
+    last_load = 0.0
+
+
+RELOAD_INTERVAL = 5.0  # seconds between looks at policy.yaml for changes
+MAX_CACHED = 100000
+
+
+def _fresh_enforcer():
+    enforcer = get_enforcer()
+    now = time.monotonic()
+    if now - _State.last_load > RELOAD_INTERVAL:
+        enforcer.load_rules()
+        _State.last_load = now
+    if enforcer.rules is not _State.rules:
+        _State.rules, _State.keys, _State.results = enforcer.rules, {}, {}
+    return enforcer
+
+
+def _freeze(creds):
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                        for k, v in creds.items()))
+
+
+def _rule_keys(enforcer, action):
+    """The sorted target keys a rule reads; None if that is unknowable."""
+    try:
+        return _State.keys[action]
+    except KeyError:
+        rule = enforcer.rules.get(action)
+        keys = None if rule is None else _target_keys(rule, enforcer.rules, set())
+        keys = None if keys is None else tuple(sorted(keys))
+        _State.keys[action] = keys
+        return keys
+
+
+def _decide(enforcer, action, target, creds, creds_key):
+    """enforcer.enforce, remembered by (action, identity, what the rule reads).
+
+    The same question with the same answer comes back on every request (is
+    this member of project P allowed get_port on a port of project P?); the
+    rule tree is evaluated once per process instead, until the rules change.
+    """
+    keys = _rule_keys(enforcer, action)
+    if keys is None:
+        return enforcer.enforce(action, target, creds)
+    values = tuple([target.get(k) for k in keys])
+    key = (action, creds_key, values)
+    try:
+        return _State.results[key]
+    except KeyError:
+        pass
+    except TypeError:  # a list or dict value: key on its repr
+        key = (action, creds_key, repr(values))
+        if key in _State.results:
+            return _State.results[key]
+    result = enforcer.enforce(action, target, creds)
+    if len(_State.results) > MAX_CACHED:
+        _State.results = {}
+    _State.results[key] = result
+    return result
+
+
 class Checker:
-    """Policy checks for one request, memoised on what each rule reads."""
+    """The policy checks of one request (see _decide for the caching)."""
 
     def __init__(self, context):
         self.context = context
-        self.enforcer = get_enforcer()
+        self.enforcer = _fresh_enforcer()
         self.creds = _creds(context)
-        self._keys = {}
-        self._memo = {}
+        self.creds_key = _freeze(self.creds)
 
-    def _rule_keys(self, action):
-        if action not in self._keys:
-            rule = self.enforcer.rules.get(action)
-            self._keys[action] = (None if rule is None else
-                                  _target_keys(rule, self.enforcer.rules, set()))
-        return self._keys[action]
+    def reads_target(self, action):
+        """False when the rule's outcome cannot depend on the target."""
+        return _rule_keys(self.enforcer, action) != ()
 
     def has_rule(self, action):
         return action in self.enforcer.rules
 
     def check(self, action, target):
-        keys = self._rule_keys(action)
-        if keys is None:
-            return self.enforcer.enforce(action, target, self.creds)
-        memo_key = (action,) + tuple(
-            (k, _hashable(target.get(k))) for k in sorted(keys))
-        result = self._memo.get(memo_key)
-        if result is None:
-            result = self.enforcer.enforce(action, target, self.creds)
-            self._memo[memo_key] = result
-        return result
+        return _decide(self.enforcer, action, target, self.creds, self.creds_key)
 
     def enforce(self, action, target):
         if not self.check(action, target):
             raise exceptions.PolicyNotAuthorized(action=action)
-
-
-def _hashable(value):
-    if isinstance(value, (list, dict)):
-        return repr(value)
-    return value

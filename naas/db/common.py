@@ -3,6 +3,7 @@ import datetime
 import json
 import uuid
 
+import orjson
 import sqlalchemy as sa
 
 from naas.common import exceptions
@@ -10,6 +11,33 @@ from naas.db import models
 
 CHUNK = 500
 TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
+
+
+def prebuilt(build):
+    """Build a statement once per variant; execute it with parameters.
+
+    Building a SQLAlchemy statement costs more than running a simple one
+    on a local database, so the statements of the hot paths are built once
+    (with bindparams) and reused.
+    """
+    cache = {}
+
+    def get(*variant):
+        try:
+            return cache[variant]
+        except KeyError:
+            stmt = cache[variant] = build(*variant)
+            return stmt
+    return get
+
+
+CTX_PROJECT = sa.bindparam('ctx_project')
+
+
+def ctx_params(context, **params):
+    """Execution parameters of a statement that uses CTX_PROJECT."""
+    params['ctx_project'] = context.project_id
+    return params
 
 
 def now():
@@ -30,7 +58,7 @@ def standard_dict(row):
     return {'id': row.id, 'name': row.name, 'description': row.description,
             'project_id': row.project_id, 'tenant_id': row.project_id,
             'created_at': row.created_at, 'updated_at': row.updated_at,
-            'revision_number': row.revision_number}
+            'revision_number': row.revision_number, 'tags': loads(row.tags, [])}
 
 
 def bump(conn, table, id, values=None, expected_revision=None):
@@ -58,17 +86,13 @@ def chunks(items, size=CHUNK):
         yield items[i:i + size]
 
 
-def tags_for(conn, ids):
-    """{resource id: sorted tags} for the given ids."""
-    out = {}
+def write_tags(conn, table, resource_id):
+    """Copy a resource's rows of ``tags`` into its ``tags`` column."""
     t = models.tags
-    for chunk in chunks(ids):
-        for row in conn.execute(sa.select(t.c.resource_id, t.c.tag)
-                                .where(t.c.resource_id.in_(chunk))):
-            out.setdefault(row.resource_id, []).append(row.tag)
-    for tags in out.values():
-        tags.sort()
-    return out
+    tags = sorted(r.tag for r in conn.execute(
+        sa.select(t.c.tag).where(t.c.resource_id == resource_id)))
+    conn.execute(table.update().where(table.c.id == resource_id)
+                 .values(tags=dumps(tags)))
 
 
 def set_tags(conn, resource_id, tags):
@@ -124,8 +148,17 @@ def tag_conditions(id_column, filters):
     return clauses
 
 
+_EMPTY = {'[]': list, '{}': dict, '': None}
+
+
 def loads(text, default):
-    return json.loads(text) if text else default
+    """JSON column to value; the common empty values skip the parser."""
+    empty = _EMPTY.get(text, False)
+    if empty is None:
+        return default
+    if empty:
+        return empty()
+    return orjson.loads(text)
 
 
 def dumps(value):

@@ -29,6 +29,10 @@ def _standard_columns():
         sa.Column('updated_at', sa.String(20), nullable=False),
         sa.Column('revision_number', sa.BigInteger, nullable=False,
                   server_default='0'),
+        # The resource's tags as a JSON list, written with every change of
+        # the ``tags`` table (which serves the tag filters), so that a list
+        # reads one table.
+        sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
     ]
 
 
@@ -84,6 +88,10 @@ ports = sa.Table(
     sa.Column('binding_vif_type', sa.String(64), nullable=False),
     sa.Column('binding_vif_details', sa.Text, nullable=False),
     sa.Column('binding_profile', sa.Text, nullable=False),
+    # The port's fixed IPs as JSON, rewritten from ip_allocations whenever
+    # they change (ports.write_fixed_ips); ip_allocations stays the truth
+    # for uniqueness and filtering.
+    sa.Column('fixed_ips', sa.Text, nullable=False, server_default='[]'),
     sa.UniqueConstraint('network_id', 'mac_address'),
 )
 

@@ -12,11 +12,25 @@ COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id',
 
 
 def visible_to(context):
-    """WHERE clause of the networks a non-admin context may see."""
-    if context.is_admin:
+    """WHERE clause of the networks a context may see (uses CTX_PROJECT)."""
+    return _visible(context.is_admin)
+
+
+def _visible(admin):
+    if admin:
         return sa.true()
-    return sa.or_(T.c.project_id == context.project_id, T.c.shared.is_(True),
+    return sa.or_(T.c.project_id == common.CTX_PROJECT, T.c.shared.is_(True),
                   T.c.router_external.is_(True))
+
+
+_GET = common.prebuilt(lambda admin, lock: _for_update(
+    sa.select(T).where(T.c.id == sa.bindparam('id'), _visible(admin)), lock))
+_TARGET = common.prebuilt(lambda: sa.select(
+    T.c.project_id, T.c.shared, T.c.router_external).where(T.c.id == sa.bindparam('id')))
+
+
+def _for_update(stmt, lock):
+    return stmt.with_for_update() if lock else stmt
 
 
 def insert(conn, body, mtu):
@@ -30,13 +44,20 @@ def insert(conn, body, mtu):
 
 
 def get_row(context, id, lock=False):
-    stmt = sa.select(T).where(T.c.id == id, visible_to(context))
-    if lock:
-        stmt = stmt.with_for_update()
-    row = context.connection.execute(stmt).first()
+    row = context.connection.execute(_GET(context.is_admin, lock),
+                                     common.ctx_params(context, id=id)).first()
     if row is None:
         raise exceptions.NetworkNotFound(net_id=id)
     return row
+
+
+def policy_target(conn, id):
+    """What policy rules read of a network, whoever asks; NetworkNotFound."""
+    row = conn.execute(_TARGET(), {'id': id}).first()
+    if row is None:
+        raise exceptions.NetworkNotFound(net_id=id)
+    return {'project_id': row.project_id, 'tenant_id': row.project_id,
+            'shared': row.shared, 'router:external': row.router_external}
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False,
@@ -53,7 +74,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     stmt = query.apply_filters(stmt, COLUMNS, filters)
     stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
                                            marker, page_reverse)
-    rows = conn.execute(stmt).all()
+    rows = conn.execute(stmt, common.ctx_params(context)).all()
     return rows[::-1] if flip else rows
 
 
@@ -66,7 +87,6 @@ def to_dicts(conn, rows):
                                 .where(s.c.network_id.in_(chunk))
                                 .order_by(s.c.created_at, s.c.id)):
             subnets.setdefault(sub.network_id, []).append(sub.id)
-    tags = common.tags_for(conn, ids)
     out = []
     for r in rows:
         d = common.standard_dict(r)
@@ -75,7 +95,7 @@ def to_dicts(conn, rows):
                   'mtu': r.mtu, 'port_security_enabled': r.port_security_enabled,
                   'availability_zone_hints': common.loads(r.availability_zone_hints, []),
                   'availability_zones': [],
-                  'subnets': subnets.get(r.id, []), 'tags': tags.get(r.id, [])})
+                  'subnets': subnets.get(r.id, [])})
         out.append(d)
     return out
 

@@ -25,10 +25,14 @@ SERVICE_OWNER_PREFIX = 'network:'
 
 def visible_to(context):
     """Own ports, and every port on the project's own networks."""
-    if context.is_admin:
+    return _visible(context.is_admin)
+
+
+def _visible(admin):
+    if admin:
         return sa.true()
-    own_nets = sa.select(N.c.id).where(N.c.project_id == context.project_id)
-    return sa.or_(T.c.project_id == context.project_id, T.c.network_id.in_(own_nets))
+    own_nets = sa.select(N.c.id).where(N.c.project_id == common.CTX_PROJECT)
+    return sa.or_(T.c.project_id == common.CTX_PROJECT, T.c.network_id.in_(own_nets))
 
 
 def random_mac():
@@ -131,7 +135,8 @@ def _allocate_one(conn, network_id, subnets, by_id, entry, mac):
     return subnet, ipam.allocate(conn, subnet, ip)
 
 
-def insert(conn, body, mac, status, binding):
+def insert(conn, body, mac, status, binding, ips):
+    """Insert a port and its allocations ``ips`` [{subnet_id, ip_address}]."""
     row = common.new_standard(body)
     row.update(network_id=body['network_id'], mac_address=mac,
                admin_state_up=body['admin_state_up'], status=status,
@@ -144,14 +149,23 @@ def insert(conn, body, mac, status, binding):
                binding_vnic_type=binding['vnic_type'],
                binding_vif_type=binding['vif_type'],
                binding_vif_details=common.dumps(binding['vif_details']),
-               binding_profile=common.dumps(binding['profile']))
+               binding_profile=common.dumps(binding['profile']),
+               fixed_ips=fixed_ips_json(ips))
     conn.execute(T.insert().values(**row))
+    insert_ips(conn, row['id'], ips)
     return row['id']
 
 
 def insert_ips(conn, port_id, ips):
+    """Record allocations; the caller rewrites the port's fixed_ips column."""
     if ips:
         conn.execute(A.insert(), [dict(r, port_id=port_id) for r in ips])
+
+
+def fixed_ips_json(ips):
+    return common.dumps(sorted(({'subnet_id': r['subnet_id'], 'ip_address': r['ip_address']}
+                                for r in ips),
+                               key=lambda r: (r['subnet_id'], r['ip_address'])))
 
 
 def release_ips(conn, ips, subnets):
@@ -166,19 +180,24 @@ def release_ips(conn, ips, subnets):
                          ip['ip_address'])
 
 
+_GET = common.prebuilt(lambda admin, lock: _for_update(
+    _select_with_network().where(T.c.id == sa.bindparam('id'), _visible(admin)), lock))
+
+
+def _for_update(stmt, lock):
+    return stmt.with_for_update(of=T) if lock else stmt
+
+
 def get_row(context, id, lock=False):
-    stmt = _select_with_network().where(T.c.id == id, visible_to(context))
-    if lock:
-        stmt = stmt.with_for_update(of=T)
-    row = context.connection.execute(stmt).first()
+    row = context.connection.execute(_GET(context.is_admin, lock),
+                                     common.ctx_params(context, id=id)).first()
     if row is None:
         raise exceptions.PortNotFound(port_id=id)
     return row
 
 
 def _select_with_network():
-    return sa.select(T, N.c.project_id.label('network_project_id')).join(
-        N, N.c.id == T.c.network_id)
+    return sa.select(*_LIST_COLUMNS).join(N, N.c.id == T.c.network_id)
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
@@ -198,7 +217,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     stmt = query.apply_filters(stmt, COLUMNS, filters)
     stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
                                            marker, page_reverse)
-    rows = conn.execute(stmt).all()
+    rows = conn.execute(stmt, common.ctx_params(context)).all()
     return rows[::-1] if flip else rows
 
 
@@ -221,40 +240,52 @@ def _fixed_ip_filter(values):
     return stmt.where(sa.and_(*clauses))
 
 
-def ips_for(conn, ids):
-    out = {}
-    for chunk in common.chunks(ids):
-        for r in conn.execute(sa.select(A.c.port_id, A.c.subnet_id, A.c.ip_address)
-                              .where(A.c.port_id.in_(chunk))):
-            out.setdefault(r.port_id, []).append(
-                {'subnet_id': r.subnet_id, 'ip_address': r.ip_address})
-    return out
+def write_fixed_ips(conn, port_id):
+    """Copy the port's ip_allocations rows into its fixed_ips column."""
+    ips = conn.execute(sa.select(A.c.subnet_id, A.c.ip_address)
+                       .where(A.c.port_id == port_id)).mappings().all()
+    conn.execute(T.update().where(T.c.id == port_id).values(fixed_ips=fixed_ips_json(ips)))
+
+
+# The columns a port dict is built from, in the order to_dicts unpacks them.
+_LIST_COLUMNS = (
+    T.c.id, T.c.name, T.c.description, T.c.project_id, T.c.created_at,
+    T.c.updated_at, T.c.revision_number, T.c.tags, T.c.network_id,
+    T.c.mac_address, T.c.admin_state_up, T.c.status, T.c.device_id,
+    T.c.device_owner, T.c.port_security_enabled, T.c.dns_name,
+    T.c.security_groups, T.c.allowed_address_pairs, T.c.binding_host_id,
+    T.c.binding_vnic_type, T.c.binding_vif_type, T.c.binding_vif_details,
+    T.c.binding_profile, T.c.fixed_ips, N.c.project_id.label('network_project_id'))
 
 
 def to_dicts(conn, rows):
-    ids = [r.id for r in rows]
-    ips = ips_for(conn, ids)
-    tags = common.tags_for(conn, ids)
+    """Port dicts from rows of _LIST_COLUMNS (the hot path of a port list)."""
+    loads = common.loads
     out = []
-    for r in rows:
-        d = common.standard_dict(r)
-        d.update({'network_id': r.network_id, 'mac_address': r.mac_address,
-                  'admin_state_up': r.admin_state_up, 'status': r.status,
-                  'device_id': r.device_id, 'device_owner': r.device_owner,
-                  'port_security_enabled': r.port_security_enabled,
-                  'dns_name': r.dns_name,
-                  'security_groups': common.loads(r.security_groups, []),
-                  'allowed_address_pairs': common.loads(r.allowed_address_pairs, []),
-                  'binding:host_id': r.binding_host_id,
-                  'binding:vnic_type': r.binding_vnic_type,
-                  'binding:vif_type': r.binding_vif_type,
-                  'binding:vif_details': common.loads(r.binding_vif_details, {}),
-                  'binding:profile': common.loads(r.binding_profile, {}),
-                  'fixed_ips': sorted(ips.get(r.id, []),
-                                      key=lambda ip: (ip['subnet_id'], ip['ip_address'])),
-                  'tags': tags.get(r.id, [])})
-        d['network:project_id'] = d['network:tenant_id'] = r.network_project_id
-        out.append(d)
+    append = out.append
+    for (id, name, description, project_id, created_at, updated_at, revision,
+         tags, network_id, mac, admin_state_up, status, device_id, device_owner,
+         port_security, dns_name, security_groups, pairs, host_id, vnic_type,
+         vif_type, vif_details, profile, fixed_ips, network_project_id) in rows:
+        append({
+            'id': id, 'name': name, 'description': description,
+            'project_id': project_id, 'tenant_id': project_id,
+            'created_at': created_at, 'updated_at': updated_at,
+            'revision_number': revision, 'tags': loads(tags, []),
+            'network_id': network_id, 'mac_address': mac,
+            'admin_state_up': bool(admin_state_up), 'status': status,
+            'device_id': device_id, 'device_owner': device_owner,
+            'port_security_enabled': bool(port_security), 'dns_name': dns_name,
+            'security_groups': loads(security_groups, []),
+            'allowed_address_pairs': loads(pairs, []),
+            'binding:host_id': host_id, 'binding:vnic_type': vnic_type,
+            'binding:vif_type': vif_type,
+            'binding:vif_details': loads(vif_details, {}),
+            'binding:profile': loads(profile, {}),
+            'fixed_ips': loads(fixed_ips, []),
+            'network:project_id': network_project_id,
+            'network:tenant_id': network_project_id,
+        })
     return out
 
 

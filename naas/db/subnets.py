@@ -19,12 +19,17 @@ def _bad(msg):
 
 
 def visible_to(context):
+    """WHERE clause of the subnets a context may see (uses CTX_PROJECT)."""
     if context.is_admin:
         return sa.true()
     visible_nets = sa.select(N.c.id).where(sa.or_(
-        N.c.project_id == context.project_id, N.c.shared.is_(True),
+        N.c.project_id == common.CTX_PROJECT, N.c.shared.is_(True),
         N.c.router_external.is_(True)))
-    return sa.or_(T.c.project_id == context.project_id, T.c.network_id.in_(visible_nets))
+    return sa.or_(T.c.project_id == common.CTX_PROJECT, T.c.network_id.in_(visible_nets))
+
+
+_OF_NETWORK = common.prebuilt(lambda: sa.select(T).where(
+    T.c.network_id == sa.bindparam('network_id')).order_by(T.c.created_at, T.c.id))
 
 
 def _select_with_network():
@@ -125,15 +130,15 @@ def insert(conn, body, gateway, pools):
 
 def get_row(context, id):
     row = context.connection.execute(
-        _select_with_network().where(T.c.id == id, visible_to(context))).first()
+        _select_with_network().where(T.c.id == id, visible_to(context)),
+        common.ctx_params(context)).first()
     if row is None:
         raise exceptions.SubnetNotFound(subnet_id=id)
     return row
 
 
 def rows_of_network(conn, network_id):
-    return conn.execute(sa.select(T).where(T.c.network_id == network_id)
-                        .order_by(T.c.created_at, T.c.id)).all()
+    return conn.execute(_OF_NETWORK(), {'network_id': network_id}).all()
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
@@ -145,12 +150,11 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     stmt = query.apply_filters(stmt, COLUMNS, filters)
     stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
                                            marker, page_reverse)
-    rows = conn.execute(stmt).all()
+    rows = conn.execute(stmt, common.ctx_params(context)).all()
     return rows[::-1] if flip else rows
 
 
 def to_dicts(conn, rows):
-    tags = common.tags_for(conn, [r.id for r in rows])
     out = []
     for r in rows:
         d = common.standard_dict(r)
@@ -161,8 +165,7 @@ def to_dicts(conn, rows):
                   'allocation_pools': common.loads(r.allocation_pools, []),
                   'dns_nameservers': common.loads(r.dns_nameservers, []),
                   'host_routes': common.loads(r.host_routes, []),
-                  'subnetpool_id': None, 'segment_id': None,
-                  'tags': tags.get(r.id, [])})
+                  'subnetpool_id': None, 'segment_id': None})
         if hasattr(r, 'network_project_id'):
             d['network:project_id'] = d['network:tenant_id'] = r.network_project_id
             d['shared'] = r.network_shared

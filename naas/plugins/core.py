@@ -27,6 +27,12 @@ class ServicePlugin(abc.ABC):
 class CorePluginBase(ServicePlugin):
     collections = ('networks', 'subnets', 'ports')
 
+    def get_network_policy_target(self, context, id):
+        """What policy rules read of a network (project_id, shared,
+        router:external), whoever asks; NetworkNotFound if there is none."""
+        net = self.get_network(context.elevated(), id)
+        return {k: net[k] for k in ('project_id', 'tenant_id', 'shared', 'router:external')}
+
     @abc.abstractmethod
     def create_network(self, context, network):
         """Create a network; ``network`` is the validated request body."""

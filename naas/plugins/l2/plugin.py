@@ -75,6 +75,9 @@ class L2Plugin(core.CorePluginBase):
             d.update(segments.provider_dict(segs.get(d['id'])))
         return out
 
+    def get_network_policy_target(self, context, id):
+        return networks.policy_target(context.connection, id)
+
     def get_network(self, context, id):
         return self._network_dicts(context, [networks.get_row(context, id)])[0]
 
@@ -171,6 +174,8 @@ class L2Plugin(core.CorePluginBase):
             raise exceptions.SubnetInUse(
                 subnet_id=id, reason='One or more ports have an IP allocation from this subnet')
         conn.execute(A.delete().where(A.c.subnet_id == id))
+        for port_id in {u.port_id for u in users}:
+            ports.write_fixed_ips(conn, port_id)
         subnets.delete(conn, id)
 
     # ---- ports -------------------------------------------------------------
@@ -191,8 +196,7 @@ class L2Plugin(core.CorePluginBase):
         subnet_rows = subnets.rows_of_network(conn, net.id)
         ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac)
         binding = self._bind(body)
-        port_id = ports.insert(conn, body, mac, 'DOWN', binding)
-        ports.insert_ips(conn, port_id, ips)
+        port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
         return self.get_port(context, port_id)
 
     def _bind(self, body, current=None):
@@ -252,8 +256,11 @@ class L2Plugin(core.CorePluginBase):
         keep, new = set(), []
         for entry in requested:
             ip, sid = entry.get('ip_address'), entry.get('subnet_id')
-            match = [h for h in have if h[1] == ip and (sid is None or h[0] == sid)]
-            if ip is not None and match:
+            # An address asked for again, or "an address on subnet X" when
+            # the port has one there, is kept as it is.
+            match = [h for h in sorted(have - keep)
+                     if (ip is None or h[1] == ip) and (sid is None or h[0] == sid)]
+            if match and (ip is not None or sid is not None):
                 keep.add(match[0])
             else:
                 new.append(entry)
@@ -265,6 +272,7 @@ class L2Plugin(core.CorePluginBase):
             if taken & keep:
                 raise exceptions.InvalidInput(error_message='Duplicate IP address')
             ports.insert_ips(conn, current['id'], ips)
+        ports.write_fixed_ips(conn, current['id'])
         if len(keep) + len(new) > CONF.max_fixed_ips_per_port:
             raise exceptions.InvalidInput(
                 error_message='Exceeded maximum amount of fixed ips per port.')
