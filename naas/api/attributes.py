@@ -11,7 +11,7 @@ def _bad(resource, msg):
     return exceptions.BadRequest(resource=resource, msg=msg)
 
 
-def _check_value(resource, name, spec, value):
+def _convert(name, spec, value):
     if 'convert_to' in spec:
         try:
             value = spec['convert_to'](value)
@@ -20,6 +20,11 @@ def _check_value(resource, name, spec, value):
         except (ValueError, TypeError, AttributeError) as e:
             raise exceptions.InvalidInput(
                 error_message="Invalid input for %s. Reason: %s." % (name, e))
+    return value
+
+
+def _check_value(resource, name, spec, value):
+    value = _convert(name, spec, value)
     validate = spec.get('validate')
     if validate is not None:
         validator, arg = validate
@@ -93,7 +98,9 @@ def parse_filters(resource, attr_map, params):
             raise _bad(resource, '[%s] is invalid attribute for filtering' % name)
         if name == 'tenant_id':
             name = 'project_id'
-        filters.setdefault(name, []).append(value)
+        # As Neutron does: the attribute's converter applies to filter
+        # values too (MAC case, CIDR form, booleans).
+        filters.setdefault(name, []).append(_convert(name, spec, value))
     return filters
 
 

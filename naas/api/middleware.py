@@ -90,11 +90,16 @@ class KeystoneContext(Middleware):
             return webob.exc.HTTPUnauthorized()
         project = headers.get('X-Project-Id')
         user = headers.get('X-User-Id')
-        if not project and not headers.get('X-System-Scope'):
+        # auth_token writes OpenStack-System-Scope for every token it
+        # validates ("all" for a system-scoped token, else nothing), so a
+        # client cannot forge it; a client's X-System-Scope passes untouched.
+        system_scope = headers.get('OpenStack-System-Scope')
+        if not project and not system_scope:
             return webob.exc.HTTPUnauthorized()
         roles = [r for r in headers.get('X-Roles', '').split(',') if r.strip()]
         request.environ['naas.context'] = naas_context.Context(
             user_id=user, project_id=project, roles=roles,
+            system_scope=system_scope,
             user_name=headers.get('X-User-Name'),
             project_name=headers.get('X-Project-Name'),
             auth_token=headers.get('X-Auth-Token'),

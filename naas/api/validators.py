@@ -268,7 +268,13 @@ def convert_none_to_empty_dict(value):
 
 def convert_mac(value):
     """The canonical form: lowercase, colon-separated."""
-    return str(netaddr.EUI(value, dialect=netaddr.mac_unix_expanded))
+    try:
+        if not isinstance(value, str):
+            raise TypeError(value)  # netaddr would take an int as a MAC
+        return str(netaddr.EUI(value, dialect=netaddr.mac_unix_expanded))
+    except (netaddr.AddrFormatError, TypeError, ValueError):
+        raise exceptions.InvalidInput(
+            error_message="'%s' is not a valid MAC address" % (value,))
 
 
 def convert_cidr(value):

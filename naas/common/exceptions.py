@@ -175,5 +175,16 @@ class SegmentationIdInUse(InUse):
     message = 'Unable to create the network. The %(network_type)s %(segmentation_id)s on physical network %(physical_network)s is in use.'
 
 
+class RetryLimitReached(Conflict):
+    message = 'The request kept conflicting with concurrent requests; try again.'
+
+
 class DBRetry(Exception):
-    """Internal: the transaction lost a race and the request may be retried."""
+    """Internal: the transaction lost a race and the request may be retried.
+
+    ``final`` is what the client gets if every retry loses.
+    """
+
+    def __init__(self, final=None):
+        super().__init__(str(final or 'retry'))
+        self.final = final

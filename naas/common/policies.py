@@ -7,6 +7,8 @@ owner sees the ports and subnets on it.
 """
 from oslo_policy import policy
 
+from naas.common import policy_checks  # noqa: F401  (field: before the rules below)
+
 ADMIN = 'rule:context_is_admin'
 PROJECT_MEMBER = 'role:member and project_id:%(project_id)s'
 PROJECT_READER = 'role:reader and project_id:%(project_id)s'

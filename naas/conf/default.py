@@ -31,8 +31,6 @@ OPTS = [
     cfg.StrOpt('base_mac', default='fa:16:3e:00:00:00',
                help='Base of generated MAC addresses: the bytes that are '
                     'not 00 are kept, the 00 bytes are random.'),
-    cfg.IntOpt('mac_generation_retries', default=16, min=1,
-               help='How many random MACs to try before giving up.'),
     cfg.IntOpt('pagination_max_limit', default=-1,
                help='Largest page a list request returns; -1 is no limit.'),
     cfg.IntOpt('global_physnet_mtu', default=1500, min=68,

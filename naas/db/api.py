@@ -140,7 +140,12 @@ def retry(func, context, *args, writer=True, **kwargs):
             with transaction(context, writer=writer):
                 return func(context, *args, **kwargs)
         except Exception as e:
-            if attempt + 1 >= attempts or not is_retriable(e):
+            if not is_retriable(e):
                 raise
+            if attempt + 1 >= attempts:
+                LOG.warning('giving up on %s after %d attempts: %s',
+                            getattr(func, '__name__', func), attempts, e)
+                final = getattr(e, 'final', None) or exceptions.RetryLimitReached()
+                raise final from e
             LOG.debug('retrying %s after %s', getattr(func, '__name__', func), e)
             time.sleep(random.uniform(0, 0.01 * (2 ** min(attempt, 6))))

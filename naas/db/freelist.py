@@ -8,11 +8,13 @@ touch at most two rows found by primary key: the cost does not grow with
 the number of values already taken.
 
 Rows are locked with SELECT ... FOR UPDATE, so concurrent transactions on
-PostgreSQL or MySQL serialise on the range they change; SQLite serialises
-writers as a whole.
+PostgreSQL or MySQL serialise on the range they change (and read it again
+when the wait changed it, see _locked_settled); SQLite serialises writers
+as a whole.
 """
 import sqlalchemy as sa
 
+from naas.common import exceptions
 from naas.db import models
 
 T = models.ipam_free_ranges
@@ -52,12 +54,36 @@ def _locked(conn, query):
     return conn.execute(query.with_for_update()).first()
 
 
+def _locked_settled(conn, query, fits):
+    """The row ``query`` finds, locked; read again until the answer holds.
+
+    A SELECT ... FOR UPDATE that waited for another transaction gets the
+    row as that transaction left it, but on PostgreSQL (READ COMMITTED) it
+    does not see the rows that transaction inserted: they are newer than
+    the statement's snapshot.  So when a range was split meanwhile, only
+    its lower part comes back, and a range that was deleted is skipped.
+    An answer that does not ``fits`` (or no row) is therefore asked again
+    by a new statement until two answers agree; if they never do the
+    transaction starts over (DBRetry).
+    """
+    row = _locked(conn, query)
+    for _ in range(8):
+        if row is not None and fits(row):
+            return row
+        again = _locked(conn, query)
+        if again == row:
+            return row
+        row = again
+    raise exceptions.DBRetry('a free list range kept changing')
+
+
 def take_next(conn, pool_id):
     """Take the lowest free value, or None when the pool is empty."""
     for _ in range(8):
-        row = _locked(conn, sa.select(T.c.first, T.c.last)
-                      .where(T.c.pool_id == pool_id)
-                      .order_by(T.c.first).limit(1))
+        row = _locked_settled(conn, sa.select(T.c.first, T.c.last)
+                              .where(T.c.pool_id == pool_id)
+                              .order_by(T.c.first).limit(1),
+                              lambda row: True)
         if row is None:
             return None
         if _take_from(conn, pool_id, row, unkey(row.first)):
@@ -68,9 +94,10 @@ def take_next(conn, pool_id):
 def take(conn, pool_id, value):
     """Take ``value``; False when it is not free."""
     k = key(value)
-    row = _locked(conn, sa.select(T.c.first, T.c.last)
-                  .where(T.c.pool_id == pool_id, T.c.first <= k)
-                  .order_by(T.c.first.desc()).limit(1))
+    row = _locked_settled(conn, sa.select(T.c.first, T.c.last)
+                          .where(T.c.pool_id == pool_id, T.c.first <= k)
+                          .order_by(T.c.first.desc()).limit(1),
+                          lambda row: row.last >= k)
     if row is None or row.last < k:
         return False
     return _take_from(conn, pool_id, row, value)

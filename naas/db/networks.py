@@ -39,8 +39,11 @@ def insert(conn, body, mtu):
                shared=body['shared'], router_external=body['router:external'],
                mtu=mtu, port_security_enabled=body['port_security_enabled'],
                availability_zone_hints=common.dumps(body['availability_zone_hints']))
-    conn.execute(T.insert().values(**row))
+    conn.execute(_INSERT(), row)
     return row['id']
+
+
+_INSERT = common.prebuilt(lambda: T.insert())
 
 
 def get_row(context, id, lock=False):

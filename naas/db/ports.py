@@ -3,6 +3,7 @@ import random
 
 import netaddr
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from naas.api.definitions import base
 from naas.common import exceptions
@@ -45,14 +46,6 @@ def random_mac():
 def mac_in_use(conn, network_id, mac):
     return conn.execute(sa.select(T.c.id).where(
         T.c.network_id == network_id, T.c.mac_address == mac)).first() is not None
-
-
-def generate_mac(conn, network_id):
-    for _ in range(CONF.mac_generation_retries):
-        mac = random_mac()
-        if not mac_in_use(conn, network_id, mac):
-            return mac
-    raise exceptions.MacAddressGenerationFailure(net_id=network_id)
 
 
 def _subnet_for_ip(subnets, ip_address):
@@ -151,9 +144,20 @@ def insert(conn, body, mac, status, binding, ips):
                binding_vif_details=common.dumps(binding['vif_details']),
                binding_profile=common.dumps(binding['profile']),
                fixed_ips=fixed_ips_json(ips))
-    conn.execute(T.insert().values(**row))
+    try:
+        conn.execute(_INSERT(), row)
+    except sa_exc.IntegrityError as e:
+        if 'mac_address' in str(e.orig):
+            # A generated MAC met one already on the network: run the
+            # request again with another one (checked first when given).
+            raise exceptions.DBRetry(exceptions.MacAddressGenerationFailure(
+                net_id=row['network_id'])) from e
+        raise
     insert_ips(conn, row['id'], ips)
     return row['id']
+
+
+_INSERT = common.prebuilt(lambda: T.insert())
 
 
 def insert_ips(conn, port_id, ips):
@@ -222,22 +226,27 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
 
 
 def _fixed_ip_filter(values):
-    """fixed_ips=ip_address=X / subnet_id=Y / ip_address_substr=Z."""
+    """fixed_ips=ip_address=X / subnet_id=Y / ip_address_substr=Z.
+
+    As in Neutron, several values of one key are OR, different keys AND
+    (on the same allocation).
+    """
     stmt = sa.select(A.c.port_id)
-    clauses = []
+    by_key = {}
     for value in values:
         key, _, wanted = value.partition('=')
         if key == 'ip_address':
-            clauses.append(A.c.ip_address == wanted)
+            clause = A.c.ip_address == wanted
         elif key == 'subnet_id':
-            clauses.append(A.c.subnet_id == wanted)
+            clause = A.c.subnet_id == wanted
         elif key == 'ip_address_substr':
-            clauses.append(A.c.ip_address.contains(wanted, autoescape=True))
+            clause = A.c.ip_address.contains(wanted, autoescape=True)
         else:
             raise exceptions.InvalidInput(
                 error_message="Invalid fixed_ips filter '%s': use ip_address=, "
                               "subnet_id= or ip_address_substr=" % value)
-    return stmt.where(sa.and_(*clauses))
+        by_key.setdefault(key, []).append(clause)
+    return stmt.where(sa.and_(*[sa.or_(*c) for c in by_key.values()]))
 
 
 def write_fixed_ips(conn, port_id):

@@ -79,6 +79,8 @@ def _after(columns, sorts, values):
         if value is None:
             beyond = col.isnot(None) if asc else sa.false()
         else:
+            # A bound value: SQLAlchemy refuses ``col > True`` (boolean keys).
+            value = sa.literal(value, col.type)
             beyond = (col > value) if asc else sa.or_(col < value, col.is_(None))
         clauses.append(sa.and_(*equal, beyond))
     return sa.or_(*clauses)

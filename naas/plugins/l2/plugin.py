@@ -186,7 +186,7 @@ class L2Plugin(core.CorePluginBase):
         body = dict(port)
         mac = body['mac_address']
         if mac is base.ATTR_NOT_SPECIFIED:
-            mac = ports.generate_mac(conn, net.id)
+            mac = ports.random_mac()  # a clash is retried (ports.insert)
         elif ports.mac_in_use(conn, net.id, mac):
             raise exceptions.MacAddressInUse(net_id=net.id, mac=mac)
         if body['port_security_enabled'] is base.ATTR_NOT_SPECIFIED:
