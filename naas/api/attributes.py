@@ -5,6 +5,7 @@ from naas.common import exceptions
 
 PAGING_PARAMS = ('fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse')
 TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
+MAX_LIMIT = 2 ** 31 - 1
 
 
 def _bad(resource, msg):
@@ -134,6 +135,8 @@ def parse_limit(resource, params, max_limit):
             raise _bad(resource, "Limit must be an integer 0 or greater and not '%d'" % limit)
         if limit == 0:
             limit = None
+        elif limit > MAX_LIMIT:
+            limit = MAX_LIMIT  # more than any table holds; SQL LIMIT is 64-bit
     if max_limit and max_limit > 0:
         limit = min(limit or max_limit, max_limit)
     return limit

@@ -17,6 +17,7 @@ from naas.db import api as db_api
 from naas.db import quota
 
 NOT_FOUND = {
+    'agent': lambda id: exceptions.AgentNotFound(id=id),
     'network': lambda id: exceptions.NetworkNotFound(net_id=id),
     'subnet': lambda id: exceptions.SubnetNotFound(subnet_id=id),
     'port': lambda id: exceptions.PortNotFound(port_id=id),

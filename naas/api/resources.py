@@ -1,10 +1,11 @@
 """The collections of the API: which definition describes each one."""
+from naas.api.definitions import agent
 from naas.api.definitions import network
 from naas.api.definitions import port
 from naas.api.definitions import subnet
 
 #: collection -> definition module, for every collection a plugin may serve.
-DEFINITIONS = {d.COLLECTION_NAME: d for d in (network, subnet, port)}
+DEFINITIONS = {d.COLLECTION_NAME: d for d in (network, subnet, port, agent)}
 
 #: L3 collections: served by an L3 service plugin, else 501.
 L3_COLLECTIONS = ('routers', 'floatingips', 'subnet-routes')

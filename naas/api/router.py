@@ -76,8 +76,14 @@ class APIRouter:
         return key
 
     def _add_collection(self, collection, ctrl):
-        self._connect('/%s' % collection, ctrl, {'GET': 'index', 'POST': 'create'})
-        self._connect('/%s/{id}' % collection, ctrl, MEMBER_METHODS)
+        """Routes for the actions the plugin implements (others are 405)."""
+        def has(op):
+            return hasattr(ctrl.plugin, '%s_%s' % (op, ctrl.resource))
+        self._connect('/%s' % collection, ctrl,
+                      {'GET': 'index', **({'POST': 'create'} if has('create') else {})})
+        self._connect('/%s/{id}' % collection, ctrl,
+                      {m: a for m, a in MEMBER_METHODS.items()
+                       if a == 'show' or has(a)})
 
     def _add_tags(self, collection, ctrl):
         self._connect('/%s/{parent_id}/tags' % collection, ctrl,

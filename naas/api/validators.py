@@ -242,7 +242,7 @@ def convert_to_int(value):
             error_message="'%s' is not an integer" % (value,))
     try:
         return int(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: inf
         raise exceptions.InvalidInput(
             error_message="'%s' is not an integer" % (value,))
 
@@ -272,14 +272,17 @@ def convert_mac(value):
         if not isinstance(value, str):
             raise TypeError(value)  # netaddr would take an int as a MAC
         return str(netaddr.EUI(value, dialect=netaddr.mac_unix_expanded))
-    except (netaddr.AddrFormatError, TypeError, ValueError):
+    except (netaddr.AddrFormatError, TypeError, ValueError, IndexError):
         raise exceptions.InvalidInput(
             error_message="'%s' is not a valid MAC address" % (value,))
 
 
 def convert_cidr(value):
     """Canonical text of a CIDR (IPv6 compressed, lowercase); host bits kept
-    so that the validator can refuse them."""
+    so that the validator can refuse them; no prefix length is left for the
+    validator to refuse too (netaddr would make it a /32)."""
+    if not isinstance(value, str) or '/' not in value:
+        return value
     try:
         return str(netaddr.IPNetwork(value))
     except Exception:

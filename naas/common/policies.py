@@ -99,6 +99,12 @@ PORT_RULES = _crud(
                  'binding:vif_details')
 ]
 
+AGENT_RULES = [
+    _attr('get_agent', 'rule:admin_only'),
+    _attr('update_agent', 'rule:admin_only'),
+    _attr('delete_agent', 'rule:admin_only'),
+]
+
 QUOTA_RULES = [
     _attr('get_quota', 'rule:admin_or_reader'),
     _attr('update_quota', 'rule:admin_only'),
@@ -114,4 +120,4 @@ TAG_RULES = [
 
 def list_rules():
     return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES +
-            QUOTA_RULES + TAG_RULES)
+            AGENT_RULES + QUOTA_RULES + TAG_RULES)

@@ -1,4 +1,6 @@
 """Options of the [DEFAULT] group: the API server and the plugins it loads."""
+import socket
+
 from oslo_config import cfg
 
 OPTS = [
@@ -43,6 +45,10 @@ OPTS = [
     cfg.IntOpt('db_retries', default=10, min=0,
                help='How often a request is retried after a deadlock or '
                     'a lost race on a unique key.'),
+    cfg.HostDomainOpt('host', default=socket.gethostname(),
+                      sample_default='example.domain',
+                      help='Name of this host: an agent reports under it and '
+                           'receives the casts addressed to it.'),
     cfg.IntOpt('agent_down_time', default=75,
                help='Seconds after the last heartbeat an agent counts as '
                     'dead.'),

@@ -74,7 +74,7 @@ def _locked_settled(conn, query, fits):
         if again == row:
             return row
         row = again
-    raise exceptions.DBRetry('a free list range kept changing')
+    raise exceptions.DBRetry()
 
 
 def take_next(conn, pool_id):

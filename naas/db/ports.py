@@ -234,7 +234,9 @@ def _fixed_ip_filter(values):
     stmt = sa.select(A.c.port_id)
     by_key = {}
     for value in values:
-        key, _, wanted = value.partition('=')
+        key, eq, wanted = value.partition('=')
+        if not eq:
+            key = None  # "fixed_ips=ip_address": no value
         if key == 'ip_address':
             clause = A.c.ip_address == wanted
         elif key == 'subnet_id':

@@ -147,6 +147,8 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     stmt = _select_with_network().where(visible_to(context))
     for clause in common.tag_conditions(T.c.id, filters):
         stmt = stmt.where(clause)
+    if filters.pop('subnetpool_id', None):
+        stmt = stmt.where(sa.false())  # no subnet comes from a pool
     stmt = query.apply_filters(stmt, COLUMNS, filters)
     stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
                                            marker, page_reverse)

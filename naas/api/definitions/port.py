@@ -9,9 +9,9 @@ VNIC_TYPES = ('normal', 'direct', 'macvtap', 'baremetal', 'direct-physical',
               'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed')
 
 
-def _binding(default, validate, put=True):
+def _binding(default, validate, put=True, is_filter=True):
     return {'allow_post': True, 'allow_put': put, 'default': default,
-            'validate': validate, 'is_visible': True, 'is_filter': True,
+            'validate': validate, 'is_visible': True, 'is_filter': is_filter,
             'enforce_policy': True}
 
 
@@ -65,7 +65,8 @@ RESOURCE_ATTRIBUTE_MAP = {
                                            None),
                               'is_visible': True},
     'binding:host_id': _binding('', (validators.validate_string, 255)),
-    'binding:profile': _binding({}, (validators.validate_dict_or_none, None)),
+    'binding:profile': _binding({}, (validators.validate_dict_or_none, None),
+                                is_filter=False),  # not a filter in Neutron
     'binding:vnic_type': {'allow_post': True, 'allow_put': True,
                           'default': 'normal',
                           'validate': (validators.validate_values, VNIC_TYPES),

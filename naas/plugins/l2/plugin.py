@@ -12,7 +12,10 @@ from naas.db import ports
 from naas.db import query
 from naas.db import subnets
 from naas.plugins import core
+from naas.plugins.l2 import agents
+from naas.plugins.l2 import binding as binding_
 from naas.plugins.l2 import models
+from naas.plugins.l2 import notify
 from naas.plugins.l2 import segments
 
 PROVIDER_ATTRS = ('provider:network_type', 'provider:physical_network',
@@ -20,7 +23,6 @@ PROVIDER_ATTRS = ('provider:network_type', 'provider:physical_network',
 PROVIDER_COLUMNS = {'provider:network_type': models.segments.c.network_type,
                     'provider:physical_network': models.segments.c.physical_network,
                     'provider:segmentation_id': models.segments.c.segmentation_id}
-UNBOUND = 'unbound'
 
 
 class L2Plugin(core.CorePluginBase):
@@ -32,8 +34,24 @@ class L2Plugin(core.CorePluginBase):
         'pagination', 'sorting', 'filter-validation', 'fixed-ip-substring-filtering',
         'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
         'default-subnetpools', 'subnet_allocation', 'dns-integration',
-        'availability_zone', 'network_availability_zone',
+        'availability_zone', 'network_availability_zone', 'agent',
     )
+    collections = ('networks', 'subnets', 'ports', 'agents')
+
+    def __init__(self):
+        self.notifier = notify.Notifier()
+        self.rpc_handler = agents.RPCHandler(self)
+
+    def start_rpc_listeners(self):
+        """The agents' RPC server (topic naas-plugin), threading executor."""
+        import oslo_messaging as messaging
+
+        from naas import rpc
+        from naas.rpc import server_api
+        target = messaging.Target(topic=rpc.PLUGIN_TOPIC, server=CONF.host)
+        server = rpc.get_server(target, [server_api.ServerEndpoint(self.rpc_handler)])
+        server.start()
+        return [server]
 
     # ---- networks ----------------------------------------------------------
 
@@ -108,7 +126,9 @@ class L2Plugin(core.CorePluginBase):
         if network.get('shared') is False and current.shared:
             self._check_unshare(context, current)
         networks.update(context.connection, id, network, expected_revision)
-        return self.get_network(context, id)
+        result = self.get_network(context, id)
+        self.notifier.network_changed(context, result)
+        return result
 
     def _check_unshare(self, context, net):
         other = context.connection.execute(sa.select(ports.T.c.id).where(
@@ -135,6 +155,7 @@ class L2Plugin(core.CorePluginBase):
             subnets.delete(conn, s.id)
         segments.release(conn, id)
         networks.delete(conn, id)
+        self.notifier.network_deleted(context, id)
 
     # ---- subnets -----------------------------------------------------------
 
@@ -195,27 +216,11 @@ class L2Plugin(core.CorePluginBase):
             body['security_groups'] = []
         subnet_rows = subnets.rows_of_network(conn, net.id)
         ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac)
-        binding = self._bind(body)
+        binding = binding_.bind(conn, net.id, body)
         port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
-        return self.get_port(context, port_id)
-
-    def _bind(self, body, current=None):
-        """The binding of a port for its host (vif_type, vif_details)."""
-        current = current or {}
-        host = body.get('binding:host_id', current.get('binding:host_id', ''))
-        binding = {
-            'host_id': host or '',
-            'vnic_type': body.get('binding:vnic_type',
-                                  current.get('binding:vnic_type', 'normal')),
-            'profile': body.get('binding:profile',
-                                current.get('binding:profile', {})) or {},
-        }
-        if not host:
-            binding.update(vif_type=UNBOUND, vif_details={})
-        else:
-            binding.update(vif_type='bridge', vif_details={
-                'port_filter': True, 'connectivity': 'l2'})
-        return binding
+        result = self.get_port(context, port_id)
+        self.notifier.port_changed(context, result)
+        return result
 
     def get_port(self, context, id):
         return ports.to_dicts(context.connection, [ports.get_row(context, id)])[0]
@@ -244,10 +249,12 @@ class L2Plugin(core.CorePluginBase):
             self._update_fixed_ips(conn, current, values.pop('fixed_ips'),
                                    values.get('mac_address', current['mac_address']))
         if any(k.startswith('binding:') for k in values):
-            binding = self._bind(values, current)
+            binding = binding_.bind(conn, current['network_id'], values, current)
             values.update({'binding:' + k: v for k, v in binding.items()})
         ports.update(conn, id, values, expected_revision)
-        return self.get_port(context, id)
+        result = self.get_port(context, id)
+        self.notifier.port_changed(context, result, old_host=current['binding:host_id'])
+        return result
 
     def _update_fixed_ips(self, conn, current, requested, mac):
         """Keep addresses asked for again, free the others, take the new ones."""
@@ -281,3 +288,20 @@ class L2Plugin(core.CorePluginBase):
         conn = context.connection
         port = self.get_port(context, id)
         ports.delete(conn, port, subnets.rows_of_network(conn, port['network_id']))
+        self.notifier.port_deleted(context, port)
+
+    # ---- agents ------------------------------------------------------------
+
+    def get_agent(self, context, id):
+        return agents.get(context.connection, id)
+
+    def get_agents(self, context, filters=None, sorts=(), limit=None,
+                   marker=None, page_reverse=False):
+        return agents.select(context.connection, filters, sorts, limit, marker,
+                             page_reverse)
+
+    def update_agent(self, context, id, agent, expected_revision=None):
+        return agents.update(context.connection, id, agent)
+
+    def delete_agent(self, context, id):
+        agents.delete(context.connection, id)

@@ -1,0 +1,80 @@
+"""Agent -> server RPC: heartbeats, device details, device state, resync.
+
+Version history (client and endpoint):
+    1.0 - report_state, get_device_details, get_devices_details_list,
+          update_device_up, update_device_down, sync
+"""
+import oslo_messaging as messaging
+
+from naas import rpc
+
+
+class ServerAPI:
+    """Client side, used by naas-agent."""
+
+    VERSION = '1.0'
+
+    def __init__(self, host, timeout=30):
+        self.host = host
+        target = messaging.Target(topic=rpc.PLUGIN_TOPIC, version=self.VERSION)
+        self.client = rpc.get_client(target, timeout=timeout)
+
+    def report_state(self, context, state):
+        """Heartbeat: ``state`` has agent_type, binary, host, configurations
+        (bridge_mappings, tunnel_ip, tunnel_types, devices...), start_flag."""
+        cctxt = self.client.prepare(version='1.0')
+        return cctxt.call(context, 'report_state', agent_state=state)
+
+    def get_device_details(self, context, device):
+        """What the VIF ``device`` (a port id) must be wired to on this host."""
+        cctxt = self.client.prepare(version='1.0')
+        return cctxt.call(context, 'get_device_details', device=device, host=self.host)
+
+    def get_devices_details_list(self, context, devices):
+        cctxt = self.client.prepare(version='1.0')
+        return cctxt.call(context, 'get_devices_details_list', devices=devices,
+                          host=self.host)
+
+    def update_device_up(self, context, devices):
+        """Ports this host has wired: they become ACTIVE."""
+        cctxt = self.client.prepare(version='1.0')
+        return cctxt.call(context, 'update_device_up', devices=devices, host=self.host)
+
+    def update_device_down(self, context, devices):
+        """Ports this host has unwired (or that lost their VIF): DOWN."""
+        cctxt = self.client.prepare(version='1.0')
+        return cctxt.call(context, 'update_device_down', devices=devices, host=self.host)
+
+    def sync(self, context):
+        """Everything this host should have: its bound ports with their
+        details, and the tunnel endpoints of every network it has ports on."""
+        cctxt = self.client.prepare(version='1.0')
+        return cctxt.call(context, 'sync', host=self.host)
+
+
+class ServerEndpoint:
+    """Server side, in naas-server; delegates to the core plugin's agent
+    handlers (naas.plugins.l2.agents)."""
+
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, handler):
+        self.handler = handler
+
+    def report_state(self, context, agent_state):
+        return self.handler.report_state(agent_state)
+
+    def get_device_details(self, context, device, host):
+        return self.handler.get_devices_details([device], host)[0]
+
+    def get_devices_details_list(self, context, devices, host):
+        return self.handler.get_devices_details(devices, host)
+
+    def update_device_up(self, context, devices, host):
+        return self.handler.update_devices_status(devices, host, 'ACTIVE')
+
+    def update_device_down(self, context, devices, host):
+        return self.handler.update_devices_status(devices, host, 'DOWN')
+
+    def sync(self, context, host):
+        return self.handler.sync(host)
