@@ -15,6 +15,7 @@ import eventlet
 import eventlet.wsgi
 from oslo_log import log as oslo_log
 
+from naas import rpc  # noqa: F401 (registers transport_url)
 from naas.api import wsgi
 from naas.conf import CONF
 from naas.db import api as db_api
@@ -41,6 +42,20 @@ def serve(app, sock):
                          keepalive=True, socket_timeout=900, debug=False)
 
 
+def start_rpc(in_process):
+    """The plugins' RPC servers (threads), and the local agent if asked."""
+    from naas.plugins import manager as plugin_manager
+    servers = []
+    for plugin in plugin_manager.get_manager().plugins():
+        servers += plugin.start_rpc_listeners()
+    if CONF.local_agent:
+        from naas.agent import agent
+        local = agent.Agent(CONF)
+        local.start()
+        LOG.info('local agent (%s) started for host %s', CONF.agent.l2_driver, CONF.host)
+    return servers
+
+
 def main(argv=None):
     parse_args(sys.argv[1:] if argv is None else argv)
     os.makedirs(CONF.state_path, exist_ok=True)
@@ -48,14 +63,20 @@ def main(argv=None):
         # The embedded default: SQLite in state_path, created on first start.
         migration.upgrade('head')
     app = wsgi.load_app()
+    in_process = CONF.transport_url.startswith('fake:')
     sock = eventlet.listen((CONF.bind_host, CONF.bind_port),
                            family=socket.AF_INET6 if ':' in CONF.bind_host else socket.AF_INET,
                            backlog=1024, reuse_port=False)
     workers = CONF.api_workers or os.cpu_count() or 1
+    if in_process and workers > 1:
+        LOG.warning('transport_url %s is in-process: serving with 1 worker so '
+                    'that the API and the agents share it', CONF.transport_url)
+        workers = 1
     LOG.info('naas-server on %s:%s with %d worker(s)', CONF.bind_host, CONF.bind_port, workers)
     print('naas-server listening on http://%s:%s/ (%d workers)'
           % (CONF.bind_host, CONF.bind_port, workers), flush=True)
     if workers == 1:
+        start_rpc(in_process)
         serve(app, sock)
         return
     db_api.dispose_engine()
@@ -79,6 +100,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    start_rpc(in_process)
     while children:
         pid, _status = os.wait()
         children.discard(pid)

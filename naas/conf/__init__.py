@@ -6,11 +6,12 @@ ConfigOpts with every NaaS group registered.
 """
 from oslo_config import cfg
 
+from naas.conf import agent
 from naas.conf import default
 from naas.conf import l2
 from naas.conf import quotas
 
 CONF = cfg.CONF
 
-for _module in (default, l2, quotas):
+for _module in (agent, default, l2, quotas):
     _module.register_opts(CONF)

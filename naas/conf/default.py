@@ -49,6 +49,9 @@ OPTS = [
                       sample_default='example.domain',
                       help='Name of this host: an agent reports under it and '
                            'receives the casts addressed to it.'),
+    cfg.BoolOpt('local_agent', default=False,
+                help='Run an agent for this host inside naas-server: the '
+                     'one-machine setup, with the in-process transport.'),
     cfg.IntOpt('agent_down_time', default=75,
                help='Seconds after the last heartbeat an agent counts as '
                     'dead.'),

@@ -3,11 +3,12 @@ import itertools
 
 from oslo_log import log as logging
 
+from naas.conf import agent
 from naas.conf import default
 from naas.conf import l2
 from naas.conf import quotas
 
-_MODULES = (default, l2, quotas)
+_MODULES = (agent, default, l2, quotas)
 
 
 def list_opts():

@@ -1,0 +1,181 @@
+"""naas-agent's main loop: one agent per host.
+
+On start it reports, asks the server what this host should have (sync),
+reconciles the host with it, and wires every plugged VIF.  Then it polls for
+VIFs plugged and unplugged, handles the server's casts (port and network
+changes, tunnel endpoints), and heartbeats.  Threads only: oslo.messaging's
+threading executor for the casts, plain threads for the loops.
+"""
+import logging
+import threading
+import time
+
+import oslo_messaging as messaging
+from stevedore import driver as stevedore_driver
+
+from naas import rpc
+from naas.conf import CONF
+from naas.rpc import agent_api
+from naas.rpc import server_api
+
+LOG = logging.getLogger(__name__)
+
+
+def load_driver(name, conf):
+    return stevedore_driver.DriverManager('naas.agent.l2_drivers', name,
+                                          invoke_on_load=True,
+                                          invoke_args=(conf,)).driver
+
+
+class Agent:
+    def __init__(self, conf=CONF, driver=None):
+        self.conf = conf
+        self.host = conf.host
+        self.driver = driver or load_driver(conf.agent.l2_driver, conf)
+        self.server = server_api.ServerAPI(self.host)
+        self.wired = {}          # port_id -> details last wired
+        self.refresh = set()     # port ids the server said changed
+        self.lock = threading.RLock()
+        self.stopped = threading.Event()
+        self.rpc_server = None
+        self.start_flag = True
+
+    # ---- life cycle --------------------------------------------------------
+
+    def start(self):
+        self.driver.setup()
+        self.report_state()
+        target = messaging.Target(topic=rpc.AGENT_TOPIC, server=self.host)
+        self.rpc_server = rpc.get_server(target, [agent_api.AgentEndpoint(self)])
+        self.rpc_server.start()
+        self.resync()
+        self._thread(self._heartbeat_loop, 'heartbeat')
+        self._thread(self._poll_loop, 'poll')
+
+    def stop(self):
+        self.stopped.set()
+        if self.rpc_server is not None:
+            self.rpc_server.stop()
+            self.rpc_server.wait()
+
+    def _thread(self, target, name):
+        t = threading.Thread(target=target, name='naas-agent-' + name, daemon=True)
+        t.start()
+        return t
+
+    def report_state(self):
+        state = {'agent_type': self.driver.agent_type, 'binary': 'naas-agent',
+                 'topic': rpc.AGENT_TOPIC, 'host': self.host,
+                 'start_flag': self.start_flag,
+                 'configurations': dict(self.driver.configurations(),
+                                        devices=len(self.wired))}
+        self.server.report_state({}, state)
+        self.start_flag = False
+
+    def _heartbeat_loop(self):
+        while not self.stopped.wait(self.conf.agent.report_interval):
+            try:
+                self.report_state()
+            except Exception:
+                LOG.exception('heartbeat failed')
+
+    def _poll_loop(self):
+        while not self.stopped.wait(self.conf.agent.polling_interval):
+            try:
+                self.poll_once()
+            except Exception:
+                LOG.exception('poll failed; resyncing')
+                self._resync_quietly()
+
+    def _resync_quietly(self):
+        try:
+            self.resync()
+        except Exception:
+            LOG.exception('resync failed')
+
+    # ---- convergence -------------------------------------------------------
+
+    def resync(self):
+        """Make the host match what the server says, keeping what is right."""
+        with self.lock:
+            bound = {p['port_id']: p for p in self.server.sync({})['ports']}
+            plugged = self.driver.scan_vifs()
+            wanted = [bound[p] for p in plugged if p in bound]
+            self.driver.reconcile(wanted)
+            self.wired = {}
+            self._wire(wanted)
+            gone = [p for p in bound if p not in plugged]
+            if gone:
+                self.server.update_device_down({}, gone)
+
+    def poll_once(self):
+        with self.lock:
+            plugged = self.driver.scan_vifs()
+            added = [p for p in plugged if p not in self.wired]
+            removed = [p for p in self.wired if p not in plugged]
+            changed = [p for p in self.refresh if p in plugged and p not in added]
+            self.refresh.clear()
+            for port_id in removed:
+                self.driver.unwire(port_id)
+                del self.wired[port_id]
+            if removed:
+                self.server.update_device_down({}, removed)
+            todo = added + changed
+            if todo:
+                details = self.server.get_devices_details_list({}, todo)
+                self._wire([d for d in details if not d.get('missing')])
+
+    def _wire(self, details):
+        up, down = [], []
+        for d in details:
+            try:
+                self.driver.wire(d)
+            except Exception:
+                LOG.exception('wiring %s failed', d['port_id'])
+                continue
+            self.wired[d['port_id']] = d
+            (up if d['admin_state_up'] else down).append(d['port_id'])
+        if up:
+            self.server.update_device_up({}, up)
+        if down:
+            self.server.update_device_down({}, down)
+
+    # ---- casts from the server (naas.rpc.agent_api.AgentEndpoint) ----------
+
+    def on_port_update(self, port):
+        with self.lock:
+            self.refresh.add(port['id'])
+
+    def on_port_delete(self, port_id):
+        with self.lock:
+            if port_id in self.wired:
+                self.driver.unwire(port_id)
+                del self.wired[port_id]
+
+    def on_network_update(self, network):
+        with self.lock:
+            self.refresh.update(p for p, d in self.wired.items()
+                                if d['network_id'] == network['id'])
+
+    def on_network_delete(self, network_id):
+        with self.lock:
+            for port_id in [p for p, d in self.wired.items()
+                            if d['network_id'] == network_id]:
+                self.driver.unwire(port_id)
+                del self.wired[port_id]
+
+    def on_endpoints_update(self, network_id, endpoints):
+        with self.lock:
+            if any(d['network_id'] == network_id for d in self.wired.values()):
+                self.driver.set_endpoints(network_id, endpoints)
+
+
+def run_forever(agent):
+    agent.start()
+    try:
+        while not agent.stopped.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.stop()

@@ -1,0 +1,49 @@
+"""Options of naas-agent: [agent] and [ovs]."""
+from oslo_config import cfg
+
+AGENT_OPTS = [
+    cfg.StrOpt('l2_driver', default='linuxbridge',
+               choices=['linuxbridge', 'openvswitch'],
+               help='How this host realises networks: Linux bridges with '
+                    'kernel VXLAN, or Open vSwitch.'),
+    cfg.StrOpt('namespace',
+               help='Network namespace the agent manages, for hosts built as '
+                    'namespaces (the fullstack tests); unset: the agent\'s '
+                    'own namespace, as on a real hypervisor.'),
+    cfg.StrOpt('tunnel_ip',
+               help='This host\'s underlay address for VXLAN/GRE tunnels; '
+                    'unset: no overlay networks on this host.'),
+    cfg.ListOpt('tunnel_types', default=['vxlan'],
+                help='Overlay types this host supports (vxlan, gre).'),
+    cfg.StrOpt('underlay_interface',
+               help='Interface VXLAN devices send through (Linux bridge); '
+                    'unset: the route to each remote decides.'),
+    cfg.DictOpt('bridge_mappings', default={},
+                help='physnet:interface (linuxbridge) or physnet:bridge '
+                     '(openvswitch) for VLAN and flat networks.'),
+    cfg.FloatOpt('polling_interval', default=0.2,
+                 help='Seconds between scans for plugged and unplugged VIFs.'),
+    cfg.FloatOpt('report_interval', default=10,
+                 help='Seconds between heartbeats to the server.'),
+]
+
+OVS_OPTS = [
+    cfg.StrOpt('ovsdb_connection', default='unix:/var/run/openvswitch/db.sock',
+               help='OVSDB server of this host.'),
+    cfg.StrOpt('integration_bridge', default='br-int',
+               help='The bridge VIFs are plugged into.'),
+    cfg.StrOpt('tunnel_bridge', default='br-tun',
+               help='The bridge of VXLAN/GRE tunnel ports.'),
+    cfg.StrOpt('datapath_type', default='system', choices=['system', 'netdev'],
+               help='OVS datapath: the kernel module (system) or userspace '
+                    '(netdev), where the module is missing.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(AGENT_OPTS, group='agent')
+    conf.register_opts(OVS_OPTS, group='ovs')
+
+
+def list_opts():
+    return [('agent', AGENT_OPTS), ('ovs', OVS_OPTS)]
