@@ -125,8 +125,9 @@ def _take_from(conn, pool_id, row, value):
 def give_back(conn, pool_id, value):
     """Return ``value`` to the pool, merging it with its neighbours."""
     k = key(value)
+    # first <= k: a range starting at the value is "already free" too.
     before = _locked(conn, sa.select(T.c.first, T.c.last)
-                     .where(T.c.pool_id == pool_id, T.c.first < k)
+                     .where(T.c.pool_id == pool_id, T.c.first <= k)
                      .order_by(T.c.first.desc()).limit(1))
     if before is not None and before.last >= k:
         return  # already free

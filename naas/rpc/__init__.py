@@ -15,6 +15,8 @@ from naas.conf import CONF
 PLUGIN_TOPIC = 'naas-plugin'
 AGENT_TOPIC = 'naas-agent'
 
+DEFAULT_URL = 'fake:/'
+
 _TRANSPORT = None
 _LOCK = threading.Lock()
 
@@ -22,11 +24,11 @@ _LOCK = threading.Lock()
 def register_opts(conf):
     """oslo.messaging's options, with the in-process driver as the default
     transport_url: one machine needs no broker."""
+    messaging.set_transport_defaults(control_exchange='naas')
     for group, opts in messaging_opts.list_opts():
         if group in (None, 'DEFAULT'):
             conf.register_opts(opts)
-    conf.set_default('transport_url', 'fake:/')
-    messaging.set_transport_defaults(control_exchange='naas')
+    conf.set_default('transport_url', DEFAULT_URL)
 
 
 register_opts(CONF)

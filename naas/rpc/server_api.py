@@ -3,6 +3,7 @@
 Version history (client and endpoint):
     1.0 - report_state, get_device_details, get_devices_details_list,
           update_device_up, update_device_down, sync
+    1.1 - get_instance_network_info (for compute hosts)
 """
 import oslo_messaging as messaging
 
@@ -10,9 +11,9 @@ from naas import rpc
 
 
 class ServerAPI:
-    """Client side, used by naas-agent."""
+    """Client side, used by naas-agent and by compute hosts."""
 
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def __init__(self, host, timeout=30):
         self.host = host
@@ -51,12 +52,17 @@ class ServerAPI:
         cctxt = self.client.prepare(version='1.0')
         return cctxt.call(context, 'sync', host=self.host)
 
+    def get_instance_network_info(self, context, instance_id):
+        """The VIFs of an instance, as nova's network_info wants them."""
+        cctxt = self.client.prepare(version='1.1')
+        return cctxt.call(context, 'get_instance_network_info', instance_id=instance_id)
+
 
 class ServerEndpoint:
     """Server side, in naas-server; delegates to the core plugin's agent
     handlers (naas.plugins.l2.agents)."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, handler):
         self.handler = handler
@@ -78,3 +84,6 @@ class ServerEndpoint:
 
     def sync(self, context, host):
         return self.handler.sync(host)
+
+    def get_instance_network_info(self, context, instance_id):
+        return self.handler.instance_network_info(instance_id)

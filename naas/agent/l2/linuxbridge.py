@@ -1,0 +1,412 @@
+"""The Linux bridge L2 driver: one kernel bridge per network, kernel VXLAN.
+
+Per network that has a VIF on this host:
+
+* a bridge ``brq<network_id[:11]>`` (no STP, no forward delay, no multicast
+  snooping), up;
+* vxlan: a VXLAN device ``vxlan-<vni>`` (local ``[agent] tunnel_ip``, UDP
+  4789, learning off, through ``[agent] underlay_interface`` if set) in the
+  bridge, with one all-zeros forwarding entry per other host with ports on
+  the network (head-end replication: ``bridge fdb append 00:00:00:00:00:00
+  dst <its tunnel_ip>``), kept equal to the server's endpoint list;
+* flat: the interface ``[agent] bridge_mappings`` gives for the physical
+  network, in the bridge;
+* vlan: a VLAN device ``nvl-<vid>-<interface>`` on that interface, in the
+  bridge (kernel 8021q; absent on the test VMs, so only flat is tested);
+* local: the bridge alone.
+
+VIFs are the host ends of what naas.compute.vif plugs: interfaces named
+``base.vif_name(port_id)`` whose ifalias is the full port id.  Wiring one
+sets its MTU, puts it in its network's bridge and sets it up, in one netlink
+message; admin_state_up False takes it out of the bridge and down.
+
+Everything happens inside ``[agent] namespace`` (a host built as a
+namespace) or the agent's own namespace, through one netlink handle
+(naas.agent.ip_lib) that all threads share.  No state that matters is kept
+here: each scan reads the host again, and a restarted agent changes only
+what differs from what the server wants -- traffic that flows keeps flowing.
+"""
+import hashlib
+import logging
+import threading
+
+from naas.agent import ip_lib
+from naas.agent.l2 import base
+
+LOG = logging.getLogger(__name__)
+
+#: naas.plugins.l2.agents.LINUXBRIDGE_AGENT (vif_type 'bridge').
+AGENT_TYPE = 'NaaS Linux bridge agent'
+BRIDGE_PREFIX = 'brq'
+VXLAN_PREFIX = 'vxlan-'
+VLAN_PREFIX = 'nvl-'
+#: Name prefixes of the devices this driver creates (and only these).
+DEVICE_PREFIXES = (BRIDGE_PREFIX, VXLAN_PREFIX, VLAN_PREFIX)
+DEVICE_KINDS = {BRIDGE_PREFIX: 'bridge', VXLAN_PREFIX: 'vxlan', VLAN_PREFIX: 'vlan'}
+VXLAN_PORT = 4789
+IFNAMSIZ = 15
+
+
+def bridge_name(network_id):
+    return (BRIDGE_PREFIX + network_id)[:14]
+
+
+def vxlan_name(vni):
+    return '%s%d' % (VXLAN_PREFIX, vni)
+
+
+def vlan_name(interface, vlan_id):
+    """``nvl-<vid>-<interface>``, the interface hashed if it does not fit."""
+    head = '%s%d-' % (VLAN_PREFIX, vlan_id)
+    if len(head) + len(interface) <= IFNAMSIZ:
+        return head + interface
+    return head + hashlib.sha1(interface.encode()).hexdigest()[:IFNAMSIZ - len(head)]
+
+
+def is_naas_device(link):
+    """Whether a Link is a bridge/VXLAN/VLAN device this driver makes."""
+    for prefix, kind in DEVICE_KINDS.items():
+        if link.name.startswith(prefix):
+            return link.kind == kind
+    return False
+
+
+def remote_ips(endpoints, local_ip):
+    """The tunnel IPs of the other hosts in ``endpoints`` ([{host, tunnel_ip}])."""
+    return {e['tunnel_ip'] for e in endpoints or ()
+            if e.get('tunnel_ip') and e['tunnel_ip'] != local_ip}
+
+
+def fdb_diff(current, endpoints, local_ip):
+    """(to_add, to_remove), sorted: the flooding entries that make the
+    remotes ``current`` equal to the other endpoints."""
+    wanted = remote_ips(endpoints, local_ip)
+    current = set(current)
+    return sorted(wanted - current), sorted(current - wanted)
+
+
+def network_devices(details, mappings):
+    """{name: kind} of the devices a port's network needs on this host.
+
+    Raises ValueError when the host cannot realise the network.
+    """
+    nid, ntype = details['network_id'], details.get('network_type') or 'local'
+    out = {bridge_name(nid): 'bridge'}
+    if ntype == 'vxlan':
+        out[vxlan_name(details['segmentation_id'])] = 'vxlan'
+    elif ntype in ('flat', 'vlan'):
+        iface = mappings.get(details.get('physical_network'))
+        if not iface:
+            raise ValueError('no bridge_mappings entry for physical network %s'
+                             % details.get('physical_network'))
+        if ntype == 'vlan':
+            out[vlan_name(iface, details['segmentation_id'])] = 'vlan'
+    elif ntype != 'local':
+        raise ValueError('network type %s is not supported by the Linux bridge '
+                         'driver' % ntype)
+    return out
+
+
+def reconcile_plan(links, wanted, mappings):
+    """What ``reconcile`` does: (delete, release).
+
+    ``delete``: NaaS devices (Links) no wanted port needs.  ``release``:
+    VIFs (Links) in a NaaS bridge that no wanted port owns.
+    """
+    needed = set()
+    for d in wanted:
+        try:
+            needed.update(network_devices(d, mappings))
+        except ValueError:
+            pass
+    wanted_ports = {d['port_id'] for d in wanted}
+    delete = [lk for lk in links if is_naas_device(lk) and lk.name not in needed]
+    bridges = {lk.index for lk in links if lk.kind == 'bridge'
+               and lk.name.startswith(BRIDGE_PREFIX)}
+    release = [lk for lk in links
+               if lk.name.startswith(base.VIF_PREFIX) and lk.master in bridges
+               and not (lk.alias in wanted_ports and base.vif_name(lk.alias) == lk.name)]
+    return delete, release
+
+
+class LinuxBridgeDriver(base.L2Driver):
+    agent_type = AGENT_TYPE
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        agent = conf.agent
+        self.namespace = agent.namespace or None
+        self.tunnel_ip = agent.tunnel_ip or None
+        self.underlay = agent.underlay_interface or None
+        self.mappings = dict(agent.bridge_mappings or {})
+        self.tunnel_types = ['vxlan'] if self.tunnel_ip else []
+        unsupported = [t for t in agent.tunnel_types if t != 'vxlan']
+        if unsupported:
+            LOG.warning('tunnel types %s are not supported by the Linux bridge '
+                        'driver; reporting vxlan only', unsupported)
+        self._ip = None
+        self._lock = threading.RLock()
+        self._links = None        # {name: Link}, from the last dump, kept current
+        self._checked = {}        # network_id -> endpoints applied since the dump
+        self._ports = {}          # port_id -> network_id of the VIFs wired here
+        self._endpoints = {}      # network_id -> endpoints last given
+
+    # ---- plumbing -----------------------------------------------------------
+
+    @property
+    def ip(self):
+        if self._ip is None:
+            self._ip = ip_lib.IPHandle(self.namespace)
+        return self._ip
+
+    def close(self):
+        with self._lock:
+            if self._ip is not None:
+                self._ip.close()
+                self._ip = None
+
+    def _dump(self):
+        self._links = {lk.name: lk for lk in self.ip.links()}
+        self._checked = {}
+        return self._links
+
+    def _snapshot(self):
+        return self._links if self._links is not None else self._dump()
+
+    def _reread(self, name):
+        lk = self.ip.link(name)
+        links = self._snapshot()
+        if lk is None:
+            links.pop(name, None)
+        else:
+            links[name] = lk
+        return lk
+
+    def _set(self, lk, **changes):
+        """Apply ``changes`` that differ from Link ``lk``; returns the Link."""
+        todo = {}
+        if 'mtu' in changes and changes['mtu'] and lk.mtu != changes['mtu']:
+            todo['mtu'] = changes['mtu']
+        if 'master' in changes and lk.master != changes['master']:
+            todo['master'] = changes['master']
+        if 'up' in changes and lk.up != changes['up']:
+            todo['state'] = 'up' if changes['up'] else 'down'
+        if not todo:
+            return lk
+        self.ip.set_link(lk.index, **todo)
+        lk = lk._replace(mtu=todo.get('mtu', lk.mtu), master=todo.get('master', lk.master),
+                         up=changes.get('up', lk.up))
+        self._snapshot()[lk.name] = lk
+        return lk
+
+    def _delete(self, lk):
+        LOG.info('deleting %s (%s)', lk.name, lk.kind)
+        self.ip.del_link(lk.index)
+        self._snapshot().pop(lk.name, None)
+
+    # ---- L2Driver -----------------------------------------------------------
+
+    def configurations(self):
+        return {'tunnel_ip': self.tunnel_ip, 'tunnel_types': list(self.tunnel_types),
+                'bridge_mappings': dict(self.mappings),
+                'interface_mappings': dict(self.mappings),
+                'underlay_interface': self.underlay, 'namespace': self.namespace,
+                'l2_population': False}
+
+    def setup(self):
+        with self._lock:
+            links = self._dump()
+            if self.underlay and self.underlay not in links:
+                LOG.warning('underlay_interface %s is not in namespace %s',
+                            self.underlay, self.namespace or '(own)')
+            for physnet, iface in self.mappings.items():
+                if iface not in links:
+                    LOG.warning('bridge_mappings %s:%s: no such interface', physnet, iface)
+
+    def scan_vifs(self):
+        with self._lock:
+            links = self._dump()
+            return {lk.alias: lk.name for lk in links.values()
+                    if lk.name.startswith(base.VIF_PREFIX) and lk.alias
+                    and base.vif_name(lk.alias) == lk.name}
+
+    def wire(self, details):
+        with self._lock:
+            port_id = details['port_id']
+            name = base.vif_name(port_id)
+            tap = self._snapshot().get(name) or self._reread(name)
+            if tap is None:
+                raise LookupError('VIF %s of port %s is not plugged' % (name, port_id))
+            bridge = self._ensure_network(details)
+            self._ports[port_id] = details['network_id']
+            if details['admin_state_up']:
+                self._set(tap, mtu=details.get('mtu'), master=bridge.index, up=True)
+            else:
+                self._set(tap, mtu=details.get('mtu'), master=0, up=False)
+
+    def unwire(self, port_id):
+        with self._lock:
+            network_id = self._ports.pop(port_id, None)
+            tap = self._reread(base.vif_name(port_id))
+            if tap is not None and tap.master:
+                self._set(tap, master=0, up=False)
+            if network_id and network_id not in self._ports.values():
+                self._delete_network(network_id)
+
+    def set_endpoints(self, network_id, endpoints):
+        with self._lock:
+            self._endpoints[network_id] = endpoints
+            vx = self._vxlan_of(network_id)
+            if vx is not None:
+                self._sync_fdb(vx, endpoints)
+                if network_id in self._checked:
+                    self._checked[network_id] = remote_ips(endpoints, self.tunnel_ip)
+
+    def reconcile(self, wanted):
+        with self._lock:
+            links = list(self._snapshot().values())
+            delete, release = reconcile_plan(links, wanted, self.mappings)
+            for lk in release:
+                LOG.info('releasing %s: no port bound here owns it', lk.name)
+                self._set(lk, master=0, up=False)
+            for lk in delete:
+                self._delete(lk)
+            keep = {d['port_id'] for d in wanted}
+            self._ports = {p: n for p, n in self._ports.items() if p in keep}
+
+    def cleanup_all(self):
+        with self._lock:
+            for lk in list(self._dump().values()):
+                if is_naas_device(lk):
+                    self._delete(lk)
+            self._ports.clear()
+            self._endpoints.clear()
+            self._checked.clear()
+
+    # ---- networks -----------------------------------------------------------
+
+    def _vxlan_of(self, network_id):
+        br = self._snapshot().get(bridge_name(network_id))
+        if br is None:
+            br = self._reread(bridge_name(network_id))
+        if br is None:
+            return None
+        for lk in self._snapshot().values():
+            if lk.master == br.index and lk.kind == 'vxlan' and lk.name.startswith(VXLAN_PREFIX):
+                return lk
+        return None
+
+    def _ensure_network(self, details):
+        """The network's bridge Link, with its uplink, made right."""
+        nid = details['network_id']
+        endpoints = details.get('endpoints') or self._endpoints.get(nid) or []
+        devices = network_devices(details, self.mappings)
+        links = self._snapshot()
+        brname = bridge_name(nid)
+        bridge = links.get(brname)
+        if nid in self._checked and bridge is not None:
+            if (details.get('network_type') == 'vxlan'
+                    and self._checked[nid] != remote_ips(endpoints, self.tunnel_ip)):
+                vx = links.get(vxlan_name(details['segmentation_id']))
+                if vx is not None:
+                    self._sync_fdb(vx, endpoints)
+                    self._checked[nid] = remote_ips(endpoints, self.tunnel_ip)
+            return bridge
+        if bridge is not None and bridge.kind != 'bridge':
+            raise RuntimeError('%s exists and is not a bridge' % brname)
+        if bridge is None:
+            LOG.info('creating bridge %s for network %s', brname, nid)
+            bridge = self.ip.add_link(brname, 'bridge', br_stp_state=0,
+                                      br_forward_delay=0, br_mcast_snooping=0)
+            links[brname] = bridge
+        bridge = self._set(bridge, up=True)
+        ntype = details.get('network_type') or 'local'
+        if ntype == 'vxlan':
+            vx = self._ensure_vxlan(details, bridge)
+            self._sync_fdb(vx, endpoints)
+            self._endpoints[nid] = endpoints
+        elif ntype in ('flat', 'vlan'):
+            self._ensure_physical(details, bridge, devices)
+        self._checked[nid] = remote_ips(endpoints, self.tunnel_ip)
+        return bridge
+
+    def _ensure_vxlan(self, details, bridge):
+        if not self.tunnel_ip:
+            raise ValueError('network %s is vxlan and [agent] tunnel_ip is unset'
+                             % details['network_id'])
+        links = self._snapshot()
+        vni = details['segmentation_id']
+        name = vxlan_name(vni)
+        link_index = 0
+        if self.underlay:
+            under = links.get(self.underlay) or self._reread(self.underlay)
+            if under is None:
+                raise LookupError('underlay_interface %s not found' % self.underlay)
+            link_index = under.index
+        want = ip_lib.VxlanInfo(vni=vni, local=self.tunnel_ip, port=VXLAN_PORT,
+                                link=link_index, learning=0)
+        vx = links.get(name)
+        if vx is not None and (vx.kind != 'vxlan' or vx.vxlan != want):
+            LOG.warning('%s is %s, wanted %s: recreating', name, vx.vxlan, want)
+            self._delete(vx)
+            vx = None
+        if vx is None:
+            LOG.info('creating %s (local %s) in %s', name, self.tunnel_ip, bridge.name)
+            kwargs = dict(vxlan_id=vni, vxlan_local=self.tunnel_ip,
+                          vxlan_port=VXLAN_PORT, vxlan_learning=0)
+            if link_index:
+                kwargs['vxlan_link'] = link_index
+            if details.get('mtu'):
+                kwargs['mtu'] = details['mtu']
+            vx = self.ip.add_link(name, 'vxlan', **kwargs)
+            links[name] = vx
+        return self._set(vx, mtu=details.get('mtu'), master=bridge.index, up=True)
+
+    def _ensure_physical(self, details, bridge, devices):
+        links = self._snapshot()
+        iface_name = self.mappings[details['physical_network']]
+        iface = links.get(iface_name) or self._reread(iface_name)
+        if iface is None:
+            raise LookupError('interface %s of physical network %s not found'
+                              % (iface_name, details['physical_network']))
+        if details['network_type'] == 'vlan':
+            name = [n for n, k in devices.items() if k == 'vlan'][0]
+            dev = links.get(name)
+            want_vid = details['segmentation_id']
+            if dev is not None and (dev.kind != 'vlan' or dev.vlan_id != want_vid
+                                    or dev.parent != iface.index):
+                self._delete(dev)
+                dev = None
+            if dev is None:
+                LOG.info('creating %s (vlan %s on %s)', name, want_vid, iface_name)
+                dev = self.ip.add_link(name, 'vlan', link=iface.index, vlan_id=want_vid)
+                links[name] = dev
+            self._set(iface, up=True)
+        else:
+            dev = iface
+            owner = next((lk for lk in links.values() if lk.index == dev.master), None)
+            if dev.master and not (owner is not None and owner.name.startswith(BRIDGE_PREFIX)):
+                raise RuntimeError('%s is already in %s, not a NaaS bridge' % (
+                    iface_name, owner.name if owner else dev.master))
+        self._set(dev, master=bridge.index, up=True)
+
+    def _sync_fdb(self, vx, endpoints):
+        add, remove = fdb_diff(self.ip.fdb_remotes(vx.index), endpoints, self.tunnel_ip)
+        for dst in add:
+            LOG.debug('%s: flooding to %s', vx.name, dst)
+            self.ip.fdb_append(vx.index, dst)
+        for dst in remove:
+            LOG.debug('%s: no longer flooding to %s', vx.name, dst)
+            self.ip.fdb_del(vx.index, dst)
+
+    def _delete_network(self, network_id):
+        links = self._snapshot()
+        br = links.get(bridge_name(network_id)) or self._reread(bridge_name(network_id))
+        if br is None:
+            return
+        for lk in list(links.values()):
+            if lk.master == br.index and is_naas_device(lk):
+                self._delete(lk)
+        self._delete(br)
+        self._checked.pop(network_id, None)
+        self._endpoints.pop(network_id, None)
