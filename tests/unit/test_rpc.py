@@ -38,13 +38,13 @@ class TestAgentRPC(testtools.TestCase):
             'topic': rpc.AGENT_TOPIC, 'host': host, 'start_flag': True,
             'configurations': {'tunnel_ip': tunnel_ip, 'tunnel_types': ['vxlan']}}))
 
-    def make_port(self, host):
+    def make_port(self, host, device_id='vm-1'):
         status, body, _ = self.api.call('POST', '/v2.0/networks', {'network': {}}, project='p')
         net = self.api.call('GET', '/v2.0/networks/' + body['network']['id'])[1]['network']
         self.api.call('POST', '/v2.0/subnets', {'subnet': {
             'network_id': net['id'], 'ip_version': 4, 'cidr': '10.9.0.0/24'}}, project='p')
         status, body, _ = self.api.call('POST', '/v2.0/ports', {'port': {
-            'network_id': net['id'], 'binding:host_id': host, 'device_id': 'vm-1'}})
+            'network_id': net['id'], 'binding:host_id': host, 'device_id': device_id}})
         self.assertEqual(201, status, body)
         return net, body['port']
 
@@ -61,7 +61,7 @@ class TestAgentRPC(testtools.TestCase):
         self.assertEqual([], body['agents'])  # admins only
 
     def test_port_binds_to_the_hosts_agent(self):
-        net, port = self.make_port('hv-without-agent')
+        net, port = self.make_port('hv-without-agent', device_id='vm-0')
         self.assertEqual('binding_failed', port['binding:vif_type'])
         self.report()
         net, port = self.make_port('hv1')
