@@ -166,8 +166,13 @@ class Agent:
 
     def on_endpoints_update(self, network_id, endpoints):
         with self.lock:
-            if any(d['network_id'] == network_id for d in self.wired.values()):
+            ports = [p for p, d in self.wired.items() if d['network_id'] == network_id]
+            if ports:
                 self.driver.set_endpoints(network_id, endpoints)
+                # Casts are handled by a pool of threads: an older list can
+                # be applied after a newer one.  Have the poll loop read the
+                # list again from the server (it comes with a port's details).
+                self.refresh.add(ports[0])
 
 
 def run_forever(agent):

@@ -21,11 +21,15 @@ NOT_FOUND = {
     'network': lambda id: exceptions.NetworkNotFound(net_id=id),
     'subnet': lambda id: exceptions.SubnetNotFound(subnet_id=id),
     'port': lambda id: exceptions.PortNotFound(port_id=id),
+    'router': lambda id: exceptions.RouterNotFound(router_id=id),
+    'floatingip': lambda id: exceptions.FloatingIPNotFound(floatingip_id=id),
+    'subnet_route': lambda id: exceptions.SubnetRouteNotFound(id=id),
 }
 
 
 class Controller:
-    def __init__(self, plugin, collection, resource, attr_map, parent_plugin=None):
+    def __init__(self, plugin, collection, resource, attr_map, parent_plugin=None,
+                 actions=None):
         self.plugin = plugin
         self.collection = collection
         self.resource = resource
@@ -34,7 +38,10 @@ class Controller:
         self._visible = [n for n, s in attr_map.items() if s.get('is_visible')]
         self._guarded = [n for n, s in attr_map.items() if s.get('enforce_policy')]
         self._get_one = getattr(plugin, 'get_' + resource)
-        self._get_all = getattr(plugin, 'get_' + collection)
+        # 'subnet-routes' is served by get_subnet_routes.
+        self._get_all = getattr(plugin, 'get_' + collection.replace('-', '_'))
+        #: member actions: PUT /{collection}/{id}/{action} -> plugin method
+        self.actions = dict(actions or {})
 
     # ---- helpers -----------------------------------------------------------
 
@@ -112,6 +119,8 @@ class Controller:
             rule = '%s:%s' % (action, name)
             if checker.has_rule(rule):
                 checker.enforce(rule, target)
+            if isinstance(value, dict):  # rules on the keys sent, e.g.
+                value = [value]          # external_gateway_info:enable_snat
             if isinstance(value, list):
                 for key in sorted({k for v in value if isinstance(v, dict) for k in v}):
                     sub = '%s:%s' % (rule, key)
@@ -280,3 +289,22 @@ class Controller:
 
         db_api.retry(_delete, context)
         return wsgi_utils.empty_response()
+
+    def member_action(self, request, id, action):
+        """PUT /{collection}/{id}/{action}: a bare JSON object in, the plugin's
+        answer out (e.g. add_router_interface).  Policy: the rule named by
+        the action, on the item, after the item's get rule."""
+        context = request.environ['naas.context']
+        body = wsgi_utils.parse_body(request)
+        if not isinstance(body, dict):
+            raise exceptions.BadRequest(resource=self.resource,
+                                        msg='Resource body required')
+        method = getattr(self.plugin, self.actions[action])
+
+        def _act(ctx):
+            checker = policy.Checker(ctx)
+            current = self._fetch(ctx, checker, id)
+            checker.enforce(action, current)
+            return method(ctx, id, body)
+
+        return wsgi_utils.json_response(db_api.retry(_act, context))

@@ -3,7 +3,6 @@ import logging
 
 import webob
 import webob.dec
-import webob.exc
 
 from naas.api import wsgi_utils
 from naas.common import context as naas_context
@@ -87,7 +86,7 @@ class KeystoneContext(Middleware):
     def __call__(self, request):
         headers = request.headers
         if headers.get('X-Identity-Status', 'Confirmed') != 'Confirmed':
-            return webob.exc.HTTPUnauthorized()
+            return _unauthorized()
         project = headers.get('X-Project-Id')
         user = headers.get('X-User-Id')
         # auth_token writes OpenStack-System-Scope for every token it
@@ -95,7 +94,7 @@ class KeystoneContext(Middleware):
         # client cannot forge it; a client's X-System-Scope passes untouched.
         system_scope = headers.get('OpenStack-System-Scope')
         if not project and not system_scope:
-            return webob.exc.HTTPUnauthorized()
+            return _unauthorized()
         roles = [r for r in headers.get('X-Roles', '').split(',') if r.strip()]
         request.environ['naas.context'] = naas_context.Context(
             user_id=user, project_id=project, roles=roles,
@@ -105,6 +104,24 @@ class KeystoneContext(Middleware):
             auth_token=headers.get('X-Auth-Token'),
             request_id=request.environ.get('openstack.request_id'))
         return request.get_response(self.application)
+
+
+def cors_factory(global_conf, **local_conf):
+    """oslo.middleware's CORS, reading [cors] from naas-server's own config."""
+    from oslo_middleware import cors
+
+    def _factory(app):
+        return cors.CORS(app, CONF)
+    return _factory
+
+
+def _unauthorized():
+    resp = wsgi_utils.json_response({'NeutronError': {
+        'type': 'HTTPUnauthorized', 'detail': '',
+        'message': 'The request you have made requires a project-scoped or '
+                   'system-scoped token.'}}, status=401)
+    resp.www_authenticate = 'Keystone'
+    return resp
 
 
 def pipeline_factory(loader, global_conf, **local_conf):

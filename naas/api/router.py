@@ -44,7 +44,8 @@ class APIRouter:
             if plugin is None:
                 continue
             ctrl = base.Controller(plugin, collection, definition.RESOURCE_NAME,
-                                   definition.RESOURCE_ATTRIBUTE_MAP, core)
+                                   definition.RESOURCE_ATTRIBUTE_MAP, core,
+                                   actions=getattr(definition, 'ACTIONS', None))
             self._add_collection(collection, ctrl)
             if 'tags' in definition.RESOURCE_ATTRIBUTE_MAP:
                 self._add_tags(collection, tags.TagsController(ctrl))
@@ -84,6 +85,13 @@ class APIRouter:
         self._connect('/%s/{id}' % collection, ctrl,
                       {m: a for m, a in MEMBER_METHODS.items()
                        if a == 'show' or has(a)})
+        for action, method in ctrl.actions.items():
+            if not hasattr(ctrl.plugin, method):
+                continue
+            path = '/%s/{id}/%s' % (collection, action)
+            self.mapper.connect(path, controller=self._key(ctrl), action='member_action',
+                                conditions={'method': ['PUT']}, member_action=action)
+            self.mapper.connect(path, controller=self._key(self), action='not_allowed')
 
     def _add_tags(self, collection, ctrl):
         self._connect('/%s/{parent_id}/tags' % collection, ctrl,
@@ -125,6 +133,8 @@ class APIRouter:
         controller = self.controllers[match.pop('controller')]
         action = match.pop('action')
         match.pop('rest', None)
+        if 'member_action' in match:
+            match['action'] = match.pop('member_action')
         try:
             return getattr(controller, action)(request, **match)
         except exceptions.NaasException as e:

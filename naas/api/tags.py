@@ -22,7 +22,9 @@ class TagsController:
 
     def _bump(self, ctx, parent_id):
         """The parent's tags column and revision follow the change."""
-        table = getattr(models, self.parent.collection)
+        # networks, ports, ... and the service plugins' tables (routers,
+        # floatingips, subnet_routes), all in the one MetaData.
+        table = models.metadata.tables[self.parent.collection.replace('-', '_')]
         common.write_tags(ctx.connection, table, parent_id)
         common.bump(ctx.connection, table, parent_id)
 

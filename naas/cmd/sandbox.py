@@ -9,7 +9,8 @@ How an operator checks a deployment end to end without a compute service::
 
 ``boot`` does what nova-compute would: creates a port on the network bound
 to HOST (binding:host_id; device_owner compute:sandbox; device_id a new
-instance UUID), a namespace ``naas-vm-<instance[:8]>``, plugs its eth0 with
+instance UUID), a namespace ``naas-vm-<instance[:8]>`` (``--namespace-prefix``
+changes ``naas-vm-``), plugs its eth0 with
 naas.compute.vif (the host end goes into ``--host-namespace`` when the host
 is itself a namespace, else into this machine's own namespace), sets the
 port's first fixed IPv4 address (and a default route via the subnet's
@@ -37,8 +38,8 @@ DEVICE_OWNER = 'compute:sandbox'
 NAMESPACE_PREFIX = netns.PREFIX + 'vm-'
 
 
-def vm_namespace(instance_id):
-    return NAMESPACE_PREFIX + instance_id[:8]
+def vm_namespace(instance_id, prefix=NAMESPACE_PREFIX):
+    return prefix + instance_id[:8]
 
 
 def _find_network(api, ref):
@@ -73,12 +74,12 @@ def configure_ip(namespace, port, subnets, ifname='eth0'):
 
 
 def boot(api, network, host, host_namespace=None, name=None, timeout=60,
-         instance_id=None):
+         instance_id=None, namespace_prefix=NAMESPACE_PREFIX):
     """Boot a sandbox VM; returns the dict ``naas-sandbox boot`` prints.
     ``api`` is a naas.compute.network_info.APIClient."""
     net = _find_network(api, network)
     instance_id = instance_id or str(uuid.uuid4())
-    namespace = vm_namespace(instance_id)
+    namespace = vm_namespace(instance_id, namespace_prefix)
     port = api.post('/ports', {'port': {
         'network_id': net['id'], 'binding:host_id': host,
         'device_owner': DEVICE_OWNER, 'device_id': instance_id,
@@ -126,27 +127,30 @@ def _teardown(api, ports, namespace, host_namespace):
     return errors
 
 
-def delete(api, instance_id=None, port_id=None, host_namespace=None):
+def delete(api, instance_id=None, port_id=None, host_namespace=None,
+           namespace_prefix=NAMESPACE_PREFIX):
     """Unplug and delete a sandbox VM (by instance, or by one of its ports)."""
     if port_id and not instance_id:
         instance_id = api.get('/ports/%s' % port_id)['port']['device_id']
     if not instance_id:
         raise ValueError('an instance id or a port id is needed')
     ports = api.get('/ports?' + network_info.query(device_id=instance_id))['ports']
-    errors = _teardown(api, ports, vm_namespace(instance_id), host_namespace)
+    namespace = vm_namespace(instance_id, namespace_prefix)
+    errors = _teardown(api, ports, namespace, host_namespace)
     if errors:
         raise RuntimeError('; '.join(errors))
     return {'instance_id': instance_id, 'ports': [p['id'] for p in ports],
-            'namespace': vm_namespace(instance_id)}
+            'namespace': namespace}
 
 
-def list_sandboxes(api):
+def list_sandboxes(api, namespace_prefix=NAMESPACE_PREFIX):
     ports = api.get('/ports?' + network_info.query(device_owner=DEVICE_OWNER))['ports']
     return [{'instance_id': p['device_id'], 'port_id': p['id'],
-             'namespace': vm_namespace(p['device_id']),
+             'namespace': vm_namespace(p['device_id'], namespace_prefix),
              'host': p.get('binding:host_id'), 'status': p['status'],
              'ip': [ip['ip_address'] for ip in p['fixed_ips']],
-             'plugged': netns.exists(vm_namespace(p['device_id']))} for p in ports]
+             'plugged': netns.exists(vm_namespace(p['device_id'], namespace_prefix))}
+            for p in ports]
 
 
 def parse_args(argv):
@@ -155,6 +159,9 @@ def parse_args(argv):
                         help='NaaS API base URL (default $NAAS_URL or %(default)s)')
     parser.add_argument('--token', default=os.environ.get('OS_TOKEN'),
                         help='Keystone token (default $OS_TOKEN; noauth needs none)')
+    parser.add_argument('--namespace-prefix', default=NAMESPACE_PREFIX,
+                        help='VM namespaces are <prefix><instance[:8]> (default '
+                             '%(default)s; a test run uses its own prefix)')
     sub = parser.add_subparsers(dest='command', required=True)
     b = sub.add_parser('boot', help='create a port on HOST and a VM namespace plugged into it')
     b.add_argument('--network', required=True, help='network id or name')
@@ -179,11 +186,12 @@ def main(argv=None):
     try:
         if args.command == 'boot':
             out = boot(api, args.network, args.host, args.host_namespace, args.name,
-                       args.timeout)
+                       args.timeout, namespace_prefix=args.namespace_prefix)
         elif args.command == 'delete':
-            out = delete(api, args.instance, args.port, args.host_namespace)
+            out = delete(api, args.instance, args.port, args.host_namespace,
+                         namespace_prefix=args.namespace_prefix)
         else:
-            out = list_sandboxes(api)
+            out = list_sandboxes(api, args.namespace_prefix)
     except (network_info.APIError, RuntimeError, TimeoutError, LookupError) as exc:
         print('naas-sandbox: %s' % exc, file=sys.stderr)
         return 1

@@ -179,6 +179,89 @@ class RetryLimitReached(Conflict):
     message = 'The request kept conflicting with concurrent requests; try again.'
 
 
+# ---- L3 (naas.plugins.l3): Neutron's type names and messages ---------------
+
+class RouterNotFound(NotFound):
+    message = 'Router %(router_id)s could not be found'
+
+
+class RouterInUse(InUse):
+    message = 'Router %(router_id)s %(reason)s'
+
+    def __init__(self, message=None, **kwargs):
+        kwargs.setdefault('reason', 'still has ports')
+        super().__init__(message, **kwargs)
+
+
+class RouterInterfaceNotFound(NotFound):
+    message = 'Router %(router_id)s does not have an interface with id %(port_id)s'
+
+
+class RouterInterfaceNotFoundForSubnet(NotFound):
+    message = 'Router %(router_id)s has no interface on subnet %(subnet_id)s'
+
+
+class RouterInterfaceInUseByRoute(InUse):
+    message = ('Router interface for subnet %(subnet_id)s on router %(router_id)s '
+               'cannot be deleted, as it is required by one or more routes.')
+
+
+class RouterInterfaceInUseByFloatingIP(InUse):
+    message = ('Router interface for subnet %(subnet_id)s on router %(router_id)s '
+               'cannot be deleted, as it is required by one or more floating IPs.')
+
+
+class RouterExternalGatewayInUseByFloatingIp(InUse):
+    message = ('Gateway cannot be updated for router %(router_id)s, since a gateway '
+               'to external network %(net_id)s is required by one or more floating IPs.')
+
+
+class InvalidRoutes(InvalidInput):
+    message = 'Invalid format for routes: %(routes)s, %(reason)s'
+
+
+class RoutesExhausted(BadRequest):
+    message = ('Unable to complete operation for %(router_id)s. The number of '
+               'routes exceeds the maximum %(quota)s.')
+
+
+class FloatingIPNotFound(NotFound):
+    message = 'Floating IP %(floatingip_id)s could not be found'
+
+
+class ExternalGatewayForFloatingIPNotFound(NotFound):
+    message = ('External network %(external_network_id)s is not reachable from '
+               'subnet %(subnet_id)s.  Therefore, cannot associate Port %(port_id)s '
+               'with a Floating IP.')
+
+
+class FloatingIPPortAlreadyAssociated(InUse):
+    message = ('Cannot associate floating IP %(floating_ip_address)s (%(fip_id)s) '
+               'with port %(port_id)s using fixed IP %(fixed_ip)s, as that fixed IP '
+               'already has a floating IP on external network %(net_id)s.')
+
+
+class PortInUse(InUse):
+    message = ('Unable to complete operation on port %(port_id)s for network '
+               '%(net_id)s. Port already has an attached device %(device_id)s.')
+
+
+class SubnetMismatchForPort(BadRequest):
+    message = 'Subnet on port %(port_id)s does not match the requested subnet %(subnet_id)s.'
+
+
+class ServicePortInUse(InUse):
+    message = 'Port %(port_id)s cannot be deleted directly via the port API: %(reason)s.'
+
+
+class SubnetRouteNotFound(NotFound):
+    message = 'Subnet route %(id)s could not be found.'
+
+
+class SubnetRouteExists(Conflict):
+    message = 'A route between subnets %(subnets)s already exists: %(id)s.'
+
+
 class DBRetry(Exception):
     """Internal: the transaction lost a race and the request may be retried.
 

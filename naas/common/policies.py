@@ -99,6 +99,42 @@ PORT_RULES = _crud(
                  'binding:vif_details')
 ]
 
+# L3 (naas.plugins.l3), Neutron's defaults: members create routers and
+# floating IPs in their project; SNAT, chosen gateway and floating addresses
+# are an administrator's.
+ROUTER_RULES = _crud(
+    'router',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('%s_router:external_gateway_info%s' % (op, sub), check)
+    for op in ('create', 'update')
+    for sub, check in (('', 'rule:admin_or_member'),
+                       (':network_id', 'rule:admin_or_member'),
+                       (':enable_snat', 'rule:admin_only'),
+                       (':external_fixed_ips', 'rule:admin_only'))
+] + [
+    _attr('add_router_interface', 'rule:admin_or_member'),
+    _attr('remove_router_interface', 'rule:admin_or_member'),
+]
+
+FLOATINGIP_RULES = _crud(
+    'floatingip',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('create_floatingip:floating_ip_address', 'rule:admin_only'),
+]
+
+SUBNET_ROUTE_RULES = _crud(
+    'subnet_route',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member')
+
 AGENT_RULES = [
     _attr('get_agent', 'rule:admin_only'),
     _attr('update_agent', 'rule:admin_only'),
@@ -114,10 +150,11 @@ QUOTA_RULES = [
 TAG_RULES = [
     _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')
     for op in ('create', 'update', 'delete')
-    for res in ('network', 'subnet', 'port')
+    for res in ('network', 'subnet', 'port', 'router', 'floatingip', 'subnet_route')
 ]
 
 
 def list_rules():
     return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES +
+            ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES +
             AGENT_RULES + QUOTA_RULES + TAG_RULES)

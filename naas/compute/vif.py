@@ -63,6 +63,8 @@ def plug(port, host_namespace=None, vm_namespace=None, ifname='eth0', mtu=None,
     if kind not in PLUGGABLE_VIF_TYPES:
         raise ValueError('port %s has vif_type %s: not pluggable here (bound to '
                          'a host whose agent is alive?)' % (port['id'], kind))
+    if kind == 'ovs':
+        _ovs_lib()      # before anything is made: NotImplementedError if absent
     port_id = port['id']
     mac = _field(port, 'mac_address', 'address')
     mtu = mtu or mtu_of(port)

@@ -22,6 +22,14 @@ COLUMNS = query.column_map(T, renames={
     'binding:vif_type': 'binding_vif_type'})
 
 SERVICE_OWNER_PREFIX = 'network:'
+#: Service ports that keep their subnet and network in use (409 on delete),
+#: as in Neutron; other network:* ports (DHCP) go with them.
+L3_OWNERS = ('network:router_interface', 'network:router_gateway',
+             'network:floatingip')
+
+
+def deleted_with_network(device_owner):
+    return device_owner.startswith(SERVICE_OWNER_PREFIX) and device_owner not in L3_OWNERS
 
 
 def visible_to(context):
@@ -62,12 +70,13 @@ def _subnet_dict(row):
             'allocation_pools': row.allocation_pools}
 
 
-def allocate_ips(conn, network_id, subnets, fixed_ips, mac):
+def allocate_ips(conn, network_id, subnets, fixed_ips, mac, device_owner=''):
     """Addresses for a port: [{subnet_id, ip_address}].
 
     ``fixed_ips`` ATTR_NOT_SPECIFIED gives one address from the first IPv4
     subnet with room, one from the first stateful IPv6 subnet, and the
-    EUI-64 address on every SLAAC subnet.
+    EUI-64 address on every SLAAC subnet.  A router interface may ask for
+    a given address on a SLAAC subnet (its gateway), as in Neutron.
     """
     subnets = [_subnet_dict(s) for s in subnets]
     by_id = {s['id']: s for s in subnets}
@@ -91,7 +100,8 @@ def allocate_ips(conn, network_id, subnets, fixed_ips, mac):
             raise exceptions.InvalidInput(
                 error_message='Exceeded maximum amount of fixed ips per port.')
         for entry in fixed_ips:
-            out.append(_allocate_one(conn, network_id, subnets, by_id, entry, mac))
+            out.append(_allocate_one(conn, network_id, subnets, by_id, entry, mac,
+                                     device_owner == 'network:router_interface'))
     seen = set()
     for s, ip in out:
         if (s['id'], ip) in seen:
@@ -102,7 +112,7 @@ def allocate_ips(conn, network_id, subnets, fixed_ips, mac):
     return rows
 
 
-def _allocate_one(conn, network_id, subnets, by_id, entry, mac):
+def _allocate_one(conn, network_id, subnets, by_id, entry, mac, router_port=False):
     subnet_id, ip = entry.get('subnet_id'), entry.get('ip_address')
     if subnet_id is None and ip is None:
         raise exceptions.InvalidInput(
@@ -115,7 +125,7 @@ def _allocate_one(conn, network_id, subnets, by_id, entry, mac):
                               'fixed_ips included invalid subnet %s' % (network_id, subnet_id))
     else:
         subnet = _subnet_for_ip(subnets, ip)
-    if ipam.is_auto_address(subnet):
+    if ipam.is_auto_address(subnet) and not (router_port and ip is not None):
         auto = ipam.eui64(subnet['cidr'], mac)
         if ip is not None and ip != auto:
             raise exceptions.InvalidInput(

@@ -18,8 +18,17 @@ COUNTED = {'network': models.networks, 'subnet': models.subnets,
            'port': models.ports}
 
 
+_CORE_COUNTED = dict(COUNTED)
+
+
 def register(resource, table):
     COUNTED[resource] = table
+
+
+def reset_registered():
+    """Back to the core resources (a new plugin manager is loading)."""
+    COUNTED.clear()
+    COUNTED.update(_CORE_COUNTED)
 
 
 def defaults():

@@ -23,9 +23,26 @@ class ServicePlugin(abc.ABC):
         """Start the plugin's RPC servers, if it has any (naas-server)."""
         return []
 
+    def attach(self, core_plugin):
+        """Called by the plugin manager once every plugin is loaded: a
+        service plugin reaches networks, subnets and ports through the core
+        plugin (and may add delete hooks to it, see add_delete_hook)."""
+        self.core = core_plugin
+
 
 class CorePluginBase(ServicePlugin):
     collections = ('networks', 'subnets', 'ports')
+
+    def add_delete_hook(self, resource, hook):
+        """``hook(context, item)`` runs in the transaction of every delete of
+        a ``resource`` ('port'), before it: it raises to refuse (a router's
+        port: ServicePortInUse) or clears what refers to the item (the
+        floating IPs of a port)."""
+        self.__dict__.setdefault('_delete_hooks', {}).setdefault(resource, []).append(hook)
+
+    def run_delete_hooks(self, context, resource, item):
+        for hook in self.__dict__.get('_delete_hooks', {}).get(resource, ()):
+            hook(context, item)
 
     def get_network_policy_target(self, context, id):
         """What policy rules read of a network (project_id, shared,

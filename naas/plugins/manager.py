@@ -11,6 +11,7 @@ from stevedore import driver
 from stevedore import named
 
 from naas.conf import CONF
+from naas.db import quota
 
 LOG = logging.getLogger(__name__)
 
@@ -22,11 +23,14 @@ class PluginManager:
             'naas.core_plugins', core_name, invoke_on_load=True).driver
         names = CONF.service_plugins if service_plugins is None else service_plugins
         self.services = {}
+        quota.reset_registered()  # the service plugins loaded now add theirs
         if names:
             mgr = named.NamedExtensionManager(
                 'naas.service_plugins', names, invoke_on_load=True,
                 name_order=True, on_missing_entrypoints_callback=self._missing)
             self.services = {ext.name: ext.obj for ext in mgr}
+        for plugin in self.services.values():
+            plugin.attach(self.core)
         LOG.info('core plugin %s, service plugins %s', core_name,
                  sorted(self.services))
 

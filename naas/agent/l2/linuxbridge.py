@@ -27,6 +27,7 @@ here: each scan reads the host again, and a restarted agent changes only
 what differs from what the server wants -- traffic that flows keeps flowing.
 """
 import hashlib
+import ipaddress
 import logging
 import threading
 
@@ -71,10 +72,20 @@ def is_naas_device(link):
     return False
 
 
+def normalized_ip(address):
+    """``address`` as the kernel reports it (IPv6 compressed, lower case)."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
+
+
 def remote_ips(endpoints, local_ip):
     """The tunnel IPs of the other hosts in ``endpoints`` ([{host, tunnel_ip}])."""
-    return {e['tunnel_ip'] for e in endpoints or ()
-            if e.get('tunnel_ip') and e['tunnel_ip'] != local_ip}
+    local_ip = local_ip and normalized_ip(local_ip)
+    ips = {normalized_ip(e['tunnel_ip']) for e in endpoints or () if e.get('tunnel_ip')}
+    ips.discard(local_ip)
+    return ips
 
 
 def fdb_diff(current, endpoints, local_ip):
@@ -136,7 +147,7 @@ class LinuxBridgeDriver(base.L2Driver):
         super().__init__(conf)
         agent = conf.agent
         self.namespace = agent.namespace or None
-        self.tunnel_ip = agent.tunnel_ip or None
+        self.tunnel_ip = normalized_ip(agent.tunnel_ip) if agent.tunnel_ip else None
         self.underlay = agent.underlay_interface or None
         self.mappings = dict(agent.bridge_mappings or {})
         self.tunnel_types = ['vxlan'] if self.tunnel_ip else []
@@ -352,8 +363,8 @@ class LinuxBridgeDriver(base.L2Driver):
             vx = None
         if vx is None:
             LOG.info('creating %s (local %s) in %s', name, self.tunnel_ip, bridge.name)
-            kwargs = dict(vxlan_id=vni, vxlan_local=self.tunnel_ip,
-                          vxlan_port=VXLAN_PORT, vxlan_learning=0)
+            kwargs = dict(vxlan_id=vni, vxlan_port=VXLAN_PORT, vxlan_learning=0)
+            kwargs['vxlan_local6' if ':' in self.tunnel_ip else 'vxlan_local'] = self.tunnel_ip
             if link_index:
                 kwargs['vxlan_link'] = link_index
             if details.get('mtu'):

@@ -144,7 +144,8 @@ class L2Plugin(core.CorePluginBase):
         networks.get_row(context, id, lock=True)
         in_use = conn.execute(sa.select(ports.T.c.id).where(
             ports.T.c.network_id == id,
-            ~ports.T.c.device_owner.startswith(ports.SERVICE_OWNER_PREFIX)).limit(1)).first()
+            ~ports.T.c.device_owner.startswith(ports.SERVICE_OWNER_PREFIX)
+            | ports.T.c.device_owner.in_(ports.L3_OWNERS)).limit(1)).first()
         if in_use is not None:
             raise exceptions.NetworkInUse(net_id=id)
         subnet_rows = subnets.rows_of_network(conn, id)
@@ -189,8 +190,8 @@ class L2Plugin(core.CorePluginBase):
             .where(A.c.subnet_id == id)).all()
         auto = subnet['ip_version'] == 6 and subnet['ipv6_address_mode'] in (
             'slaac', 'dhcpv6-stateless')
-        blocking = [u for u in users
-                    if not auto and not u.device_owner.startswith(ports.SERVICE_OWNER_PREFIX)]
+        blocking = [u for u in users if u.device_owner in ports.L3_OWNERS or
+                    not auto and not ports.deleted_with_network(u.device_owner)]
         if blocking:
             raise exceptions.SubnetInUse(
                 subnet_id=id, reason='One or more ports have an IP allocation from this subnet')
@@ -215,7 +216,8 @@ class L2Plugin(core.CorePluginBase):
         if body['security_groups'] is base.ATTR_NOT_SPECIFIED:
             body['security_groups'] = []
         subnet_rows = subnets.rows_of_network(conn, net.id)
-        ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac)
+        ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac,
+                                 body['device_owner'])
         binding = binding_.bind(conn, net.id, body)
         port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
         result = self.get_port(context, port_id)
@@ -274,7 +276,8 @@ class L2Plugin(core.CorePluginBase):
         drop = [{'subnet_id': s, 'ip_address': ip} for s, ip in have - keep]
         ports.release_ips(conn, drop, subnet_rows)
         if new:
-            ips = ports.allocate_ips(conn, current['network_id'], subnet_rows, new, mac)
+            ips = ports.allocate_ips(conn, current['network_id'], subnet_rows, new, mac,
+                                     current['device_owner'])
             taken = {(ip['subnet_id'], ip['ip_address']) for ip in ips}
             if taken & keep:
                 raise exceptions.InvalidInput(error_message='Duplicate IP address')
@@ -284,9 +287,11 @@ class L2Plugin(core.CorePluginBase):
             raise exceptions.InvalidInput(
                 error_message='Exceeded maximum amount of fixed ips per port.')
 
-    def delete_port(self, context, id):
+    def delete_port(self, context, id, l3_port_check=True):
         conn = context.connection
         port = self.get_port(context, id)
+        if l3_port_check:  # the L3 plugin deletes its own ports with False
+            self.run_delete_hooks(context, 'port', port)
         ports.delete(conn, port, subnets.rows_of_network(conn, port['network_id']))
         self.notifier.port_deleted(context, port)
 

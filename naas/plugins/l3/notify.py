@@ -1,0 +1,47 @@
+"""Casts to the L3 agents after a change commits (naas.rpc.l3_api).
+
+The host of each router is read inside the request's transaction (so a
+router scheduled by this request is included); the casts themselves are
+queued on ``context.after_commit``: a request that fails sends nothing.
+Unbound routers get no cast: the L3 agent that gets them asks for them.
+"""
+import logging
+
+from naas.plugins.l3 import scheduler
+
+LOG = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self):
+        self._api = None
+
+    @property
+    def api(self):
+        if self._api is None:
+            from naas.rpc import l3_api
+            self._api = l3_api.L3AgentNotifyAPI()
+        return self._api
+
+    def _later(self, context, method, *args, **kwargs):
+        def cast():
+            getattr(self.api, method)(*args, **kwargs)
+        context.after_commit.append(cast)
+
+    def routers_updated(self, context, router_ids):
+        by_host = {}
+        ids = sorted({r for r in router_ids if r})
+        for router_id, host in sorted(scheduler.hosts_of(context.connection, ids).items()):
+            by_host.setdefault(host, []).append(router_id)
+        for host, ids in sorted(by_host.items()):
+            self._later(context, 'routers_updated', ids, host=host)
+
+    def router_deleted(self, context, router_id, host):
+        if host:
+            self._later(context, 'router_deleted', router_id, host=host)
+
+    def subnet_routes_updated(self, context, router_id, subnet_route_ids):
+        host = scheduler.host_of(context.connection, router_id)
+        if host:
+            self._later(context, 'subnet_routes_updated', router_id,
+                        list(subnet_route_ids), host=host)

@@ -1,0 +1,162 @@
+"""The L3 service plugin (entry point ``router``): routers with interfaces,
+an external gateway with SNAT and extra routes; floating IPs; subnet-routes.
+
+The plugin methods are thin: each runs in the API request's transaction and
+hands over to a module that does one thing (routers.py: router rows;
+gateway.py; interfaces.py; floatingips.py; subnet_routes.py: the extension
+and how it is realised; scheduler.py: router -> L3 agent; notify.py: casts
+after commit; sync.py: what an L3 agent asks).  Networks, subnets and ports
+come from the core plugin (``self.core``, set by the plugin manager).
+"""
+from naas.api import resources
+from naas.api.definitions import floatingip as floatingip_def
+from naas.api.definitions import router as router_def
+from naas.api.definitions import subnet_route as subnet_route_def
+from naas.common import exceptions
+from naas.conf import CONF
+from naas.db import common
+from naas.db import quota
+from naas.plugins import core as core_plugin
+from naas.plugins.l3 import floatingips
+from naas.plugins.l3 import gateway
+from naas.plugins.l3 import interfaces
+from naas.plugins.l3 import models
+from naas.plugins.l3 import notify
+from naas.plugins.l3 import routers
+from naas.plugins.l3 import scheduler
+from naas.plugins.l3 import subnet_routes
+from naas.plugins.l3 import sync
+
+for _definition in (router_def, floatingip_def, subnet_route_def):
+    resources.register(_definition)
+
+
+class L3Plugin(core_plugin.ServicePlugin):
+    supported_extension_aliases = ('router', 'ext-gw-mode', 'extraroute', 'subnet-routes')
+    collections = ('routers', 'floatingips', 'subnet-routes')
+
+    def __init__(self):
+        self.core = None
+        self.notifier = notify.Notifier()
+        self.rpc_handler = sync.RPCHandler(self)
+        quota.register('router', routers.COUNTED)
+        quota.register('floatingip', models.floatingips)
+
+    def attach(self, core_plugin):
+        super().attach(core_plugin)
+        core_plugin.add_delete_hook('port', self._before_port_delete)
+
+    def start_rpc_listeners(self):
+        """The L3 agents' RPC server (topic naas-l3-plugin)."""
+        import oslo_messaging as messaging
+
+        from naas import rpc
+        from naas.rpc import l3_api
+        target = messaging.Target(topic=l3_api.L3_PLUGIN_TOPIC, server=CONF.host)
+        server = rpc.get_server(target, [l3_api.L3ServerEndpoint(self.rpc_handler)])
+        server.start()
+        return [server]
+
+    # ---- routers -------------------------------------------------------------
+
+    def create_router(self, context, router):
+        conn = context.connection
+        router_id = routers.insert(conn, router)
+        scheduler.schedule(conn, router_id)
+        if router['external_gateway_info']:
+            gateway.update(self.core, context, routers.row_by_id(conn, router_id),
+                           router['external_gateway_info'])
+        self.notifier.routers_updated(context, [router_id])
+        return self.get_router(context, router_id)
+
+    def get_router(self, context, id):
+        return routers.to_dicts(context.connection, [routers.get_row(context, id)])[0]
+
+    def get_routers(self, context, filters=None, sorts=(), limit=None,
+                    marker=None, page_reverse=False):
+        rows = routers.select(context, filters, sorts, limit, marker, page_reverse)
+        return routers.to_dicts(context.connection, rows)
+
+    def update_router(self, context, id, router, expected_revision=None):
+        conn = context.connection
+        row = routers.get_row(context, id, lock=True)
+        if 'external_gateway_info' in router:
+            gateway.update(self.core, context, row, router['external_gateway_info'])
+        cols = {k: router[k] for k in ('name', 'description', 'admin_state_up')
+                if k in router}
+        if 'routes' in router:
+            routers.check_routes(conn, id, router['routes'])
+            cols['routes'] = common.dumps(router['routes'])
+        routers.update(conn, id, cols, expected_revision)
+        self.notifier.routers_updated(context, [id])
+        return self.get_router(context, id)
+
+    def delete_router(self, context, id):
+        conn = context.connection
+        row = routers.get_row(context, id, lock=True)
+        if routers.ports_of(conn, id, (routers.INTERFACE_OWNER,)):
+            raise exceptions.RouterInUse(router_id=id)
+        gateway.update(self.core, context, row, None)
+        host = scheduler.host_of(conn, id)
+        routers.delete(conn, id)
+        self.notifier.router_deleted(context, id, host)
+
+    def add_router_interface(self, context, router_id, interface_info):
+        return interfaces.add(self, context, router_id, interface_info)
+
+    def remove_router_interface(self, context, router_id, interface_info):
+        return interfaces.remove(self, context, router_id, interface_info)
+
+    # ---- floating IPs --------------------------------------------------------
+
+    def create_floatingip(self, context, floatingip):
+        return self.get_floatingip(context, floatingips.create(self, context, floatingip))
+
+    def get_floatingip(self, context, id):
+        return floatingips.to_dicts([floatingips.get_row(context, id)])[0]
+
+    def get_floatingips(self, context, filters=None, sorts=(), limit=None,
+                        marker=None, page_reverse=False):
+        return floatingips.to_dicts(floatingips.select(context, filters, sorts, limit,
+                                                       marker, page_reverse))
+
+    def update_floatingip(self, context, id, floatingip, expected_revision=None):
+        floatingips.update(self, context, id, floatingip, expected_revision)
+        return self.get_floatingip(context, id)
+
+    def delete_floatingip(self, context, id):
+        floatingips.delete(self, context, id)
+
+    # ---- subnet-routes -------------------------------------------------------
+
+    def create_subnet_route(self, context, subnet_route):
+        return self.get_subnet_route(context,
+                                     subnet_routes.create(self, context, subnet_route))
+
+    def get_subnet_route(self, context, id):
+        return subnet_routes.to_dicts([subnet_routes.get_row(context, id)])[0]
+
+    def get_subnet_routes(self, context, filters=None, sorts=(), limit=None,
+                          marker=None, page_reverse=False):
+        return subnet_routes.to_dicts(subnet_routes.select(context, filters, sorts, limit,
+                                                           marker, page_reverse))
+
+    def delete_subnet_route(self, context, id):
+        subnet_routes.delete(self, context, id)
+
+    # ---- the core plugin's ports -----------------------------------------------
+
+    def _before_port_delete(self, context, port):
+        """DELETE /v2.0/ports of a router's or floating IP's port is 409
+        (ServicePortInUse) while its router or floating IP exists; a port
+        with floating IPs loses them (they stay, unassociated)."""
+        conn = context.connection
+        owner, device = port['device_owner'], port['device_id']
+        if owner in (routers.INTERFACE_OWNER, routers.GATEWAY_OWNER) and \
+                routers.row_by_id(conn, device) is not None or \
+                owner == routers.FLOATINGIP_OWNER and conn.execute(
+                    models.floatingips.select().where(
+                        models.floatingips.c.id == device)).first() is not None:
+            raise exceptions.ServicePortInUse(port_id=port['id'],
+                                              reason='has device owner %s' % owner)
+        floatingips.disassociate_port(self, context, port['id'])

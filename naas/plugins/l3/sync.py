@@ -1,0 +1,173 @@
+"""The server side of what an L3 agent asks (naas.rpc.l3_api.L3ServerAPI):
+its routers in full, and the statuses of floating IPs it realised.
+
+RPC handlers run outside any API request, each in a transaction of its own.
+"""
+import logging
+
+import netaddr
+import sqlalchemy as sa
+
+from naas.common import context as naas_context
+from naas.db import api as db_api
+from naas.db import common
+from naas.db import models as core_models
+from naas.plugins.l2 import models as l2_models
+from naas.plugins.l3 import floatingips
+from naas.plugins.l3 import models
+from naas.plugins.l3 import routers
+from naas.plugins.l3 import scheduler
+
+LOG = logging.getLogger(__name__)
+
+R = models.routers
+B = models.router_bindings
+FIP = models.floatingips
+SR = models.subnet_routes
+P = core_models.ports
+N = core_models.networks
+S = core_models.subnets
+SEG = l2_models.segments
+
+
+class RPCHandler:
+    """What naas.rpc.l3_api.L3ServerEndpoint calls."""
+
+    def __init__(self, plugin):
+        self.plugin = plugin
+
+    def _run(self, func, *args):
+        return db_api.retry(lambda ctx: func(ctx, *args), naas_context.get_admin_context())
+
+    def sync_routers(self, host, router_ids=None):
+        return self._run(self._sync, host, router_ids)
+
+    def _sync(self, context, host, router_ids):
+        conn = context.connection
+        agent = scheduler.agent_of_host(conn, host)
+        if agent is None:
+            LOG.warning('sync_routers from %s, which has no L3 agent', host)
+            return []
+        for router_id in scheduler.unbound_routers(conn):
+            bound_to = scheduler.schedule(conn, router_id)
+            if bound_to and bound_to != host:
+                scheduler.bind_ports(self.plugin.core, context, router_id, bound_to)
+                self.plugin.notifier.routers_updated(context, [router_id])
+        stmt = sa.select(B.c.router_id).where(B.c.agent_id == agent.id)
+        if router_ids is not None:
+            stmt = stmt.where(B.c.router_id.in_(list(router_ids)))
+        ids = sorted(r.router_id for r in conn.execute(stmt))
+        for router_id in ids:
+            scheduler.bind_ports(self.plugin.core, context, router_id, host)
+        return router_data(conn, ids)
+
+    def update_floatingip_statuses(self, host, router_id, statuses):
+        return self._run(lambda ctx: floatingips.set_statuses(ctx.connection, router_id,
+                                                               statuses))
+
+
+def _segment(row):
+    return {'network_type': row.network_type or 'local',
+            'physical_network': row.physical_network or None,
+            'segmentation_id': row.segmentation_id}
+
+
+def _ip_view(ip, subnet):
+    net = netaddr.IPNetwork(subnet.cidr)
+    return {'subnet_id': ip['subnet_id'], 'ip_address': ip['ip_address'],
+            'prefixlen': net.prefixlen, 'cidr': subnet.cidr,
+            'ip_version': subnet.ip_version, 'gateway_ip': subnet.gateway_ip}
+
+
+def router_data(conn, router_ids):
+    """The routers of ``router_ids`` as an L3 agent gets them (the layout is
+    in naas.rpc.l3_api.L3ServerAPI.sync_routers)."""
+    if not router_ids:
+        return []
+    rows = conn.execute(sa.select(R).where(R.c.id.in_(router_ids))
+                        .order_by(R.c.created_at, R.c.id)).all()
+    ports = conn.execute(
+        sa.select(P.c.id, P.c.device_id, P.c.device_owner, P.c.mac_address,
+                  P.c.network_id, P.c.fixed_ips, P.c.admin_state_up, N.c.mtu,
+                  SEG.c.network_type, SEG.c.physical_network, SEG.c.segmentation_id)
+        .join(N, N.c.id == P.c.network_id)
+        .outerjoin(SEG, SEG.c.network_id == P.c.network_id)
+        .where(P.c.device_id.in_(router_ids),
+               P.c.device_owner.in_((routers.INTERFACE_OWNER, routers.GATEWAY_OWNER)))
+        .order_by(P.c.created_at, P.c.id)).all()
+    subnets = routers.subnets_by_id(conn, [ip['subnet_id'] for p in ports
+                                           for ip in common.loads(p.fixed_ips, [])])
+    by_router = {}
+    for p in ports:
+        by_router.setdefault(p.device_id, []).append(p)
+    fips = {}
+    for f in conn.execute(sa.select(FIP).where(FIP.c.router_id.in_(router_ids))
+                          .order_by(FIP.c.created_at, FIP.c.id)):
+        fips.setdefault(f.router_id, []).append(
+            {'id': f.id, 'floating_ip_address': f.floating_ip_address,
+             'fixed_ip_address': f.fixed_ip_address, 'port_id': f.fixed_port_id,
+             'status': f.status})
+    pairs = {}
+    for sr in conn.execute(sa.select(SR).where(SR.c.router_id.in_(router_ids))
+                           .order_by(SR.c.created_at, SR.c.id)):
+        pairs.setdefault(sr.router_id, []).append(sr)
+    more = routers.subnets_by_id(conn, [s for srs in pairs.values() for sr in srs
+                                        for s in (sr.subnet_a, sr.subnet_b)])
+    subnets.update(more)
+    out = []
+    for r in rows:
+        interfaces, gateway = [], None
+        for p in by_router.get(r.id, []):
+            view = {'port_id': p.id, 'mac_address': p.mac_address,
+                    'network_id': p.network_id, 'mtu': p.mtu,
+                    'admin_state_up': bool(p.admin_state_up), 'segment': _segment(p),
+                    'fixed_ips': [_ip_view(ip, subnets[ip['subnet_id']])
+                                  for ip in common.loads(p.fixed_ips, [])
+                                  if ip['subnet_id'] in subnets]}
+            if p.device_owner == routers.GATEWAY_OWNER:
+                gateway = view
+            else:
+                interfaces.append(view)
+        out.append({
+            'id': r.id, 'name': r.name, 'project_id': r.project_id,
+            'admin_state_up': bool(r.admin_state_up), 'status': r.status,
+            'hidden': bool(r.hidden), 'enable_snat': bool(r.enable_snat),
+            'gateway': gateway, 'interfaces': interfaces,
+            'routes': common.loads(r.routes, []) + _subnet_route_hops(conn, interfaces),
+            'floating_ips': fips.get(r.id, []),
+            'subnet_routes': [{'id': sr.id, 'subnet_ids': [sr.subnet_a, sr.subnet_b],
+                               'cidrs': [subnets[sr.subnet_a].cidr,
+                                         subnets[sr.subnet_b].cidr]}
+                              for sr in pairs.get(r.id, [])],
+        })
+    return out
+
+
+def _subnet_route_hops(conn, interfaces):
+    """Routes a router holding a paired subnet's gateway needs: the peer
+    subnet via the hidden router's address on the subnet."""
+    held = {ip['subnet_id'] for i in interfaces for ip in i['fixed_ips']
+            if ip['ip_address'] == ip['gateway_ip']}
+    on = {ip['subnet_id'] for i in interfaces for ip in i['fixed_ips']}
+    if not held:
+        return []
+    hops = []
+    for sr in conn.execute(sa.select(SR).where(sa.or_(SR.c.subnet_a.in_(held),
+                                                      SR.c.subnet_b.in_(held)))
+                           .order_by(SR.c.created_at, SR.c.id)):
+        for mine, peer in ((sr.subnet_a, sr.subnet_b), (sr.subnet_b, sr.subnet_a)):
+            if mine not in held or peer in on:
+                continue
+            nexthop = _address_on(conn, sr.router_id, mine)
+            cidr = routers.subnets_by_id(conn, [peer]).get(peer)
+            if nexthop and cidr is not None:
+                hops.append({'destination': cidr.cidr, 'nexthop': nexthop})
+    return hops
+
+
+def _address_on(conn, router_id, subnet_id):
+    for p in routers.ports_of(conn, router_id, (routers.INTERFACE_OWNER,)):
+        for ip in common.loads(p.fixed_ips, []):
+            if ip['subnet_id'] == subnet_id:
+                return ip['ip_address']
+    return None
