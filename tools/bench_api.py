@@ -20,7 +20,7 @@ removes whatever earlier (killed) runs left behind, by name prefix.
 
 Exit status: 0 if every scenario ran without errors, 1 if any request failed
 or a check failed (wrong list length, no 409 when the subnet is full),
-2 on bad usage.
+2 on bad usage, 130 on Ctrl-C (after cleanup).
 """
 
 import argparse

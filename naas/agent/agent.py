@@ -115,9 +115,10 @@ class Agent:
             removed = [p for p in self.wired if p not in plugged]
             changed = [p for p in self.refresh if p in plugged and p not in added]
             self.refresh.clear()
-            for port_id in removed:
-                self.driver.unwire(port_id)
-                del self.wired[port_id]
+            with self.driver.batch():
+                for port_id in removed:
+                    self.driver.unwire(port_id)
+                    del self.wired[port_id]
             if removed:
                 self.server.update_device_down({}, removed)
             todo = added + changed
@@ -127,14 +128,15 @@ class Agent:
 
     def _wire(self, details):
         up, down = [], []
-        for d in details:
-            try:
-                self.driver.wire(d)
-            except Exception:
-                LOG.exception('wiring %s failed', d['port_id'])
-                continue
-            self.wired[d['port_id']] = d
-            (up if d['admin_state_up'] else down).append(d['port_id'])
+        with self.driver.batch():
+            for d in details:
+                try:
+                    self.driver.wire(d)
+                except Exception:
+                    LOG.exception('wiring %s failed', d['port_id'])
+                    continue
+                self.wired[d['port_id']] = d
+                (up if d['admin_state_up'] else down).append(d['port_id'])
         if up:
             self.server.update_device_up({}, up)
         if down:

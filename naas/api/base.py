@@ -101,6 +101,11 @@ class Controller:
         if net_id and net_id is not attr_base.ATTR_NOT_SPECIFIED and \
                 'network:project_id' not in target:
             net = self.core.get_network_policy_target(context, net_id)
+            if not (context.is_admin or net['project_id'] == context.project_id or
+                    net['shared'] or net['router:external']):
+                # As Neutron: a network the caller cannot see is not found;
+                # a 403 would tell that it exists.
+                raise exceptions.NetworkNotFound(net_id=net_id)
             target['network:project_id'] = target['network:tenant_id'] = net['project_id']
             target.setdefault('shared', net['shared'])
             target.setdefault('router:external', net['router:external'])

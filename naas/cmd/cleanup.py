@@ -17,7 +17,8 @@ What it removes, and nothing else:
   (plugged by naas.compute.vif), and interfaces named PREFIX*;
 * Open vSwitch (``--ovsdb``, default the system's socket when it exists):
   bridges named PREFIX* or carrying an external_ids key ``naas-*`` (the
-  Open vSwitch driver marks what it creates), and ``tap*`` ports with an
+  Open vSwitch driver marks what it creates: naas-bridge, naas-port), ports
+  with such a key on other bridges, and ``tap*`` ports with an
   external_ids:iface-id (VIFs).
 
 Real interfaces, addresses and routes of the root namespace are never
@@ -45,6 +46,9 @@ UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 MIN_PREFIX = 3
 DEFAULT_OVSDB = 'unix:/var/run/openvswitch/db.sock'
 STATE_MARKER = '/naas/'
+#: An external_ids key naas-* (naas-bridge, naas-port: what the Open vSwitch
+#: driver marks as its own).
+_MARK = re.compile(r'(^|[ ,"])naas-[\w-]*=')
 
 
 def is_naas_link(link, prefix=netns.PREFIX):
@@ -121,12 +125,14 @@ class Cleaner:
     # ---- Open vSwitch -----------------------------------------------------------
 
     def _vsctl(self, *args):
-        cmd = ['ovs-vsctl', '--timeout=5', '--db=%s' % self.ovsdb] + list(args)
+        cmd = ['ovs-vsctl', '--timeout=5', '--no-wait', '--db=%s' % self.ovsdb] + list(args)
         return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
 
     def ovs(self):
         if self.ovsdb is None:
-            if not os.path.exists(DEFAULT_OVSDB.split(':', 1)[1]):
+            # A test run (a prefix, no --root) cleans an OVSDB only when it
+            # names it: the system's may hold NaaS bridges of a deployment.
+            if not self.root or not os.path.exists(DEFAULT_OVSDB.split(':', 1)[1]):
                 return
             self.ovsdb = DEFAULT_OVSDB
         if shutil.which('ovs-vsctl') is None:
@@ -139,20 +145,27 @@ class Cleaner:
         bridges = []
         for line in out.stdout.splitlines():
             name, _, ext = line.partition(',')
-            if name.startswith(self.prefix) or re.search(r'(^|[ ,"])naas-[\w-]*=', ext):
+            if name.startswith(self.prefix) or _MARK.search(ext):
                 bridges.append(name)
         for br in bridges:
             self._did('OVS bridge %s' % br)
             if not self.dry_run:
                 self._vsctl('--if-exists', 'del-br', br)
-        out = self._vsctl('--format=csv', '--data=bare', '--no-headings',
-                          '--columns=name,external_ids', 'list', 'Interface')
-        for line in out.stdout.splitlines():
-            name, _, ext = line.partition(',')
-            if name.startswith(base.VIF_PREFIX) and 'iface-id=' in ext:
-                self._did('OVS port %s' % name)
-                if not self.dry_run:
-                    self._vsctl('--if-exists', 'del-port', name)
+        # Ports NaaS made on bridges it does not own (patch ports on an
+        # operator's physical bridge: external_ids naas-port), and VIFs.
+        doomed = set()
+        for table, rule in (('Port', lambda name, ext: _MARK.search(ext)),
+                            ('Interface', lambda name, ext: name.startswith(
+                                base.VIF_PREFIX) and 'iface-id=' in ext)):
+            out = self._vsctl('--format=csv', '--data=bare', '--no-headings',
+                              '--columns=name,external_ids', 'list', table)
+            for line in out.stdout.splitlines():
+                name, _, ext = line.partition(',')
+                if rule(name, ext) and name not in doomed:
+                    doomed.add(name)
+                    self._did('OVS port %s' % name)
+                    if not self.dry_run:
+                        self._vsctl('--if-exists', 'del-port', name)
 
 
 def _comm(pid):

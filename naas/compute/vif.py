@@ -90,7 +90,7 @@ def plug(port, host_namespace=None, vm_namespace=None, ifname='eth0', mtu=None,
                      host_namespace or '(own)', ifname, vm_namespace)
         host.set_link(existing.index, ifalias=port_id, state='up')
     if kind == 'ovs':
-        _ovs_plug(port, tap, mac, host_namespace, ovsdb_connection)
+        _ovs_plug(port, tap, mac, mtu, host_namespace, ovsdb_connection)
     return tap
 
 
@@ -116,9 +116,10 @@ def unplug(port, host_namespace=None, vm_namespace=None, ifname='eth0',
 
 # ---- Open vSwitch ----------------------------------------------------------
 # naas.agent.l2.ovs_lib (the Open vSwitch driver's library) provides:
-#   add_vif_port(bridge, ifname, port_id, mac, connection=None, namespace=None)
+#   add_vif_port(bridge, ifname, port_id, mac, connection=None, namespace=None,
+#                mtu=None)
 #   del_vif_port(bridge, ifname, connection=None, namespace=None)
-# Until it does, plugging an 'ovs' VIF raises NotImplementedError.
+# Without it, plugging an 'ovs' VIF raises NotImplementedError.
 
 def _ovs_bridge(port):
     details = _field(port, 'binding:vif_details', 'details') or {}
@@ -137,9 +138,9 @@ def _ovs_lib():
     return ovs_lib
 
 
-def _ovs_plug(port, tap, mac, namespace, connection):
+def _ovs_plug(port, tap, mac, mtu, namespace, connection):
     _ovs_lib().add_vif_port(_ovs_bridge(port), tap, port['id'], mac,
-                            connection=connection, namespace=namespace)
+                            connection=connection, namespace=namespace, mtu=mtu)
 
 
 def _ovs_unplug(port, tap, namespace, connection):

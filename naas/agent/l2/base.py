@@ -13,6 +13,7 @@ flowing.  Every name a driver creates starts with a NaaS prefix, so that
 ``cleanup_all`` can find what is NaaS's and nothing else.
 """
 import abc
+import contextlib
 
 #: Host-side VIF names: "tap" + the first 11 characters of the port id.
 VIF_PREFIX = 'tap'
@@ -48,6 +49,14 @@ class L2Driver(abc.ABC):
 
         admin_state_up False cuts the VIF's traffic (it stays plugged).
         """
+
+    @contextlib.contextmanager
+    def batch(self):
+        """The agent wraps each batch of wire/unwire calls in this: a driver
+        may apply their changes together when the block ends (the Open
+        vSwitch driver: one OVSDB transaction, one flow bundle per bridge).
+        Default: each call applies its changes at once."""
+        yield
 
     @abc.abstractmethod
     def unwire(self, port_id):

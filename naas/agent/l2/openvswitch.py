@@ -1,0 +1,480 @@
+"""The Open vSwitch L2 driver: br-int, br-tun (VXLAN, GRE), physical bridges.
+
+Like Neutron's OVS agent (without l2pop, ARP responder or MAC learning in
+br-tun):
+
+* br-int ([ovs] integration_bridge; datapath_type from [ovs]
+  datapath_type, fail_mode secure): every VIF (a port whose Interface has
+  external_ids iface-id=<port id>, plugged by naas.compute.vif through
+  :func:`naas.agent.l2.ovs_lib.plug_vif`) is an access port tagged with its
+  network's local VLAN (1..4094, one per network on this host); MAC
+  learning by the NORMAL action.  A port that is admin down, or that no
+  port bound here owns, gets the dead VLAN 4095 and a drop flow.
+* br-tun ([ovs] tunnel_bridge, only with [agent] tunnel_ip), joined to br-int
+  by patch-tun/patch-int: one tunnel port per (type, remote host)
+  (``vxlan-c0000202``, ``gre-c0000202``: options remote_ip, local_ip,
+  key=flow) to every other host with ports on a network of this host
+  (details['endpoints'] / set_endpoints); flows: local VLAN -> tunnel id
+  (the segmentation id), VLAN stripped, out of the network's tunnels
+  (unicast flooding list); tunnel id -> local VLAN -> br-int; everything else
+  dropped.
+* vlan and flat networks: [agent] bridge_mappings physnet:bridge; the
+  bridge (made if missing, datapath_type as above) is joined to br-int by
+  int-<bridge>/phy-<bridge> patches; flows translate local VLAN <-> the
+  segmentation VLAN (flat: untagged).
+* local networks: br-int alone.
+
+The flow tables are in naas.agent.l2.ovs_flows.  The driver knows the whole
+table it wants from its state and applies the difference with one
+``ovs-ofctl --bundle add-flows`` call per bridge (atomic), never one per port;
+OVSDB changes of a batch go in one transaction.  The agent loop wraps each
+batch of wire() calls in :meth:`batch`.
+
+Restarts: a port's network and local VLAN are kept in its OVSDB row
+(Port other_config naas-network-id, naas-local-vlan; tag = the VLAN), so a
+new agent takes the same VLANs back (reconcile), recomputes the same flows
+and installs them with a cookie of its own generation in one bundle per
+bridge that also deletes the flows of older generations: a packet sees the
+old table or the new one, never a gap.  Nothing that is right is rewritten
+in OVSDB.  Flow cookies: high 32 bits 0x4E414153 ("NAAS"), low 32 bits the
+generation; NaaS never touches a flow without that mark.
+
+Hosts built as namespaces (the fullstack tests, tools/ovs_smoke.py): the
+agent runs in the root namespace and reaches its host's private OVS through
+[ovs] ovsdb_connection = unix:<dir>/db.sock; OpenFlow goes to the bridges'
+management sockets in the same directory (<dir>/<bridge>.mgmt).  See
+naas.agent.l2.ovs_host for how such a host is built; in short, with the
+userspace datapath (datapath_type = netdev):
+
+* tunnels are OVS's native (userspace) tunnels: the tunnel_ip must be the
+  address of an OVS bridge's internal port (``br-underlay``) that has the
+  underlay interface as a port; ovs-vswitchd, started in the host's
+  namespace, learns the route to the remotes from that namespace's
+  routing table and resolves their MACs itself (ARP through br-underlay),
+  so no ``ovs/route/add`` or ``tnl/arp/set`` is needed;
+* the underlay interface must not answer ARP itself (arp_ignore=1): the
+  kernel sees every frame that reaches it too, and would answer with the
+  wrong MAC;
+* a VM end of a veth plugged into a netdev bridge must have TX checksum
+  offload off (``ethtool -K eth0 tx off``): OVS's AF_PACKET ports pass
+  packets on with the partial checksum the kernel left, and TCP/UDP
+  (DHCP) would be dropped by the receiver; ICMP works either way;
+* overlay MTU: the network MTU (1450 for VXLAN, 1458 for GRE on a 1500
+  underlay) must be the VM's MTU: larger encapsulated frames are dropped.
+"""
+import contextlib
+import ipaddress
+import logging
+import random
+import threading
+import time
+
+from naas.agent.l2 import base
+from naas.agent.l2 import ovs_flows as flows
+from naas.agent.l2 import ovs_lib
+
+LOG = logging.getLogger(__name__)
+
+#: naas.plugins.l2.agents.OVS_AGENT (vif_type 'ovs').
+AGENT_TYPE = 'NaaS Open vSwitch agent'
+PATCH_TUN = 'patch-tun'     # on br-int
+PATCH_INT = 'patch-int'     # on br-tun
+NET_KEY = 'naas-network-id'
+VLAN_KEY = 'naas-local-vlan'
+CLEAR_NAAS_KEYS = {NET_KEY: None, VLAN_KEY: None}
+
+
+class PortState:
+    __slots__ = ('network_id', 'name', 'admin_up')
+
+    def __init__(self, network_id, name, admin_up):
+        self.network_id, self.name, self.admin_up = network_id, name, admin_up
+
+
+class OpenvSwitchDriver(base.L2Driver):
+    agent_type = AGENT_TYPE
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        ovs, agent = conf.ovs, conf.agent
+        self.connection = ovs.ovsdb_connection
+        self.int_br = ovs.integration_bridge
+        self.tun_br = ovs.tunnel_bridge
+        self.datapath_type = ovs.datapath_type
+        self.namespace = agent.namespace or None
+        self.tunnel_ip = str(ipaddress.ip_address(agent.tunnel_ip)) if agent.tunnel_ip else None
+        types = [t for t in (agent.tunnel_types or []) if t in flows.TUNNEL_TYPES]
+        unsupported = [t for t in (agent.tunnel_types or []) if t not in flows.TUNNEL_TYPES]
+        if unsupported:
+            LOG.warning('tunnel types %s are not supported; using %s', unsupported, types)
+        self.tunnel_types = types if self.tunnel_ip else []
+        self.mappings = dict(agent.bridge_mappings or {})
+        self.ofctl = ovs_lib.OFCtl(ovs_lib.rundir_of(self.connection))
+        self._api = None
+        self._lock = threading.RLock()
+        self._batch_depth = 0
+        self._pending = False
+        self._ops = []
+        self._vif_cache = None
+        self._owned = {}          # physical bridge -> NaaS made it
+        self._reset_state()
+        self.cookie = self._new_cookie()
+
+    # ---- plumbing ------------------------------------------------------------
+
+    @property
+    def api(self):
+        if self._api is None:
+            self._api = ovs_lib.get_api(self.connection)
+        return self._api
+
+    def _reset_state(self):
+        self.vlans = flows.LocalVlans()
+        self.nets = {}            # network_id -> flows.Net
+        self.ports = {}           # port_id -> PortState
+        self.applied = {}         # bridge -> flow table installed by this generation
+        self.full_refresh = True  # next flush: every flow again, stale cookies out
+
+    @staticmethod
+    def _new_cookie():
+        return flows.make_cookie(random.getrandbits(32) or 1)
+
+    def _vifs(self, refresh=False):
+        if refresh or self._vif_cache is None:
+            self._vif_cache = ovs_lib.vifs(self.api, self.int_br)
+        return self._vif_cache
+
+    def _vif(self, port_id):
+        port = self._vifs().get(port_id)
+        if port is None:
+            port = self._vifs(refresh=True).get(port_id)
+        return port
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Apply the changes of the wire/unwire calls made inside at the end,
+        in one OVSDB transaction and one ovs-ofctl call per bridge."""
+        with self._lock:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+                if self._batch_depth == 0 and self._pending:
+                    self.flush()
+
+    def _changed(self):
+        self._pending = True
+        if self._batch_depth == 0:
+            self.flush()
+
+    # ---- L2Driver ------------------------------------------------------------
+
+    def configurations(self):
+        return {'tunnel_ip': self.tunnel_ip, 'tunnel_types': list(self.tunnel_types),
+                'bridge_mappings': dict(self.mappings),
+                'integration_bridge': self.int_br,
+                'tunnel_bridge': self.tun_br if self.tunnel_ip else None,
+                'datapath_type': self.datapath_type,
+                'ovsdb_connection': self.connection, 'namespace': self.namespace,
+                'l2_population': False, 'arp_responder_enabled': False}
+
+    def setup(self):
+        with self._lock:
+            marks = {ovs_lib.NAAS_MARK: '1'}
+            patch = {ovs_lib.PORT_MARK: 'patch'}
+            snap = ovs_lib.snapshot(self.api)
+            ops = [ovs_lib.op_ensure_bridge(
+                self.int_br, self.datapath_type, fail_mode='secure',
+                external_ids=dict(marks, **{ovs_lib.BRIDGE_MARK: 'int'}))]
+            if self.tunnel_ip:
+                ops.append(ovs_lib.op_ensure_bridge(
+                    self.tun_br, self.datapath_type, fail_mode='secure',
+                    external_ids=dict(marks, **{ovs_lib.BRIDGE_MARK: 'tun'})))
+                ops += ovs_lib.patch_ops(self.int_br, PATCH_TUN, self.tun_br, PATCH_INT,
+                                         external_ids=patch)
+            for physnet, bridge in sorted(self.mappings.items()):
+                existing = snap.get(bridge)
+                owned = existing is None or ovs_lib.BRIDGE_MARK in existing.external_ids
+                self._owned[bridge] = owned
+                if existing is None:
+                    LOG.info('bridge %s of physical network %s is missing: creating '
+                             'it (it needs the physical interface as a port)',
+                             bridge, physnet)
+                if owned:
+                    ops.append(ovs_lib.op_ensure_bridge(
+                        bridge, self.datapath_type, fail_mode='secure',
+                        external_ids=dict(marks, **{ovs_lib.BRIDGE_MARK: 'phys'})))
+                else:
+                    ops.append(ovs_lib.op_ensure_bridge(
+                        bridge, protocols=ovs_lib.PROTOCOLS))
+                ops += ovs_lib.patch_ops(self.int_br, flows.int_patch_name(bridge), bridge,
+                                         flows.phy_patch_name(bridge), external_ids=patch)
+            ovs_lib.transact(self.api, ops)
+            LOG.info('OVS ready: %s%s (datapath %s) on %s', self.int_br,
+                     ', %s' % self.tun_br if self.tunnel_ip else '', self.datapath_type,
+                     self.connection)
+
+    def scan_vifs(self):
+        with self._lock:
+            vifs = self._vifs(refresh=True)
+            # A VIF plugged without the dead tag would be a trunk of every
+            # local VLAN: quarantine it until it is wired.
+            loose = [p.name for pid, p in vifs.items()
+                     if p.tag is None and pid not in self.ports]
+            if loose:
+                LOG.info('untagged VIF ports %s: dead VLAN until wired', loose)
+                self._ops += [ovs_lib.op_set_port(n, tag=flows.DEAD_VLAN) for n in loose]
+                self._changed()
+            return {pid: p.name for pid, p in vifs.items()
+                    if p.iface is not None and p.iface.ofport > 0}
+
+    def wire(self, details):
+        with self._lock:
+            self._wire(details)
+            self._changed()
+
+    def _wire(self, details):
+        port_id = details['port_id']
+        vif = self._vif(port_id)
+        if vif is None or vif.iface.ofport <= 0:
+            raise LookupError('VIF of port %s is not plugged into %s'
+                              % (port_id, self.int_br))
+        net = self._ensure_net(details)
+        old = self.ports.get(port_id)
+        if old is not None and old.network_id != net.network_id:
+            self._forget_port(port_id)
+        up = bool(details.get('admin_state_up', True))
+        self.ports[port_id] = PortState(net.network_id, vif.name, up)
+        tag = net.lvid if up else flows.DEAD_VLAN
+        record = {NET_KEY: net.network_id, VLAN_KEY: str(net.lvid)}
+        if vif.tag != tag or any(vif.other_config.get(k) != v for k, v in record.items()):
+            LOG.debug('port %s (%s): tag %s -> %s', port_id, vif.name, vif.tag, tag)
+            self._ops.append(ovs_lib.op_set_port(vif.name, tag=tag, other_config=record))
+
+    def _ensure_net(self, details):
+        nid = details['network_id']
+        ntype = details.get('network_type') or 'local'
+        physnet = details.get('physical_network')
+        if ntype in flows.TUNNEL_TYPES:
+            if not self.tunnel_ip:
+                raise ValueError('network %s is %s and [agent] tunnel_ip is unset'
+                                 % (nid, ntype))
+            if ntype not in self.tunnel_types:
+                raise ValueError('network %s is %s, not in [agent] tunnel_types %s'
+                                 % (nid, ntype, self.tunnel_types))
+        elif ntype in ('vlan', 'flat'):
+            if physnet not in self.mappings:
+                raise ValueError('no bridge_mappings entry for physical network %s'
+                                 % physnet)
+        elif ntype != 'local':
+            raise ValueError('network type %s is not supported by the Open vSwitch '
+                             'driver' % ntype)
+        old = self.nets.get(nid)
+        if 'endpoints' in details and ntype in flows.TUNNEL_TYPES:
+            remotes = flows.remote_ips(details['endpoints'], self.tunnel_ip)
+        else:
+            remotes = old.remotes if old is not None else ()
+        net = flows.Net(nid, self.vlans.allocate(nid), ntype, physnet,
+                        details.get('segmentation_id'), remotes)
+        if net != old:
+            if old is None:
+                LOG.info('network %s (%s %s) gets local VLAN %d', nid, ntype,
+                         net.segmentation_id, net.lvid)
+            self.nets[nid] = net
+        return net
+
+    def unwire(self, port_id):
+        with self._lock:
+            known = port_id in self.ports
+            vif = self._vifs(refresh=True).get(port_id)
+            if vif is not None and (vif.tag != flows.DEAD_VLAN or NET_KEY in vif.other_config):
+                self._ops.append(ovs_lib.op_set_port(vif.name, tag=flows.DEAD_VLAN,
+                                                     other_config=CLEAR_NAAS_KEYS))
+            self._forget_port(port_id)
+            if known or self._ops:
+                self._changed()
+
+    def _forget_port(self, port_id):
+        state = self.ports.pop(port_id, None)
+        if state is None:
+            return
+        nid = state.network_id
+        if not any(p.network_id == nid for p in self.ports.values()):
+            net = self.nets.pop(nid, None)
+            self.vlans.release(nid)
+            if net is not None:
+                LOG.info('network %s left this host: local VLAN %d freed', nid, net.lvid)
+
+    def set_endpoints(self, network_id, endpoints):
+        with self._lock:
+            net = self.nets.get(network_id)
+            if net is None or net.network_type not in flows.TUNNEL_TYPES:
+                return
+            remotes = flows.remote_ips(endpoints, self.tunnel_ip)
+            if remotes != net.remotes:
+                self.nets[network_id] = net._replace(remotes=remotes)
+                self._changed()
+
+    def reconcile(self, wanted):
+        started = time.monotonic()
+        with self._lock:
+            vifs = self._vifs(refresh=True)
+            self._reset_state()
+            self._ops = []
+            self.cookie = self._new_cookie()
+            by_port = {d['port_id']: d for d in wanted}
+            nets = {d['network_id'] for d in wanted}
+            # Take back the local VLANs the host has (no port changes VLAN)...
+            for pid, port in sorted(vifs.items()):
+                nid = port.other_config.get(NET_KEY)
+                try:
+                    vlan = int(port.other_config.get(VLAN_KEY) or 0)
+                except ValueError:
+                    vlan = 0
+                if nid in nets and pid in by_port and by_port[pid]['network_id'] == nid:
+                    self.vlans.recover(nid, vlan)
+            # ...then wire what is wanted, and kill what is not.
+            with self.batch():
+                for d in wanted:
+                    try:
+                        self._wire(d)
+                    except Exception as exc:
+                        LOG.warning('port %s not wired at reconcile: %s', d['port_id'], exc)
+                for pid, port in vifs.items():
+                    if pid not in by_port and (port.tag != flows.DEAD_VLAN
+                                               or NET_KEY in port.other_config):
+                        LOG.info('VIF %s (port %s) is not bound here: dead VLAN',
+                                 port.name, pid)
+                        self._ops.append(ovs_lib.op_set_port(
+                            port.name, tag=flows.DEAD_VLAN, other_config=CLEAR_NAAS_KEYS))
+                self._pending = True
+            LOG.info('reconciled: %d ports, %d networks, flow cookie %#x in %.3f s',
+                     len(self.ports), len(self.nets), self.cookie,
+                     time.monotonic() - started)
+
+    def cleanup_all(self):
+        with self._lock:
+            snap = ovs_lib.snapshot(self.api)
+            ops = []
+            for name, br in sorted(snap.items()):
+                if ovs_lib.BRIDGE_MARK in br.external_ids:
+                    ops.append(ovs_lib.op_del_bridge(name))
+                    continue
+                for pname, port in br.ports.items():
+                    if ovs_lib.PORT_MARK in port.external_ids:
+                        ops.append(ovs_lib.op_del_port(pname))
+                try:
+                    self.ofctl.bundle(name, ['delete cookie=%#x/%#x' % (
+                        flows.COOKIE_MARK, flows.COOKIE_MASK)])
+                except ovs_lib.OVSError as exc:
+                    LOG.warning('removing NaaS flows of %s failed: %s', name, exc)
+            ovs_lib.transact(self.api, ops)
+            self._reset_state()
+            self._ops = []
+
+    # ---- applying --------------------------------------------------------------
+
+    def flush(self):
+        """Make OVSDB and the flow tables match the state: one OVSDB
+        transaction, then one bundle per bridge whose flows changed, then
+        the tunnel ports no flow uses any more are deleted."""
+        with self._lock:
+            self._pending = False
+            ops, self._ops = self._ops, []
+            stale = []
+            if self.tunnel_ip:
+                add, stale = self._tunnel_port_changes()
+                ops += add
+            try:
+                ovs_lib.transact(self.api, ops)
+            finally:
+                self._vif_cache = None
+            self._apply_flows(exclude={name for name, _ in stale})
+            if stale:
+                ovs_lib.transact(self.api, [ovs_lib.op_del_port(n) for n, _ in stale])
+                LOG.info('deleted tunnel ports %s', [n for n, _ in stale])
+
+    def _wanted_tunnels(self):
+        return {(net.network_type, ip) for net in self.nets.values()
+                if net.network_type in flows.TUN_TABLE for ip in net.remotes}
+
+    def _existing_tunnels(self):
+        """{(type, remote_ip): port name} of the NaaS tunnel ports on br-tun."""
+        out = {}
+        for name, port in ovs_lib.bridge_ports(self.api, self.tun_br).items():
+            if port.external_ids.get(ovs_lib.PORT_MARK) == 'tunnel' and port.iface:
+                key = (port.iface.type, port.iface.options.get('remote_ip'))
+                out[key] = name
+        return out
+
+    def _tunnel_options(self, ip):
+        return {'remote_ip': ip, 'local_ip': self.tunnel_ip, 'key': 'flow'}
+
+    def _tunnel_port_changes(self):
+        wanted = self._wanted_tunnels()
+        existing = self._existing_tunnels()
+        ports = ovs_lib.bridge_ports(self.api, self.tun_br)
+        add = []
+        for ttype, ip in sorted(wanted):
+            name = flows.tunnel_port_name(ttype, ip)
+            port = ports.get(name)
+            if (port is None or port.iface is None or port.iface.type != ttype
+                    or port.iface.options != self._tunnel_options(ip)):
+                LOG.info('tunnel port %s to %s', name, ip)
+                add.append(ovs_lib.op_ensure_port(
+                    self.tun_br, name, ttype, self._tunnel_options(ip),
+                    external_ids={ovs_lib.PORT_MARK: 'tunnel'}))
+        stale = [(name, key) for key, name in existing.items() if key not in wanted]
+        return add, stale
+
+    def layout(self, exclude=()):
+        """The ofports the flows hang on, read from OVSDB."""
+        names = {PATCH_TUN, PATCH_INT}
+        physnets = {}
+        for physnet, bridge in self.mappings.items():
+            names.update((flows.int_patch_name(bridge), flows.phy_patch_name(bridge)))
+        tunnels = {}
+        if self.tunnel_ip:
+            for key, name in self._existing_tunnels().items():
+                if name not in exclude:
+                    tunnels[key] = name
+            names.update(tunnels.values())
+        dead = []
+        int_ports = ovs_lib.bridge_ports(self.api, self.int_br)
+        for port in int_ports.values():
+            if (port.tag == flows.DEAD_VLAN and port.iface is not None
+                    and port.iface.external_ids.get('iface-id')):
+                dead.append(port.iface.ofport)
+        of = ovs_lib.ofports(self.api, names)
+        for physnet, bridge in self.mappings.items():
+            physnets[physnet] = flows.PhysLink(
+                bridge, of.get(flows.int_patch_name(bridge), -1),
+                of.get(flows.phy_patch_name(bridge), -1), self._owned.get(bridge, False))
+        return flows.Layout(
+            int_br=self.int_br, tun_br=self.tun_br if self.tunnel_ip else None,
+            patch_int_ofport=of.get(PATCH_INT, -1),
+            tunnels={k: of.get(n, -1) for k, n in tunnels.items()},
+            physnets=physnets, dead_ofports=dead)
+
+    def _apply_flows(self, exclude=()):
+        tables = flows.render(self.layout(exclude), self.nets.values())
+        full = self.full_refresh
+        for bridge, table in sorted(tables.items()):
+            if full:
+                lines = flows.flow_mods(None, table, self.cookie)
+                stale = self.ofctl.cookies(bridge, flows.COOKIE_MARK, flows.COOKIE_MASK)
+                lines += ['delete cookie=%#x/-1' % c for c in sorted(stale)
+                          if c != self.cookie]
+            else:
+                lines = flows.flow_mods(self.applied.get(bridge), table, self.cookie)
+            if not lines:
+                continue
+            try:
+                self.ofctl.bundle(bridge, lines)
+            except Exception:
+                self.full_refresh = True
+                raise
+            self.applied[bridge] = table
+            LOG.debug('%s: %d flow mods', bridge, len(lines))
+        self.full_refresh = False

@@ -1,0 +1,467 @@
+"""Open vSwitch helpers: OVSDB through ovsdbapp, OpenFlow through ovs-ofctl.
+
+Used by the Open vSwitch driver (naas.agent.l2.openvswitch) and by the VIF
+library (naas.compute.vif, vif_type ``ovs``).
+
+OVSDB: one ovsdbapp connection (an in-process IDL replica, kept current by
+a thread of ovsdbapp's) per OVSDB server per process, shared by all threads
+(:func:`get_api`).  Reads look at the replica under the connection's lock
+and cost no round trip (:func:`snapshot`, :func:`find_vif`); writes are
+functions of IDL rows run in one OVSDB transaction (:func:`transact`), which
+returns once ovs-vswitchd has applied it (ofports are known then).
+ovsdbapp keeps its connection in a class attribute, so every OVSDB server
+gets a subclass of its own: two agents in one process (tests) talk to two
+OVSDBs.
+
+OpenFlow: :class:`OFCtl` runs ``ovs-ofctl`` on a bridge's management socket
+(``<rundir>/<bridge>.mgmt``, rundir: the directory of a ``unix:`` OVSDB
+socket), one call per batch of flow changes, as one OpenFlow 1.4 bundle: the
+switch applies the whole batch atomically (no packet sees half of it).
+
+Marks: bridges NaaS creates carry external_ids ``naas=1`` and
+``naas-bridge=<role>`` (naas-cleanup removes bridges with ``naas-*`` keys);
+ports it creates carry ``naas-port=<role>``; VIFs carry the Interface
+external_ids nova sets (iface-id, attached-mac, iface-status, vm-uuid).
+"""
+import collections
+import logging
+import os
+import subprocess
+import threading
+
+from ovsdbapp.backend.ovs_idl import command as ovs_command
+from ovsdbapp.backend.ovs_idl import connection as ovs_connection
+from ovsdbapp.backend.ovs_idl import idlutils
+from ovsdbapp.schema.open_vswitch import impl_idl
+
+LOG = logging.getLogger(__name__)
+
+#: The tag of a port that must not talk (Neutron's DEAD_VLAN_TAG).
+DEAD_VLAN = 4095
+#: OpenFlow versions NaaS bridges speak (1.4: bundles).
+PROTOCOLS = ['OpenFlow10', 'OpenFlow13', 'OpenFlow14']
+BUNDLE_PROTOCOL = 'OpenFlow14'
+DEFAULT_RUNDIR = '/var/run/openvswitch'
+#: external_ids keys that mark what NaaS made.
+NAAS_MARK = 'naas'
+BRIDGE_MARK = 'naas-bridge'
+PORT_MARK = 'naas-port'
+
+Iface = collections.namedtuple(
+    'Iface', 'name type options external_ids ofport mtu_request')
+Port = collections.namedtuple(
+    'Port', 'name bridge tag other_config external_ids iface')
+Bridge = collections.namedtuple(
+    'Bridge', 'name datapath_type fail_mode protocols external_ids ports')
+
+
+class OVSError(Exception):
+    pass
+
+
+# ---- connections -----------------------------------------------------------
+
+_APIS = {}
+_APIS_LOCK = threading.Lock()
+
+
+def get_api(connection, timeout=10):
+    """The ovsdbapp API of the OVSDB at ``connection`` (e.g.
+    ``unix:/run/naas/h1/db.sock``), connected on first use and shared."""
+    with _APIS_LOCK:
+        api = _APIS.get(connection)
+        if api is not None and api.ovsdb_connection.is_running:
+            return api
+        idl = ovs_connection.OvsdbIdl.from_server(connection, 'Open_vSwitch')
+        conn = ovs_connection.Connection(idl, timeout)
+        # ovsdbapp keeps the connection on the class: a class per server.
+        cls = type('NaasOvsdbIdl', (impl_idl.OvsdbIdl,), {'_ovsdb_connection': None})
+        api = cls(conn)
+        _APIS[connection] = api
+        LOG.debug('connected to OVSDB %s', connection)
+        return api
+
+
+def close(connection=None):
+    """Stop the connection to one OVSDB server (or to all of them)."""
+    with _APIS_LOCK:
+        names = [connection] if connection else list(_APIS)
+        for name in names:
+            api = _APIS.pop(name, None)
+            if api is not None:
+                try:
+                    api.ovsdb_connection.stop(timeout=5)
+                except Exception:
+                    LOG.debug('stopping OVSDB connection %s failed', name, exc_info=True)
+
+
+def rundir_of(connection):
+    """Where ovs-vswitchd keeps its sockets: beside a unix: OVSDB socket."""
+    if connection.startswith('unix:'):
+        return os.path.dirname(connection[len('unix:'):])
+    return os.environ.get('OVS_RUNDIR', DEFAULT_RUNDIR)
+
+
+# ---- reading ---------------------------------------------------------------
+
+def _one(value, default=None):
+    """The value of an optional OVSDB column (a list of 0 or 1 items)."""
+    if isinstance(value, list):
+        return value[0] if value else default
+    return default if value is None else value
+
+
+def _iface(row):
+    return Iface(row.name, row.type, dict(row.options), dict(row.external_ids),
+                 _one(row.ofport, -1), _one(row.mtu_request))
+
+
+def _port(row, bridge):
+    ifaces = list(row.interfaces)
+    return Port(row.name, bridge, _one(row.tag), dict(row.other_config),
+                dict(row.external_ids), _iface(ifaces[0]) if len(ifaces) == 1 else None)
+
+
+def snapshot(api, bridges=None):
+    """{name: Bridge} of the bridges (``bridges``: only these), with their
+    ports ({name: Port}), read from the IDL replica."""
+    out = {}
+    with api.ovsdb_connection.lock:
+        for br in api.tables['Bridge'].rows.values():
+            if bridges is not None and br.name not in bridges:
+                continue
+            ports = {p.name: _port(p, br.name) for p in br.ports}
+            out[br.name] = Bridge(br.name, br.datapath_type, _one(br.fail_mode),
+                                  list(br.protocols), dict(br.external_ids), ports)
+    return out
+
+
+def bridge_ports(api, bridge):
+    br = snapshot(api, [bridge]).get(bridge)
+    return br.ports if br else {}
+
+
+def vifs(api, bridge):
+    """{port id: Port} of the ports of ``bridge`` whose interface has an
+    external_ids iface-id (the VIFs), plugged or not (see Iface.ofport)."""
+    out = {}
+    for port in bridge_ports(api, bridge).values():
+        if port.iface is not None and port.iface.external_ids.get('iface-id'):
+            out[port.iface.external_ids['iface-id']] = port
+    return out
+
+
+def ofports(api, names):
+    """{interface name: ofport} (-1: none yet / failed) of ``names``."""
+    out = {}
+    with api.ovsdb_connection.lock:
+        idx = api.tables['Interface'].rows
+        for row in idx.values():
+            if row.name in names:
+                out[row.name] = _one(row.ofport, -1)
+    return out
+
+
+# ---- writing ---------------------------------------------------------------
+
+class _Apply(ovs_command.BaseCommand):
+    """An ovsdbapp command that runs ``fn(api, txn)`` on the IDL rows."""
+
+    def __init__(self, api, fn):
+        super().__init__(api)
+        self.fn = fn
+
+    def run_idl(self, txn):
+        self.result = self.fn(self.api, txn)
+
+
+def transact(api, ops, timeout=None):
+    """Run ``ops`` (functions ``fn(api, txn)``, see the op_* helpers) in one
+    OVSDB transaction; returns once ovs-vswitchd has applied it."""
+    ops = [op for op in ops if op is not None]
+    if not ops:
+        return
+    kwargs = {'timeout': timeout} if timeout else {}
+    with api.transaction(check_error=True, **kwargs) as txn:
+        for op in ops:
+            txn.add(_Apply(api, op))
+
+
+def _row(api, table, name):
+    return idlutils.row_by_value(api.idl, table, 'name', name, None)
+
+
+def op_ensure_bridge(name, datapath_type=None, external_ids=None, fail_mode=None,
+                     protocols=None, other_config=None):
+    """Create bridge ``name`` if missing; set the given columns where they
+    differ (a bridge that is right is not written: nothing flaps)."""
+    def fn(api, txn):
+        br = _row(api, 'Bridge', name)
+        if br is None:
+            br = txn.insert(api.tables['Bridge'])
+            br.name = name
+            api._ovs.addvalue('bridges', br)
+            port = txn.insert(api.tables['Port'])
+            port.name = name
+            iface = txn.insert(api.tables['Interface'])
+            iface.name = name
+            iface.type = 'internal'
+            port.interfaces = [iface]
+            br.ports = [port]
+            txn.expected_ifaces.add(iface.uuid)
+            if datapath_type:
+                br.datapath_type = datapath_type
+            if fail_mode:
+                br.fail_mode = fail_mode
+            if external_ids:
+                br.external_ids = dict(external_ids)
+            if other_config:
+                br.other_config = dict(other_config)
+            LOG.info('creating OVS bridge %s', name)
+            return br.uuid
+        if datapath_type and br.datapath_type != datapath_type:
+            br.datapath_type = datapath_type
+        if fail_mode and _one(br.fail_mode) != fail_mode:
+            br.fail_mode = fail_mode
+        if protocols:
+            # Empty means every version up to 1.5 (OVS's default): fine.
+            current = list(br.protocols)
+            if current and any(p not in current for p in protocols):
+                br.protocols = sorted(set(current) | set(protocols))
+        _merge(br, 'external_ids', external_ids)
+        _merge(br, 'other_config', other_config)
+        return br.uuid
+    return fn
+
+
+def op_del_bridge(name):
+    def fn(api, txn):
+        br = _row(api, 'Bridge', name)
+        if br is None:
+            return
+        for port in br.ports:
+            for iface in port.interfaces:
+                iface.delete()
+            port.delete()
+        api._ovs.delvalue('bridges', br)
+        br.delete()
+        LOG.info('deleted OVS bridge %s', name)
+    return fn
+
+
+def op_ensure_port(bridge, name, iface_type='', options=None, external_ids=None,
+                   iface_external_ids=None, tag=None, other_config=None,
+                   mtu_request=None):
+    """Port ``name`` (with one interface of the same name) on ``bridge``,
+    with these columns (None: leave alone; maps are merged, a key whose
+    value is None is removed); moved to ``bridge`` if it is on another one.
+    Nothing is written where the row is already right."""
+    def fn(api, txn):
+        target = _row(api, 'Bridge', bridge)
+        if target is None:
+            raise OVSError('no bridge %s' % bridge)
+        port = _row(api, 'Port', name)
+        if port is None:
+            port = txn.insert(api.tables['Port'])
+            port.name = name
+            iface = txn.insert(api.tables['Interface'])
+            iface.name = name
+            if iface_type:
+                iface.type = iface_type
+            if options:
+                iface.options = dict(options)
+            if iface_external_ids:
+                iface.external_ids = {k: v for k, v in iface_external_ids.items()
+                                      if v is not None}
+            if mtu_request is not None:
+                iface.mtu_request = mtu_request
+            port.interfaces = [iface]
+            if external_ids:
+                port.external_ids = {k: v for k, v in external_ids.items() if v is not None}
+            if other_config:
+                port.other_config = {k: v for k, v in other_config.items() if v is not None}
+            if tag is not None:
+                port.tag = tag
+            target.addvalue('ports', port)
+            txn.expected_ifaces.add(iface.uuid)
+            return port.uuid
+        if port not in target.ports:
+            for b in _bridges_of(api, port):
+                b.delvalue('ports', port)
+            target.addvalue('ports', port)
+        iface = list(port.interfaces)[0]
+        if iface.type != iface_type:
+            iface.type = iface_type
+        if options is not None and dict(iface.options) != options:
+            iface.options = options
+        _merge(iface, 'external_ids', iface_external_ids)
+        _merge(port, 'external_ids', external_ids)
+        _merge(port, 'other_config', other_config)
+        if tag is not None and _one(port.tag) != tag:
+            port.tag = tag
+        if mtu_request is not None and _one(iface.mtu_request) != mtu_request:
+            iface.mtu_request = mtu_request
+        return port.uuid
+    return fn
+
+
+def _bridges_of(api, port):
+    return [b for b in api.tables['Bridge'].rows.values() if port in b.ports]
+
+
+def _merge(row, column, wanted):
+    if wanted is None:
+        return
+    current = dict(getattr(row, column))
+    new = dict(current)
+    for k, v in wanted.items():
+        if v is None:
+            new.pop(k, None)
+        else:
+            new[k] = v
+    if new != current:
+        setattr(row, column, new)
+
+
+def op_set_port(name, tag=None, clear_tag=False, other_config=None):
+    """Set a port's tag (``clear_tag``: remove it) and merge ``other_config``
+    (a key with value None is removed).  A missing port is ignored."""
+    def fn(api, txn):
+        port = _row(api, 'Port', name)
+        if port is None:
+            return
+        if clear_tag and port.tag:
+            port.tag = []
+        elif tag is not None and _one(port.tag) != tag:
+            port.tag = tag
+        _merge(port, 'other_config', other_config)
+    return fn
+
+
+def op_del_port(name):
+    def fn(api, txn):
+        port = _row(api, 'Port', name)
+        if port is None:
+            return
+        for b in _bridges_of(api, port):
+            b.delvalue('ports', port)
+        for iface in port.interfaces:
+            iface.delete()
+        port.delete()
+    return fn
+
+
+def patch_ops(bridge_a, port_a, bridge_b, port_b, external_ids=None):
+    """The two ops of a patch pair: ``port_a`` on ``bridge_a`` <->
+    ``port_b`` on ``bridge_b``."""
+    return [op_ensure_port(bridge_a, port_a, 'patch', {'peer': port_b},
+                           external_ids=external_ids),
+            op_ensure_port(bridge_b, port_b, 'patch', {'peer': port_a},
+                           external_ids=external_ids)]
+
+
+# ---- VIFs (naas.compute.vif) -----------------------------------------------
+
+def plug_vif(ovsdb_connection, bridge, ifname, port_id, mac, mtu=None,
+             vm_uuid=None, datapath_type=None):
+    """Add the VIF ``ifname`` (a host-side device that exists) to ``bridge``
+    the way nova does: Interface external_ids iface-id=<port_id>,
+    attached-mac=<mac>, iface-status=active (vm-uuid if given).
+
+    The port starts with the dead VLAN tag (4095): it cannot talk, nor see
+    other ports' traffic, until the agent wires it.  The bridge is created
+    only if ``datapath_type`` is given (the agent normally makes it).
+    Idempotent: a port already there gets its external_ids set again (its
+    tag is left alone).
+    """
+    api = get_api(ovsdb_connection)
+    ext = {'iface-id': port_id, 'iface-status': 'active'}
+    if mac:
+        ext['attached-mac'] = mac
+    if vm_uuid:
+        ext['vm-uuid'] = vm_uuid
+    existing = bridge_ports(api, bridge).get(ifname)
+    ops = []
+    if datapath_type:
+        ops.append(op_ensure_bridge(bridge, datapath_type=datapath_type))
+    elif bridge not in snapshot(api, [bridge]):
+        raise OVSError('OVS bridge %s does not exist at %s (is the agent of this '
+                       'host running?)' % (bridge, ovsdb_connection))
+    ops.append(op_ensure_port(bridge, ifname, iface_external_ids=ext,
+                              tag=None if existing else DEAD_VLAN,
+                              mtu_request=mtu or None))
+    transact(api, ops)
+    LOG.info('plugged VIF %s (port %s) into %s', ifname, port_id, bridge)
+
+
+def unplug_vif(ovsdb_connection, bridge, ifname):
+    """Remove the VIF port ``ifname`` (missing is fine)."""
+    api = get_api(ovsdb_connection)
+    transact(api, [op_del_port(ifname)])
+
+
+def add_vif_port(bridge, ifname, port_id, mac, connection=None, namespace=None,
+                 mtu=None):
+    """naas.compute.vif's entry point: :func:`plug_vif` on ``connection``
+    (default: [ovs] ovsdb_connection).  ``namespace`` (the host's) needs
+    nothing here: OVSDB is reached through its socket."""
+    plug_vif(connection or _default_connection(), bridge, ifname, port_id, mac, mtu=mtu)
+
+
+def del_vif_port(bridge, ifname, connection=None, namespace=None):
+    unplug_vif(connection or _default_connection(), bridge, ifname)
+
+
+def _default_connection():
+    from naas.conf import CONF
+    return CONF.ovs.ovsdb_connection
+
+
+# ---- OpenFlow --------------------------------------------------------------
+
+class OFCtl:
+    """``ovs-ofctl`` on the bridges of one ovs-vswitchd (its rundir)."""
+
+    def __init__(self, rundir, timeout=30):
+        self.rundir = rundir
+        self.timeout = timeout
+
+    def target(self, bridge):
+        return 'unix:%s/%s.mgmt' % (self.rundir, bridge)
+
+    def _run(self, args, input=None):
+        cmd = ['ovs-ofctl'] + args
+        proc = subprocess.run(cmd, input=(input or '').encode(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=self.timeout)
+        if proc.returncode != 0:
+            raise OVSError('%s failed (exit %d): %s' % (
+                ' '.join(cmd[:4]), proc.returncode,
+                proc.stderr.decode(errors='replace').strip()[:2000]))
+        return proc.stdout.decode(errors='replace')
+
+    def bundle(self, bridge, lines):
+        """Apply flow mods (``add ...``, ``delete ...``, ``delete_strict
+        ...`` lines) to ``bridge`` atomically, in one call."""
+        if not lines:
+            return
+        self._run(['-O', BUNDLE_PROTOCOL, '--bundle', 'add-flows',
+                   self.target(bridge), '-'], input='\n'.join(lines) + '\n')
+
+    def dump_flows(self, bridge, match=None):
+        """The flows of ``bridge`` as ovs-ofctl prints them."""
+        args = ['-O', BUNDLE_PROTOCOL, 'dump-flows', self.target(bridge)]
+        if match:
+            args.append(match)
+        out = self._run(args)
+        return [line.strip() for line in out.splitlines()
+                if line.strip() and not line.startswith('OFPST_FLOW')
+                and not line.startswith('NXST_FLOW')]
+
+    def cookies(self, bridge, cookie, mask):
+        """The cookies of the flows whose cookie matches cookie/mask."""
+        found = set()
+        for line in self.dump_flows(bridge, 'cookie=%#x/%#x' % (cookie, mask)):
+            head = line.split(',', 1)[0].strip()
+            if head.startswith('cookie='):
+                found.add(int(head[len('cookie='):], 16))
+        return found

@@ -1,0 +1,62 @@
+"""The base of the fullstack tests: a RabbitMQ per class, an environment
+per test (tests.fixtures.fullstack.FullstackEnvironment)."""
+import json
+import os
+
+import fixtures
+import testtools
+import testtools.content
+
+from tests.fixtures import fullstack
+from tests.fixtures import servers
+
+TEST_TIMEOUT = int(os.environ.get('NAAS_FULLSTACK_TEST_TIMEOUT', 300))
+#: A file that measurements (record()) are appended to, one JSON a line.
+RESULTS_ENV = 'NAAS_FULLSTACK_RESULTS'
+
+
+class FullstackTestCase(testtools.TestCase):
+    """Scenario attributes: DRIVER (linuxbridge, openvswitch) and
+    NETWORK_TYPE (vxlan, gre, vlan) of tenant networks."""
+
+    DRIVER = 'linuxbridge'
+    NETWORK_TYPE = 'vxlan'
+    rabbit = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.rabbit is not None:
+            cls.rabbit.cleanUp()
+            cls.rabbit = None
+        super(FullstackTestCase, cls).tearDownClass()
+
+    def setUp(self):
+        super(FullstackTestCase, self).setUp()
+        reason = fullstack.missing_requirements(self.DRIVER)
+        if reason:
+            self.skipTest(reason)
+        self.useFixture(fixtures.Timeout(TEST_TIMEOUT, gentle=True))
+        cls = type(self)
+        if cls.rabbit is None:
+            rabbit = servers.RabbitMQServer()
+            rabbit.setUp()
+            cls.rabbit = rabbit
+
+    def make_env(self, **kwargs):
+        kwargs.setdefault('driver', self.DRIVER)
+        kwargs.setdefault('network_type', self.NETWORK_TYPE)
+        env = fullstack.FullstackEnvironment(self.rabbit, **kwargs)
+        self.addOnException(lambda exc_info: self.addDetail(
+            'environment logs', testtools.content.text_content(env.logs())))
+        return self.useFixture(env)
+
+    def record(self, what, **values):
+        """A measurement: a detail of the test, and a line in the file
+        named by $NAAS_FULLSTACK_RESULTS if set."""
+        values = dict(values, test=self.id(), what=what)
+        self.addDetail(what, testtools.content.text_content(
+            json.dumps(values, sort_keys=True)))
+        path = os.environ.get(RESULTS_ENV)
+        if path:
+            with open(path, 'a') as f:
+                f.write(json.dumps(values, sort_keys=True) + '\n')
