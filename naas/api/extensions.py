@@ -38,6 +38,7 @@ KNOWN = {
     'extraroute': ('Neutron Extra Route', 'Extra routes configuration for L3 router'),
     'subnet-routes': ('NaaS routes between subnets', 'Routes between two subnets of one project, in one network or in two (NaaS extension).'),
     'agent': ('agent', 'The agent management extension.'),
+    'network-config': ('NaaS network configuration', 'The static network configuration of a port or an instance as cloud-init network-config v2 or config drive network_data.json (NaaS extension).'),
 }
 
 

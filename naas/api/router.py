@@ -6,6 +6,7 @@ import webob.dec
 
 from naas.api import base
 from naas.api import extensions
+from naas.api import network_config
 from naas.api import quotas
 from naas.api import resources
 from naas.api import tags
@@ -56,6 +57,10 @@ class APIRouter:
                 for path in ('/%s' % collection, '/%s/{rest:.*}' % collection):
                     self.mapper.connect(path, controller=self._key(ctrl),
                                         action='dispatch')
+        if hasattr(core, 'get_network_config'):
+            netconf = network_config.NetworkConfigController(core)
+            self._connect('/ports/{id}/network-config', netconf, {'GET': 'port'})
+            self._connect('/instances/{id}/network-config', netconf, {'GET': 'instance'})
         self._add_quotas(quotas.QuotasController())
         ext = extensions.ExtensionsController(self.manager)
         self._connect('/extensions', ext, {'GET': 'index'})

@@ -198,36 +198,8 @@ class RPCHandler:
         return {'ports': port_details(conn, P.c.binding_host_id == host)}
 
     def instance_network_info(self, instance_id):
-        return self._run(network_info, instance_id)
-
-
-def network_info(conn, instance_id):
-    """[VIF] of an instance, in the shape of nova's network_info model."""
-    Sub = core_models.subnets
-    ports = conn.execute(sa.select(P, N.c.mtu).join(N, N.c.id == P.c.network_id)
-                         .where(P.c.device_id == instance_id)
-                         .order_by(P.c.created_at, P.c.id)).all()
-    subnet_ids = {ip['subnet_id'] for p in ports for ip in common.loads(p.fixed_ips, [])}
-    subnets = {s.id: s for s in conn.execute(sa.select(Sub).where(Sub.c.id.in_(subnet_ids)))}
-    vifs = []
-    for p in ports:
-        ips = common.loads(p.fixed_ips, [])
-        vif_subnets = []
-        for sid in sorted({ip['subnet_id'] for ip in ips}):
-            s = subnets[sid]
-            vif_subnets.append({
-                'cidr': s.cidr, 'version': s.ip_version, 'gateway': s.gateway_ip,
-                'dns': common.loads(s.dns_nameservers, []),
-                'routes': common.loads(s.host_routes, []),
-                'ips': [ip['ip_address'] for ip in ips if ip['subnet_id'] == sid],
-                'enable_dhcp': s.enable_dhcp,
-                'ipv6_address_mode': s.ipv6_address_mode})
-        vifs.append({'id': p.id, 'address': p.mac_address, 'active': p.status == 'ACTIVE',
-                     'type': p.binding_vif_type,
-                     'details': common.loads(p.binding_vif_details, {}),
-                     'devname': ('tap' + p.id)[:14], 'vnic_type': p.binding_vnic_type,
-                     'network': {'id': p.network_id, 'mtu': p.mtu, 'subnets': vif_subnets}})
-    return vifs
+        from naas.plugins.l2 import netconfig
+        return self._run(netconfig.network_info, P.c.device_id == instance_id)
 
 
 def port_details(conn, where):

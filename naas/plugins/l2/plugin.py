@@ -15,6 +15,7 @@ from naas.plugins import core
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import binding as binding_
 from naas.plugins.l2 import models
+from naas.plugins.l2 import netconfig
 from naas.plugins.l2 import notify
 from naas.plugins.l2 import segments
 
@@ -35,7 +36,9 @@ class L2Plugin(core.CorePluginBase):
         'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
         'default-subnetpools', 'subnet_allocation', 'dns-integration',
         'availability_zone', 'network_availability_zone', 'agent',
+        'network-config',
     )
+    network_config_formats = tuple(netconfig.RENDERERS)
     collections = ('networks', 'subnets', 'ports', 'agents')
 
     def __init__(self):
@@ -294,6 +297,12 @@ class L2Plugin(core.CorePluginBase):
             self.run_delete_hooks(context, 'port', port)
         ports.delete(conn, port, subnets.rows_of_network(conn, port['network_id']))
         self.notifier.port_deleted(context, port)
+
+    def get_network_config(self, context, port_ids, fmt):
+        """The static configuration of the ports, as ``fmt``
+        (netconfig.RENDERERS: cloud-init or network_data)."""
+        vifs = netconfig.network_info(context.connection, ports.T.c.id.in_(port_ids))
+        return netconfig.RENDERERS[fmt](vifs)
 
     # ---- agents ------------------------------------------------------------
 
