@@ -25,6 +25,12 @@ AGENT_OPTS = [
                  help='Seconds between scans for plugged and unplugged VIFs.'),
     cfg.FloatOpt('report_interval', default=10,
                  help='Seconds between heartbeats to the server.'),
+    cfg.BoolOpt('enable_dhcp', default=False,
+                help='Serve DHCP on this host: the server schedules networks '
+                     'with DHCP-enabled subnets to it and the agent runs '
+                     'dnsmasq for each in a namespace (naas.agent.dhcp).'),
+    cfg.IntOpt('dhcp_lease_duration', default=86400, min=120,
+               help='DHCP lease time in seconds (dnsmasq allows 120 at least).'),
 ]
 
 OVS_OPTS = [

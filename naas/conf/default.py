@@ -55,6 +55,9 @@ OPTS = [
     cfg.IntOpt('agent_down_time', default=75,
                help='Seconds after the last heartbeat an agent counts as '
                     'dead.'),
+    cfg.IntOpt('dhcp_agents_per_network', default=1, min=1,
+               help='How many DHCP agents serve each network that has a '
+                    'DHCP-enabled subnet.'),
 ]
 
 DATABASE_OPTS = [

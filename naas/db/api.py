@@ -118,7 +118,10 @@ def transaction(context, writer=True):
 
 
 def is_retriable(error):
-    if isinstance(error, exceptions.DBRetry):
+    """A lost race: deadlock, serialization failure, lock timeout, SQLite
+    busy, or a unique key another transaction took first (the retry then
+    sees that row and answers with a clean error, or succeeds)."""
+    if isinstance(error, (exceptions.DBRetry, sa_exc.IntegrityError)):
         return True
     if not isinstance(error, sa_exc.DBAPIError):
         return False

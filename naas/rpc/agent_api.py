@@ -6,6 +6,7 @@ Sent only after the DB transaction that made the change has committed
 Version history (client and endpoint):
     1.0 - port_update, port_delete, network_update, network_delete,
           endpoints_update
+    1.1 - dhcp_network_changed (to the DHCP hosts of a network)
 """
 import oslo_messaging as messaging
 
@@ -15,17 +16,17 @@ from naas import rpc
 class AgentNotifyAPI:
     """Client side, used by naas-server."""
 
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def __init__(self):
         target = messaging.Target(topic=rpc.AGENT_TOPIC, version=self.VERSION)
         self.client = rpc.get_client(target)
 
-    def _cast(self, method, host=None, **kwargs):
+    def _cast(self, method, host=None, version='1.0', **kwargs):
         if host:
-            cctxt = self.client.prepare(version='1.0', server=host)
+            cctxt = self.client.prepare(version=version, server=host)
         else:
-            cctxt = self.client.prepare(version='1.0', fanout=True)
+            cctxt = self.client.prepare(version=version, fanout=True)
         cctxt.cast({}, method, **kwargs)
 
     def port_update(self, port, host=None):
@@ -46,11 +47,17 @@ class AgentNotifyAPI:
         unicast flooding list of overlay networks)."""
         self._cast('endpoints_update', network_id=network_id, endpoints=endpoints)
 
+    def dhcp_network_changed(self, network_id, host):
+        """A port, subnet or the network itself changed: the DHCP agent of
+        ``host`` asks get_dhcp_networks for it again and reloads dnsmasq."""
+        self._cast('dhcp_network_changed', host=host, version='1.1',
+                   network_id=network_id)
+
 
 class AgentEndpoint:
     """Agent side: hands each cast to the agent (naas.agent.agent.Agent)."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, agent):
         self.agent = agent
@@ -69,3 +76,6 @@ class AgentEndpoint:
 
     def endpoints_update(self, context, network_id, endpoints):
         self.agent.on_endpoints_update(network_id, endpoints)
+
+    def dhcp_network_changed(self, context, network_id):
+        self.agent.on_dhcp_network_changed(network_id)

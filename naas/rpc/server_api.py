@@ -4,6 +4,7 @@ Version history (client and endpoint):
     1.0 - report_state, get_device_details, get_devices_details_list,
           update_device_up, update_device_down, sync
     1.1 - get_instance_network_info (for compute hosts)
+    1.2 - get_dhcp_networks (DHCP agents)
 """
 import oslo_messaging as messaging
 
@@ -13,7 +14,7 @@ from naas import rpc
 class ServerAPI:
     """Client side, used by naas-agent and by compute hosts."""
 
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self, host, timeout=30):
         self.host = host
@@ -57,12 +58,23 @@ class ServerAPI:
         cctxt = self.client.prepare(version='1.1')
         return cctxt.call(context, 'get_instance_network_info', instance_id=instance_id)
 
+    def get_dhcp_networks(self, context, network_ids=None):
+        """The networks this host serves DHCP for (those of ``network_ids``
+        only, if given): [{id, mtu, admin_state_up, subnets: [{id, cidr,
+        ip_version, gateway_ip, dns_nameservers, host_routes, enable_dhcp,
+        ipv6_address_mode, ipv6_ra_mode}], port: this host's DHCP port (id,
+        mac_address, fixed_ips, binding:vif_type...), ports: [{id,
+        mac_address, fixed_ips}] of every port}] (naas.plugins.l2.dhcp)."""
+        cctxt = self.client.prepare(version='1.2')
+        return cctxt.call(context, 'get_dhcp_networks', host=self.host,
+                          network_ids=network_ids)
+
 
 class ServerEndpoint:
     """Server side, in naas-server; delegates to the core plugin's agent
     handlers (naas.plugins.l2.agents)."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, handler):
         self.handler = handler
@@ -87,3 +99,6 @@ class ServerEndpoint:
 
     def get_instance_network_info(self, context, instance_id):
         return self.handler.instance_network_info(instance_id)
+
+    def get_dhcp_networks(self, context, host, network_ids=None):
+        return self.handler.get_dhcp_networks(host, network_ids)

@@ -11,6 +11,7 @@ import urllib.parse
 
 import sqlalchemy as sa
 import testtools
+import webob
 
 from naas.api import resources
 from naas.db import api as db_api
@@ -296,7 +297,6 @@ class TestMalformedRequests(APITestCase):
 
     def test_chunked_body(self):
         # A chunked body within the limit is read and used.
-        import webob
         req = webob.Request.blank('/v2.0/networks', method='POST')
         req.environ['wsgi.input'] = io.BytesIO(b'{"network": {"name": "chunked"}}')
         req.environ['SERVER_PROTOCOL'] = 'HTTP/1.1'
@@ -311,7 +311,6 @@ class TestMalformedRequests(APITestCase):
 
     def test_chunked_body_too_large(self):
         # No Content-Length: the body is read up to the limit and refused.
-        import webob
         req = webob.Request.blank('/v2.0/networks', method='POST')
         data = json.dumps({'network': {'name': 'y' * 200000}}).encode()
         req.environ['wsgi.input'] = io.BytesIO(data)

@@ -82,13 +82,16 @@ PATCH_INT = 'patch-int'     # on br-tun
 NET_KEY = 'naas-network-id'
 VLAN_KEY = 'naas-local-vlan'
 CLEAR_NAAS_KEYS = {NET_KEY: None, VLAN_KEY: None}
+#: Seconds between checks that br-int still has its flows.
+CANARY_INTERVAL = 2.0
 
 
 class PortState:
-    __slots__ = ('network_id', 'name', 'admin_up')
+    __slots__ = ('network_id', 'name', 'admin_up', 'ofport')
 
-    def __init__(self, network_id, name, admin_up):
+    def __init__(self, network_id, name, admin_up, ofport):
         self.network_id, self.name, self.admin_up = network_id, name, admin_up
+        self.ofport = ofport
 
 
 class OpenvSwitchDriver(base.L2Driver):
@@ -117,6 +120,7 @@ class OpenvSwitchDriver(base.L2Driver):
         self._ops = []
         self._vif_cache = None
         self._owned = {}          # physical bridge -> NaaS made it
+        self._canary_checked = 0.0
         self._reset_state()
         self.cookie = self._new_cookie()
 
@@ -225,9 +229,53 @@ class OpenvSwitchDriver(base.L2Driver):
             if loose:
                 LOG.info('untagged VIF ports %s: dead VLAN until wired', loose)
                 self._ops += [ovs_lib.op_set_port(n, tag=flows.DEAD_VLAN) for n in loose]
+                self._pending = True
+            self._heal(vifs)
+            self._check_canary()
+            if self._pending:
                 self._changed()
             return {pid: p.name for pid, p in vifs.items()
                     if p.iface is not None and p.iface.ofport > 0}
+
+    def _heal(self, vifs):
+        """Wired VIFs whose OVSDB row is not what it should be (replugged
+        between two scans: the plug gave it the dead tag again; its ofport
+        changed): put the row right again, flows follow."""
+        for pid, state in self.ports.items():
+            vif = vifs.get(pid)
+            if vif is None or vif.iface is None or vif.iface.ofport <= 0:
+                continue
+            net = self.nets.get(state.network_id)
+            if net is None:
+                continue
+            tag = net.lvid if state.admin_up else flows.DEAD_VLAN
+            if vif.tag != tag or vif.other_config.get(VLAN_KEY) != str(net.lvid):
+                LOG.info('VIF %s of port %s has tag %s, wants %s: fixing', vif.name,
+                         pid, vif.tag, tag)
+                self._ops.append(ovs_lib.op_set_port(vif.name, tag=tag, other_config={
+                    NET_KEY: net.network_id, VLAN_KEY: str(net.lvid)}))
+                self._pending = True
+            if state.ofport != vif.iface.ofport:
+                state.ofport = vif.iface.ofport
+                self._pending = True
+
+    def _check_canary(self):
+        """Every CANARY_INTERVAL: if br-int lost the canary flow
+        (ovs-vswitchd restarted with empty tables), install every flow again."""
+        now = time.monotonic()
+        if self.full_refresh or now - self._canary_checked < CANARY_INTERVAL:
+            return
+        self._canary_checked = now
+        try:
+            present = self.ofctl.dump_flows(self.int_br, 'table=%d' % flows.CANARY_TABLE)
+        except ovs_lib.OVSError as exc:
+            LOG.warning('canary check of %s failed: %s', self.int_br, exc)
+            return
+        if not present:
+            LOG.warning('%s lost its flows (ovs-vswitchd restarted?): installing '
+                        'them all again', self.int_br)
+            self.full_refresh = True
+            self._pending = True
 
     def wire(self, details):
         with self._lock:
@@ -245,7 +293,7 @@ class OpenvSwitchDriver(base.L2Driver):
         if old is not None and old.network_id != net.network_id:
             self._forget_port(port_id)
         up = bool(details.get('admin_state_up', True))
-        self.ports[port_id] = PortState(net.network_id, vif.name, up)
+        self.ports[port_id] = PortState(net.network_id, vif.name, up, vif.iface.ofport)
         tag = net.lvid if up else flows.DEAD_VLAN
         record = {NET_KEY: net.network_id, VLAN_KEY: str(net.lvid)}
         if vif.tag != tag or any(vif.other_config.get(k) != v for k, v in record.items()):

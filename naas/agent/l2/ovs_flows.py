@@ -13,6 +13,7 @@ patch ports to br-tun and to the physical bridges are trunks)::
              prio 2  in_port=<int-phys>                           drop
              prio 2  in_port=<VIF that is admin down>             drop
              prio 0                                               NORMAL
+    table 23 prio 0  drop (the canary: gone when ovs-vswitchd lost the tables)
 
 br-tun::
 
@@ -54,6 +55,9 @@ COOKIE_MASK = 0xFFFFFFFF << 32
 GRE_TUN_TO_LV = 3
 VXLAN_TUN_TO_LV = 4
 FLOOD_TO_TUN = 22
+#: br-int: a flow that only says the tables are there (ovs-vswitchd
+#: restarted: gone; the agent then installs everything again).
+CANARY_TABLE = 23
 TUN_TABLE = {'gre': GRE_TUN_TO_LV, 'vxlan': VXLAN_TUN_TO_LV}
 TUNNEL_TYPES = tuple(TUN_TABLE)
 
@@ -183,6 +187,7 @@ def render(layout, nets):
     int_flows = {
         (0, 65535, 'vlan_tci=0x0fff/0x1fff'): 'drop',
         (0, 0, ''): 'NORMAL',
+        (CANARY_TABLE, 0, ''): 'drop',
     }
     out = {layout.int_br: int_flows}
     for ofport in sorted(set(layout.dead_ofports or ())):

@@ -201,6 +201,9 @@ class RPCHandler:
         from naas.plugins.l2 import netconfig
         return self._run(netconfig.network_info, P.c.device_id == instance_id)
 
+    def get_dhcp_networks(self, host, network_ids=None):
+        return self.plugin.dhcp.get_dhcp_networks(host, network_ids)
+
 
 def port_details(conn, where):
     """Wiring details of the ports matching ``where``, with endpoints."""

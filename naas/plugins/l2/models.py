@@ -43,3 +43,15 @@ agents = sa.Table(
     sa.Column('configurations', sa.Text, nullable=False),
     sa.UniqueConstraint('agent_type', 'host'),
 )
+
+# Which agents serve DHCP for each network (naas.plugins.l2.dhcp): one row
+# per (network, agent); the agent is the host's L2 agent, which runs
+# dnsmasq when its [agent] enable_dhcp is set (configurations {'dhcp': true}).
+dhcp_agent_bindings = sa.Table(
+    'l2_dhcp_agent_bindings', models.metadata,
+    sa.Column('network_id', sa.String(36),
+              sa.ForeignKey('networks.id', ondelete='CASCADE'), primary_key=True),
+    sa.Column('agent_id', sa.String(36),
+              sa.ForeignKey('l2_agents.id', ondelete='CASCADE'), primary_key=True,
+              index=True),
+)

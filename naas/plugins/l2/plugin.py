@@ -14,6 +14,7 @@ from naas.db import subnets
 from naas.plugins import core
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import binding as binding_
+from naas.plugins.l2 import dhcp
 from naas.plugins.l2 import models
 from naas.plugins.l2 import netconfig
 from naas.plugins.l2 import notify
@@ -44,6 +45,7 @@ class L2Plugin(core.CorePluginBase):
     def __init__(self):
         self.notifier = notify.Notifier()
         self.rpc_handler = agents.RPCHandler(self)
+        self.dhcp = dhcp.DHCP(self)
 
     def start_rpc_listeners(self):
         """The agents' RPC server (topic naas-plugin), threading executor."""
@@ -131,6 +133,7 @@ class L2Plugin(core.CorePluginBase):
         networks.update(context.connection, id, network, expected_revision)
         result = self.get_network(context, id)
         self.notifier.network_changed(context, result)
+        self.dhcp.network_changed(context, id)
         return result
 
     def _check_unshare(self, context, net):
@@ -168,6 +171,7 @@ class L2Plugin(core.CorePluginBase):
         networks.get_row(context, subnet['network_id'], lock=True)
         gateway, pools = subnets.check_and_fill(conn, subnet['network_id'], subnet)
         subnet_id = subnets.insert(conn, subnet, gateway, pools)
+        self.dhcp.subnets_changed(context, subnet['network_id'])
         return self.get_subnet(context, subnet_id)
 
     def get_subnet(self, context, id):
@@ -181,6 +185,7 @@ class L2Plugin(core.CorePluginBase):
     def update_subnet(self, context, id, subnet, expected_revision=None):
         current = self.get_subnet(context, id)
         subnets.update(context.connection, current, subnet, expected_revision)
+        self.dhcp.subnets_changed(context, current['network_id'])
         return self.get_subnet(context, id)
 
     def delete_subnet(self, context, id):
@@ -202,6 +207,7 @@ class L2Plugin(core.CorePluginBase):
         for port_id in {u.port_id for u in users}:
             ports.write_fixed_ips(conn, port_id)
         subnets.delete(conn, id)
+        self.dhcp.subnets_changed(context, subnet['network_id'])
 
     # ---- ports -------------------------------------------------------------
 
@@ -225,6 +231,7 @@ class L2Plugin(core.CorePluginBase):
         port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
         result = self.get_port(context, port_id)
         self.notifier.port_changed(context, result)
+        self.dhcp.port_changed(context, result)
         return result
 
     def get_port(self, context, id):
@@ -259,6 +266,7 @@ class L2Plugin(core.CorePluginBase):
         ports.update(conn, id, values, expected_revision)
         result = self.get_port(context, id)
         self.notifier.port_changed(context, result, old_host=current['binding:host_id'])
+        self.dhcp.port_changed(context, result)
         return result
 
     def _update_fixed_ips(self, conn, current, requested, mac):
@@ -292,11 +300,13 @@ class L2Plugin(core.CorePluginBase):
 
     def delete_port(self, context, id, l3_port_check=True):
         conn = context.connection
+        ports.get_row(context, id, lock=True)  # concurrent deletes: one wins
         port = self.get_port(context, id)
         if l3_port_check:  # the L3 plugin deletes its own ports with False
             self.run_delete_hooks(context, 'port', port)
         ports.delete(conn, port, subnets.rows_of_network(conn, port['network_id']))
         self.notifier.port_deleted(context, port)
+        self.dhcp.port_changed(context, port)
 
     def get_network_config(self, context, port_ids, fmt):
         """The static configuration of the ports, as ``fmt``
