@@ -39,6 +39,10 @@ class Agent:
         self.stopped = threading.Event()
         self.rpc_server = None
         self.start_flag = True
+        self.dhcp = None
+        if conf.agent.enable_dhcp:
+            from naas.agent import dhcp
+            self.dhcp = dhcp.DhcpManager(conf, self.server)
 
     # ---- life cycle --------------------------------------------------------
 
@@ -49,11 +53,15 @@ class Agent:
         self.rpc_server = rpc.get_server(target, [agent_api.AgentEndpoint(self)])
         self.rpc_server.start()
         self.resync()
+        if self.dhcp is not None:
+            self.dhcp.start()
         self._thread(self._heartbeat_loop, 'heartbeat')
         self._thread(self._poll_loop, 'poll')
 
     def stop(self):
         self.stopped.set()
+        if self.dhcp is not None:
+            self.dhcp.stop()
         if self.rpc_server is not None:
             self.rpc_server.stop()
             self.rpc_server.wait()
@@ -68,7 +76,8 @@ class Agent:
                  'topic': rpc.AGENT_TOPIC, 'host': self.host,
                  'start_flag': self.start_flag,
                  'configurations': dict(self.driver.configurations(),
-                                        devices=len(self.wired))}
+                                        devices=len(self.wired),
+                                        dhcp=self.dhcp is not None)}
         self.server.report_state({}, state)
         self.start_flag = False
 
@@ -160,6 +169,8 @@ class Agent:
                                 if d['network_id'] == network['id'])
 
     def on_network_delete(self, network_id):
+        if self.dhcp is not None:
+            self.dhcp.network_changed(network_id)
         with self.lock:
             for port_id in [p for p, d in self.wired.items()
                             if d['network_id'] == network_id]:
@@ -175,6 +186,10 @@ class Agent:
                 # be applied after a newer one.  Have the poll loop read the
                 # list again from the server (it comes with a port's details).
                 self.refresh.add(ports[0])
+
+    def on_dhcp_network_changed(self, network_id):
+        if self.dhcp is not None:
+            self.dhcp.network_changed(network_id)
 
 
 def run_forever(agent):

@@ -78,12 +78,8 @@ class Controller:
         return out
 
     def _fields(self, request):
-        fields = [f for f in request.GET.getall('fields') if f]
-        for f in fields:
-            if f not in self.attr_map:
-                raise exceptions.BadRequest(resource=self.resource,
-                                            msg="Unknown field '%s'" % f)
-        return fields
+        """Requested fields; unknown ones are ignored, as Neutron does."""
+        return [f for f in request.GET.getall('fields') if f]
 
     def _fetch(self, context, checker, id):
         """The item if the context may see it, else NotFound."""

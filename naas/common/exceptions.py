@@ -126,6 +126,10 @@ class SubnetInUse(InUse):
     message = 'Unable to complete operation on subnet %(subnet_id)s: %(reason)s.'
 
 
+class GatewayConflictWithAllocationPools(InUse):
+    message = 'Gateway ip %(ip_address)s conflicts with allocation pool %(pool)s.'
+
+
 class IpAddressAlreadyAllocated(Conflict):
     message = 'IP address %(ip)s already allocated in subnet %(subnet_id)s'
 

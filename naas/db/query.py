@@ -62,11 +62,19 @@ def apply_sort_and_page(conn, query, table, columns, sorts, limit=None,
             raise exceptions.BadRequest(resource='list',
                                         msg='marker %s not found' % marker)
         query = query.where(_after(columns, sorts, list(marker_row)))
-    query = query.order_by(*[columns[a].asc() if asc else columns[a].desc()
-                             for a, asc in sorts])
+    query = query.order_by(*[_order(conn, columns[a], asc) for a, asc in sorts])
     if limit is not None:
         query = query.limit(limit)
     return query, page_reverse
+
+
+def _order(conn, column, asc):
+    """NULLs first ascending (last descending) on every database, as on
+    SQLite and MySQL, which _after assumes."""
+    order = column.asc() if asc else column.desc()
+    if conn.dialect.name == 'postgresql':
+        order = order.nulls_first() if asc else order.nulls_last()
+    return order
 
 
 def _after(columns, sorts, values):

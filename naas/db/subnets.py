@@ -106,12 +106,18 @@ def check_pools(net, api_pools, gateway):
     for (f1, l1), (f2, l2) in zip(pools, pools[1:]):
         if f2 <= l1:
             raise _bad('Found overlapping allocation pools: %s' % api_pools)
+    _check_gateway_outside(gateway, pools)
+    return pools
+
+
+def _check_gateway_outside(gateway, pools):
     if gateway:
         gw = int(netaddr.IPAddress(gateway))
-        if any(f <= gw <= l for f, l in pools):
-            raise exceptions.Conflict(msg='Gateway ip %s conflicts with allocation '
-                                          'pool %s' % (gateway, api_pools))
-    return pools
+        for f, l in pools:
+            if f <= gw <= l:
+                raise exceptions.GatewayConflictWithAllocationPools(
+                    ip_address=gateway, pool='%s-%s' % (netaddr.IPAddress(f),
+                                                        netaddr.IPAddress(l)))
 
 
 def insert(conn, body, gateway, pools):
@@ -187,11 +193,8 @@ def update(conn, subnet, values, expected_revision=None):
     pools = old_pools
     if 'allocation_pools' in values:
         pools = check_pools(net, values['allocation_pools'], gateway)
-    elif 'gateway_ip' in values and gateway is not None:
-        gw = int(netaddr.IPAddress(gateway))
-        if any(f <= gw <= l for f, l in pools):
-            raise exceptions.Conflict(msg='Gateway ip %s conflicts with allocation '
-                                          'pool %s' % (gateway, subnet['allocation_pools']))
+    elif 'gateway_ip' in values:
+        _check_gateway_outside(gateway, pools)
     if 'gateway_ip' in values:
         cols['gateway_ip'] = gateway
     if pools != old_pools:

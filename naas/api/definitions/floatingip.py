@@ -13,7 +13,7 @@ COLLECTION_NAME = 'floatingips'
 def _attr(post, put, validate=None, default=base.ATTR_NOT_SPECIFIED, visible=True,
           sort=True, **extra):
     spec = {'allow_post': post, 'allow_put': put, 'is_visible': visible,
-            'is_filter': True, **extra}
+            'is_filter': visible, **extra}
     if sort and visible:
         spec['is_sort_key'] = True
     if validate is not None:

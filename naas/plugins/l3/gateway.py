@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from naas.api.definitions import base
 from naas.common import exceptions
-from naas.db import common
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
 from naas.plugins.l3 import scheduler
@@ -76,11 +75,3 @@ def _clear(core, context, router):
     routers.set_gateway_columns(conn, router.id, None, None, True)
     routers.delete_port(core, context, router.gw_port_id)
 
-
-def gateway_ips(conn, router):
-    """The gateway port's fixed IPs of a router row ([] without one)."""
-    if not router.gw_port_id:
-        return []
-    text = conn.execute(sa.select(routers.P.c.fixed_ips).where(
-        routers.P.c.id == router.gw_port_id)).scalar()
-    return common.loads(text or '[]', [])
