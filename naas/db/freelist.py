@@ -36,6 +36,22 @@ def create_pool(conn, pool_id, ranges):
         conn.execute(T.insert(), rows)
 
 
+def refill_pool(conn, pool_id, ranges, used):
+    """Make ``pool_id`` hold ``ranges`` less the values in ``used`` (when the
+    ranges themselves change: new allocation pools, new VNI ranges)."""
+    free = []
+    for first, last in ranges:
+        start = first
+        for value in sorted(u for u in used if first <= u <= last):
+            if value > start:
+                free.append((start, value - 1))
+            start = value + 1
+        if start <= last:
+            free.append((start, last))
+    delete_pool(conn, pool_id)
+    create_pool(conn, pool_id, free)
+
+
 def delete_pool(conn, pool_id):
     conn.execute(T.delete().where(T.c.pool_id == pool_id))
 

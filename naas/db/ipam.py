@@ -78,17 +78,7 @@ def update_subnet_pools(conn, subnet_id, old_pools, new_pools):
     allocated = {int(netaddr.IPAddress(r.ip_address)) for r in conn.execute(
         sa.select(models.ip_allocations.c.ip_address)
         .where(models.ip_allocations.c.subnet_id == subnet_id))}
-    free = []
-    for first, last in new_pools:
-        start = first
-        for ip in sorted(a for a in allocated if first <= a <= last):
-            if ip > start:
-                free.append((start, ip - 1))
-            start = ip + 1
-        if start <= last:
-            free.append((start, last))
-    freelist.delete_pool(conn, subnet_id)
-    freelist.create_pool(conn, subnet_id, free)
+    freelist.refill_pool(conn, subnet_id, new_pools, allocated)
 
 
 def eui64(cidr, mac):

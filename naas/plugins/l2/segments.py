@@ -57,17 +57,7 @@ def sync_pools(conn):
         used = {r.segmentation_id for r in conn.execute(
             sa.select(S.c.segmentation_id).where(S.c.network_type == network_type,
                                                  S.c.physical_network == physnet))}
-        free = []
-        for low, high in ranges:
-            start = low
-            for value in sorted(u for u in used if low <= u <= high):
-                if value > start:
-                    free.append((start, value - 1))
-                start = value + 1
-            if start <= high:
-                free.append((start, high))
-        freelist.delete_pool(conn, pool_id)
-        freelist.create_pool(conn, pool_id, free)
+        freelist.refill_pool(conn, pool_id, ranges, used)
         conn.execute(models.segment_pools.delete().where(
             models.segment_pools.c.pool_id == pool_id))
         conn.execute(models.segment_pools.insert().values(pool_id=pool_id, ranges=text))
