@@ -26,8 +26,10 @@ class Notifier:
             getattr(self.api, method)(*args, **kwargs)
         context.after_commit.append(cast)
 
-    def port_changed(self, context, port, old_host=None):
-        host = port.get('binding:host_id')
+    def port_changed(self, context, port, old_host=''):
+        """Casts for a created or updated port: nothing for an unbound one."""
+        host = port.get('binding:host_id') or ''
+        old_host = old_host or ''
         if old_host and old_host != host:
             self._later(context, 'port_delete', port['id'], host=old_host)
         if host:
