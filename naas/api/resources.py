@@ -11,6 +11,15 @@ DEFINITIONS = {d.COLLECTION_NAME: d for d in (network, subnet, port, agent)}
 L3_COLLECTIONS = ('routers', 'floatingips', 'subnet-routes')
 
 
+_CORE = dict(DEFINITIONS)
+
+
 def register(definition):
     """Service plugins add their definitions (naas.plugins.*)."""
     DEFINITIONS[definition.COLLECTION_NAME] = definition
+
+
+def reset():
+    """Back to the core collections (a new plugin manager is loading)."""
+    DEFINITIONS.clear()
+    DEFINITIONS.update(_CORE)

@@ -10,6 +10,7 @@ import threading
 from stevedore import driver
 from stevedore import named
 
+from naas.api import resources
 from naas.conf import CONF
 from naas.db import quota
 
@@ -23,7 +24,9 @@ class PluginManager:
             'naas.core_plugins', core_name, invoke_on_load=True).driver
         names = CONF.service_plugins if service_plugins is None else service_plugins
         self.services = {}
-        quota.reset_registered()  # the service plugins loaded now add theirs
+        # The service plugins loaded now add their collections and quotas.
+        resources.reset()
+        quota.reset_registered()
         if names:
             mgr = named.NamedExtensionManager(
                 'naas.service_plugins', names, invoke_on_load=True,

@@ -108,7 +108,7 @@ class L3ClientTests(base.TestCase):
     def test_cli_router_and_floating_ip(self):
         ext, ext_subnet = self.external()
         net = self.cli('network', 'create', 'cli-net', '-f', 'json')
-        subnet = self.cli('subnet', 'create', 'cli-subnet', '--network', net['id'],
+        self.cli('subnet', 'create', 'cli-subnet', '--network', net['id'],
                           '--subnet-range', '10.1.0.0/24', '-f', 'json')
         router = self.cli('router', 'create', 'cli-router', '-f', 'json')
         self.assertEqual('cli-router', router['name'])

@@ -84,6 +84,8 @@ VLAN_KEY = 'naas-local-vlan'
 CLEAR_NAAS_KEYS = {NET_KEY: None, VLAN_KEY: None}
 #: Seconds between checks that br-int still has its flows.
 CANARY_INTERVAL = 2.0
+#: Seconds setup() waits for an OVSDB server that is not up yet.
+CONNECT_TIMEOUT = 60
 
 
 class PortState:
@@ -131,6 +133,18 @@ class OpenvSwitchDriver(base.L2Driver):
         if self._api is None:
             self._api = ovs_lib.get_api(self.connection)
         return self._api
+
+    def _connect(self, timeout=CONNECT_TIMEOUT):
+        """The OVSDB API, waiting for the server if it is not up yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.api
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    raise
+                LOG.warning('OVSDB %s not reachable (%s); retrying', self.connection, exc)
+                time.sleep(1)
 
     def _reset_state(self):
         self.vlans = flows.LocalVlans()
@@ -184,6 +198,7 @@ class OpenvSwitchDriver(base.L2Driver):
                 'l2_population': False, 'arp_responder_enabled': False}
 
     def setup(self):
+        self._connect()
         with self._lock:
             marks = {ovs_lib.NAAS_MARK: '1'}
             patch = {ovs_lib.PORT_MARK: 'patch'}
@@ -335,7 +350,9 @@ class OpenvSwitchDriver(base.L2Driver):
     def unwire(self, port_id):
         with self._lock:
             known = port_id in self.ports
-            vif = self._vifs(refresh=True).get(port_id)
+            # The scan that found the VIF gone (or the cast) came just before:
+            # the cached rows are fresh enough (a missing row is ignored).
+            vif = self._vifs().get(port_id)
             if vif is not None and (vif.tag != flows.DEAD_VLAN or NET_KEY in vif.other_config):
                 self._ops.append(ovs_lib.op_set_port(vif.name, tag=flows.DEAD_VLAN,
                                                      other_config=CLEAR_NAAS_KEYS))

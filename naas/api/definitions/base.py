@@ -13,6 +13,11 @@ is_filter       usable as a query filter on lists
 is_sort_key     usable as sort_key
 enforce_policy  guarded by a rule "<action>_<resource>:<attribute>"
 primary_key     the resource's id
+
+A definition module has RESOURCE_NAME, COLLECTION_NAME and
+RESOURCE_ATTRIBUTE_MAP, and may have ACTIONS = {action: plugin method}:
+member actions, PUT /{collection}/{id}/{action} with a bare JSON object,
+guarded by the policy rule named like the action (see router.py).
 """
 from naas.api import validators
 

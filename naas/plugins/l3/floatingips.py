@@ -227,6 +227,10 @@ def router_for(conn, port, subnet_id, external_network_id):
 
 # ---- what other operations do to floating IPs --------------------------------
 
+def exists(conn, id):
+    return conn.execute(sa.select(T.c.id).where(T.c.id == id)).first() is not None
+
+
 def disassociate_port(l3, context, port_id):
     """The port is going: its floating IPs stay, unassociated (as Neutron)."""
     conn = context.connection

@@ -141,7 +141,7 @@ def remove(l3, context, router_id, body):
 
 
 def _interfaces(conn, router_id):
-    return [p for p in routers.ports_of(conn, router_id, (routers.INTERFACE_OWNER,))]
+    return routers.ports_of(conn, router_id, (routers.INTERFACE_OWNER,))
 
 
 def _remove_by_port(core, context, router, port_id, subnet_id):

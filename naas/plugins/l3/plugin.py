@@ -27,8 +27,7 @@ from naas.plugins.l3 import scheduler
 from naas.plugins.l3 import subnet_routes
 from naas.plugins.l3 import sync
 
-for _definition in (router_def, floatingip_def, subnet_route_def):
-    resources.register(_definition)
+DEFINITIONS = (router_def, floatingip_def, subnet_route_def)
 
 
 class L3Plugin(core_plugin.ServicePlugin):
@@ -39,6 +38,8 @@ class L3Plugin(core_plugin.ServicePlugin):
         self.core = None
         self.notifier = notify.Notifier()
         self.rpc_handler = sync.RPCHandler(self)
+        for definition in DEFINITIONS:
+            resources.register(definition)
         quota.register('router', routers.COUNTED)
         quota.register('floatingip', models.floatingips)
 
@@ -152,11 +153,13 @@ class L3Plugin(core_plugin.ServicePlugin):
         with floating IPs loses them (they stay, unassociated)."""
         conn = context.connection
         owner, device = port['device_owner'], port['device_id']
-        if owner in (routers.INTERFACE_OWNER, routers.GATEWAY_OWNER) and \
-                routers.row_by_id(conn, device) is not None or \
-                owner == routers.FLOATINGIP_OWNER and conn.execute(
-                    models.floatingips.select().where(
-                        models.floatingips.c.id == device)).first() is not None:
+        if owner in (routers.INTERFACE_OWNER, routers.GATEWAY_OWNER):
+            in_use = routers.row_by_id(conn, device) is not None
+        elif owner == routers.FLOATINGIP_OWNER:
+            in_use = floatingips.exists(conn, device)
+        else:
+            in_use = False
+        if in_use:
             raise exceptions.ServicePortInUse(port_id=port['id'],
                                               reason='has device owner %s' % owner)
         floatingips.disassociate_port(self, context, port['id'])

@@ -8,6 +8,9 @@ realise subnet-routes, see subnet_routes.py) are never shown by the API.
 import netaddr
 import sqlalchemy as sa
 
+from naas.api import attributes
+from naas.api.definitions import base
+from naas.api.definitions import port as port_def
 from naas.common import exceptions
 from naas.db import common
 from naas.db import models as core_models
@@ -161,9 +164,6 @@ def create_port(core, context, values):
     checked and completed by the ports attribute map, as an API request's
     would be, and the core plugin creates it (bypassing policy and quota,
     as Neutron's plugin-to-plugin calls do)."""
-    from naas.api import attributes
-    from naas.api.definitions import port as port_def
-    from naas.api.definitions import base
     project = values.pop('project_id', '')
     values = {k: v for k, v in values.items() if v is not base.ATTR_NOT_SPECIFIED}
     body = attributes.prepare_create('port', port_def.RESOURCE_ATTRIBUTE_MAP,

@@ -19,7 +19,8 @@ How the plugin realises them (what the L3 agent gets from sync_routers):
   takes it back when the user's router leaves.  A user router that holds
   the gateway of a paired subnet gets, in its sync_routers ``routes``, a
   route to the peer subnet via the hidden router's address there (unless
-  it is on the peer subnet itself).
+  it is on the peer subnet itself).  A subnet without a gateway_ip gets
+  an address of its pools: its VMs need a host route to use it.
 - Checks: the two subnets are distinct, visible to the caller and (unless
   the caller is an administrator) of the caller's project, else 404; the
   same IP version and not overlapping (400); not overlapping any other
