@@ -258,9 +258,6 @@ class DhcpManager:
                 LOG.exception('DHCP sync failed; resyncing in a second')
                 time.sleep(1)
                 with self._cond:
-                    if full:
-                        self._full = True
-                    self._dirty |= dirty
                     self._full = True
 
     # ---- convergence ---------------------------------------------------------
