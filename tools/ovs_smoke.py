@@ -30,11 +30,15 @@ test then: an agent is stopped and a new one started).  Checks:
 3. admin_state_up false cuts a port's ping, true restores it;
 4. SIGKILL of host 1's agent while pinging through it, restart: at most
    one ping lost, OVSDB (tags) and the flow tables (cookies aside) as before;
+   ovs-vswitchd of host 2 restarted (flow tables lost): the agent installs
+   them again;
 5. ``--vifs N``: N VIFs on host 1: time until all are ACTIVE, then a
    SIGKILL + restart that reconciles them all (the agent logs the
    driver's time);
 6. a port's delete removes its tag; the last port of a network takes the
-   network's flows and, with it, the tunnel port away.
+   network's flows and, with it, the tunnel port away;
+7. cleanup_all removes NaaS's bridges and leaves the host's own ones as
+   they were.
 
 Everything is removed at the end (``--keep`` leaves it up; ``--cleanup``
 only removes what a previous run with this prefix left).
@@ -125,14 +129,24 @@ def agent_settings(host, transport_url, polling_interval=0.2, report_interval=2)
 
 
 def conf_object(settings):
-    """What naas.agent.agent.Agent and the driver read of a ConfigOpts."""
-    agent = dict(settings['agent'])
-    agent['tunnel_types'] = agent['tunnel_types'].split(',')
-    agent['bridge_mappings'] = dict([agent['bridge_mappings'].split(':')])
-    ovs = dict(settings['ovs'], integration_bridge='br-int', tunnel_bridge='br-tun')
-    return types.SimpleNamespace(host=settings['DEFAULT']['host'],
-                                 agent=types.SimpleNamespace(**agent),
-                                 ovs=types.SimpleNamespace(**ovs))
+    """A ConfigOpts of its own for an agent in this process (every option
+    of naas.conf, so that new options keep their defaults)."""
+    from oslo_config import cfg
+    from naas.conf import agent as agent_opts
+    from naas.conf import default as default_opts
+    conf = cfg.ConfigOpts()
+    default_opts.register_opts(conf)
+    agent_opts.register_opts(conf)
+    conf([], project='naas', default_config_files=[])
+    conf.set_override('host', settings['DEFAULT']['host'])
+    for group in ('agent', 'ovs'):
+        for name, value in settings[group].items():
+            if name == 'tunnel_types':
+                value = value.split(',')
+            elif name == 'bridge_mappings':
+                value = dict([value.split(':')])
+            conf.set_override(name, value, group=group)
+    return conf
 
 
 SERVER_L2 = {'tenant_network_types': 'vxlan', 'vni_ranges': '1000:1999',
@@ -187,7 +201,8 @@ class ProcessCloud:
         proc.wait(15)
 
     def agent_log(self, host):
-        with open(self.agents[host.name].log_path, errors='replace') as f:
+        path = os.path.join(self.state_dir, 'agent-%s.log' % host.name)
+        with open(path, errors='replace') as f:
             return f.read()
 
     def stop(self):
@@ -323,17 +338,27 @@ class Pinger:
     """busybox ping every ``interval`` s; stop() -> (sent, received, worst gap)."""
 
     def __init__(self, namespace, address, interval=0.1):
+        self.interval = interval
+        self.started = time.monotonic()
         self.proc = netns.popen(namespace, ['busybox', 'ping', '-i', str(interval), address],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def stop(self):
+    def elapsed(self):
+        return round(time.monotonic() - self.started, 2)
+
+    def stop(self, detail=False):
+        """(sent, received, longest gap[, send times of the lost ones])."""
         self.proc.terminate()
         out = self.proc.communicate(timeout=10)[0]
         seqs = sorted(int(line.split('seq=')[1].split()[0])
                       for line in out.splitlines() if 'seq=' in line)
         sent = max(seqs) + 1 if seqs else 0
         worst = max([b - a - 1 for a, b in zip(seqs, seqs[1:])] or [0])
-        return sent, len(seqs), worst
+        if not detail:
+            return sent, len(seqs), worst
+        got = set(seqs)
+        lost_at = [round(i * self.interval, 1) for i in range(sent) if i not in got]
+        return sent, len(seqs), worst, lost_at
 
 
 _NOISE = re.compile(r'\b(cookie|duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]*,?\s*')
@@ -418,6 +443,8 @@ def main(argv=None):
     parser.add_argument('--prefix', default='naas-ovs-')
     parser.add_argument('--in-process', action='store_true')
     parser.add_argument('--vifs', type=int, default=200)
+    parser.add_argument('--vif-networks', type=int, default=1,
+                        help='spread the --vifs VIFs over this many VXLAN networks')
     parser.add_argument('--keep', action='store_true')
     parser.add_argument('--cleanup', action='store_true')
     args = parser.parse_args(argv)
@@ -450,6 +477,15 @@ def main(argv=None):
         traceback.print_exc()
         FAILURES.append('exception')
     finally:
+        for host in lab.hosts:
+            try:
+                text = cloud.agent_log(host)
+            except OSError:
+                continue
+            bad = [line for line in text.splitlines()
+                   if ' ERROR ' in line or ' WARNING ' in line or 'Traceback' in line]
+            log('agent log of %s: %d warning/error lines%s', host.name, len(bad),
+                ''.join('\n    ' + line[:300] for line in bad[-15:]))
         if args.keep:
             log('kept: %s and namespaces %s*', state_dir, args.prefix)
         else:
@@ -545,9 +581,18 @@ def run_checks(args, env, hosts):
     for kind, (a, b) in vms.items():
         expect(ping(a.ns, b.ip), '%s still pings after the restarts' % kind)
 
+    # 4b. ovs-vswitchd restarts (its flow tables are lost): the agent notices
+    # (canary flow) and installs them again.
+    h2.ovs.restart_vswitchd()
+    restarted = time.monotonic()
+    for kind, (a, b) in vms.items():
+        took = until(lambda: ping(a.ns, b.ip), 20, 0)
+        expect(took is not None, '%s pings again %.2f s after ovs-vswitchd of %s '
+               'restarted' % (kind, time.monotonic() - restarted, h2.name))
+
     # 5. many VIFs.
     if args.vifs:
-        many_vifs(args, env, h1, nets['vxlan'])
+        many_vifs(args, env, h1, nets['vxlan'], vms['vxlan'])
 
     # 6. deletes.
     a, b = vms['gre']
@@ -564,69 +609,124 @@ def run_checks(args, env, hosts):
            'GRE tunnel port are gone')
     expect(not ping(b.ns, a.ip, count=2), 'and the deleted port is unreachable')
 
+    # 7. cleanup_all on host 2 (agent stopped): NaaS's bridges go, the host's
+    # own bridges stay with their own flows only.
+    from naas.agent.l2 import openvswitch
+    env.cloud.stop_agent(h2)
+    driver = openvswitch.OpenvSwitchDriver(conf_object(agent_settings(h2, 'fake:/')))
+    driver.cleanup_all()
+    bridges = sorted(h2.ovs.vsctl('list-br').split())
+    expect(bridges == [PHYS_BRIDGE, ovs_host.UNDERLAY_BRIDGE],
+           'cleanup_all: only the host\'s own bridges are left: %s' % bridges)
+    phys = h2.ovs.dump_flows(PHYS_BRIDGE)
+    expect(h2.ovs.vsctl('list-ports', PHYS_BRIDGE).split() == ['phys0']
+           and len(phys) == 1 and 'actions=NORMAL' in phys[0] and 'cookie=0x0' in phys[0],
+           'cleanup_all: %s back to its port and its NORMAL flow: %s' % (PHYS_BRIDGE, phys))
 
-def many_vifs(args, env, host, net):
+
+def many_vifs(args, env, host, net, probe):
     """N ports bound to ``host``; their VIFs (veth host ends, VM ends in
-    one namespace) plugged in one OVSDB transaction."""
+    one namespace) plugged in one OVSDB transaction per batch: half of them
+    (warm), then the agent is killed, the other half (cold) is plugged, and
+    the agent started again, all while ``probe`` (a VM pair across ``host``)
+    pings every 0.1 s."""
     n = args.vifs
     bulk = env.prefix + 'bulk'
     netns.create(bulk)
     t0 = time.monotonic()
-    ports = [env.port(net, host) for _ in range(n)]
-    log('%d ports created through the API in %.1f s', n, time.monotonic() - t0)
+    nets = [net] + [env.network('many%d' % i, '10.200.%d.0/24' % i, **{
+        'provider:network_type': 'vxlan'}) for i in range(1, args.vif_networks)]
+    ports = [env.port(nets[i % len(nets)], host) for i in range(n)]
+    log('%d ports on %d networks created through the API in %.1f s', n, len(nets),
+        time.monotonic() - t0)
     batch = ''.join('link add %s type veth peer name v%d netns %s\nlink set %s up\n'
                     % (base.vif_name(p['id']), i, bulk, base.vif_name(p['id']))
                     for i, p in enumerate(ports))
     netns.execute(host.namespace, ['ip', '-batch', '-'], input=batch)
     api = ovs_lib.get_api(host.ovs.db_connection)
-    t0 = time.monotonic()
-    ovs_lib.transact(api, [ovs_lib.op_ensure_port(
-        'br-int', base.vif_name(p['id']), tag=ovs_lib.DEAD_VLAN,
-        iface_external_ids={'iface-id': p['id'], 'attached-mac': p['mac_address'],
-                            'iface-status': 'active'}) for p in ports])
-    plugged = time.monotonic()
-    log('%d VIFs plugged (one OVSDB transaction) in %.2f s', n, plugged - t0)
-    ids = {p['id'] for p in ports}
+    warm, cold = ports[:n // 2], ports[n // 2:]
 
-    def active():
+    def plug(some):
+        t0 = time.monotonic()
+        ovs_lib.transact(api, [ovs_lib.op_ensure_port(
+            'br-int', base.vif_name(p['id']), tag=ovs_lib.DEAD_VLAN,
+            iface_external_ids={'iface-id': p['id'], 'attached-mac': p['mac_address'],
+                                'iface-status': 'active'}) for p in some])
+        log('%d VIFs plugged (one OVSDB transaction) in %.2f s', len(some),
+            time.monotonic() - t0)
+
+    def active(some):
+        ids = {p['id'] for p in some}
         rows = env.api.get('/ports?' + network_info.query(
             **{'binding:host_id': host.name, 'status': 'ACTIVE', 'fields': 'id'}))['ports']
         return ids <= {r['id'] for r in rows}
-    took = until(active, 120, 0.1)
-    expect(took is not None, '%d VIFs wired and ACTIVE %.2f s after the plug' % (n, took or -1))
-    tags = {int(t) for t in host.ovs.vsctl(
-        '--bare', '--columns=tag', 'find', 'Port',
-        'other_config:naas-network-id=%s' % net['id']).split()}
-    expect(len(tags) == 1 and 4095 not in tags, 'they share one local VLAN: %s' % tags)
-    # A restart with all of them there.
+
+    plug(warm)
+    plugged = time.monotonic()
+    took = until(lambda: active(warm), 120, 0.05)
+    expect(took is not None, '%d VIFs wired and ACTIVE %.2f s after the plug'
+           % (len(warm), time.monotonic() - plugged if took is not None else -1))
+    # Kill the agent, plug the others, start it: the probe keeps pinging.
+    a, b = probe
+    pinger = Pinger(a.ns, b.ip, 0.1)
+    time.sleep(1)
+    events = {'kill': pinger.elapsed()}
     env.cloud.stop_agent(host, kill=True)
+    offset = len(env.cloud.agent_log(host))
+    events['plugging'] = pinger.elapsed()
+    plug(cold)
+    events['plugged'] = pinger.elapsed()
+    time.sleep(1)
+    expect(not active(cold[:1]), 'no cold VIF is ACTIVE with the agent dead')
+    events['start'] = pinger.elapsed()
     started = time.monotonic()
     env.cloud.start_agent(host)
+    took = until(lambda: active(ports), 120, 0.05)
+    events['converged'] = pinger.elapsed()
+    expect(took is not None, 'restart: all %d VIFs (%d plugged while the agent was dead) '
+           'ACTIVE %.2f s after the agent process started'
+           % (n, len(cold), time.monotonic() - started))
     pattern = re.compile(r'reconciled: (\d+) ports, (\d+) networks, flow cookie \S+ in '
                          r'([\d.]+) s')
-
-    def reconciled():
-        return pattern.findall(env.cloud.agent_log(host))
-    if until(reconciled, 60, 0.1) is not None:
-        found = reconciled()[-1]
-        log('restart with %s ports: agent reconciled %s networks in %s s (driver), '
-            '%.2f s after the process started', found[0], found[1], found[2],
-            time.monotonic() - started)
-    else:
-        log('restart: no reconcile line in the agent log (in-process mode?)')
+    found = pattern.findall(env.cloud.agent_log(host)[offset:])
+    if found:
+        log('restart: the driver reconciled %s ports of %s networks in %s s',
+            *found[-1])
+    time.sleep(2)
+    sent, received, worst, lost_at = pinger.stop(detail=True)
+    log('probe pings: %d/%d answered; lost at %s s; events %s', received, sent,
+        lost_at, events)
+    after_start = [t for t in lost_at if t >= events['start']]
+    expect(worst <= 1 and len(after_start) <= 1,
+           'restart with %d VIFs: at most one probe ping lost after the agent started '
+           '(%d lost then, longest gap %d)' % (n, len(after_start), worst))
+    tags = {}
+    for one in nets:
+        tags[one['id']] = {int(t) for t in host.ovs.vsctl(
+            '--bare', '--columns=tag', 'find', 'Port',
+            'other_config:naas-network-id=%s' % one['id']).split()}
+    vlans = [t for one in tags.values() for t in one]
+    expect(all(len(t) == 1 for t in tags.values()) and len(set(vlans)) == len(vlans)
+           and 4095 not in vlans, 'each of the %d networks has one local VLAN of its own'
+           % len(nets))
     # Unplug them all: the agent notices and unwires.
     t0 = time.monotonic()
     ovs_lib.transact(api, [ovs_lib.op_del_port(base.vif_name(p['id'])) for p in ports])
-    netns.delete(bulk)
+    log('%d VIFs unplugged (one OVSDB transaction) in %.2f s', n, time.monotonic() - t0)
+    ids = {p['id'] for p in ports}
 
     def all_down():
         rows = env.api.get('/ports?' + network_info.query(
             **{'binding:host_id': host.name, 'status': 'DOWN', 'fields': 'id'}))['ports']
         return ids <= {r['id'] for r in rows}
     took = until(all_down, 60, 0.1)
-    expect(took is not None, '%d VIFs unplugged: all DOWN in %.2f s' % (n, took or -1))
+    expect(took is not None, '%d VIFs unplugged: all DOWN %.2f s after the unplug'
+           % (n, time.monotonic() - t0))
+    netns.delete(bulk)
     for p in ports:
         env.api.delete('/ports/%s' % p['id'])
+    for one in nets[1:]:
+        env.api.delete('/networks/%s' % one['id'])
 
 
 if __name__ == '__main__':

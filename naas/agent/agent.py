@@ -43,6 +43,10 @@ class Agent:
         if conf.agent.enable_dhcp:
             from naas.agent import dhcp
             self.dhcp = dhcp.DhcpManager(conf, self.server)
+        self.l3 = None
+        if conf.agent.enable_l3:
+            from naas.agent import l3
+            self.l3 = l3.L3Manager(conf, self.server)
 
     # ---- life cycle --------------------------------------------------------
 
@@ -55,6 +59,8 @@ class Agent:
         self.resync()
         if self.dhcp is not None:
             self.dhcp.start()
+        if self.l3 is not None:
+            self.l3.start()
         self._thread(self._heartbeat_loop, 'heartbeat')
         self._thread(self._poll_loop, 'poll')
 
@@ -62,6 +68,8 @@ class Agent:
         self.stopped.set()
         if self.dhcp is not None:
             self.dhcp.stop()
+        if self.l3 is not None:
+            self.l3.stop()
         if self.rpc_server is not None:
             self.rpc_server.stop()
             self.rpc_server.wait()

@@ -31,6 +31,11 @@ AGENT_OPTS = [
                      'dnsmasq for each in a namespace (naas.agent.dhcp).'),
     cfg.IntOpt('dhcp_lease_duration', default=86400, min=120,
                help='DHCP lease time in seconds (dnsmasq allows 120 at least).'),
+    cfg.BoolOpt('enable_l3', default=False,
+                help='Run routers on this host: the agent also reports an '
+                     'L3 agent (NaaS L3 agent) that the L3 plugin schedules '
+                     'routers to, and realises each in a namespace of its own '
+                     '(naas.agent.l3).'),
 ]
 
 OVS_OPTS = [

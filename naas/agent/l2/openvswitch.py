@@ -152,6 +152,10 @@ class OpenvSwitchDriver(base.L2Driver):
         self.ports = {}           # port_id -> PortState
         self.applied = {}         # bridge -> flow table installed by this generation
         self.full_refresh = True  # next flush: every flow again, stale cookies out
+        self._dead_applied = frozenset()
+        # No flow is touched before the first reconcile: until then the
+        # state is empty, and the flows a previous agent left are right.
+        self.reconciled = False
 
     @staticmethod
     def _new_cookie():
@@ -246,6 +250,8 @@ class OpenvSwitchDriver(base.L2Driver):
                 self._ops += [ovs_lib.op_set_port(n, tag=flows.DEAD_VLAN) for n in loose]
                 self._pending = True
             self._heal(vifs)
+            if _dead_ofports(vifs.values()) != self._dead_applied:
+                self._pending = True      # a dead VIF came or went: its drop flow
             self._check_canary()
             if self._pending:
                 self._changed()
@@ -278,7 +284,8 @@ class OpenvSwitchDriver(base.L2Driver):
         """Every CANARY_INTERVAL: if br-int lost the canary flow
         (ovs-vswitchd restarted with empty tables), install every flow again."""
         now = time.monotonic()
-        if self.full_refresh or now - self._canary_checked < CANARY_INTERVAL:
+        if (not self.reconciled or self.full_refresh
+                or now - self._canary_checked < CANARY_INTERVAL):
             return
         self._canary_checked = now
         try:
@@ -414,6 +421,7 @@ class OpenvSwitchDriver(base.L2Driver):
                         self._ops.append(ovs_lib.op_set_port(
                             port.name, tag=flows.DEAD_VLAN, other_config=CLEAR_NAAS_KEYS))
                 self._pending = True
+                self.reconciled = True
             LOG.info('reconciled: %d ports, %d networks, flow cookie %#x in %.3f s',
                      len(self.ports), len(self.nets), self.cookie,
                      time.monotonic() - started)
@@ -448,13 +456,15 @@ class OpenvSwitchDriver(base.L2Driver):
             self._pending = False
             ops, self._ops = self._ops, []
             stale = []
-            if self.tunnel_ip:
+            if self.tunnel_ip and self.reconciled:
                 add, stale = self._tunnel_port_changes()
                 ops += add
             try:
                 ovs_lib.transact(self.api, ops)
             finally:
                 self._vif_cache = None
+            if not self.reconciled:
+                return
             self._apply_flows(exclude={name for name, _ in stale})
             if stale:
                 ovs_lib.transact(self.api, [ovs_lib.op_del_port(n) for n, _ in stale])
@@ -505,12 +515,7 @@ class OpenvSwitchDriver(base.L2Driver):
                 if name not in exclude:
                     tunnels[key] = name
             names.update(tunnels.values())
-        dead = []
-        int_ports = ovs_lib.bridge_ports(self.api, self.int_br)
-        for port in int_ports.values():
-            if (port.tag == flows.DEAD_VLAN and port.iface is not None
-                    and port.iface.external_ids.get('iface-id')):
-                dead.append(port.iface.ofport)
+        dead = _dead_ofports(ovs_lib.vifs(self.api, self.int_br).values())
         of = ovs_lib.ofports(self.api, names)
         for physnet, bridge in self.mappings.items():
             physnets[physnet] = flows.PhysLink(
@@ -523,7 +528,8 @@ class OpenvSwitchDriver(base.L2Driver):
             physnets=physnets, dead_ofports=dead)
 
     def _apply_flows(self, exclude=()):
-        tables = flows.render(self.layout(exclude), self.nets.values())
+        layout = self.layout(exclude)
+        tables = flows.render(layout, self.nets.values())
         full = self.full_refresh
         for bridge, table in sorted(tables.items()):
             if full:
@@ -543,3 +549,11 @@ class OpenvSwitchDriver(base.L2Driver):
             self.applied[bridge] = table
             LOG.debug('%s: %d flow mods', bridge, len(lines))
         self.full_refresh = False
+        self._dead_applied = layout.dead_ofports
+
+
+def _dead_ofports(vifs):
+    """The ofports of the VIFs (ovs_lib.Port) that have the dead tag."""
+    return frozenset(p.iface.ofport for p in vifs
+                     if p.tag == flows.DEAD_VLAN and p.iface is not None
+                     and p.iface.ofport > 0)
