@@ -20,6 +20,9 @@ from naas.rpc import server_api
 
 LOG = logging.getLogger(__name__)
 
+#: How long a VIF that is not ours (or failed to wire) is left alone.
+PARK_SECONDS = 10
+
 
 def load_driver(name, conf):
     return stevedore_driver.DriverManager('naas.agent.l2_drivers', name,
@@ -35,6 +38,10 @@ class Agent:
         self.server = server_api.ServerAPI(self.host)
         self.wired = {}          # port_id -> details last wired
         self.refresh = set()     # port ids the server said changed
+        # Plugged VIFs not to ask about again before a time (port_id ->
+        # monotonic deadline): not bound here, or wiring failed.  A
+        # port_update cast for one of them clears it at once.
+        self.parked = {}
         self.lock = threading.RLock()
         self.stopped = threading.Event()
         self.rpc_server = None
@@ -128,7 +135,9 @@ class Agent:
     def poll_once(self):
         with self.lock:
             plugged = self.driver.scan_vifs()
-            added = [p for p in plugged if p not in self.wired]
+            now = time.monotonic()
+            self.parked = {p: t for p, t in self.parked.items() if p in plugged and t > now}
+            added = [p for p in plugged if p not in self.wired and p not in self.parked]
             removed = [p for p in self.wired if p not in plugged]
             changed = [p for p in self.refresh if p in plugged and p not in added]
             self.refresh.clear()
@@ -141,6 +150,9 @@ class Agent:
             todo = added + changed
             if todo:
                 details = self.server.get_devices_details_list({}, todo)
+                for d in details:
+                    if d.get('missing'):
+                        self.parked[d['device']] = now + PARK_SECONDS
                 self._wire([d for d in details if not d.get('missing')])
 
     def _wire(self, details):
@@ -150,7 +162,9 @@ class Agent:
                 try:
                     self.driver.wire(d)
                 except Exception:
-                    LOG.exception('wiring %s failed', d['port_id'])
+                    LOG.exception('wiring %s failed; retrying in %ss',
+                                  d['port_id'], PARK_SECONDS)
+                    self.parked[d['port_id']] = time.monotonic() + PARK_SECONDS
                     continue
                 self.wired[d['port_id']] = d
                 (up if d['admin_state_up'] else down).append(d['port_id'])
@@ -164,6 +178,7 @@ class Agent:
     def on_port_update(self, port):
         with self.lock:
             self.refresh.add(port['id'])
+            self.parked.pop(port['id'], None)
 
     def on_port_delete(self, port_id):
         with self.lock:
