@@ -159,14 +159,11 @@ class DHCP:
 
     def __init__(self, plugin):
         self.plugin = plugin
-        self._api = None
 
     @property
     def api(self):
-        if self._api is None:
-            from naas.rpc import agent_api
-            self._api = agent_api.AgentNotifyAPI()
-        return self._api
+        """The agents' RPC client, shared with the plugin's notifier."""
+        return self.plugin.notifier.api
 
     def _casts(self, context):
         for cb in context.after_commit:

@@ -6,25 +6,14 @@ fails sends nothing, and agents never hear of rows they cannot read yet.
 import logging
 
 from naas.plugins.l2 import agents as l2_agents
+from naas.rpc import agent_api
+from naas.rpc import notifier
 
 LOG = logging.getLogger(__name__)
 
 
-class Notifier:
-    def __init__(self):
-        self._api = None
-
-    @property
-    def api(self):
-        if self._api is None:
-            from naas.rpc import agent_api
-            self._api = agent_api.AgentNotifyAPI()
-        return self._api
-
-    def _later(self, context, method, *args, **kwargs):
-        def cast():
-            getattr(self.api, method)(*args, **kwargs)
-        context.after_commit.append(cast)
+class Notifier(notifier.AfterCommitNotifier):
+    client_class = agent_api.AgentNotifyAPI
 
     def port_changed(self, context, port, old_host=''):
         """Casts for a created or updated port: nothing for an unbound one."""

@@ -8,25 +8,14 @@ Unbound routers get no cast: the L3 agent that gets them asks for them.
 import logging
 
 from naas.plugins.l3 import scheduler
+from naas.rpc import l3_api
+from naas.rpc import notifier
 
 LOG = logging.getLogger(__name__)
 
 
-class Notifier:
-    def __init__(self):
-        self._api = None
-
-    @property
-    def api(self):
-        if self._api is None:
-            from naas.rpc import l3_api
-            self._api = l3_api.L3AgentNotifyAPI()
-        return self._api
-
-    def _later(self, context, method, *args, **kwargs):
-        def cast():
-            getattr(self.api, method)(*args, **kwargs)
-        context.after_commit.append(cast)
+class Notifier(notifier.AfterCommitNotifier):
+    client_class = l3_api.L3AgentNotifyAPI
 
     def routers_updated(self, context, router_ids):
         by_host = {}
