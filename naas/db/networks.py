@@ -65,20 +65,14 @@ def policy_target(conn, id):
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False,
            where=()):
-    conn = context.connection
     filters = dict(filters or {})
     stmt = sa.select(T).where(visible_to(context), *where)
-    for clause in common.tag_conditions(T.c.id, filters):
-        stmt = stmt.where(clause)
     subnet_ids = filters.pop('subnets', None)
     if subnet_ids:
         s = models.subnets
         stmt = stmt.where(T.c.id.in_(sa.select(s.c.network_id).where(s.c.id.in_(subnet_ids))))
-    stmt = query.apply_filters(stmt, COLUMNS, filters)
-    stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
-                                           marker, page_reverse)
-    rows = conn.execute(stmt, common.ctx_params(context)).all()
-    return rows[::-1] if flip else rows
+    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+                           page_reverse)
 
 
 def to_dicts(conn, rows):

@@ -215,11 +215,8 @@ def _select_with_network():
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
-    conn = context.connection
     filters = dict(filters or {})
     stmt = _select_with_network().where(visible_to(context))
-    for clause in common.tag_conditions(T.c.id, filters):
-        stmt = stmt.where(clause)
     fixed_ips = filters.pop('fixed_ips', None)
     if fixed_ips:
         stmt = stmt.where(T.c.id.in_(_fixed_ip_filter(fixed_ips)))
@@ -228,11 +225,8 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
         if values:
             stmt = stmt.where(sa.or_(*[T.c.security_groups.contains('"%s"' % v)
                                        for v in values]))
-    stmt = query.apply_filters(stmt, COLUMNS, filters)
-    stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
-                                           marker, page_reverse)
-    rows = conn.execute(stmt, common.ctx_params(context)).all()
-    return rows[::-1] if flip else rows
+    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+                           page_reverse)
 
 
 def _fixed_ip_filter(values):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from naas.api import validators
 from naas.common import exceptions
+from naas.db import common
 
 
 def column_map(table, renames=None, skip=()):
@@ -92,3 +93,21 @@ def _after(columns, sorts, values):
             beyond = (col > value) if asc else sa.or_(col < value, col.is_(None))
         clauses.append(sa.and_(*equal, beyond))
     return sa.or_(*clauses)
+
+
+def list_rows(context, stmt, table, columns, filters, sorts=(), limit=None,
+              marker=None, page_reverse=False):
+    """The rows of a list request.
+
+    ``stmt`` selects what the context may see (with common.CTX_PROJECT);
+    ``filters`` are what is left after the resource's own special filters:
+    the tag filters and plain attribute filters.
+    """
+    conn = context.connection
+    for clause in common.tag_conditions(table.c.id, filters):
+        stmt = stmt.where(clause)
+    stmt = apply_filters(stmt, columns, filters)
+    stmt, flip = apply_sort_and_page(conn, stmt, table, columns, sorts, limit,
+                                     marker, page_reverse)
+    rows = conn.execute(stmt, common.ctx_params(context)).all()
+    return rows[::-1] if flip else rows

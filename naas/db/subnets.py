@@ -148,18 +148,12 @@ def rows_of_network(conn, network_id):
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
-    conn = context.connection
     filters = dict(filters or {})
     stmt = _select_with_network().where(visible_to(context))
-    for clause in common.tag_conditions(T.c.id, filters):
-        stmt = stmt.where(clause)
     if filters.pop('subnetpool_id', None):
         stmt = stmt.where(sa.false())  # no subnet comes from a pool
-    stmt = query.apply_filters(stmt, COLUMNS, filters)
-    stmt, flip = query.apply_sort_and_page(conn, stmt, T, COLUMNS, sorts, limit,
-                                           marker, page_reverse)
-    rows = conn.execute(stmt, common.ctx_params(context)).all()
-    return rows[::-1] if flip else rows
+    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+                           page_reverse)
 
 
 def to_dicts(conn, rows):

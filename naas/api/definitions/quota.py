@@ -1,6 +1,5 @@
 """The quotas resource: per-project limits, -1 unlimited."""
 from naas.api import validators
-from naas.api.definitions import base
 
 RESOURCE_NAME = 'quota'
 COLLECTION_NAME = 'quotas'
