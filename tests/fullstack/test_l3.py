@@ -86,6 +86,18 @@ def ask(ns, address, port=ECHO_PORT, timeout=2):
     return tuple(words[:2]) if len(words) >= 2 else None
 
 
+def ask_until(ns, address, expected, timeout=10):
+    """ask() until it answers ``expected`` (a new NAT rule, like a new route,
+    may need a moment and a lost first SYN costs a retransmit); the last
+    answer."""
+    deadline = time.monotonic() + timeout
+    answer = ask(ns, address)
+    while answer != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answer = ask(ns, address)
+    return answer
+
+
 def ping(ns, address, count=1, timeout=1):
     proc = subprocess.run(
         ['ip', 'netns', 'exec', ns, 'busybox', 'ping', '-c', str(count), '-W',
@@ -439,9 +451,12 @@ class _L3Tests(object):
         address = fip['floating_ip_address']
         self.assertEqual(router['id'], fip['router_id'])
         self.assertPings(env, outside.namespace, address)
-        self.assertEqual((v1.name, EXT_GATEWAY), ask(outside.namespace, address))
-        self.assertEqual(('outside', address), ask(v1.namespace, EXT_GATEWAY))
-        self.assertEqual(('outside', gw_ip), ask(v2.namespace, EXT_GATEWAY))
+        self.assertEqual((v1.name, EXT_GATEWAY),
+                         ask_until(outside.namespace, address, (v1.name, EXT_GATEWAY)))
+        self.assertEqual(('outside', address),
+                         ask_until(v1.namespace, EXT_GATEWAY, ('outside', address)))
+        self.assertEqual(('outside', gw_ip),
+                         ask_until(v2.namespace, EXT_GATEWAY, ('outside', gw_ip)))
         wait_for(lambda: a.show('floatingip', fip['id'])['status'] == 'ACTIVE', 10, 0.1,
                  'floating IP ACTIVE')
         # Hairpin: v2 reaches v1 through v1's floating IP.
