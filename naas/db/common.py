@@ -40,6 +40,25 @@ def ctx_params(context, **params):
     return params
 
 
+def owned_by(context, table):
+    """WHERE clause of the rows of ``table`` a context may see when only
+    their owners (and admins) may: uses CTX_PROJECT."""
+    return sa.true() if context.is_admin else table.c.project_id == CTX_PROJECT
+
+
+def visible_row(context, table, id, visible, not_found, lock=False):
+    """The row ``id`` of ``table`` if ``visible`` (a WHERE clause using
+    CTX_PROJECT) lets the context see it, locked if asked; else raise
+    ``not_found``."""
+    stmt = sa.select(table).where(table.c.id == id, visible)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = context.connection.execute(stmt, ctx_params(context)).first()
+    if row is None:
+        raise not_found
+    return row
+
+
 def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 

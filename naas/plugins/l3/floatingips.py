@@ -39,17 +39,12 @@ def _bad(msg):
 
 
 def _visible(context):
-    return sa.true() if context.is_admin else T.c.project_id == common.CTX_PROJECT
+    return common.owned_by(context, T)
 
 
 def get_row(context, id, lock=False):
-    stmt = sa.select(T).where(T.c.id == id, _visible(context))
-    if lock:
-        stmt = stmt.with_for_update()
-    row = context.connection.execute(stmt, common.ctx_params(context)).first()
-    if row is None:
-        raise exceptions.FloatingIPNotFound(floatingip_id=id)
-    return row
+    return common.visible_row(context, T, id, _visible(context),
+                              exceptions.FloatingIPNotFound(floatingip_id=id), lock)
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):

@@ -32,10 +32,7 @@ COUNTED = sa.select(T).where(T.c.hidden.is_(False)).subquery('counted_routers')
 
 
 def _visible(context):
-    where = T.c.hidden.is_(False)
-    if not context.is_admin:
-        where = sa.and_(where, T.c.project_id == common.CTX_PROJECT)
-    return where
+    return sa.and_(T.c.hidden.is_(False), common.owned_by(context, T))
 
 
 def insert(conn, body, hidden=False):
@@ -48,13 +45,8 @@ def insert(conn, body, hidden=False):
 
 def get_row(context, id, lock=False):
     """A router the context may see (never a hidden one), or RouterNotFound."""
-    stmt = sa.select(T).where(T.c.id == id, _visible(context))
-    if lock:
-        stmt = stmt.with_for_update()
-    row = context.connection.execute(stmt, common.ctx_params(context)).first()
-    if row is None:
-        raise exceptions.RouterNotFound(router_id=id)
-    return row
+    return common.visible_row(context, T, id, _visible(context),
+                              exceptions.RouterNotFound(router_id=id), lock)
 
 
 def row_by_id(conn, id, lock=False):
