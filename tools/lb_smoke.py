@@ -45,8 +45,8 @@ import wsgiref.simple_server
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from naas.agent import ip_lib  # noqa: E402
-from naas.agent import netns  # noqa: E402
+from naas.host import ip_lib  # noqa: E402
+from naas.host import netns  # noqa: E402
 from naas.agent.l2 import base  # noqa: E402
 from naas.agent.l2 import linuxbridge  # noqa: E402
 from naas.cmd import sandbox  # noqa: E402

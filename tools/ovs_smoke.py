@@ -14,7 +14,7 @@ namespace but processes):
                   192.0.2.N/24 on br-underlay; phys0 in br-phys
                   (naas.agent.l2.ovs_host)
     <prefix>vm-*  VMs plugged by naas.compute.vif (vif_type ovs ->
-                  naas.agent.l2.ovs_lib.add_vif_port), TX checksum off
+                  naas.host.ovs_lib.add_vif_port), TX checksum off
 
 Default: RabbitMQ, naas-server and one naas-agent process per host (in the
 root namespace, [ovs] ovsdb_connection = unix:<state>/hN/db.sock), from
@@ -57,11 +57,11 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from naas.agent import netns  # noqa: E402
+from naas.host import netns  # noqa: E402
 from naas.agent.l2 import base  # noqa: E402
 from naas.agent.l2 import ovs_flows  # noqa: E402
 from naas.agent.l2 import ovs_host  # noqa: E402
-from naas.agent.l2 import ovs_lib  # noqa: E402
+from naas.host import ovs_lib  # noqa: E402
 from naas.compute import network_info  # noqa: E402
 from naas.compute import vif  # noqa: E402
 

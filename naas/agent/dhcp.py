@@ -37,8 +37,8 @@ import subprocess
 import threading
 import time
 
-from naas.agent import ip_lib
-from naas.agent import netns
+from naas.host import ip_lib
+from naas.host import netns
 
 LOG = logging.getLogger(__name__)
 

@@ -68,8 +68,8 @@ import subprocess
 import threading
 import time
 
-from naas.agent import ip_lib
-from naas.agent import netns
+from naas.host import ip_lib
+from naas.host import netns
 
 LOG = logging.getLogger(__name__)
 
@@ -551,10 +551,10 @@ class L3Manager:
 
     def _ovs_ports(self, views):
         """The integration bridge ports of new router VIFs, as
-        naas.agent.l2.ovs_lib.plug_vif makes them (nova's external_ids, the
+        naas.host.ovs_lib.plug_vif makes them (nova's external_ids, the
         dead VLAN until the agent wires them), in one transaction."""
         from naas.agent.l2 import base
-        from naas.agent.l2 import ovs_lib
+        from naas.host import ovs_lib
         api = ovs_lib.get_api(self.ovsdb)
         existing = ovs_lib.bridge_ports(api, self.bridge)
         ops = []

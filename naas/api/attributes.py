@@ -1,6 +1,6 @@
 """Turning request bodies and query strings into validated values, by the
-attribute maps of naas/api/definitions."""
-from naas.api.definitions import base
+attribute maps of naas/lib/definitions."""
+from naas.lib.definitions import base
 from naas.common import exceptions
 
 PAGING_PARAMS = ('fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse')

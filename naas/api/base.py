@@ -1,5 +1,5 @@
 """The one controller that serves every collection, driven by its attribute
-map (naas/api/definitions) and a plugin that implements
+map (naas/lib/definitions) and a plugin that implements
 create_/get_/update_/delete_<resource> and get_<collection>.
 
 Each request runs in one DB transaction (naas.db.api.retry): validation,
@@ -8,7 +8,7 @@ policy, quota and the plugin call all commit together or not at all.
 import urllib.parse
 
 from naas.api import attributes
-from naas.api.definitions import base as attr_base
+from naas.lib.definitions import base as attr_base
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy

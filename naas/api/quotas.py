@@ -1,6 +1,6 @@
 """/v2.0/quotas: per-project limits (admins change them)."""
 from naas.api import attributes
-from naas.api.definitions import quota as quota_def
+from naas.lib.definitions import quota as quota_def
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy

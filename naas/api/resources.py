@@ -1,8 +1,8 @@
 """The collections of the API: which definition describes each one."""
-from naas.api.definitions import agent
-from naas.api.definitions import network
-from naas.api.definitions import port
-from naas.api.definitions import subnet
+from naas.lib.definitions import agent
+from naas.lib.definitions import network
+from naas.lib.definitions import port
+from naas.lib.definitions import subnet
 
 #: collection -> definition module, for every collection a plugin may serve.
 DEFINITIONS = {d.COLLECTION_NAME: d for d in (network, subnet, port, agent)}

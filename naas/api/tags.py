@@ -1,5 +1,5 @@
 """/v2.0/{collection}/{id}/tags: the tags of a network, subnet or port."""
-from naas.api import validators
+from naas.lib import validators
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy

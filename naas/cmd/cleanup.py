@@ -35,8 +35,8 @@ import subprocess
 import sys
 import time
 
-from naas.agent import ip_lib
-from naas.agent import netns
+from naas.host import ip_lib
+from naas.host import netns
 from naas.agent.l2 import base
 from naas.agent.l2 import linuxbridge
 

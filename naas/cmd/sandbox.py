@@ -30,7 +30,7 @@ import sys
 import urllib.parse
 import uuid
 
-from naas.agent import netns
+from naas.host import netns
 from naas.compute import network_info
 from naas.compute import vif
 

@@ -22,8 +22,8 @@ naas.compute.network_info (id, address, type, details, network.meta.mtu).
 import errno
 import logging
 
-from naas.agent import ip_lib
-from naas.agent import netns
+from naas.host import ip_lib
+from naas.host import netns
 from naas.agent.l2 import base
 
 LOG = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def unplug(port, host_namespace=None, vm_namespace=None, ifname='eth0',
 
 
 # ---- Open vSwitch ----------------------------------------------------------
-# naas.agent.l2.ovs_lib (the Open vSwitch driver's library) provides:
+# naas.host.ovs_lib (the Open vSwitch driver's library) provides:
 #   add_vif_port(bridge, ifname, port_id, mac, connection=None, namespace=None,
 #                mtu=None)
 #   del_vif_port(bridge, ifname, connection=None, namespace=None)
@@ -128,12 +128,12 @@ def _ovs_bridge(port):
 
 def _ovs_lib():
     try:
-        from naas.agent.l2 import ovs_lib
+        from naas.host import ovs_lib
     except ImportError:
         ovs_lib = None
     if ovs_lib is None or not hasattr(ovs_lib, 'add_vif_port'):
         raise NotImplementedError(
-            'vif_type ovs needs naas.agent.l2.ovs_lib.add_vif_port (the Open '
+            'vif_type ovs needs naas.host.ovs_lib.add_vif_port (the Open '
             'vSwitch driver library)')
     return ovs_lib
 

@@ -5,7 +5,7 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from naas.api.definitions import base
+from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import common

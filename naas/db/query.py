@@ -7,7 +7,7 @@ page boundary is exact.
 """
 import sqlalchemy as sa
 
-from naas.api import validators
+from naas.lib import validators
 from naas.common import exceptions
 from naas.db import common
 

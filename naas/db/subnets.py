@@ -2,7 +2,7 @@
 import netaddr
 import sqlalchemy as sa
 
-from naas.api.definitions import base
+from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.db import common
 from naas.db import ipam

@@ -3,7 +3,7 @@
 The API controllers call these methods with a request context whose
 ``connection`` holds the request's transaction, and with bodies already
 validated and filled with defaults from the attribute maps
-(naas/api/definitions).  Methods return plain dicts keyed by API attribute
+(naas/lib/definitions).  Methods return plain dicts keyed by API attribute
 names; extra keys of the form ``network:ATTR`` are the parent network's
 attributes, there for policy checks, and never shown to clients.
 """

@@ -1,4 +1,4 @@
-"""The attribute maps (naas/api/definitions) are well-formed data.
+"""The attribute maps (naas/lib/definitions) are well-formed data.
 
 The generic controller trusts them: a key it does not know is silently
 ignored, a default that fails its own validator is stored unchecked, a
@@ -8,8 +8,8 @@ found so that one failure lists them all.
 import testtools
 
 from naas.api import resources
-from naas.api.definitions import base
-from naas.api.definitions import quota
+from naas.lib.definitions import base
+from naas.lib.definitions import quota
 from naas.common import policies
 from naas.common import exceptions
 from naas.db import networks

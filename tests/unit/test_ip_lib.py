@@ -1,11 +1,11 @@
-"""The raw netlink decoding of naas.agent.ip_lib, on hand-built messages
+"""The raw netlink decoding of naas.host.ip_lib, on hand-built messages
 (no socket, no root), and naas-cleanup's rule for what is NaaS's."""
 import socket
 import struct
 
 import testtools
 
-from naas.agent import ip_lib
+from naas.host import ip_lib
 from naas.agent.l2 import base
 from naas.cmd import cleanup
 

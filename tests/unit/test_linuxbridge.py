@@ -8,7 +8,7 @@ device with it; reconcile removes only NaaS devices no wanted port needs.
 """
 import testtools
 
-from naas.agent import ip_lib
+from naas.host import ip_lib
 from naas.agent.l2 import base
 from naas.agent.l2 import linuxbridge as lb
 

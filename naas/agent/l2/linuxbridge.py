@@ -22,7 +22,7 @@ message; admin_state_up False takes it out of the bridge and down.
 
 Everything happens inside ``[agent] namespace`` (a host built as a
 namespace) or the agent's own namespace, through one netlink handle
-(naas.agent.ip_lib) that all threads share.  No state that matters is kept
+(naas.host.ip_lib) that all threads share.  No state that matters is kept
 here: each scan reads the host again, and a restarted agent changes only
 what differs from what the server wants -- traffic that flows keeps flowing.
 """
@@ -31,7 +31,7 @@ import ipaddress
 import logging
 import threading
 
-from naas.agent import ip_lib
+from naas.host import ip_lib
 from naas.agent.l2 import base
 
 LOG = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ br-tun):
 * br-int ([ovs] integration_bridge; datapath_type from [ovs]
   datapath_type, fail_mode secure): every VIF (a port whose Interface has
   external_ids iface-id=<port id>, plugged by naas.compute.vif through
-  :func:`naas.agent.l2.ovs_lib.plug_vif`) is an access port tagged with its
+  :func:`naas.host.ovs_lib.plug_vif`) is an access port tagged with its
   network's local VLAN (1..4094, one per network on this host); MAC
   learning by the NORMAL action.  A port that is admin down, or that no
   port bound here owns, gets the dead VLAN 4095 and a drop flow.
@@ -71,7 +71,7 @@ import time
 
 from naas.agent.l2 import base
 from naas.agent.l2 import ovs_flows as flows
-from naas.agent.l2 import ovs_lib
+from naas.host import ovs_lib
 
 LOG = logging.getLogger(__name__)
 

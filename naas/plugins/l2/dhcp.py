@@ -294,7 +294,7 @@ class DHCP:
 
     def _create_port(self, context, host, network_id, subnet_ids):
         from naas.api import attributes
-        from naas.api.definitions import port as port_def
+        from naas.lib.definitions import port as port_def
         project = context.connection.execute(
             sa.select(N.c.project_id).where(N.c.id == network_id)).scalar()
         body = attributes.prepare_create('port', port_def.RESOURCE_ATTRIBUTE_MAP, {

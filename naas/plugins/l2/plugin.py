@@ -4,7 +4,7 @@ binding for the host's L2 mechanism.
 """
 import sqlalchemy as sa
 
-from naas.api.definitions import base
+from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import networks

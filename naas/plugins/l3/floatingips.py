@@ -16,7 +16,7 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from naas.api.definitions import base
+from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.db import common
 from naas.db import models as core_models

@@ -9,7 +9,7 @@ through it.
 """
 import sqlalchemy as sa
 
-from naas.api.definitions import base
+from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers

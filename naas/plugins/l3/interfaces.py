@@ -11,7 +11,7 @@ subnets of one network on one port; NaaS gives each its own).
 import netaddr
 import sqlalchemy as sa
 
-from naas.api import validators
+from naas.lib import validators
 from naas.common import exceptions
 from naas.db import common
 from naas.plugins.l3 import models

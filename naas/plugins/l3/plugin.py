@@ -9,9 +9,9 @@ after commit; sync.py: what an L3 agent asks).  Networks, subnets and ports
 come from the core plugin (``self.core``, set by the plugin manager).
 """
 from naas.api import resources
-from naas.api.definitions import floatingip as floatingip_def
-from naas.api.definitions import router as router_def
-from naas.api.definitions import subnet_route as subnet_route_def
+from naas.lib.definitions import floatingip as floatingip_def
+from naas.lib.definitions import router as router_def
+from naas.lib.definitions import subnet_route as subnet_route_def
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import common

@@ -9,8 +9,8 @@ import netaddr
 import sqlalchemy as sa
 
 from naas.api import attributes
-from naas.api.definitions import base
-from naas.api.definitions import port as port_def
+from naas.lib.definitions import base
+from naas.lib.definitions import port as port_def
 from naas.common import exceptions
 from naas.db import common
 from naas.db import models as core_models

@@ -2,7 +2,7 @@
 
 Used by the Linux bridge driver, the VIF library (naas.compute.vif),
 naas-sandbox, naas-cleanup, tools/lb_smoke.py and the fullstack tests.
-Everything is netlink from this process (naas.agent.ip_lib), except
+Everything is netlink from this process (naas.host.ip_lib), except
 ``execute``/``popen``, which run a program inside a namespace.
 
 Names: every namespace NaaS creates starts with ``PREFIX`` (``naas-``); a
@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 
-from naas.agent import ip_lib
+from naas.host import ip_lib
 
 #: Prefix of every namespace NaaS creates (hosts, VMs, sandboxes, services).
 PREFIX = 'naas-'

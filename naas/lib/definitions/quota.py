@@ -1,5 +1,5 @@
 """The quotas resource: per-project limits, -1 unlimited."""
-from naas.api import validators
+from naas.lib import validators
 
 RESOURCE_NAME = 'quota'
 COLLECTION_NAME = 'quotas'

@@ -4,8 +4,8 @@ Served by an L3 service plugin (naas.plugins.l3); without one, 501.
 ``ACTIONS`` are member actions: PUT /v2.0/routers/{id}/<action> with a
 bare JSON body, answered by the plugin method of the same name.
 """
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 RESOURCE_NAME = 'router'
 COLLECTION_NAME = 'routers'

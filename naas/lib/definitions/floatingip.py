@@ -2,8 +2,8 @@
 
 Served by an L3 service plugin (naas.plugins.l3); without one, 501.
 """
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 
 RESOURCE_NAME = 'floatingip'

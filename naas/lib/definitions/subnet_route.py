@@ -5,8 +5,8 @@ POST /v2.0/subnet-routes {"subnet_route": {"subnet_ids": [A, B]}} answers
 201 with the route's id.  Served by an L3 service plugin
 (naas.plugins.l3.subnet_routes says how it is realised); without one, 501.
 """
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 RESOURCE_NAME = 'subnet_route'
 COLLECTION_NAME = 'subnet-routes'

@@ -1,6 +1,6 @@
 """The agents resource: one per host and agent type, alive by heartbeat."""
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 RESOURCE_NAME = 'agent'
 COLLECTION_NAME = 'agents'

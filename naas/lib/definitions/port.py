@@ -1,6 +1,6 @@
 """The ports resource (OpenStack Networking API v2.0) with port binding."""
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 RESOURCE_NAME = 'port'
 COLLECTION_NAME = 'ports'

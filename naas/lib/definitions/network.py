@@ -1,6 +1,6 @@
 """The networks resource (OpenStack Networking API v2.0)."""
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 RESOURCE_NAME = 'network'
 COLLECTION_NAME = 'networks'

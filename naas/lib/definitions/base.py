@@ -19,7 +19,7 @@ RESOURCE_ATTRIBUTE_MAP, and may have ACTIONS = {action: plugin method}:
 member actions, PUT /{collection}/{id}/{action} with a bare JSON object,
 guarded by the policy rule named like the action (see router.py).
 """
-from naas.api import validators
+from naas.lib import validators
 
 ATTR_NOT_SPECIFIED = object()
 

@@ -1,6 +1,6 @@
 """The subnets resource (OpenStack Networking API v2.0)."""
-from naas.api import validators
-from naas.api.definitions import base
+from naas.lib import validators
+from naas.lib.definitions import base
 
 RESOURCE_NAME = 'subnet'
 COLLECTION_NAME = 'subnets'

@@ -1,0 +1,12 @@
+"""Constants that the server and the agents both use (written once)."""
+
+#: agent_type of each kind of agent (the ``agents`` table, /v2.0/agents).
+AGENT_TYPE_LINUXBRIDGE = 'NaaS Linux bridge agent'
+AGENT_TYPE_OVS = 'NaaS Open vSwitch agent'
+AGENT_TYPE_L3 = 'NaaS L3 agent'
+
+#: device_owner values with a meaning to NaaS.
+DEVICE_OWNER_DHCP = 'network:dhcp'
+DEVICE_OWNER_ROUTER_INTF = 'network:router_interface'
+DEVICE_OWNER_ROUTER_GW = 'network:router_gateway'
+DEVICE_OWNER_FLOATINGIP = 'network:floatingip'
