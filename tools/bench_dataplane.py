@@ -5,7 +5,7 @@
         [--network-type vxlan] [--vms 100] [--resync-ports 500]
         [--json FILE]
 
-Builds the fullstack tier's environment (tests.fixtures.fullstack: a private
+Builds the fullstack tier's environment (tools.harness.fullstack: a private
 RabbitMQ, naas-server, two hosts as namespaces on an underlay, one naas-agent
 process per host) and measures:
 
@@ -45,9 +45,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.fixtures import fullstack  # noqa: E402
-from tests.fixtures import servers  # noqa: E402
-from tests.fixtures.servers import wait_for  # noqa: E402
+from tools.harness import fullstack  # noqa: E402
+from tools.harness import servers  # noqa: E402
+from tools.harness.servers import wait_for  # noqa: E402
 
 TENANT = 'bench'
 

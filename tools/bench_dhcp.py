@@ -5,7 +5,7 @@ port-create-to-DHCP-lease time (as root).
     .venv/bin/python tools/bench_dhcp.py [--driver linuxbridge]
         [--ports 1000] [--updates 30] [--leases 30] [--json FILE]
 
-Builds the fullstack tier's environment (tests.fixtures.fullstack: a private
+Builds the fullstack tier's environment (tools.harness.fullstack: a private
 RabbitMQ, naas-server, two hosts as namespaces, one naas-agent per host, both
 with ``[agent] enable_dhcp``), one network with a DHCP-enabled /20 subnet
 (served by dnsmasq on one host, naas.agent.dhcp) and ``--ports`` ports on it,
@@ -45,9 +45,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.fixtures import fullstack  # noqa: E402
-from tests.fixtures import servers  # noqa: E402
-from tests.fixtures.servers import wait_for  # noqa: E402
+from tools.harness import fullstack  # noqa: E402
+from tools.harness import servers  # noqa: E402
+from tools.harness.servers import wait_for  # noqa: E402
 from tests.fullstack.test_dhcp import UDHCPC_SCRIPT  # noqa: E402
 
 TENANT = 'bench'
@@ -171,7 +171,7 @@ def bench_lease(env, net, vm_host, samples, workdir):
         t_api = time.monotonic()
         vm = env.boot_vm(vm_host, net, port=port, configure_ip=False)
         if vm_host.ovs is not None:
-            from naas.agent.l2 import ovs_host
+            from tools.harness import ovs_host
             ovs_host.disable_tx_offload(vm.namespace, 'eth0')
         t_plug = time.monotonic()
         env.wait_port_status(port['id'])

@@ -5,7 +5,7 @@
     .venv/bin/python tools/bench_l3.py [--driver linuxbridge]
         [--interfaces 50] [--rounds 3] [--parallel N ...] [--json FILE]
 
-Builds the fullstack tier's environment (tests.fixtures.fullstack: a private
+Builds the fullstack tier's environment (tools.harness.fullstack: a private
 RabbitMQ, naas-server with the L3 plugin, two hosts as namespaces, one
 naas-agent per host with ``[agent] enable_l3``), ``--interfaces`` networks
 (VXLAN) with one IPv4 subnet each (10.80.<i>.0/24, gateway .1) and one
@@ -42,9 +42,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.fixtures import fullstack  # noqa: E402
-from tests.fixtures import servers  # noqa: E402
-from tests.fixtures.servers import wait_for  # noqa: E402
+from tools.harness import fullstack  # noqa: E402
+from tools.harness import servers  # noqa: E402
+from tools.harness.servers import wait_for  # noqa: E402
 
 TENANT = 'bench'
 GOAL = 2.0

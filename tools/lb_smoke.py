@@ -184,14 +184,14 @@ class InProcessCloud:
 class ProcessCloud:
     """The real thing: RabbitMQ, naas-server and one naas-agent process per
     host (in the root namespace, ``[agent] namespace`` = the host's), from
-    the functional tests' fixtures (tests/fixtures/servers.py)."""
+    the functional tests' fixtures (tools/harness/servers.py)."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
         self.agents = {}
 
     def start(self):
-        from tests.fixtures import servers
+        from tools.harness import servers
         self.servers = servers
         self.rabbit = servers.RabbitMQServer()
         self.rabbit.setUp()

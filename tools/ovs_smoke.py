@@ -12,13 +12,13 @@ namespace but processes):
     <prefix>hN    host N: a private ovsdb-server + ovs-vswitchd (netdev) in
                   it, files in <state>/hN; ul0 in br-underlay with
                   192.0.2.N/24 on br-underlay; phys0 in br-phys
-                  (naas.agent.l2.ovs_host)
+                  (tools.harness.ovs_host)
     <prefix>vm-*  VMs plugged by naas.compute.vif (vif_type ovs ->
                   naas.host.ovs_lib.add_vif_port), TX checksum off
 
 Default: RabbitMQ, naas-server and one naas-agent process per host (in the
 root namespace, [ovs] ovsdb_connection = unix:<state>/hN/db.sock), from
-tests/fixtures/servers.py.  ``--in-process``: the API, the RPC server and
+tools/harness/servers.py.  ``--in-process``: the API, the RPC server and
 two agents in this process on the in-process fake:/ transport (no kill
 test then: an agent is stopped and a new one started).  Checks:
 
@@ -60,7 +60,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from naas.host import netns  # noqa: E402
 from naas.agent.l2 import base  # noqa: E402
 from naas.agent.l2 import ovs_flows  # noqa: E402
-from naas.agent.l2 import ovs_host  # noqa: E402
+from tools.harness import ovs_host  # noqa: E402
 from naas.host import ovs_lib  # noqa: E402
 from naas.compute import network_info  # noqa: E402
 from naas.compute import vif  # noqa: E402
@@ -162,7 +162,7 @@ class ProcessCloud:
         self.agents = {}
 
     def start(self):
-        from tests.fixtures import servers
+        from tools.harness import servers
         self.servers = servers
         started = time.monotonic()
         self.rabbit = servers.RabbitMQServer()

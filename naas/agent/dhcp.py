@@ -39,6 +39,7 @@ import time
 
 from naas.host import ip_lib
 from naas.host import netns
+from naas.host import offload
 
 LOG = logging.getLogger(__name__)
 
@@ -388,8 +389,7 @@ class DhcpManager:
                 h.set_link(lk.index, **changes)
             self._set_addresses(h, lk.index, port, net)
         if self.netdev and not present:
-            from naas.agent.l2 import ovs_host
-            ovs_host.disable_tx_offload(ns, ifname)
+            offload.disable_tx_checksum(ns, ifname)
 
     @staticmethod
     def _set_addresses(h, index, port, net):

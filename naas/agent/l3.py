@@ -70,6 +70,7 @@ import time
 
 from naas.host import ip_lib
 from naas.host import netns
+from naas.host import offload
 
 LOG = logging.getLogger(__name__)
 
@@ -546,7 +547,7 @@ class L3Manager:
             if changes:
                 h.set_link(lk.index, **changes)
         if self.netdev and fresh:
-            h.call(lambda ipr: disable_tx_checksum(fresh))
+            offload.disable_tx_checksum(ns, *fresh)
         return current
 
     def _ovs_ports(self, views):
@@ -691,23 +692,6 @@ class L3Manager:
         except ip_lib.NetlinkError:
             LOG.exception('listing the links of %s', ns)
         netns.delete(ns)
-
-
-def disable_tx_checksum(ifnames):
-    """``ethtool -K IFNAME tx off`` for the interfaces of the calling
-    thread's namespace, in-process (naas.agent.l2.ovs_host does the same
-    with a helper process): userspace OVS (netdev) passes on the partial
-    checksums the kernel leaves on a veth."""
-    import ctypes
-    import fcntl
-    import socket
-    import struct
-    siocethtool, ethtool_stxcsum = 0x8946, 0x17
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for ifname in ifnames:
-            value = ctypes.create_string_buffer(struct.pack('II', ethtool_stxcsum, 0))
-            ifr = struct.pack('16sP', ifname.encode(), ctypes.addressof(value))
-            fcntl.ioctl(s, siocethtool, ifr)
 
 
 #: When gratuitous ARPs go out after an address is added, in seconds: the

@@ -7,7 +7,7 @@ Run them, as root, from the top of the repository with:
 Each test builds hosts as network namespaces joined by an underlay, starts
 ``naas-server`` and one ``naas-agent`` process per host against a private
 RabbitMQ, and boots VMs as namespaces through naas.compute.vif
-(tests.fixtures.fullstack).  Without root, or without a binary a scenario
+(tools.harness.fullstack).  Without root, or without a binary a scenario
 needs (ip, bridge, busybox, rabbitmq-server; ovs-vswitchd and friends for
 Open vSwitch), the tests skip and say why.
 """

@@ -1,5 +1,5 @@
 """The base of the fullstack tests: a RabbitMQ per class, an environment
-per test (tests.fixtures.fullstack.FullstackEnvironment)."""
+per test (tools.harness.fullstack.FullstackEnvironment)."""
 import json
 import os
 
@@ -7,8 +7,8 @@ import fixtures
 import testtools
 import testtools.content
 
-from tests.fixtures import fullstack
-from tests.fixtures import servers
+from tools.harness import fullstack
+from tools.harness import servers
 
 TEST_TIMEOUT = int(os.environ.get('NAAS_FULLSTACK_TEST_TIMEOUT', 300))
 #: A file that measurements (record()) are appended to, one JSON a line.

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from tests.fixtures.servers import wait_for
+from tools.harness.servers import wait_for
 from tests.fullstack import base
 
 TENANT = 'tenant-a'

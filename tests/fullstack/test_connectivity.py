@@ -7,7 +7,7 @@ underlay bridge) and Open vSwitch with GRE.
 """
 import time
 
-from tests.fixtures.servers import wait_for
+from tools.harness.servers import wait_for
 from tests.fullstack import base
 
 TENANT_A = 'tenant-a'

@@ -18,8 +18,8 @@ import time
 
 import fixtures
 
-from tests.fixtures import fullstack
-from tests.fixtures.servers import wait_for
+from tools.harness import fullstack
+from tools.harness.servers import wait_for
 from tests.fullstack import base
 
 TENANT = 'tenant-dhcp'
@@ -172,7 +172,7 @@ class _DhcpTests(object):
     def _vm(self, env, host, net, port):
         vm = env.boot_vm(host, net, port=port, configure_ip=False)
         if host.ovs is not None:
-            from naas.agent.l2 import ovs_host
+            from tools.harness import ovs_host
             ovs_host.disable_tx_offload(vm.namespace, 'eth0')
         env.wait_port_status(port['id'])
         return vm

@@ -22,8 +22,8 @@ import time
 
 import fixtures
 
-from tests.fixtures import fullstack
-from tests.fixtures.servers import wait_for
+from tools.harness import fullstack
+from tools.harness.servers import wait_for
 from tests.fullstack import base
 
 TENANT_A = 'tenant-a'
@@ -145,9 +145,9 @@ class OutsideWorld(fixtures.Fixture):
                 host.ovs.add_physical_bridge(EXT_OVS_BRIDGE, EXT_IF)
         if any(host.ovs is not None for host in self.env.hosts):
             # Userspace OVS passes on the partial checksums the kernel
-            # leaves (naas.agent.l2.ovs_host): TX checksum offload off on
+            # leaves (tools.harness.ovs_host): TX checksum offload off on
             # this side too.
-            from naas.agent.l2 import ovs_host
+            from tools.harness import ovs_host
             ovs_host.disable_tx_offload(ns, self.BRIDGE, *[
                 'x%d' % host.index for host in self.env.hosts])
 

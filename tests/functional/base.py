@@ -1,5 +1,5 @@
 """What the functional tests share: a JSON client over plain HTTP and the
-test case bases that start the servers (tests.fixtures.servers)."""
+test case bases that start the servers (tools.harness.servers)."""
 import http.client
 import json
 import os
@@ -9,7 +9,7 @@ import fixtures
 import sqlalchemy as sa
 import testtools
 
-from tests.fixtures import servers
+from tools.harness import servers
 
 # A test that hangs (a stuck server, a lost lock) fails instead.
 TEST_TIMEOUT = int(os.environ.get('NAAS_FUNCTIONAL_TEST_TIMEOUT', 240))

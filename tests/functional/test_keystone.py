@@ -47,7 +47,7 @@ import uuid
 
 import fixtures
 
-from tests.fixtures import servers
+from tools.harness import servers
 from tests.functional import base
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(

@@ -11,7 +11,7 @@ import threading
 
 import netaddr
 
-from tests.fixtures import servers
+from tools.harness import servers
 from tests.functional import base
 
 PROJECT = 'proj-pg'

@@ -43,7 +43,7 @@ Hosts built as namespaces (the fullstack tests, tools/ovs_smoke.py): the
 agent runs in the root namespace and reaches its host's private OVS through
 [ovs] ovsdb_connection = unix:<dir>/db.sock; OpenFlow goes to the bridges'
 management sockets in the same directory (<dir>/<bridge>.mgmt).  See
-naas.agent.l2.ovs_host for how such a host is built; in short, with the
+tools.harness.ovs_host for how such a host is built; in short, with the
 userspace datapath (datapath_type = netdev):
 
 * tunnels are OVS's native (userspace) tunnels: the tunnel_ip must be the

@@ -41,8 +41,9 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
+
+from naas.host import offload
 
 SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
 UNDERLAY_BRIDGE = 'br-underlay'
@@ -254,18 +255,7 @@ class PrivateOVS:
 
 # ---- VMs -------------------------------------------------------------------
 
-_TX_OFF = r'''
-import ctypes, fcntl, socket, struct, sys
-SIOCETHTOOL, ETHTOOL_STXCSUM = 0x8946, 0x17
-for ifname in sys.argv[1:]:
-    value = ctypes.create_string_buffer(struct.pack('II', ETHTOOL_STXCSUM, 0))
-    ifr = struct.pack('16sP', ifname.encode(), ctypes.addressof(value))
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        fcntl.ioctl(s, SIOCETHTOOL, ifr)
-'''
-
-
 def disable_tx_offload(namespace, *ifnames):
-    """``ethtool -K IFNAME tx off`` inside ``namespace`` (no ethtool binary
-    needed): for the VM end of a veth plugged into a netdev OVS bridge."""
-    _run(_in_ns(namespace, [sys.executable, '-c', _TX_OFF] + list(ifnames)))
+    """TX checksum offload off inside ``namespace``: for the VM end of a veth
+    plugged into a netdev OVS bridge (naas.host.offload)."""
+    offload.disable_tx_checksum(namespace, *ifnames)
