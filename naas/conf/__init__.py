@@ -10,8 +10,9 @@ from naas.conf import agent
 from naas.conf import default
 from naas.conf import l2
 from naas.conf import quotas
+from naas.conf import upgrade_levels
 
 CONF = cfg.CONF
 
-for _module in (agent, default, l2, quotas):
+for _module in (agent, default, l2, quotas, upgrade_levels):
     _module.register_opts(CONF)

@@ -1,9 +1,44 @@
-"""Versioned RPC between naas-server and the agents (oslo.messaging).
+"""Versioned RPC between naas-server, the agents and compute hosts
+(oslo.messaging).
 
-server_api: what agents call on the server (topic ``naas-plugin``).
-agent_api:  what the server casts to agents (topic ``naas-agent``).
+Each API is a client class (the side that sends) and an endpoint class (the
+side that serves), in one module with the API's version history:
+
+    server_api:  agents and compute hosts -> server (topic ``naas-plugin``)
+    agent_api:   server -> agents (topic ``naas-agent``)
+    l3_api:      server -> L3 agents (``naas-l3-agent``) and L3 agents ->
+                 server (``naas-l3-plugin``)
+    compute_api: server -> compute hosts (``naas-compute``)
+
 Transport: ``transport_url`` ([DEFAULT]); ``rabbit://`` for real
 deployments, the in-process ``fake:/`` driver for the embedded default.
+
+Versions.  An API's version is MAJOR.MINOR.  A new method, or a new optional
+argument, is a new minor version: the endpoint's target version goes up and
+it keeps serving every older minor of the same major (oslo.messaging's
+dispatcher accepts a message of the same major and a minor up to its own).
+Each client method sends the lowest version whose form it uses, so that an
+older peer understands everything it can.
+
+Version caps ([upgrade_levels], naas.conf.upgrade_levels): one option per
+API caps what its client sends.  A capped client never sends a message newer
+than the cap: a method added after it falls back to an older form when one
+exists, and otherwise is dropped (a cast the old peer would not know what to
+do with) or raises VersionCapped (a call, whose caller needs the answer).
+
+Rolling upgrade from release N (agent API 1.0, say) to N+1 (agent API 1.1):
+
+1. Set the caps of the APIs the server sends to the versions the old agents
+   serve, e.g. ``[upgrade_levels] agent = 1.0`` in naas-server's config,
+   then upgrade and restart naas-server.  Its endpoints accept the old
+   agents' calls (same major, lower minor); its clients send nothing the old
+   agents cannot handle.
+2. Upgrade and restart the agents, host by host.  They may call the new
+   server's newest methods; the server still casts to them at the cap.
+3. When every agent runs N+1, remove the caps and restart naas-server.
+
+Agents upgraded before the server would need the reverse: ``server`` (and
+``l3_server``) capped in the agents' config until the server is upgraded.
 """
 import threading
 
@@ -19,6 +54,16 @@ DEFAULT_URL = 'fake:/'
 
 _TRANSPORT = None
 _LOCK = threading.Lock()
+
+
+class VersionCapped(Exception):
+    """A call newer than its client's [upgrade_levels] cap."""
+
+    def __init__(self, method, version, upgrade_level, cap):
+        super().__init__(
+            '%s needs RPC version %s, but [upgrade_levels] %s caps this client '
+            'at %s: upgrade the other side first, then remove the cap'
+            % (method, version, upgrade_level, cap))
 
 
 def register_opts(conf):
@@ -42,12 +87,6 @@ def get_transport():
     return _TRANSPORT
 
 
-def set_transport(transport):
-    global _TRANSPORT
-    with _LOCK:
-        _TRANSPORT = transport
-
-
 def cleanup():
     global _TRANSPORT
     with _LOCK:
@@ -62,5 +101,46 @@ def get_server(target, endpoints):
                                     executor='threading')
 
 
-def get_client(target, timeout=None):
-    return messaging.get_rpc_client(get_transport(), target, timeout=timeout)
+class Client:
+    """The sending side of one API: an oslo.messaging RPCClient whose
+    version_cap is the API's [upgrade_levels] option.
+
+    Subclasses name ``TOPIC``, ``VERSION`` (the newest they know) and
+    ``UPGRADE_LEVEL`` (their option in [upgrade_levels]).
+    """
+
+    TOPIC = None
+    VERSION = None
+    UPGRADE_LEVEL = None
+
+    def __init__(self, timeout=None):
+        self.version_cap = CONF.upgrade_levels[self.UPGRADE_LEVEL]
+        if self.version_cap is not None and (
+                self.version_cap.split('.')[0] != self.VERSION.split('.')[0]):
+            raise ValueError(
+                '[upgrade_levels] %s = %s: this client speaks version %s; a cap '
+                'must have its major version' % (self.UPGRADE_LEVEL, self.version_cap,
+                                                 self.VERSION))
+        target = messaging.Target(topic=self.TOPIC, version=self.VERSION)
+        self.client = messaging.get_rpc_client(get_transport(), target, timeout=timeout,
+                                               version_cap=self.version_cap)
+
+    def can_send_version(self, version):
+        return self.client.can_send_version(version)
+
+    def require_version(self, version, method):
+        """Raise VersionCapped unless the cap lets ``method`` send ``version``."""
+        if not self.can_send_version(version):
+            raise VersionCapped(method, version, self.UPGRADE_LEVEL, self.version_cap)
+
+    def cast(self, version, method, host=None, **kwargs):
+        """Cast ``method`` at ``version`` to the server ``host`` listens as;
+        no host: to every listener of the topic (fanout)."""
+        if host:
+            cctxt = self.client.prepare(version=version, server=host)
+        else:
+            cctxt = self.client.prepare(version=version, fanout=True)
+        cctxt.cast({}, method, **kwargs)
+
+    def call(self, context, version, method, **kwargs):
+        return self.client.prepare(version=version).call(context, method, **kwargs)

@@ -8,54 +8,58 @@ Version history (client and endpoint):
           endpoints_update
     1.1 - dhcp_network_changed (to the DHCP hosts of a network)
 """
+import logging
+
 import oslo_messaging as messaging
 
 from naas import rpc
 
+LOG = logging.getLogger(__name__)
 
-class AgentNotifyAPI:
-    """Client side, used by naas-server."""
 
+class AgentNotifyAPI(rpc.Client):
+    """Client side, used by naas-server; capped by [upgrade_levels] agent.
+
+    Under a cap of 1.0, dhcp_network_changed sends nothing: an agent older
+    than 1.1 runs no DHCP (it cannot ask get_dhcp_networks), so no agent
+    that would hear the cast exists.
+    """
+
+    TOPIC = rpc.AGENT_TOPIC
     VERSION = '1.1'
-
-    def __init__(self):
-        target = messaging.Target(topic=rpc.AGENT_TOPIC, version=self.VERSION)
-        self.client = rpc.get_client(target)
-
-    def _cast(self, method, host=None, version='1.0', **kwargs):
-        if host:
-            cctxt = self.client.prepare(version=version, server=host)
-        else:
-            cctxt = self.client.prepare(version=version, fanout=True)
-        cctxt.cast({}, method, **kwargs)
+    UPGRADE_LEVEL = 'agent'
 
     def port_update(self, port, host=None):
         """A port changed (admin state, binding, addresses): its host rewires it."""
-        self._cast('port_update', host=host, port=port)
+        self.cast('1.0', 'port_update', host=host, port=port)
 
     def port_delete(self, port_id, host=None):
-        self._cast('port_delete', host=host, port_id=port_id)
+        self.cast('1.0', 'port_delete', host=host, port_id=port_id)
 
     def network_update(self, network):
-        self._cast('network_update', network=network)
+        self.cast('1.0', 'network_update', network=network)
 
     def network_delete(self, network_id):
-        self._cast('network_delete', network_id=network_id)
+        self.cast('1.0', 'network_delete', network_id=network_id)
 
     def endpoints_update(self, network_id, endpoints):
         """The hosts that have ports on a network: [{host, tunnel_ip}] (the
         unicast flooding list of overlay networks)."""
-        self._cast('endpoints_update', network_id=network_id, endpoints=endpoints)
+        self.cast('1.0', 'endpoints_update', network_id=network_id, endpoints=endpoints)
 
     def dhcp_network_changed(self, network_id, host):
         """A port, subnet or the network itself changed: the DHCP agent of
         ``host`` asks get_dhcp_networks for it again and reloads dnsmasq."""
-        self._cast('dhcp_network_changed', host=host, version='1.1',
-                   network_id=network_id)
+        if not self.can_send_version('1.1'):
+            LOG.debug('dhcp_network_changed(%s) not sent: [upgrade_levels] agent = %s',
+                      network_id, self.version_cap)
+            return
+        self.cast('1.1', 'dhcp_network_changed', host=host, network_id=network_id)
 
 
 class AgentEndpoint:
-    """Agent side: hands each cast to the agent (naas.agent.agent.Agent)."""
+    """Agent side: hands each cast to the agent (naas.agent.agent.Agent).
+    Serves every 1.x message up to its target version."""
 
     target = messaging.Target(version='1.1')
 

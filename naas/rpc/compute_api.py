@@ -15,22 +15,18 @@ from naas import rpc
 COMPUTE_TOPIC = 'naas-compute'
 
 
-class ComputeNotifyAPI:
-    """Client side, used by naas-server."""
+class ComputeNotifyAPI(rpc.Client):
+    """Client side, used by naas-server; capped by [upgrade_levels] compute."""
 
+    TOPIC = COMPUTE_TOPIC
     VERSION = '1.0'
-
-    def __init__(self):
-        target = messaging.Target(topic=COMPUTE_TOPIC, version=self.VERSION)
-        self.client = rpc.get_client(target)
+    UPGRADE_LEVEL = 'compute'
 
     def vif_plugged(self, host, port_id):
-        self.client.prepare(version='1.0', server=host).cast({}, 'vif_plugged',
-                                                              port_id=port_id)
+        self.cast('1.0', 'vif_plugged', host=host, port_id=port_id)
 
     def vif_unplugged(self, host, port_id):
-        self.client.prepare(version='1.0', server=host).cast({}, 'vif_unplugged',
-                                                              port_id=port_id)
+        self.cast('1.0', 'vif_unplugged', host=host, port_id=port_id)
 
 
 class ComputeEndpoint:

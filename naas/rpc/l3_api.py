@@ -24,41 +24,33 @@ L3_AGENT_TOPIC = 'naas-l3-agent'
 L3_PLUGIN_TOPIC = 'naas-l3-plugin'
 
 
-class L3AgentNotifyAPI:
-    """Client side of the casts, used by naas-server.
+class L3AgentNotifyAPI(rpc.Client):
+    """Client side of the casts, used by naas-server; capped by
+    [upgrade_levels] l3_agent.
 
     ``host`` is the host of the router's L3 agent; None fans the cast out to
     every L3 agent.
     """
 
+    TOPIC = L3_AGENT_TOPIC
     VERSION = '1.0'
-
-    def __init__(self):
-        target = messaging.Target(topic=L3_AGENT_TOPIC, version=self.VERSION)
-        self.client = rpc.get_client(target)
-
-    def _cast(self, method, host=None, **kwargs):
-        if host:
-            cctxt = self.client.prepare(version='1.0', server=host)
-        else:
-            cctxt = self.client.prepare(version='1.0', fanout=True)
-        cctxt.cast({}, method, **kwargs)
+    UPGRADE_LEVEL = 'l3_agent'
 
     def routers_updated(self, router_ids, host=None):
         """Routers changed (interfaces, gateway, routes, floating IPs, admin
         state, scheduling): the agent asks sync_routers(router_ids) again."""
-        self._cast('routers_updated', host=host, router_ids=list(router_ids))
+        self.cast('1.0', 'routers_updated', host=host, router_ids=list(router_ids))
 
     def router_deleted(self, router_id, host=None):
         """The router is gone (or moved away): the agent removes it."""
-        self._cast('router_deleted', host=host, router_id=router_id)
+        self.cast('1.0', 'router_deleted', host=host, router_id=router_id)
 
     def subnet_routes_updated(self, router_id, subnet_route_ids, host=None):
         """Subnet-routes realised by hidden router ``router_id`` were created
         or deleted: the agent syncs that router again (its subnet_routes
         say which subnets may reach each other through it)."""
-        self._cast('subnet_routes_updated', host=host, router_id=router_id,
-                   subnet_route_ids=list(subnet_route_ids))
+        self.cast('1.0', 'subnet_routes_updated', host=host, router_id=router_id,
+                  subnet_route_ids=list(subnet_route_ids))
 
 
 class L3AgentEndpoint:
@@ -81,15 +73,17 @@ class L3AgentEndpoint:
         self.agent.on_subnet_routes_updated(router_id, subnet_route_ids)
 
 
-class L3ServerAPI:
-    """Client side of the calls, used by an L3 agent."""
+class L3ServerAPI(rpc.Client):
+    """Client side of the calls, used by an L3 agent; capped by
+    [upgrade_levels] l3_server."""
 
+    TOPIC = L3_PLUGIN_TOPIC
     VERSION = '1.0'
+    UPGRADE_LEVEL = 'l3_server'
 
     def __init__(self, host, timeout=30):
+        super().__init__(timeout=timeout)
         self.host = host
-        target = messaging.Target(topic=L3_PLUGIN_TOPIC, version=self.VERSION)
-        self.client = rpc.get_client(target, timeout=timeout)
 
     def sync_routers(self, context, router_ids=None):
         """Every router this host should run (or those of ``router_ids``
@@ -113,16 +107,15 @@ class L3ServerAPI:
             its interface subnets may reach each other; nothing else may),
         segment: {network_type, physical_network, segmentation_id}.
         """
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'sync_routers', host=self.host, router_ids=router_ids)
+        return self.call(context, '1.0', 'sync_routers', host=self.host,
+                         router_ids=router_ids)
 
     def update_floatingip_statuses(self, context, router_id, statuses):
         """{floatingip_id: 'ACTIVE'|'DOWN'|'ERROR'} as realised on
         ``router_id``; floating IPs of the router not named are left as
         they are."""
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'update_floatingip_statuses', host=self.host,
-                          router_id=router_id, statuses=statuses)
+        return self.call(context, '1.0', 'update_floatingip_statuses', host=self.host,
+                         router_id=router_id, statuses=statuses)
 
 
 class L3ServerEndpoint:

@@ -1,8 +1,9 @@
 """Agent -> server RPC: heartbeats, device details, device state, resync.
 
 Version history (client and endpoint):
-    1.0 - report_state, get_device_details, get_devices_details_list,
-          update_device_up, update_device_down, sync
+    1.0 - report_state, get_devices_details_list, update_device_up,
+          update_device_down, sync (and get_device_details, which no client
+          ever sent: gone from both sides)
     1.1 - get_instance_network_info (for compute hosts)
     1.2 - get_dhcp_networks (DHCP agents)
 """
@@ -11,52 +12,48 @@ import oslo_messaging as messaging
 from naas import rpc
 
 
-class ServerAPI:
-    """Client side, used by naas-agent and by compute hosts."""
+class ServerAPI(rpc.Client):
+    """Client side, used by naas-agent and by compute hosts; capped by
+    [upgrade_levels] server.  Under a cap below 1.1 (1.2),
+    get_instance_network_info (get_dhcp_networks) raises rpc.VersionCapped:
+    the caller needs an answer that an older server cannot give."""
 
+    TOPIC = rpc.PLUGIN_TOPIC
     VERSION = '1.2'
+    UPGRADE_LEVEL = 'server'
 
     def __init__(self, host, timeout=30):
+        super().__init__(timeout=timeout)
         self.host = host
-        target = messaging.Target(topic=rpc.PLUGIN_TOPIC, version=self.VERSION)
-        self.client = rpc.get_client(target, timeout=timeout)
 
     def report_state(self, context, state):
         """Heartbeat: ``state`` has agent_type, binary, host, configurations
         (bridge_mappings, tunnel_ip, tunnel_types, devices...), start_flag."""
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'report_state', agent_state=state)
-
-    def get_device_details(self, context, device):
-        """What the VIF ``device`` (a port id) must be wired to on this host."""
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'get_device_details', device=device, host=self.host)
+        return self.call(context, '1.0', 'report_state', agent_state=state)
 
     def get_devices_details_list(self, context, devices):
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'get_devices_details_list', devices=devices,
-                          host=self.host)
+        """What each VIF of ``devices`` (port ids) must be wired to on this
+        host; {device, missing: True} for a port not bound here."""
+        return self.call(context, '1.0', 'get_devices_details_list', devices=devices,
+                         host=self.host)
 
     def update_device_up(self, context, devices):
         """Ports this host has wired: they become ACTIVE."""
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'update_device_up', devices=devices, host=self.host)
+        return self.call(context, '1.0', 'update_device_up', devices=devices, host=self.host)
 
     def update_device_down(self, context, devices):
         """Ports this host has unwired (or that lost their VIF): DOWN."""
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'update_device_down', devices=devices, host=self.host)
+        return self.call(context, '1.0', 'update_device_down', devices=devices, host=self.host)
 
     def sync(self, context):
         """Everything this host should have: its bound ports with their
         details, and the tunnel endpoints of every network it has ports on."""
-        cctxt = self.client.prepare(version='1.0')
-        return cctxt.call(context, 'sync', host=self.host)
+        return self.call(context, '1.0', 'sync', host=self.host)
 
     def get_instance_network_info(self, context, instance_id):
         """The VIFs of an instance, as nova's network_info wants them."""
-        cctxt = self.client.prepare(version='1.1')
-        return cctxt.call(context, 'get_instance_network_info', instance_id=instance_id)
+        self.require_version('1.1', 'get_instance_network_info')
+        return self.call(context, '1.1', 'get_instance_network_info', instance_id=instance_id)
 
     def get_dhcp_networks(self, context, network_ids=None):
         """The networks this host serves DHCP for (those of ``network_ids``
@@ -65,14 +62,15 @@ class ServerAPI:
         ipv6_address_mode, ipv6_ra_mode}], port: this host's DHCP port (id,
         mac_address, fixed_ips, binding:vif_type...), ports: [{id,
         mac_address, fixed_ips}] of every port}] (naas.plugins.l2.dhcp)."""
-        cctxt = self.client.prepare(version='1.2')
-        return cctxt.call(context, 'get_dhcp_networks', host=self.host,
-                          network_ids=network_ids)
+        self.require_version('1.2', 'get_dhcp_networks')
+        return self.call(context, '1.2', 'get_dhcp_networks', host=self.host,
+                         network_ids=network_ids)
 
 
 class ServerEndpoint:
     """Server side, in naas-server; delegates to the core plugin's agent
-    handlers (naas.plugins.l2.agents)."""
+    handlers (naas.plugins.l2.agents).  Serves every 1.x message up to its
+    target version."""
 
     target = messaging.Target(version='1.2')
 
@@ -81,9 +79,6 @@ class ServerEndpoint:
 
     def report_state(self, context, agent_state):
         return self.handler.report_state(agent_state)
-
-    def get_device_details(self, context, device, host):
-        return self.handler.get_devices_details([device], host)[0]
 
     def get_devices_details_list(self, context, devices, host):
         return self.handler.get_devices_details(devices, host)
