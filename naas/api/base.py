@@ -7,14 +7,15 @@ policy, quota and the plugin call all commit together or not at all.
 """
 import urllib.parse
 
-from naas.api import attributes
-from naas.lib.definitions import base as attr_base
+from naas.api import params as query_params
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy
 from naas.conf import CONF
 from naas.db import api as db_api
 from naas.db import quota
+from naas.lib import attributes
+from naas.lib.definitions import base as attr_base
 
 NOT_FOUND = {
     'agent': lambda id: exceptions.AgentNotFound(id=id),
@@ -28,20 +29,23 @@ NOT_FOUND = {
 
 
 class Controller:
-    def __init__(self, plugin, collection, resource, attr_map, parent_plugin=None,
-                 actions=None):
+    def __init__(self, plugin, collection, definition, core_plugin, quota_tables):
+        """``definition`` is the collection's naas.lib.definitions module;
+        ``core_plugin`` answers for the networks in policy targets;
+        ``quota_tables`` is what quotas count (Registry.quota_tables)."""
         self.plugin = plugin
         self.collection = collection
-        self.resource = resource
-        self.attr_map = attr_map
-        self.core = parent_plugin or plugin
+        self.resource = definition.RESOURCE_NAME
+        self.attr_map = attr_map = definition.RESOURCE_ATTRIBUTE_MAP
+        self.core = core_plugin
+        self.quota_tables = quota_tables
         self._visible = [n for n, s in attr_map.items() if s.get('is_visible')]
         self._guarded = [n for n, s in attr_map.items() if s.get('enforce_policy')]
-        self._get_one = getattr(plugin, 'get_' + resource)
+        self._get_one = getattr(plugin, 'get_' + self.resource)
         # 'subnet-routes' is served by get_subnet_routes.
         self._get_all = getattr(plugin, 'get_' + collection.replace('-', '_'))
         #: member actions: PUT /{collection}/{id}/{action} -> plugin method
-        self.actions = dict(actions or {})
+        self.actions = dict(getattr(definition, 'ACTIONS', {}))
 
     # ---- helpers -----------------------------------------------------------
 
@@ -134,11 +138,11 @@ class Controller:
         context = request.environ['naas.context']
         params = request.GET
         fields = self._fields(request)
-        filters = attributes.parse_filters(self.resource, self.attr_map, params)
-        sorts = attributes.parse_sorts(self.resource, self.attr_map, params)
-        limit = attributes.parse_limit(self.resource, params, CONF.pagination_max_limit)
+        filters = query_params.parse_filters(self.resource, self.attr_map, params)
+        sorts = query_params.parse_sorts(self.resource, self.attr_map, params)
+        limit = query_params.parse_limit(self.resource, params, CONF.pagination_max_limit)
         marker = params.get('marker')
-        page_reverse = attributes.parse_bool_param(self.resource, params, 'page_reverse')
+        page_reverse = query_params.parse_bool_param(self.resource, params, 'page_reverse')
 
         def _list(ctx):
             checker = policy.Checker(ctx)
@@ -219,7 +223,7 @@ class Controller:
                 self._enforce_attrs(checker, 'create_' + self.resource, item, target)
                 counts[item['project_id']] = counts.get(item['project_id'], 0) + 1
             for project_id, n in counts.items():
-                quota.check(ctx.connection, project_id, self.resource, n)
+                quota.check(ctx.connection, self.quota_tables, project_id, self.resource, n)
             for item in prepared:
                 result = getattr(self.plugin, 'create_' + self.resource)(ctx, item)
                 created.append(self._view(checker, result, None))

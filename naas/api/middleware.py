@@ -25,7 +25,9 @@ class Middleware:
 
 
 class Faults(Middleware):
-    """NaasException -> NeutronError body; anything else -> a bare 500.
+    """The one place where errors become responses: a NaasException raised
+    anywhere below (router, controllers, plugins) -> its NeutronError body
+    (wsgi_utils.error_response); anything else -> a bare 500.
 
     Also refuses bodies larger than max_request_body_size (413) before they
     are read.  A client never sees a traceback.
@@ -116,10 +118,7 @@ def cors_factory(global_conf, **local_conf):
 
 
 def _unauthorized():
-    resp = wsgi_utils.json_response({'NeutronError': {
-        'type': 'HTTPUnauthorized', 'detail': '',
-        'message': 'The request you have made requires a project-scoped or '
-                   'system-scoped token.'}}, status=401)
+    resp = wsgi_utils.error_response(exceptions.HTTPUnauthorized())
     resp.www_authenticate = 'Keystone'
     return resp
 

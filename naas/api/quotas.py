@@ -1,15 +1,19 @@
 """/v2.0/quotas: per-project limits (admins change them)."""
-from naas.api import attributes
-from naas.lib.definitions import quota as quota_def
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy
 from naas.db import api as db_api
 from naas.db import quota
+from naas.lib import attributes
+from naas.lib.definitions import quota as quota_def
 
 
 class QuotasController:
     resource = 'quota'
+
+    def __init__(self, counted):
+        """``counted``: {resource: table} of the loaded plugins."""
+        self.counted = counted
 
     def _check(self, ctx, action, project_id):
         policy.Checker(ctx).enforce(action, {'project_id': project_id,
@@ -23,7 +27,7 @@ class QuotasController:
             if not ctx.is_admin:
                 raise exceptions.AdminRequired(reason='listing quotas of all projects')
             conn = ctx.connection
-            return [self._view(p, quota.limits(conn, p))
+            return [self._view(p, quota.limits(conn, self.counted, p))
                     for p in quota.projects_with_quotas(conn)]
         quotas = db_api.retry(_list, request.environ['naas.context'], writer=False)
         return wsgi_utils.json_response({'quotas': quotas})
@@ -31,17 +35,17 @@ class QuotasController:
     def show(self, request, id):
         def _show(ctx):
             self._check(ctx, 'get_quota', id)
-            return quota.limits(ctx.connection, id)
+            return quota.limits(ctx.connection, self.counted, id)
         limits = db_api.retry(_show, request.environ['naas.context'], writer=False)
         return wsgi_utils.json_response({'quota': limits})
 
     def defaults(self, request, id):
-        return wsgi_utils.json_response({'quota': quota.defaults()})
+        return wsgi_utils.json_response({'quota': quota.defaults(self.counted)})
 
     def details(self, request, id):
         def _details(ctx):
             self._check(ctx, 'get_quota', id)
-            return quota.details(ctx.connection, id)
+            return quota.details(ctx.connection, self.counted, id)
         details = db_api.retry(_details, request.environ['naas.context'], writer=False)
         return wsgi_utils.json_response({'quota': details})
 
@@ -51,13 +55,13 @@ class QuotasController:
             raise exceptions.BadRequest(resource='quota',
                                         msg='Unable to find quota in request body')
         attr_map = {k: v for k, v in quota_def.RESOURCE_ATTRIBUTE_MAP.items()
-                    if k in quota.defaults()}
+                    if k in quota.defaults(self.counted)}
         values = attributes.prepare_update('quota', attr_map, body['quota'])
 
         def _update(ctx):
             self._check(ctx, 'update_quota', id)
             quota.set_limits(ctx.connection, id, values)
-            return quota.limits(ctx.connection, id)
+            return quota.limits(ctx.connection, self.counted, id)
         limits = db_api.retry(_update, request.environ['naas.context'])
         return wsgi_utils.json_response({'quota': limits})
 

@@ -1,6 +1,15 @@
-"""The /v2.0 application: a routes Mapper over the controllers."""
-import logging
+"""The /v2.0 application: the routes of ROUTES to the controllers that
+serve them, for what the loaded plugins serve (naas.plugins.manager.Registry).
 
+ROUTES is the whole API as data: a path template, the action of each HTTP
+method, and what serves it.  ``{collection}`` paths are made for every
+collection a loaded plugin serves, with only the methods its plugin
+implements (the others are 405), tags where its attribute map has tags and
+member actions where its definition declares ACTIONS; a collection defined
+in naas.lib.definitions that no loaded plugin serves answers 501.  Errors
+are raised as naas.common.exceptions; the faults middleware
+(naas.api.middleware.Faults) turns every one into its response.
+"""
 import routes
 import webob.dec
 
@@ -8,24 +17,53 @@ from naas.api import base
 from naas.api import extensions
 from naas.api import network_config
 from naas.api import quotas
-from naas.api import resources
 from naas.api import tags
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.plugins import manager as plugin_manager
 
-LOG = logging.getLogger(__name__)
+MEMBER = {'GET': 'show', 'PUT': 'update', 'DELETE': 'delete'}
 
-MEMBER_METHODS = {'GET': 'show', 'PUT': 'update', 'DELETE': 'delete'}
+# What serves a route (the controllers APIRouter makes).
+COLLECTION = 'collection'           # naas.api.base.Controller of the collection
+MEMBER_ACTION = 'member action'     # the same, PUT /{collection}/{id}/{action}
+TAGS = 'tags'                       # naas.api.tags.TagsController of the collection
+NOT_SERVED = 'not served'           # 501: defined, no loaded plugin serves it
+NETWORK_CONFIG = 'network-config'   # naas.api.network_config (extension network-config)
+QUOTAS = 'quotas'                   # naas.api.quotas
+EXTENSIONS = 'extensions'           # naas.api.extensions
+ROOT = 'root'                       # this router: the list of collections
+
+#: (path template, {method: action}, what serves it), matched in this order.
+ROUTES = (
+    ('/{collection}', {'GET': 'index', 'POST': 'create'}, COLLECTION),
+    ('/{collection}/{id}', MEMBER, COLLECTION),
+    ('/{collection}/{id}/{action}', {'PUT': 'member_action'}, MEMBER_ACTION),
+    ('/{collection}/{parent_id}/tags',
+     {'GET': 'index', 'PUT': 'update_all', 'DELETE': 'delete_all'}, TAGS),
+    ('/{collection}/{parent_id}/tags/{id}', MEMBER, TAGS),
+    ('/{collection}', {}, NOT_SERVED),
+    ('/{collection}/{rest:.*}', {}, NOT_SERVED),
+    ('/ports/{id}/network-config', {'GET': 'port'}, NETWORK_CONFIG),
+    ('/instances/{id}/network-config', {'GET': 'instance'}, NETWORK_CONFIG),
+    ('/quotas', {'GET': 'index'}, QUOTAS),
+    ('/quotas/{id}/default', {'GET': 'defaults'}, QUOTAS),
+    ('/quotas/{id}/details', {'GET': 'details'}, QUOTAS),
+    ('/quotas/{id}', MEMBER, QUOTAS),
+    ('/extensions', {'GET': 'index'}, EXTENSIONS),
+    ('/extensions/{id}', {'GET': 'show'}, EXTENSIONS),
+    ('/', {'GET': 'resources'}, ROOT),
+    ('', {'GET': 'resources'}, ROOT),
+)
 
 
-class NotImplementedController:
+class NotServedController:
     """Answers 501 for a collection no loaded plugin serves."""
 
     def __init__(self, collection):
         self.collection = collection
 
-    def dispatch(self, request, **kwargs):
+    def not_served(self, request, **kwargs):
         raise exceptions.NotImplementedError_(what=self.collection)
 
 
@@ -36,78 +74,59 @@ class APIRouter:
 
     def __init__(self, manager=None):
         self.manager = manager or plugin_manager.get_manager()
+        registry = self.manager.registry
         self.mapper = routes.Mapper()
-        self.controllers = {}
+        #: name of a controller in the mapper -> the controller
+        self.controllers = {'root': self}
         self.collections = []
-        core = self.manager.core
-        for collection, definition in resources.DEFINITIONS.items():
-            plugin = self.manager.plugin_for(collection)
-            if plugin is None:
-                continue
-            ctrl = base.Controller(plugin, collection, definition.RESOURCE_NAME,
-                                   definition.RESOURCE_ATTRIBUTE_MAP, core,
-                                   actions=getattr(definition, 'ACTIONS', None))
-            self._add_collection(collection, ctrl)
+        for collection, definition, plugin in registry.served():
+            self.controllers[collection] = base.Controller(
+                plugin, collection, definition, self.manager.core, registry.quota_tables)
             if 'tags' in definition.RESOURCE_ATTRIBUTE_MAP:
-                self._add_tags(collection, tags.TagsController(ctrl))
+                self.controllers[collection + '/tags'] = tags.TagsController(
+                    self.controllers[collection])
             self.collections.append((definition.RESOURCE_NAME, collection))
-        for collection in resources.L3_COLLECTIONS:
-            if self.manager.plugin_for(collection) is None:
-                ctrl = NotImplementedController(collection)
-                for path in ('/%s' % collection, '/%s/{rest:.*}' % collection):
-                    self.mapper.connect(path, controller=self._key(ctrl),
-                                        action='dispatch')
-        if hasattr(core, 'get_network_config'):
-            netconf = network_config.NetworkConfigController(core)
-            self._connect('/ports/{id}/network-config', netconf, {'GET': 'port'})
-            self._connect('/instances/{id}/network-config', netconf, {'GET': 'instance'})
-        self._add_quotas(quotas.QuotasController())
-        ext = extensions.ExtensionsController(self.manager)
-        self._connect('/extensions', ext, {'GET': 'index'})
-        self._connect('/extensions/{id}', ext, {'GET': 'show'})
-        self._connect('/', self, {'GET': 'resources'})
-        self._connect('', self, {'GET': 'resources'})
+        for collection in registry.unserved():
+            self.controllers[collection] = NotServedController(collection)
+        if 'network-config' in registry.extensions:
+            self.controllers[NETWORK_CONFIG] = network_config.NetworkConfigController(
+                self.manager.core)
+        self.controllers[QUOTAS] = quotas.QuotasController(registry.quota_tables)
+        self.controllers[EXTENSIONS] = extensions.ExtensionsController(registry.extensions)
+        for path, methods, serves in ROUTES:
+            if '{collection}' in path:
+                self._connect_collections(path, methods, serves, registry)
+            elif serves in self.controllers:
+                self._connect(path, serves, methods)
 
-    def _connect(self, path, controller, methods):
-        # routes turns controllers into strings: match on a key, keep the object.
-        key = self._key(controller)
+    def _connect_collections(self, template, methods, serves, registry):
+        if serves == NOT_SERVED:
+            for collection in registry.unserved():
+                self.mapper.connect(template.replace('{collection}', collection),
+                                    controller=collection, action='not_served')
+            return
+        for collection, definition, plugin in registry.served():
+            path = template.replace('{collection}', collection)
+            resource = definition.RESOURCE_NAME
+            if serves == COLLECTION:
+                # Only what the plugin implements; GET (index, show) always.
+                self._connect(path, collection, {
+                    method: action for method, action in methods.items()
+                    if method == 'GET' or hasattr(plugin, '%s_%s' % (action, resource))})
+            elif serves == MEMBER_ACTION:
+                for action, method in getattr(definition, 'ACTIONS', {}).items():
+                    if hasattr(plugin, method):
+                        self._connect(path.replace('{action}', action), collection,
+                                      methods, member_action=action)
+            elif serves == TAGS and collection + '/tags' in self.controllers:
+                self._connect(path, collection + '/tags', methods)
+
+    def _connect(self, path, controller, methods, **extra):
+        """``methods`` of ``path`` to the controller; any other method 405."""
         for method, action in methods.items():
-            self.mapper.connect(path, controller=key, action=action,
-                                conditions={'method': [method]})
-        self.mapper.connect(path, controller=self._key(self), action='not_allowed')
-
-    def _key(self, controller):
-        key = str(id(controller))
-        self.controllers[key] = controller
-        return key
-
-    def _add_collection(self, collection, ctrl):
-        """Routes for the actions the plugin implements (others are 405)."""
-        def has(op):
-            return hasattr(ctrl.plugin, '%s_%s' % (op, ctrl.resource))
-        self._connect('/%s' % collection, ctrl,
-                      {'GET': 'index', **({'POST': 'create'} if has('create') else {})})
-        self._connect('/%s/{id}' % collection, ctrl,
-                      {m: a for m, a in MEMBER_METHODS.items()
-                       if a == 'show' or has(a)})
-        for action, method in ctrl.actions.items():
-            if not hasattr(ctrl.plugin, method):
-                continue
-            path = '/%s/{id}/%s' % (collection, action)
-            self.mapper.connect(path, controller=self._key(ctrl), action='member_action',
-                                conditions={'method': ['PUT']}, member_action=action)
-            self.mapper.connect(path, controller=self._key(self), action='not_allowed')
-
-    def _add_tags(self, collection, ctrl):
-        self._connect('/%s/{parent_id}/tags' % collection, ctrl,
-                      {'GET': 'index', 'PUT': 'update_all', 'DELETE': 'delete_all'})
-        self._connect('/%s/{parent_id}/tags/{id}' % collection, ctrl, MEMBER_METHODS)
-
-    def _add_quotas(self, ctrl):
-        self._connect('/quotas', ctrl, {'GET': 'index'})
-        self._connect('/quotas/{id}/default', ctrl, {'GET': 'defaults'})
-        self._connect('/quotas/{id}/details', ctrl, {'GET': 'details'})
-        self._connect('/quotas/{id}', ctrl, MEMBER_METHODS)
+            self.mapper.connect(path, controller=controller, action=action,
+                                conditions={'method': [method]}, **extra)
+        self.mapper.connect(path, controller='root', action='not_allowed')
 
     def resources(self, request):
         return wsgi_utils.json_response({'resources': [
@@ -117,11 +136,7 @@ class APIRouter:
             for name, collection in self.collections]})
 
     def not_allowed(self, request, **kwargs):
-        return wsgi_utils.json_response(
-            {'NeutronError': {'type': 'HTTPMethodNotAllowed',
-                              'message': 'The method %s is not allowed for this '
-                                         'resource.' % request.method,
-                              'detail': ''}}, status=405)
+        raise exceptions.HTTPMethodNotAllowed(method=request.method)
 
     @webob.dec.wsgify
     def __call__(self, request):
@@ -130,19 +145,11 @@ class APIRouter:
             path = path[:-5]
         match = self.mapper.match(path, request.environ)
         if match is None:
-            return wsgi_utils.json_response(
-                {'NeutronError': {'type': 'HTTPNotFound',
-                                  'message': 'The resource could not be found.',
-                                  'detail': ''}}, status=404)
+            raise exceptions.HTTPNotFound()
         match = dict(match)
         controller = self.controllers[match.pop('controller')]
         action = match.pop('action')
         match.pop('rest', None)
         if 'member_action' in match:
             match['action'] = match.pop('member_action')
-        try:
-            return getattr(controller, action)(request, **match)
-        except exceptions.NaasException as e:
-            if e.code >= 500:
-                LOG.error('%s %s: %s', request.method, request.path, e)
-            return wsgi_utils.error_response(e)
+        return getattr(controller, action)(request, **match)

@@ -2,6 +2,7 @@
 import webob.dec
 
 from naas.api import wsgi_utils
+from naas.common import exceptions
 
 
 class Versions:
@@ -12,9 +13,7 @@ class Versions:
     @webob.dec.wsgify
     def __call__(self, request):
         if request.path_info not in ('', '/'):
-            return wsgi_utils.json_response(
-                {'NeutronError': {'type': 'HTTPNotFound', 'message': 'Not found',
-                                  'detail': ''}}, status=404)
+            return wsgi_utils.error_response(exceptions.HTTPNotFound('Not found'))
         return wsgi_utils.json_response({'versions': [{
             'id': 'v2.0', 'status': 'CURRENT',
             'links': [{'rel': 'self', 'href': request.host_url + '/v2.0/'}]}]})

@@ -12,6 +12,8 @@ from oslo_config import cfg
 from oslo_log import log as oslo_log
 from paste import deploy
 
+from naas.api import wsgi_utils
+from naas.common import exceptions
 from naas.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -61,9 +63,8 @@ class URLMap:
                 environ['SCRIPT_NAME'] = environ.get('SCRIPT_NAME', '') + prefix
                 environ['PATH_INFO'] = path[len(prefix):]
                 return app(environ, start_response)
-        start_response('404 Not Found', [('Content-Type', 'application/json')])
-        return [b'{"NeutronError": {"type": "HTTPNotFound", "message": "Not found", '
-                b'"detail": ""}}']
+        not_found = wsgi_utils.error_response(exceptions.HTTPNotFound('Not found'))
+        return not_found(environ, start_response)
 
 
 def init_application(argv=None):

@@ -99,6 +99,25 @@ class AgentNotFound(NotFound):
     message = 'Agent %(id)s could not be found.'
 
 
+class HTTPUnauthorized(NaasException):
+    """No valid identity (keystone pipeline)."""
+    code = 401
+    message = ('The request you have made requires a project-scoped or '
+               'system-scoped token.')
+
+
+class HTTPNotFound(NaasException):
+    """No route matches the path (as Neutron names it)."""
+    code = 404
+    message = 'The resource could not be found.'
+
+
+class HTTPMethodNotAllowed(NaasException):
+    """The path exists; the method does not (as Neutron names it)."""
+    code = 405
+    message = 'The method %(method)s is not allowed for this resource.'
+
+
 class NotImplementedError_(NaasException):
     """The request names something no loaded plugin implements (501)."""
     code = 501

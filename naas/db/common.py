@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from naas.common import exceptions
 from naas.db import models
+from naas.lib.definitions import base
 
 CHUNK = 500
-TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
 
 
 def prebuilt(build):
@@ -148,7 +148,7 @@ def tag_conditions(id_column, filters):
     """
     t = models.tags
     clauses = []
-    for name in TAG_FILTERS:
+    for name in base.TAG_FILTERS:
         values = filters.pop(name, None)
         if not values:
             continue

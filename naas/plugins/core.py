@@ -11,13 +11,21 @@ import abc
 
 
 class ServicePlugin(abc.ABC):
-    """What every plugin has: the resources and extensions it serves."""
+    """What every plugin has: the resources and extensions it serves,
+    declared as data that the plugin manager collects (naas.plugins.manager
+    .Registry); loading a plugin changes no module-level state."""
 
-    #: Aliases of the API extensions this plugin implements (/v2.0/extensions).
-    supported_extension_aliases = ()
+    #: Resource definitions it serves (naas.lib.definitions modules): the
+    #: API routes their collections to this plugin.
+    resources = ()
 
-    #: Collections this plugin serves, e.g. ('routers', 'floatingips').
-    collections = ()
+    #: Aliases of the API extensions it implements (described in
+    #: naas.lib.definitions.EXTENSIONS; /v2.0/extensions lists them).
+    extensions = ()
+
+    #: Quota resource -> the table (or subquery) whose rows with the
+    #: project's project_id count against its quota.
+    quota_resources = {}
 
     def start_rpc_listeners(self):
         """Start the plugin's RPC servers, if it has any (naas-server)."""
@@ -31,8 +39,6 @@ class ServicePlugin(abc.ABC):
 
 
 class CorePluginBase(ServicePlugin):
-    collections = ('networks', 'subnets', 'ports')
-
     def add_delete_hook(self, resource, hook):
         """``hook(context, item)`` runs in the transaction of every delete of
         a ``resource`` ('port'), before it: it raises to refuse (a router's

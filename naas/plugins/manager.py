@@ -1,8 +1,12 @@
-"""Loads the core plugin and the service plugins named in naas.conf.
+"""Loads the core plugin and the service plugins named in naas.conf, and
+collects what they declare into one Registry.
 
 Both come from entry points (``naas.core_plugins``, ``naas.service_plugins``)
 through stevedore; a name that does not load stops the server with a clear
-message rather than serving half an API.
+message rather than serving half an API.  Loading changes no module-level
+state: each plugin declares its resources, extensions and quota resources
+as class attributes (naas.plugins.core.ServicePlugin), the manager's
+Registry holds them, and the API asks the registry.
 """
 import logging
 import threading
@@ -10,11 +14,45 @@ import threading
 from stevedore import driver
 from stevedore import named
 
-from naas.api import resources
 from naas.conf import CONF
-from naas.db import quota
+from naas.lib import definitions
 
 LOG = logging.getLogger(__name__)
+
+
+class Registry:
+    """What the loaded plugins serve: resources (collection -> definition
+    and plugin), extensions (alias -> descriptor module) and the tables
+    that quotas count (resource -> table), in plugin order."""
+
+    def __init__(self, plugins):
+        self._served = {}
+        self.extensions = {}
+        self.quota_tables = {}
+        for plugin in plugins:
+            for definition in plugin.resources:
+                collection = definition.COLLECTION_NAME
+                if collection in self._served:
+                    raise RuntimeError('%s served by two plugins' % collection)
+                self._served[collection] = (definition, plugin)
+            for alias in plugin.extensions:
+                if alias not in definitions.EXTENSIONS:
+                    raise RuntimeError('%s: no definition of extension %s'
+                                       % (type(plugin).__name__, alias))
+                self.extensions[alias] = definitions.EXTENSIONS[alias]
+            self.quota_tables.update(plugin.quota_resources)
+
+    def served(self):
+        """[(collection, definition, plugin)] of every served collection."""
+        return [(c, d, p) for c, (d, p) in self._served.items()]
+
+    def plugin_for(self, collection):
+        """The plugin that serves ``collection``, or None."""
+        return self._served.get(collection, (None, None))[1]
+
+    def unserved(self):
+        """Collections defined (naas.lib.definitions) that no plugin serves."""
+        return [c for c in definitions.RESOURCES if c not in self._served]
 
 
 class PluginManager:
@@ -24,9 +62,6 @@ class PluginManager:
             'naas.core_plugins', core_name, invoke_on_load=True).driver
         names = CONF.service_plugins if service_plugins is None else service_plugins
         self.services = {}
-        # The service plugins loaded now add their collections and quotas.
-        resources.reset()
-        quota.reset_registered()
         if names:
             mgr = named.NamedExtensionManager(
                 'naas.service_plugins', names, invoke_on_load=True,
@@ -34,6 +69,7 @@ class PluginManager:
             self.services = {ext.name: ext.obj for ext in mgr}
         for plugin in self.services.values():
             plugin.attach(self.core)
+        self.registry = Registry(self.plugins())
         LOG.info('core plugin %s, service plugins %s', core_name,
                  sorted(self.services))
 
@@ -43,19 +79,6 @@ class PluginManager:
 
     def plugins(self):
         return [self.core] + list(self.services.values())
-
-    def plugin_for(self, collection):
-        """The plugin that serves ``collection``, or None."""
-        for plugin in self.plugins():
-            if collection in plugin.collections:
-                return plugin
-        return None
-
-    def extension_aliases(self):
-        aliases = set()
-        for plugin in self.plugins():
-            aliases.update(plugin.supported_extension_aliases)
-        return aliases
 
 
 _MANAGER = None

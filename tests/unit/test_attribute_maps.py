@@ -7,11 +7,11 @@ found so that one failure lists them all.
 """
 import testtools
 
-from naas.api import resources
+from naas.common import exceptions
+from naas.common import policies
+from naas.lib import definitions as lib_definitions
 from naas.lib.definitions import base
 from naas.lib.definitions import quota
-from naas.common import policies
-from naas.common import exceptions
 from naas.db import networks
 from naas.db import ports
 from naas.db import subnets
@@ -30,7 +30,7 @@ REQUIRED_ON_CREATE = {
 def definitions():
     """(collection, resource, attribute map) of every definition."""
     out = [(c, d.RESOURCE_NAME, d.RESOURCE_ATTRIBUTE_MAP)
-           for c, d in sorted(resources.DEFINITIONS.items())]
+           for c, d in sorted(lib_definitions.RESOURCES.items())]
     out.append((quota.COLLECTION_NAME, quota.RESOURCE_NAME, quota.RESOURCE_ATTRIBUTE_MAP))
     return out
 
@@ -44,8 +44,8 @@ def attributes():
 class TestAttributeMaps(testtools.TestCase):
 
     def test_core_definitions_present(self):
-        self.assertTrue({'networks', 'subnets', 'ports'} <= set(resources.DEFINITIONS))
-        for collection, definition in resources.DEFINITIONS.items():
+        self.assertTrue({'networks', 'subnets', 'ports'} <= set(lib_definitions.RESOURCES))
+        for collection, definition in lib_definitions.RESOURCES.items():
             self.assertEqual(collection, definition.COLLECTION_NAME)
             self.assertTrue(definition.RESOURCE_ATTRIBUTE_MAP)
 
@@ -131,14 +131,14 @@ class TestAttributeMaps(testtools.TestCase):
         self.assertEqual([], problems)
 
     def test_one_primary_key_named_id(self):
-        for collection, definition in resources.DEFINITIONS.items():
+        for collection, definition in lib_definitions.RESOURCES.items():
             keys = [n for n, s in definition.RESOURCE_ATTRIBUTE_MAP.items()
                     if s.get('primary_key')]
             self.assertEqual(['id'], keys, collection)
 
     def test_required_attributes_on_create(self):
         for collection, required in REQUIRED_ON_CREATE.items():
-            attr_map = resources.DEFINITIONS[collection].RESOURCE_ATTRIBUTE_MAP
+            attr_map = lib_definitions.RESOURCES[collection].RESOURCE_ATTRIBUTE_MAP
             found = {n for n, s in attr_map.items()
                      if s['allow_post'] and 'default' not in s
                      and n not in ('project_id', 'tenant_id')}
@@ -146,7 +146,7 @@ class TestAttributeMaps(testtools.TestCase):
 
     def test_project_and_tenant_id_alike(self):
         for collection in ('networks', 'subnets', 'ports'):
-            attr_map = resources.DEFINITIONS[collection].RESOURCE_ATTRIBUTE_MAP
+            attr_map = lib_definitions.RESOURCES[collection].RESOURCE_ATTRIBUTE_MAP
             self.assertEqual(attr_map['project_id'], attr_map['tenant_id'], collection)
 
     def test_enforce_policy_attributes_have_rules(self):
@@ -186,3 +186,24 @@ class TestAttributeMaps(testtools.TestCase):
             validator, arg = spec['validate']
             self.assertIsNone(validator(spec['convert_to']('-1'), arg))
             self.assertIsNotNone(validator(spec['convert_to'](-2), arg))
+
+
+class TestExtensionDescriptors(testtools.TestCase):
+
+    def test_descriptors_are_complete(self):
+        problems = []
+        for alias, extension in sorted(lib_definitions.EXTENSIONS.items()):
+            if extension.ALIAS != alias:
+                problems.append('%s listed as %s' % (extension.ALIAS, alias))
+            for key in ('NAME', 'DESCRIPTION'):
+                value = getattr(extension, key, None)
+                if not isinstance(value, str) or not value:
+                    problems.append('%s: %s=%r' % (alias, key, value))
+        self.assertEqual([], problems)
+
+    def test_every_declared_extension_is_described(self):
+        from naas.plugins.l2 import plugin as l2_plugin
+        from naas.plugins.l3 import plugin as l3_plugin
+        for plugin in (l2_plugin.L2Plugin, l3_plugin.L3Plugin):
+            self.assertEqual([], sorted(set(plugin.extensions) -
+                                        set(lib_definitions.EXTENSIONS)), plugin.__name__)

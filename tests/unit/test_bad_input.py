@@ -13,9 +13,10 @@ import sqlalchemy as sa
 import testtools
 import webob
 
-from naas.api import resources
 from naas.db import api as db_api
 from naas.db import models
+from naas.lib import definitions
+from naas.plugins import manager as plugin_manager
 from tests.fixtures import app
 
 UNKNOWN_ID = '3a1c3b0e-1d9a-4a8c-9d7e-2b9f1c7c1e11'
@@ -274,7 +275,7 @@ class TestMalformedRequests(APITestCase):
 
     def test_every_filter_is_served(self):
         # Each attribute a definition says is a filter is answered, not a 500.
-        for collection, definition in resources.DEFINITIONS.items():
+        for collection, definition, _ in plugin_manager.get_manager().registry.served():
             for name, spec in definition.RESOURCE_ATTRIBUTE_MAP.items():
                 if not spec.get('is_filter'):
                     continue
@@ -407,7 +408,7 @@ class FuzzMixin:
                 'ports': self.other_port}[self.collection]
 
     def attributes(self):
-        return sorted(resources.DEFINITIONS[self.collection].RESOURCE_ATTRIBUTE_MAP)
+        return sorted(definitions.RESOURCES[self.collection].RESOURCE_ATTRIBUTE_MAP)
 
     def _check(self, method, path, doc, name, value):
         """Send one hostile request: < 500, and if refused, nothing changed.

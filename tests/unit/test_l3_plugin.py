@@ -2,10 +2,9 @@
 not) changes in the API: quotas, extensions, 501."""
 import unittest
 
-import fixtures
 import testtools
 
-from naas.api import resources
+from naas.lib import definitions
 from naas.plugins.l3 import floatingips
 from naas.plugins.l3 import plugin
 from naas.plugins.l3 import routers
@@ -15,7 +14,7 @@ from tests.unit import test_attribute_maps
 
 COLUMNS = {'routers': routers.COLUMNS, 'floatingips': floatingips.COLUMNS,
            'subnet-routes': subnet_routes.COLUMNS}
-DEFINITIONS = {d.COLLECTION_NAME: d for d in plugin.DEFINITIONS}
+DEFINITIONS = {d.COLLECTION_NAME: d for d in plugin.L3Plugin.resources}
 #: filters a plugin handles itself (not a column of its own)
 SPECIAL_FILTERS = {'tags', 'subnet_ids'}
 
@@ -35,9 +34,9 @@ class TestDefinitions(testtools.TestCase):
         self.assertEqual([], problems)
 
     def test_the_generic_attribute_map_checks(self):
-        # test_attribute_maps checks the definitions of the loaded plugins.
-        self.useFixture(fixtures.MockPatchObject(
-            resources, 'DEFINITIONS', dict(resources.DEFINITIONS, **DEFINITIONS)))
+        # test_attribute_maps checks every definition of naas.lib.definitions.
+        for collection, definition in DEFINITIONS.items():
+            self.assertIs(definition, definitions.RESOURCES[collection])
         result = unittest.TestResult()
         unittest.defaultTestLoader.loadTestsFromTestCase(
             test_attribute_maps.TestAttributeMaps).run(result)

@@ -1,0 +1,85 @@
+"""The resource and extension definitions of the API (naas.lib.definitions.base
+says what a definition holds).
+
+RESOURCES is every collection a plugin may serve: the API routes those the
+loaded plugins declare and answers 501 for the others.  The quotas resource
+is not among them: the API serves it itself, over what the plugins count.
+EXTENSIONS is every extension a plugin may implement, by alias.
+"""
+from naas.lib.definitions import agent
+from naas.lib.definitions import allowed_address_pairs
+from naas.lib.definitions import availability_zone
+from naas.lib.definitions import binding
+from naas.lib.definitions import binding_extended
+from naas.lib.definitions import default_subnetpools
+from naas.lib.definitions import dns_integration
+from naas.lib.definitions import empty_string_filtering
+from naas.lib.definitions import ext_gw_mode
+from naas.lib.definitions import external_net
+from naas.lib.definitions import extraroute
+from naas.lib.definitions import filter_validation
+from naas.lib.definitions import fixed_ip_substring_filtering
+from naas.lib.definitions import floatingip
+from naas.lib.definitions import ip_substring_filtering
+from naas.lib.definitions import network
+from naas.lib.definitions import network_availability_zone
+from naas.lib.definitions import network_config
+from naas.lib.definitions import network_mtu
+from naas.lib.definitions import network_mtu_writable
+from naas.lib.definitions import pagination
+from naas.lib.definitions import port
+from naas.lib.definitions import port_security
+from naas.lib.definitions import project_id
+from naas.lib.definitions import provider
+from naas.lib.definitions import quota
+from naas.lib.definitions import quota_details
+from naas.lib.definitions import revision_if_match
+from naas.lib.definitions import router
+from naas.lib.definitions import sorting
+from naas.lib.definitions import standard_attr_description
+from naas.lib.definitions import standard_attr_revisions
+from naas.lib.definitions import standard_attr_tag
+from naas.lib.definitions import standard_attr_timestamp
+from naas.lib.definitions import subnet
+from naas.lib.definitions import subnet_allocation
+from naas.lib.definitions import subnet_route
+
+#: collection -> resource definition module.
+RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
+    network, subnet, port, agent, router, floatingip, subnet_route)}
+
+#: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
+EXTENSIONS = {extension.ALIAS: extension for extension in (
+    agent,
+    allowed_address_pairs,
+    availability_zone,
+    binding,
+    binding_extended,
+    default_subnetpools,
+    dns_integration,
+    empty_string_filtering,
+    ext_gw_mode,
+    external_net,
+    extraroute,
+    filter_validation,
+    fixed_ip_substring_filtering,
+    ip_substring_filtering,
+    network_availability_zone,
+    network_config,
+    network_mtu,
+    network_mtu_writable,
+    pagination,
+    port_security,
+    project_id,
+    provider,
+    quota,
+    quota_details,
+    revision_if_match,
+    router,
+    sorting,
+    standard_attr_description,
+    standard_attr_revisions,
+    standard_attr_tag,
+    standard_attr_timestamp,
+    subnet_allocation,
+    subnet_route,)}

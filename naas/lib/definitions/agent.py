@@ -2,6 +2,10 @@
 from naas.lib import validators
 from naas.lib.definitions import base
 
+ALIAS = 'agent'
+NAME = 'agent'
+DESCRIPTION = 'The agent management extension.'
+
 RESOURCE_NAME = 'agent'
 COLLECTION_NAME = 'agents'
 

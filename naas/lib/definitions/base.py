@@ -14,10 +14,17 @@ is_sort_key     usable as sort_key
 enforce_policy  guarded by a rule "<action>_<resource>:<attribute>"
 primary_key     the resource's id
 
-A definition module has RESOURCE_NAME, COLLECTION_NAME and
+A resource definition module has RESOURCE_NAME, COLLECTION_NAME and
 RESOURCE_ATTRIBUTE_MAP, and may have ACTIONS = {action: plugin method}:
 member actions, PUT /{collection}/{id}/{action} with a bare JSON object,
-guarded by the policy rule named like the action (see router.py).
+guarded by the policy rule named like the action (naas.api.router).
+
+An extension is described, as in neutron-lib, by a module with ALIAS, NAME
+and DESCRIPTION: the module of the resource it adds (router.py), or a
+descriptor-only module (provider.py) for an extension that adds attributes
+or behaviour.  Every NaaS extension has the same ``updated`` time,
+UPDATED_TIMESTAMP.  A plugin declares the modules it serves
+by alias (naas.plugins.core.ServicePlugin); /v2.0/extensions lists them.
 """
 from naas.lib import validators
 
@@ -31,7 +38,10 @@ ATTRIBUTE_KEYS = {
 }
 REQUIRED_KEYS = ('allow_post', 'allow_put', 'is_visible')
 
-NAME_MAX_LEN = validators.NAME_MAX_LEN
+UPDATED_TIMESTAMP = '2026-11-01T00:00:00-00:00'
+
+#: Query parameters that filter on tags (standard_attrs' ``tags``).
+TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
 
 
 def id_attr():
@@ -43,7 +53,7 @@ def id_attr():
 
 def name_attr():
     return {'allow_post': True, 'allow_put': True,
-            'validate': (validators.validate_string, NAME_MAX_LEN),
+            'validate': (validators.validate_string, validators.NAME_MAX_LEN),
             'default': '', 'is_visible': True, 'is_filter': True,
             'is_sort_key': True}
 
@@ -59,7 +69,7 @@ def description_attr():
 def project_attrs():
     """project_id and its old name tenant_id: either may be sent."""
     attr = {'allow_post': True, 'allow_put': False,
-            'validate': (validators.validate_string, NAME_MAX_LEN),
+            'validate': (validators.validate_string, validators.NAME_MAX_LEN),
             'is_visible': True, 'is_filter': True, 'is_sort_key': True}
     return {'project_id': dict(attr), 'tenant_id': dict(attr)}
 

@@ -1,6 +1,8 @@
 """The floatingips resource (Neutron's router extension).
 
-Served by an L3 service plugin (naas.plugins.l3); without one, 501.
+Part of the ``router`` extension (naas.lib.definitions.router.ALIAS), as
+in Neutron.  Served by an L3 service plugin (naas.plugins.l3); without
+one, 501.
 """
 from naas.lib import validators
 from naas.lib.definitions import base

@@ -1,6 +1,10 @@
 """The quotas resource: per-project limits, -1 unlimited."""
 from naas.lib import validators
 
+ALIAS = 'quotas'
+NAME = 'Quota management support'
+DESCRIPTION = 'Expose functions for quotas management per project'
+
 RESOURCE_NAME = 'quota'
 COLLECTION_NAME = 'quotas'
 

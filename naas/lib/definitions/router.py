@@ -7,6 +7,11 @@ bare JSON body, answered by the plugin method of the same name.
 from naas.lib import validators
 from naas.lib.definitions import base
 
+ALIAS = 'router'
+NAME = 'Neutron L3 Router'
+DESCRIPTION = ('Router abstraction for basic L3 forwarding between L2 Neutron '
+               'networks and access to external networks via a NAT gateway.')
+
 RESOURCE_NAME = 'router'
 COLLECTION_NAME = 'routers'
 

@@ -8,6 +8,11 @@ POST /v2.0/subnet-routes {"subnet_route": {"subnet_ids": [A, B]}} answers
 from naas.lib import validators
 from naas.lib.definitions import base
 
+ALIAS = 'subnet-routes'
+NAME = 'NaaS routes between subnets'
+DESCRIPTION = ('Routes between two subnets of one project, in one network or in two '
+               '(NaaS extension).')
+
 RESOURCE_NAME = 'subnet_route'
 COLLECTION_NAME = 'subnet-routes'
 

@@ -32,6 +32,8 @@ from naas.conf import CONF
 from naas.db import api as db_api
 from naas.db import common
 from naas.db import models as core_models
+from naas.lib import attributes
+from naas.lib.definitions import port as port_def
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import models
 
@@ -293,8 +295,6 @@ class DHCP:
                                      'binding:vif_details', 'device_owner')}
 
     def _create_port(self, context, host, network_id, subnet_ids):
-        from naas.api import attributes
-        from naas.lib.definitions import port as port_def
         project = context.connection.execute(
             sa.select(N.c.project_id).where(N.c.id == network_id)).scalar()
         body = attributes.prepare_create('port', port_def.RESOURCE_ATTRIBUTE_MAP, {

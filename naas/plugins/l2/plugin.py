@@ -4,13 +4,18 @@ binding for the host's L2 mechanism.
 """
 import sqlalchemy as sa
 
-from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.conf import CONF
+from naas.db import models as core_models
 from naas.db import networks
 from naas.db import ports
 from naas.db import query
 from naas.db import subnets
+from naas.lib.definitions import agent as agent_def
+from naas.lib.definitions import base
+from naas.lib.definitions import network as network_def
+from naas.lib.definitions import port as port_def
+from naas.lib.definitions import subnet as subnet_def
 from naas.plugins import core
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import binding as binding_
@@ -28,7 +33,8 @@ PROVIDER_COLUMNS = {'provider:network_type': models.segments.c.network_type,
 
 
 class L2Plugin(core.CorePluginBase):
-    supported_extension_aliases = (
+    resources = (network_def, subnet_def, port_def, agent_def)
+    extensions = (
         'provider', 'external-net', 'network-mtu', 'network-mtu-writable',
         'port-security', 'binding', 'binding-extended', 'allowed-address-pairs',
         'standard-attr-tag', 'standard-attr-revisions', 'standard-attr-timestamp',
@@ -39,8 +45,9 @@ class L2Plugin(core.CorePluginBase):
         'availability_zone', 'network_availability_zone', 'agent',
         'network-config',
     )
+    quota_resources = {'network': core_models.networks, 'subnet': core_models.subnets,
+                       'port': core_models.ports}
     network_config_formats = tuple(netconfig.RENDERERS)
-    collections = ('networks', 'subnets', 'ports', 'agents')
 
     def __init__(self):
         self.notifier = notify.Notifier()

@@ -8,14 +8,12 @@ and how it is realised; scheduler.py: router -> L3 agent; notify.py: casts
 after commit; sync.py: what an L3 agent asks).  Networks, subnets and ports
 come from the core plugin (``self.core``, set by the plugin manager).
 """
-from naas.api import resources
 from naas.lib.definitions import floatingip as floatingip_def
 from naas.lib.definitions import router as router_def
 from naas.lib.definitions import subnet_route as subnet_route_def
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import common
-from naas.db import quota
 from naas.plugins import core as core_plugin
 from naas.plugins.l3 import floatingips
 from naas.plugins.l3 import gateway
@@ -27,21 +25,16 @@ from naas.plugins.l3 import scheduler
 from naas.plugins.l3 import subnet_routes
 from naas.plugins.l3 import sync
 
-DEFINITIONS = (router_def, floatingip_def, subnet_route_def)
-
 
 class L3Plugin(core_plugin.ServicePlugin):
-    supported_extension_aliases = ('router', 'ext-gw-mode', 'extraroute', 'subnet-routes')
-    collections = ('routers', 'floatingips', 'subnet-routes')
+    resources = (router_def, floatingip_def, subnet_route_def)
+    extensions = ('router', 'ext-gw-mode', 'extraroute', 'subnet-routes')
+    quota_resources = {'router': routers.COUNTED, 'floatingip': models.floatingips}
 
     def __init__(self):
         self.core = None
         self.notifier = notify.Notifier()
         self.rpc_handler = sync.RPCHandler(self)
-        for definition in DEFINITIONS:
-            resources.register(definition)
-        quota.register('router', routers.COUNTED)
-        quota.register('floatingip', models.floatingips)
 
     def attach(self, core_plugin):
         super().attach(core_plugin)

@@ -8,7 +8,7 @@ realise subnet-routes, see subnet_routes.py) are never shown by the API.
 import netaddr
 import sqlalchemy as sa
 
-from naas.api import attributes
+from naas.lib import attributes
 from naas.lib.definitions import base
 from naas.lib.definitions import port as port_def
 from naas.common import exceptions
