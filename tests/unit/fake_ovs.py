@@ -18,7 +18,8 @@ outside are replaced (:meth:`FakeSwitch.install`):
   (non-strict: cookie/mask, table, match fields) and ``delete_strict``
   lines, applied all or nothing; ``dump-flows`` printed as ovs-ofctl prints
   it.  An ``add`` replaces the flow with the same table, priority and
-  match, as OpenFlow does.  Every bundle is recorded.
+  match, as OpenFlow does.  Every bundle is recorded; ``failing_bundles``
+  makes the next ones fail.
 """
 import collections
 import contextlib
@@ -153,6 +154,7 @@ class FakeSwitch:
         self.bundles = []         # [(bridge, [line])] applied
         self.flows = {}           # bridge -> {(table, priority, match): Flow}
         self.absent = set()       # interface names whose device does not exist
+        self.failing_bundles = 0  # the next N bundles fail (ovs-ofctl error)
         self._undo = None
 
     def install(self, test):
@@ -290,6 +292,9 @@ class FakeSwitch:
         return bridge
 
     def _bundle(self, bridge, lines, record=True):
+        if record and self.failing_bundles:
+            self.failing_bundles -= 1
+            raise ovs_lib.OVSError('ovs-ofctl: %s: connection refused' % bridge)
         table = dict(self.flows.get(bridge, {}))
         for line in lines:
             command, _, spec = line.strip().partition(' ')

@@ -10,8 +10,10 @@ down is the dead VLAN and a drop; the last port of a network takes its
 flows and unneeded tunnels with it; a restarted agent keeps every VLAN and
 flow that is right (one atomic bundle per bridge, nothing rewritten in
 OVSDB) and removes stale NaaS things, never foreign ones; a batch is one
-OVSDB transaction and one bundle per bridge; cleanup_all leaves only what
-is not NaaS's.
+OVSDB transaction and one bundle per bridge; service ports (DHCP, router)
+are plugged in one transaction, cut off until wired; cleanup_all leaves
+only what is not NaaS's.  naas.host.vif's veth pairs and naas.host.offload
+(netlink) are faked by FakeVeths.
 """
 import unittest
 
@@ -40,7 +42,7 @@ PORT3 = 'a3a3a3a3-0000-0000-0000-000000000003'
 PORT4 = 'a4a4a4a4-0000-0000-0000-000000000004'
 FOREIGN_COOKIE = 0x1234
 
-# A driver bug two tests show (marked expectedFailure: when it is fixed,
+# A driver bug two tests of TestRestart show (marked expectedFailure: when it is fixed,
 # they pass and the run fails until the marks are removed): reconcile() only
 # renders the bridges the current config names, so after a restart with a
 # bridge mapping or the tunnel_ip removed, the patch ports to that bridge
@@ -293,6 +295,16 @@ class TestWire(OVSTestCase):
         driver.scan_vifs()
         self.assertEqual([], self.switch.writes(done))
         self.assertEqual([], self.switch.bundles[bundles:])
+
+
+    def test_flows_a_failed_ovs_ofctl_missed_are_installed_at_the_next_change(self):
+        driver = self.agent([details(PORT1)])
+        self.plug(PORT2)
+        self.switch.failing_bundles = 1
+        self.assertRaises(ovs_lib.OVSError, driver.wire, details(PORT2, NET2, seg=2002))
+        self.assertIsNone(self.flood(2))
+        driver.wire(details(PORT2, NET2, seg=2002))
+        self.assertEqual('strip_vlan,set_tunnel:0x7d2,' + self.outputs(H2), self.flood(2))
 
 
 class TestUnwire(OVSTestCase):
