@@ -5,7 +5,17 @@ reconciles the host with it, and wires every plugged VIF.  Then it polls for
 VIFs plugged and unplugged, handles the server's casts (port and network
 changes, tunnel endpoints), and heartbeats.  Threads only: oslo.messaging's
 threading executor for the casts, plain threads for the loops.
+
+The layers (each imports only those below it): this loop and the services
+(naas.agent.dhcp, naas.agent.l3: reconcilers on naas.agent.reconciler) ask
+the L2 driver (naas.agent.l2) to plug and wire ports; the driver works on the
+host through naas.host.  The services get the driver from here and never
+name one.  Optional driver capabilities (naas.agent.l2.hooks: port
+filtering, QoS, counters, remote tunnels) are asked for with
+``hooks.of(driver, hooks.X)``; each hook's docstring says where in this loop
+it is called.
 """
+import errno
 import logging
 import threading
 import time
@@ -49,11 +59,11 @@ class Agent:
         self.dhcp = None
         if conf.agent.enable_dhcp:
             from naas.agent import dhcp
-            self.dhcp = dhcp.DhcpManager(conf, self.server)
+            self.dhcp = dhcp.DhcpManager(conf, self.server, self.driver)
         self.l3 = None
         if conf.agent.enable_l3:
-            from naas.agent import l3
-            self.l3 = l3.L3Manager(conf, self.server)
+            from naas.agent.l3 import manager as l3_manager
+            self.l3 = l3_manager.L3Manager(conf, self.server, self.driver)
 
     # ---- life cycle --------------------------------------------------------
 
@@ -126,6 +136,9 @@ class Agent:
             plugged = self.driver.scan_vifs()
             wanted = [bound[p] for p in plugged if p in bound]
             self.driver.reconcile(wanted)
+            # Driver hooks (naas.agent.l2.hooks) reconcile here, after the
+            # driver: PortFilter.reconcile_filters, QoS.reconcile_qos,
+            # RemoteTunnels.reconcile_remotes.
             self.wired = {}
             self._wire(wanted)
             gone = [p for p in bound if p not in plugged]
@@ -156,6 +169,10 @@ class Agent:
                 self._wire([d for d in details if not d.get('missing')])
 
     def _wire(self, details):
+        # Driver hooks (naas.agent.l2.hooks) go in this batch: a
+        # PortFilter's filter_ports(details) BEFORE wire (it fails closed: a
+        # port it could not filter is parked, not wired), QoS.set_port_qos
+        # after it.
         up, down = [], []
         with self.driver.batch():
             for d in details:
@@ -183,8 +200,18 @@ class Agent:
     def on_port_delete(self, port_id):
         with self.lock:
             if port_id in self.wired:
-                self.driver.unwire(port_id)
-                del self.wired[port_id]
+                self._unwire_gone(port_id)
+
+    def _unwire_gone(self, port_id):
+        """Unwire a port the server deleted; a device that is already gone
+        (ENODEV: unplugged meanwhile) is the goal state, not an error."""
+        try:
+            self.driver.unwire(port_id)
+        except OSError as exc:
+            if exc.errno != errno.ENODEV:
+                raise
+            LOG.info('port %s: its device is already gone', port_id)
+        del self.wired[port_id]
 
     def on_network_update(self, network):
         with self.lock:
@@ -197,8 +224,7 @@ class Agent:
         with self.lock:
             for port_id in [p for p, d in self.wired.items()
                             if d['network_id'] == network_id]:
-                self.driver.unwire(port_id)
-                del self.wired[port_id]
+                self._unwire_gone(port_id)
 
     def on_endpoints_update(self, network_id, endpoints):
         with self.lock:

@@ -7,9 +7,10 @@ see naas.plugins.l2.dhcp).  Per network the server gives to this host:
 * a namespace ``<host namespace or "naas">-dhcp-<network_id[:11]>`` (under
   the host's prefix, so naas-cleanup finds it);
 * the network's DHCP port (made by the server: device_owner network:dhcp)
-  plugged into it with naas.compute.vif.plug: the namespace end is
-  ``ns-<port_id[:11]>`` with the port's MAC and addresses, the host end
-  ``tap<port_id[:11]>`` is a VIF like any other, which the L2 driver wires;
+  plugged into it by the host's L2 driver (``plug_service_ports``, whatever
+  the driver): the namespace end is ``ns-<port_id[:11]>`` with the port's
+  MAC and addresses, the host end ``tap<port_id[:11]>`` is a VIF like any
+  other, which the L2 driver wires;
 * dnsmasq (dnsmasq-base) in the namespace, on that interface only, with its
   files in ``<state_path>/dhcp/<namespace>/``: a static range per
   DHCP-enabled IPv4 and DHCPv6-stateful subnet (only the hosts in the hosts
@@ -18,8 +19,9 @@ see naas.plugins.l2.dhcp).  Per network the server gives to this host:
   advertisements (slaac, dhcpv6-stateless: ra-stateless, dhcpv6-stateful)
   that do not make dnsmasq a default router.
 
-Changes: the server casts dhcp_network_changed(network_id); the agent asks
-for the network again (casts that come while it works are merged), rewrites
+Changes: the server casts dhcp_network_changed(network_id); the worker
+(naas.agent.reconciler: casts merged, one retry policy) asks for the
+network again, rewrites
 the hosts and options files and sends dnsmasq SIGHUP (a reload, not a
 respawn); dnsmasq is restarted only when its command line changes (a
 subnet, the lease time, the interface).  On start the agent keeps every
@@ -34,12 +36,12 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 
+from naas.agent import reconciler
+from naas.agent.l2 import base
 from naas.host import ip_lib
 from naas.host import netns
-from naas.host import offload
 
 LOG = logging.getLogger(__name__)
 
@@ -191,75 +193,34 @@ def _cmdline(pid):
         return []
 
 
-class DhcpManager:
-    """The DHCP side of naas-agent (see the module's docstring)."""
+class DhcpManager(reconciler.Reconciler):
+    """The DHCP side of naas-agent (see the module's docstring).  ``driver``
+    is the agent's L2 driver: it plugs the DHCP ports."""
 
-    def __init__(self, conf, server):
+    name = 'dhcp'
+
+    def __init__(self, conf, server, driver):
+        super().__init__()
         self.conf = conf
         self.server = server
+        self.driver = driver
         agent = conf.agent
-        self.host_namespace = agent.namespace or None
         self.base = agent.namespace or netns.PREFIX.rstrip('-')
         self.prefix = self.base + NS_INFIX
         self.state_dir = os.path.join(conf.state_path, 'dhcp')
         self.lease = agent.dhcp_lease_duration
-        self.ovs = agent.l2_driver == 'openvswitch'
-        self.ovsdb = conf.ovs.ovsdb_connection if self.ovs else None
-        self.netdev = self.ovs and conf.ovs.datapath_type == 'netdev'
-        self._cond = threading.Condition()
-        self._dirty = set()
-        self._full = False
-        self._stopped = False
-        self._thread = None
         self._applied = {}   # network_id -> (port id, fixed IPs, mtu) plugged
         #: network_id -> time.monotonic() of dnsmasq's last (re)load, for tests.
         self.loaded = {}
 
-    # ---- life cycle ----------------------------------------------------------
-
     def start(self):
-        """Reconcile with the server (in the worker thread) and serve."""
+        """Reconcile with the server (in the worker thread) and serve;
+        stopping leaves dnsmasq serving."""
         os.makedirs(self.state_dir, exist_ok=True)
-        self.resync()
-        self._thread = threading.Thread(target=self._work, name='naas-agent-dhcp',
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        """Stop working; dnsmasq keeps serving."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-
-    def resync(self):
-        with self._cond:
-            self._full = True
-            self._cond.notify_all()
+        super().start()
 
     def network_changed(self, network_id):
-        with self._cond:
-            self._dirty.add(network_id)
-            self._cond.notify_all()
-
-    def _work(self):
-        while True:
-            with self._cond:
-                while not (self._stopped or self._full or self._dirty):
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                full, self._full = self._full, False
-                dirty, self._dirty = self._dirty, set()
-            try:
-                if full:
-                    self.sync_all()
-                else:
-                    self.sync(sorted(dirty))
-            except Exception:
-                LOG.exception('DHCP sync failed; resyncing in a second')
-                time.sleep(1)
-                with self._cond:
-                    self._full = True
+        self.changed([network_id])
 
     # ---- convergence ---------------------------------------------------------
 
@@ -267,13 +228,16 @@ class DhcpManager:
         """Every network scheduled here, and nothing else."""
         networks = self.server.get_dhcp_networks({})
         wanted = {}
+        failed = []
         for net in networks:
             try:
                 if self.apply(net):
                     wanted[namespace_name(self.base, net['id'])] = net['id']
             except Exception:
                 LOG.exception('DHCP for network %s failed', net['id'])
-                self.network_changed(net['id'])
+                failed.append(net['id'])
+                # Kept: what serves already goes on serving.
+                wanted[namespace_name(self.base, net['id'])] = net['id']
         for ns in netns.list_namespaces(self.prefix):
             if ns not in wanted:
                 self.remove_namespace(ns)
@@ -281,15 +245,22 @@ class DhcpManager:
             for name in os.listdir(self.state_dir):
                 if name.startswith(self.prefix) and name not in wanted:
                     shutil.rmtree(os.path.join(self.state_dir, name), ignore_errors=True)
-        LOG.info('DHCP: serving %d network(s)', len(wanted))
+        LOG.info('DHCP: serving %d network(s)', len(wanted) - len(failed))
+        return failed
 
     def sync(self, network_ids):
         networks = {n['id']: n for n in self.server.get_dhcp_networks(
             {}, network_ids=list(network_ids))}
+        failed = []
         for network_id in network_ids:
             net = networks.get(network_id)
-            if net is None or not self.apply(net):
-                self.remove(network_id)
+            try:
+                if net is None or not self.apply(net):
+                    self.remove(network_id)
+            except Exception:
+                LOG.exception('DHCP for network %s failed', network_id)
+                failed.append(network_id)
+        return failed
 
     def apply(self, net):
         """Make the network's namespace, port and dnsmasq match ``net``;
@@ -355,9 +326,7 @@ class DhcpManager:
     # ---- the port --------------------------------------------------------------
 
     def _plug(self, net, port, ns, ifname):
-        from naas.compute import vif
-        fresh = not netns.exists(ns)
-        if fresh:
+        if not netns.exists(ns):
             netns.create(ns)
             # No DAD (the server owns the addresses) and no RA taken in.
             netns.execute(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0',
@@ -367,12 +336,12 @@ class DhcpManager:
         with netns.handle(ns) as h:
             stale = [lk for lk in h.links()
                      if lk.name.startswith(IF_PREFIX) and lk.name != ifname]
-            present = h.link(ifname) is not None
         for lk in stale:       # the network's DHCP port changed
-            self._unplug(lk.alias or lk.name)
+            if lk.alias:
+                self._unplug(lk.alias)
             netns.delete_link(ns, lk.name)
-        vif.plug(port, host_namespace=self.host_namespace, vm_namespace=ns,
-                 ifname=ifname, mtu=net.get('mtu'), ovsdb_connection=self.ovsdb)
+        self.driver.plug_service_ports([base.ServicePort(
+            port['id'], port['mac_address'], ns, ifname, net.get('mtu'))])
         with netns.handle(ns) as h:
             lk = h.link(ifname)
             if lk is None:
@@ -388,8 +357,6 @@ class DhcpManager:
             if changes:
                 h.set_link(lk.index, **changes)
             self._set_addresses(h, lk.index, port, net)
-        if self.netdev and not present:
-            offload.disable_tx_checksum(ns, ifname)
 
     @staticmethod
     def _set_addresses(h, index, port, net):
@@ -413,11 +380,8 @@ class DhcpManager:
                     raise
 
     def _unplug(self, port_id):
-        from naas.compute import vif
-        port = {'id': port_id, 'binding:vif_type': 'ovs' if self.ovs else 'bridge'}
         try:
-            vif.unplug(port, host_namespace=self.host_namespace,
-                       ovsdb_connection=self.ovsdb)
+            self.driver.unplug_service_port(port_id)
         except Exception:
             LOG.exception('unplugging DHCP port %s', port_id)
 

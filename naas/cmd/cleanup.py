@@ -14,7 +14,7 @@ What it removes, and nothing else:
   is given), interfaces with NaaS names only: Linux bridge driver bridges
   ``brq*``, VXLAN devices ``vxlan-*`` and VLAN devices ``nvl-*`` (checked
   against their kind), VIF host ends ``tap*`` whose ifalias is a port id
-  (plugged by naas.compute.vif), and interfaces named PREFIX*;
+  (naas.host.vif), and interfaces named PREFIX*;
 * Open vSwitch (``--ovsdb``, default the system's socket when it exists):
   bridges named PREFIX* or carrying an external_ids key ``naas-*`` (the
   Open vSwitch driver marks what it creates: naas-bridge, naas-port), ports
@@ -35,16 +35,16 @@ import subprocess
 import sys
 import time
 
+from naas.agent.l2 import linuxbridge
+from naas.conf.agent import DEFAULT_OVSDB_CONNECTION as DEFAULT_OVSDB
 from naas.host import ip_lib
 from naas.host import netns
-from naas.agent.l2 import base
-from naas.agent.l2 import linuxbridge
+from naas.host import vif
 
 LOG = logging.getLogger('naas-cleanup')
 
 UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 MIN_PREFIX = 3
-DEFAULT_OVSDB = 'unix:/var/run/openvswitch/db.sock'
 STATE_MARKER = '/naas/'
 #: An external_ids key naas-* (naas-bridge, naas-port: what the Open vSwitch
 #: driver marks as its own).
@@ -55,9 +55,9 @@ def is_naas_link(link, prefix=netns.PREFIX):
     """Whether a root-namespace ip_lib.Link is NaaS's, by its name."""
     if linuxbridge.is_naas_device(link):
         return True
-    if link.name.startswith(base.VIF_PREFIX):
+    if link.name.startswith(vif.VIF_PREFIX):
         return bool(link.alias and UUID_RE.match(link.alias)
-                    and base.vif_name(link.alias) == link.name)
+                    and vif.vif_name(link.alias) == link.name)
     return bool(prefix) and link.name.startswith(prefix)
 
 
@@ -156,7 +156,7 @@ class Cleaner:
         doomed = set()
         for table, rule in (('Port', lambda name, ext: _MARK.search(ext)),
                             ('Interface', lambda name, ext: name.startswith(
-                                base.VIF_PREFIX) and 'iface-id=' in ext)):
+                                vif.VIF_PREFIX) and 'iface-id=' in ext)):
             out = self._vsctl('--format=csv', '--data=bare', '--no-headings',
                               '--columns=name,external_ids', 'list', table)
             for line in out.stdout.splitlines():

@@ -1,34 +1,52 @@
 """Plugging VIFs on a compute host: what os-vif does for nova, for NaaS.
 
-A VIF is a veth pair:
-
-* the VM end, in the VM's namespace (``vm_namespace``), named ``ifname``
-  (eth0), with the port's MAC address and the network's MTU, up;
-* the host end, in the host's namespace (``host_namespace``; None: this
-  process's, as on a real hypervisor), named ``base.vif_name(port_id)``
-  ("tap" + port_id[:11]) with ifalias = the full port id, up.
+A VIF is the veth pair of naas.host.vif: the VM end in the VM's namespace
+(``vm_namespace``), named ``ifname`` (eth0), with the port's MAC address and
+the network's MTU; the host end in the host's namespace (``host_namespace``;
+None: this process's, as on a real hypervisor), named ``tap<port_id[:11]>``
+with ifalias = the full port id.
 
 The host's L2 agent finds host ends by name and ifalias (one link dump) and
 wires them: the Linux bridge agent (vif_type ``bridge``) puts them in the
 network's bridge; for vif_type ``ovs`` this module also adds the host end to
 the integration bridge with external_ids iface-id=<port id>,
-attached-mac=<mac>, iface-status=active, the way nova does, and the Open
-vSwitch agent wires it from there.
+attached-mac=<mac>, iface-status=active, the way nova does
+(naas.host.ovs_lib.op_plug_vif), and the Open vSwitch agent wires it from
+there.
+
+Host settings are the agent's options (naas.conf.agent): [agent] namespace,
+[ovs] ovsdb_connection and integration_bridge; :func:`host_settings` reads
+them from a configuration file (the agent's own serves), so that a host built
+as a namespace with an OVS of its own is served like a real one.
 
 ``port`` is a port as the API returns it (id, mac_address,
 binding:vif_type, binding:vif_details) or a VIF of
 naas.compute.network_info (id, address, type, details, network.meta.mtu).
 """
-import errno
 import logging
 
-from naas.host import ip_lib
-from naas.host import netns
-from naas.agent.l2 import base
+from oslo_config import cfg
+
+from naas.conf import agent as agent_conf
+from naas.host import vif as host_vif
 
 LOG = logging.getLogger(__name__)
 
 PLUGGABLE_VIF_TYPES = ('bridge', 'ovs')
+
+
+def host_settings(config_files=(), **overrides):
+    """{host_namespace, ovsdb_connection, integration_bridge} from the
+    [agent] and [ovs] options of ``config_files`` (oslo.config, as the agent
+    reads them), then ``overrides`` that are not None."""
+    conf = cfg.ConfigOpts()
+    agent_conf.register_opts(conf)
+    conf([], project='naas', default_config_files=list(config_files))
+    settings = {'host_namespace': conf.agent.namespace or None,
+                'ovsdb_connection': conf.ovs.ovsdb_connection,
+                'integration_bridge': conf.ovs.integration_bridge}
+    settings.update((k, v) for k, v in overrides.items() if v is not None)
+    return settings
 
 
 def _field(port, *names):
@@ -50,11 +68,14 @@ def mtu_of(port):
 
 
 def plug(port, host_namespace=None, vm_namespace=None, ifname='eth0', mtu=None,
-         ovsdb_connection=None):
+         ovsdb_connection=None, integration_bridge=None):
     """Plug ``port``: a veth pair between the VM and the host, see above.
 
     ``mtu``: the network's MTU (default: what ``port`` carries, else the
-    kernel's 1500).  ``vm_namespace`` must exist.  Idempotent: a VIF that is
+    kernel's 1500).  ``vm_namespace`` must exist.  vif_type ``ovs``: the
+    OVSDB at ``ovsdb_connection`` (default [ovs] ovsdb_connection's
+    default), the bridge the port's binding:vif_details name, else
+    ``integration_bridge`` (default [ovs] integration_bridge's default).  Idempotent: a VIF that is
     already there is checked and left alone.  Returns the host end's name.
     """
     if vm_namespace is None:
@@ -64,33 +85,17 @@ def plug(port, host_namespace=None, vm_namespace=None, ifname='eth0', mtu=None,
         raise ValueError('port %s has vif_type %s: not pluggable here (bound to '
                          'a host whose agent is alive?)' % (port['id'], kind))
     if kind == 'ovs':
-        _ovs_lib()      # before anything is made: NotImplementedError if absent
+        ovs_lib = _ovs_lib()   # before anything is made: NotImplementedError if absent
     port_id = port['id']
     mac = _field(port, 'mac_address', 'address')
     mtu = mtu or mtu_of(port)
-    tap = base.vif_name(port_id)
-    with netns.handle(host_namespace) as host:
-        existing = host.link(tap)
-        if existing is not None and existing.alias != port_id:
-            raise RuntimeError('%s exists and belongs to port %s' % (tap, existing.alias))
-        if existing is None:
-            # One request from the host's side: the VM end is created
-            # straight in the VM's namespace, up (the kernel applies its
-            # flags there), the host end here.
-            vm_end = {'net_ns_fd': vm_namespace, 'state': 'up'}
-            if mac:
-                vm_end['address'] = mac
-            peer = {'ifname': tap}
-            if mtu:
-                vm_end['mtu'] = peer['mtu'] = mtu
-            host.call(lambda ipr: ipr.link('add', ifname=ifname, kind='veth',
-                                           peer=peer, **vm_end))
-            existing = host.link(tap)
-            LOG.info('plugged port %s: %s in %s, %s in %s', port_id, tap,
-                     host_namespace or '(own)', ifname, vm_namespace)
-        host.set_link(existing.index, ifalias=port_id, state='up')
+    host_vif.plug_veth(port_id, host_namespace, vm_namespace, ifname, mac, mtu)
+    tap = host_vif.vif_name(port_id)
     if kind == 'ovs':
-        _ovs_plug(port, tap, mac, mtu, host_namespace, ovsdb_connection)
+        bridge = _ovs_bridge(port, integration_bridge)
+        ovs_lib.transact(_ovs_api(ovs_lib, ovsdb_connection),
+                         [ovs_lib.op_plug_vif(bridge, tap, port_id, mac, mtu)])
+        LOG.info('plugged VIF %s (port %s) into %s', tap, port_id, bridge)
     return tap
 
 
@@ -101,48 +106,33 @@ def unplug(port, host_namespace=None, vm_namespace=None, ifname='eth0',
     ``vm_namespace`` and ``ifname`` are accepted for symmetry with
     ``plug``: deleting the host end deletes the VM end with it."""
     port_id = port if isinstance(port, str) else port['id']
-    tap = base.vif_name(port_id)
     if not isinstance(port, str) and vif_type(port) == 'ovs':
         try:
-            _ovs_unplug(port, tap, host_namespace, ovsdb_connection)
+            ovs_lib = _ovs_lib()
         except NotImplementedError:
             LOG.warning('port %s: no OVS library to unplug it from OVS with', port_id)
-    try:
-        netns.delete_link(host_namespace, tap)   # and with it the VM's end
-    except ip_lib.NetlinkError as exc:
-        if exc.errno != errno.ENOENT:   # the host namespace is gone: so is the VIF
-            raise
+        else:
+            ovs_lib.transact(_ovs_api(ovs_lib, ovsdb_connection),
+                             [ovs_lib.op_del_port(host_vif.vif_name(port_id))])
+    host_vif.unplug_veth(port_id, host_namespace)
 
 
 # ---- Open vSwitch ----------------------------------------------------------
-# naas.host.ovs_lib (the Open vSwitch driver's library) provides:
-#   add_vif_port(bridge, ifname, port_id, mac, connection=None, namespace=None,
-#                mtu=None)
-#   del_vif_port(bridge, ifname, connection=None, namespace=None)
-# Without it, plugging an 'ovs' VIF raises NotImplementedError.
 
-def _ovs_bridge(port):
+def _ovs_bridge(port, integration_bridge=None):
     details = _field(port, 'binding:vif_details', 'details') or {}
-    return details.get('bridge_name') or 'br-int'
+    return (details.get('bridge_name') or integration_bridge
+            or agent_conf.DEFAULT_INTEGRATION_BRIDGE)
+
+
+def _ovs_api(ovs_lib, connection):
+    return ovs_lib.get_api(connection or agent_conf.DEFAULT_OVSDB_CONNECTION)
 
 
 def _ovs_lib():
+    """naas.host.ovs_lib (it needs ovsdbapp); NotImplementedError without it."""
     try:
         from naas.host import ovs_lib
-    except ImportError:
-        ovs_lib = None
-    if ovs_lib is None or not hasattr(ovs_lib, 'add_vif_port'):
-        raise NotImplementedError(
-            'vif_type ovs needs naas.host.ovs_lib.add_vif_port (the Open '
-            'vSwitch driver library)')
+    except ImportError as exc:
+        raise NotImplementedError('vif_type ovs needs naas.host.ovs_lib: %s' % exc)
     return ovs_lib
-
-
-def _ovs_plug(port, tap, mac, mtu, namespace, connection):
-    _ovs_lib().add_vif_port(_ovs_bridge(port), tap, port['id'], mac,
-                            connection=connection, namespace=namespace, mtu=mtu)
-
-
-def _ovs_unplug(port, tap, namespace, connection):
-    _ovs_lib().del_vif_port(_ovs_bridge(port), tap, connection=connection,
-                            namespace=namespace)

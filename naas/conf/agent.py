@@ -1,5 +1,14 @@
-"""Options of naas-agent: [agent] and [ovs]."""
+"""Options of naas-agent: [agent] and [ovs].
+
+The compute library (naas.compute.vif, naas-sandbox) reads the host settings
+from the same options: [agent] namespace, [ovs] ovsdb_connection and
+integration_bridge, so that one configuration file serves both.
+"""
 from oslo_config import cfg
+
+#: The system's OVSDB server (openvswitch-switch).
+DEFAULT_OVSDB_CONNECTION = 'unix:/var/run/openvswitch/db.sock'
+DEFAULT_INTEGRATION_BRIDGE = 'br-int'
 
 AGENT_OPTS = [
     cfg.StrOpt('l2_driver', default='linuxbridge',
@@ -39,9 +48,9 @@ AGENT_OPTS = [
 ]
 
 OVS_OPTS = [
-    cfg.StrOpt('ovsdb_connection', default='unix:/var/run/openvswitch/db.sock',
+    cfg.StrOpt('ovsdb_connection', default=DEFAULT_OVSDB_CONNECTION,
                help='OVSDB server of this host.'),
-    cfg.StrOpt('integration_bridge', default='br-int',
+    cfg.StrOpt('integration_bridge', default=DEFAULT_INTEGRATION_BRIDGE,
                help='The bridge VIFs are plugged into.'),
     cfg.StrOpt('tunnel_bridge', default='br-tun',
                help='The bridge of VXLAN/GRE tunnel ports.'),

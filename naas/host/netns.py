@@ -1,7 +1,7 @@
 """Network namespace helpers: hosts and VMs built as namespaces.
 
-Used by the Linux bridge driver, the VIF library (naas.compute.vif),
-naas-sandbox, naas-cleanup, tools/lb_smoke.py and the fullstack tests.
+Used by the VIF primitives (naas.host.vif), the agent's DHCP and L3
+services, naas-sandbox, naas-cleanup, tools/ and the fullstack tests.
 Everything is netlink from this process (naas.host.ip_lib), except
 ``execute``/``popen``, which run a program inside a namespace.
 
@@ -136,16 +136,6 @@ def _index(h, ifname):
     return lk.index
 
 
-def set_up(namespace, ifname, up=True):
-    with handle(namespace) as h:
-        h.set_link(_index(h, ifname), state='up' if up else 'down')
-
-
-def set_mtu(namespace, ifname, mtu):
-    with handle(namespace) as h:
-        h.set_link(_index(h, ifname), mtu=mtu)
-
-
 def veth(name, peer_name, namespace=None, peer_namespace=None, mtu=None,
          address=None, peer_address=None, alias=None, up=True):
     """A veth pair: ``name`` in ``namespace``, ``peer_name`` in
@@ -230,15 +220,6 @@ def add_route(namespace, dst, gateway=None, ifname=None):
                 raise
 
 
-def addresses(namespace, ifname=None):
-    """[(ifname, 'address/prefixlen')] of the namespace's addresses."""
-    with handle(namespace) as h:
-        names = {lk.index: lk.name for lk in h.links()}
-        return [(names.get(m['index']), '%s/%d' % (m.get('IFA_ADDRESS'), m['prefixlen']))
-                for m in h.addr('dump')
-                if ifname is None or names.get(m['index']) == ifname]
-
-
 # ---- programs --------------------------------------------------------------
 
 def command(namespace, cmd):
@@ -281,14 +262,3 @@ def ping(namespace, address, count=1, timeout=1.0, interval=0.2):
 def _ping_program():
     import shutil
     return 'ping' if shutil.which('ping') else 'busybox'
-
-
-def wait_for_ping(namespace, address, timeout=10.0):
-    """Ping until ``address`` answers (True) or ``timeout`` passes (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if ping(namespace, address, count=1, timeout=1):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.1)

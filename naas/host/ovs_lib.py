@@ -1,12 +1,13 @@
 """Open vSwitch helpers: OVSDB through ovsdbapp, OpenFlow through ovs-ofctl.
 
-Used by the Open vSwitch driver (naas.agent.l2.openvswitch) and by the VIF
-library (naas.compute.vif, vif_type ``ovs``).
+Used by the Open vSwitch driver (naas.agent.l2.openvswitch: bridges, flows,
+VIFs and service ports) and by the compute library (naas.compute.vif,
+vif_type ``ovs``: :func:`op_plug_vif`, :func:`op_del_port`).
 
 OVSDB: one ovsdbapp connection (an in-process IDL replica, kept current by
 a thread of ovsdbapp's) per OVSDB server per process, shared by all threads
 (:func:`get_api`).  Reads look at the replica under the connection's lock
-and cost no round trip (:func:`snapshot`, :func:`find_vif`); writes are
+and cost no round trip (:func:`snapshot`, :func:`vifs`); writes are
 functions of IDL rows run in one OVSDB transaction (:func:`transact`), which
 returns once ovs-vswitchd has applied it (ofports are known then).
 ovsdbapp keeps its connection in a class attribute, so every OVSDB server
@@ -360,61 +361,29 @@ def patch_ops(bridge_a, port_a, bridge_b, port_b, external_ids=None):
                            external_ids=external_ids)]
 
 
-# ---- VIFs (naas.compute.vif) -----------------------------------------------
+# ---- VIFs -------------------------------------------------------------------
 
-def plug_vif(ovsdb_connection, bridge, ifname, port_id, mac, mtu=None,
-             vm_uuid=None, datapath_type=None):
-    """Add the VIF ``ifname`` (a host-side device that exists) to ``bridge``
-    the way nova does: Interface external_ids iface-id=<port_id>,
-    attached-mac=<mac>, iface-status=active (vm-uuid if given).
-
-    The port starts with the dead VLAN tag (4095): it cannot talk, nor see
-    other ports' traffic, until the agent wires it.  The bridge is created
-    only if ``datapath_type`` is given (the agent normally makes it).
-    Idempotent: a port already there gets its external_ids set again (its
-    tag is left alone).
-    """
-    api = get_api(ovsdb_connection)
+def vif_external_ids(port_id, mac):
+    """The Interface external_ids nova sets on a VIF (iface-id, attached-mac,
+    iface-status): the Open vSwitch driver finds VIFs by iface-id."""
     ext = {'iface-id': port_id, 'iface-status': 'active'}
     if mac:
         ext['attached-mac'] = mac
-    if vm_uuid:
-        ext['vm-uuid'] = vm_uuid
-    existing = bridge_ports(api, bridge).get(ifname)
-    ops = []
-    if datapath_type:
-        ops.append(op_ensure_bridge(bridge, datapath_type=datapath_type))
-    elif bridge not in snapshot(api, [bridge]):
-        raise OVSError('OVS bridge %s does not exist at %s (is the agent of this '
-                       'host running?)' % (bridge, ovsdb_connection))
-    ops.append(op_ensure_port(bridge, ifname, iface_external_ids=ext,
-                              tag=None if existing else DEAD_VLAN,
-                              mtu_request=mtu or None))
-    transact(api, ops)
-    LOG.info('plugged VIF %s (port %s) into %s', ifname, port_id, bridge)
+    return ext
 
 
-def unplug_vif(ovsdb_connection, bridge, ifname):
-    """Remove the VIF port ``ifname`` (missing is fine)."""
-    api = get_api(ovsdb_connection)
-    transact(api, [op_del_port(ifname)])
-
-
-def add_vif_port(bridge, ifname, port_id, mac, connection=None, namespace=None,
-                 mtu=None):
-    """naas.compute.vif's entry point: :func:`plug_vif` on ``connection``
-    (default: [ovs] ovsdb_connection).  ``namespace`` (the host's) needs
-    nothing here: OVSDB is reached through its socket."""
-    plug_vif(connection or _default_connection(), bridge, ifname, port_id, mac, mtu=mtu)
-
-
-def del_vif_port(bridge, ifname, connection=None, namespace=None):
-    unplug_vif(connection or _default_connection(), bridge, ifname)
-
-
-def _default_connection():
-    from naas.conf import CONF
-    return CONF.ovs.ovsdb_connection
+def op_plug_vif(bridge, ifname, port_id, mac, mtu=None):
+    """Add the VIF ``ifname`` (a host-side device that exists) to ``bridge``
+    the way nova does (:func:`vif_external_ids`).  A new port gets the dead
+    VLAN tag (4095): it cannot talk, nor see other ports' traffic, until the
+    agent wires it; a port already there gets its external_ids set again
+    (its tag is left alone)."""
+    def fn(api, txn):
+        new = _row(api, 'Port', ifname) is None
+        return op_ensure_port(bridge, ifname, iface_external_ids=vif_external_ids(port_id, mac),
+                              tag=DEAD_VLAN if new else None,
+                              mtu_request=mtu or None)(api, txn)
+    return fn
 
 
 # ---- OpenFlow --------------------------------------------------------------

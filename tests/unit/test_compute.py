@@ -137,7 +137,7 @@ class TestVifFields(testtools.TestCase):
 
     def test_ovs_without_its_library_makes_nothing(self):
         self.patch(vif, '_ovs_lib', self._no_ovs_lib)
-        self.patch(vif.netns, 'handle', self._no_netlink)
+        self.patch(vif.host_vif, 'plug_veth', self._no_netlink)
         self.assertRaises(NotImplementedError, vif.plug,
                           port(**{'binding:vif_type': 'ovs'}), 'h1', 'vm1')
 
@@ -146,5 +146,50 @@ class TestVifFields(testtools.TestCase):
         raise NotImplementedError('no ovs_lib')
 
     @staticmethod
-    def _no_netlink(namespace=None):
+    def _no_netlink(*args, **kwargs):
         raise AssertionError('netlink used before the OVS library was checked')
+
+
+class TestHostSettings(testtools.TestCase):
+    """naas-sandbox and the compute library read the agent's options."""
+
+    def _conf(self, text):
+        import os
+        import tempfile
+        fd, path = tempfile.mkstemp(suffix='.conf')
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def test_agent_config_file(self):
+        path = self._conf('[agent]\nnamespace = naas-x-h1\n'
+                          '[ovs]\novsdb_connection = unix:/run/x/db.sock\n'
+                          'integration_bridge = br-x\n')
+        self.assertEqual({'host_namespace': 'naas-x-h1',
+                          'ovsdb_connection': 'unix:/run/x/db.sock',
+                          'integration_bridge': 'br-x'}, vif.host_settings([path]))
+
+    def test_flags_win_and_defaults_are_the_agents(self):
+        path = self._conf('[agent]\nnamespace = naas-x-h1\n')
+        self.assertEqual({'host_namespace': 'naas-x-h2',
+                          'ovsdb_connection': 'unix:/var/run/openvswitch/db.sock',
+                          'integration_bridge': 'br-int'},
+                         vif.host_settings([path], host_namespace='naas-x-h2',
+                                           ovsdb_connection=None))
+
+    def test_sandbox_passes_them_to_plug(self):
+        from naas.cmd import sandbox
+        path = self._conf('[agent]\nnamespace = naas-x-h1\n'
+                          '[ovs]\novsdb_connection = unix:/run/x/db.sock\n')
+        seen = {}
+
+        def boot(api, network, host, host_namespace, name, timeout, **kw):
+            seen.update(kw, host_namespace=host_namespace)
+            return {}
+        self.patch(sandbox, 'boot', boot)
+        self.assertEqual(0, sandbox.main(['--url', 'http://127.0.0.1:1', 'boot', '--network',
+                                          'n', '--host', 'h1', '--config-file', path]))
+        self.assertEqual('naas-x-h1', seen['host_namespace'])
+        self.assertEqual('unix:/run/x/db.sock', seen['ovsdb_connection'])
+        self.assertEqual('br-int', seen['integration_bridge'])

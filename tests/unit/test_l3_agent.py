@@ -3,7 +3,11 @@ routes, the nftables ruleset) from its sync_routers data; the manager's
 handling of casts."""
 import testtools
 
-from naas.agent import l3
+from naas.agent.l3 import garp
+from naas.agent.l3 import manager
+from naas.agent.l3 import nft
+from naas.agent.l3 import ra
+from naas.agent.l3 import router as wanted
 
 RID = 'a1b2c3d4-0000-4000-8000-000000000001'
 
@@ -32,9 +36,9 @@ FIP = {'id': 'f1', 'floating_ip_address': '203.0.113.50', 'fixed_ip_address': '1
 
 class TestNames(testtools.TestCase):
     def test_names(self):
-        self.assertEqual('naas-x-h1-router-a1b2c3d4-00', l3.namespace_name('naas-x-h1', RID))
-        self.assertEqual('qr-11111111-aa', l3.internal_name('11111111-aaaa-bbbb'))
-        self.assertEqual('qg-11111111-aa', l3.gateway_name('11111111-aaaa-bbbb'))
+        self.assertEqual('naas-x-h1-router-a1b2c3d4-00', wanted.namespace_name('naas-x-h1', RID))
+        self.assertEqual('qr-11111111-aa', wanted.internal_name('11111111-aaaa-bbbb'))
+        self.assertEqual('qg-11111111-aa', wanted.gateway_name('11111111-aaaa-bbbb'))
 
 
 class TestWanted(testtools.TestCase):
@@ -44,25 +48,25 @@ class TestWanted(testtools.TestCase):
         self.assertEqual({'qr-11111111-aa': {('10.0.1.1', 24)},
                           'qr-22222222-bb': {('10.0.2.1', 24)},
                           'qg-33333333-cc': {('203.0.113.10', 24), ('203.0.113.50', 32)}},
-                         l3.wanted_addresses(r))
+                         wanted.wanted_addresses(r))
 
     def test_routes(self):
         r = router(gateway=GW, routes=[{'destination': '192.168.0.0/16',
                                         'nexthop': '10.0.1.9'}])
         self.assertEqual({('0.0.0.0/0', '203.0.113.1'), ('192.168.0.0/16', '10.0.1.9')},
-                         l3.wanted_routes(r))
+                         wanted.wanted_routes(r))
         self.assertEqual({('192.168.0.0/16', '10.0.1.9')},
-                         l3.wanted_routes(router(routes=r['routes'])))
+                         wanted.wanted_routes(router(routes=r['routes'])))
 
     def test_floating_ips_need_a_gateway(self):
-        self.assertEqual({}, l3.floating_ips(router(floating_ips=[FIP])))
+        self.assertEqual({}, wanted.floating_ips(router(floating_ips=[FIP])))
         self.assertEqual({'203.0.113.50': '10.0.1.5'},
-                         l3.floating_ips(router(gateway=GW, floating_ips=[FIP])))
+                         wanted.floating_ips(router(gateway=GW, floating_ips=[FIP])))
 
 
 class TestRuleset(testtools.TestCase):
     def test_plain_router_forwards_everything_no_nat(self):
-        text = l3.nft_ruleset(router())
+        text = nft.ruleset(router())
         self.assertIn('policy accept;', text)
         self.assertNotIn('table ip naas {', text)
         # Atomic replacement: both tables declared, deleted, written.
@@ -70,7 +74,7 @@ class TestRuleset(testtools.TestCase):
         self.assertIn('table ip naas\ndelete table ip naas\n', text)
 
     def test_snat_and_floating_ip(self):
-        text = l3.nft_ruleset(router(gateway=GW, floating_ips=[FIP]))
+        text = nft.ruleset(router(gateway=GW, floating_ips=[FIP]))
         self.assertIn('oifname "qg-33333333-cc" snat to 203.0.113.10', text)
         self.assertIn('ip daddr 203.0.113.50 dnat to 10.0.1.5', text)
         self.assertIn('oifname "qg-33333333-cc" ip saddr 10.0.1.5 snat to 203.0.113.50', text)
@@ -79,10 +83,10 @@ class TestRuleset(testtools.TestCase):
         self.assertLess(text.index('snat to 203.0.113.50'), text.index('snat to 203.0.113.10'))
 
     def test_no_snat(self):
-        text = l3.nft_ruleset(router(gateway=GW, enable_snat=False))
+        text = nft.ruleset(router(gateway=GW, enable_snat=False))
         self.assertNotIn('snat', text)
         self.assertNotIn('drop', text)
-        text = l3.nft_ruleset(router(gateway=GW, enable_snat=False, floating_ips=[FIP]))
+        text = nft.ruleset(router(gateway=GW, enable_snat=False, floating_ips=[FIP]))
         self.assertIn('dnat to 10.0.1.5', text)
         self.assertNotIn('snat to 203.0.113.10', text)
 
@@ -90,7 +94,7 @@ class TestRuleset(testtools.TestCase):
         r = router(hidden=True, subnet_routes=[
             {'id': 'sr', 'subnet_ids': ['a', 'b'], 'cidrs': ['10.0.1.0/24', '10.0.2.0/24']},
             {'id': 'sr6', 'subnet_ids': ['c', 'd'], 'cidrs': ['fd00:1::/64', 'fd00:2::/64']}])
-        text = l3.nft_ruleset(r)
+        text = nft.ruleset(r)
         self.assertIn('policy drop;', text)
         self.assertIn('ip saddr 10.0.1.0/24 ip daddr 10.0.2.0/24 accept', text)
         self.assertIn('ip saddr 10.0.2.0/24 ip daddr 10.0.1.0/24 accept', text)
@@ -99,24 +103,21 @@ class TestRuleset(testtools.TestCase):
 
 class TestCasts(testtools.TestCase):
     def _manager(self):
-        m = l3.L3Manager.__new__(l3.L3Manager)
-        import threading
-        m._cond = threading.Condition()
-        m._dirty, m._deleted, m._full, m._stopped = set(), set(), False, False
+        m = manager.L3Manager.__new__(manager.L3Manager)
+        super(manager.L3Manager, m).__init__()     # the reconciler's state only
         return m
 
-    def test_casts_are_merged(self):
+    def test_casts_are_merged_into_one_pass(self):
         m = self._manager()
         m.on_routers_updated(['r1', 'r2'])
         m.on_subnet_routes_updated('r3', ['sr'])
-        m.on_router_deleted('r2')
-        self.assertEqual({'r1', 'r3'}, m._dirty)
-        self.assertEqual({'r2'}, m._deleted)
+        m.on_router_deleted('r2')     # sync() finds it gone and removes it
+        self.assertEqual((False, ['r1', 'r2', 'r3']), m._next())
 
 
 class TestPackets(testtools.TestCase):
     def test_garp_frame(self):
-        frame = l3.garp_frame('fa:16:3e:00:00:01', '10.0.0.1')
+        frame = garp.garp_frame('fa:16:3e:00:00:01', '10.0.0.1')
         self.assertEqual(42, len(frame))
         self.assertEqual(b'\xff' * 6, frame[:6])
         self.assertEqual(bytes.fromhex('fa163e000001'), frame[6:12])
@@ -127,9 +128,9 @@ class TestPackets(testtools.TestCase):
         self.assertEqual(bytes([10, 0, 0, 1]), frame[38:42])
 
     def test_router_advertisement(self):
-        pkt = l3.ra_packet('fa:16:3e:00:00:01', 1450)
+        pkt = ra.ra_packet('fa:16:3e:00:00:01', 1450)
         self.assertEqual(134, pkt[0])
-        self.assertEqual(l3.RA_LIFETIME, int.from_bytes(pkt[6:8], 'big'))
+        self.assertEqual(ra.RA_LIFETIME, int.from_bytes(pkt[6:8], 'big'))
         self.assertEqual(bytes([1, 1]) + bytes.fromhex('fa163e000001'), pkt[16:24])
         self.assertEqual(bytes([5, 1, 0, 0]) + (1450).to_bytes(4, 'big'), pkt[24:32])
-        self.assertEqual(24, len(l3.ra_packet('fa:16:3e:00:00:01')))
+        self.assertEqual(24, len(ra.ra_packet('fa:16:3e:00:00:01')))

@@ -1,7 +1,7 @@
 """A host built as a network namespace with an Open vSwitch of its own.
 
-For the fullstack tests (tests/fixtures/ovs.py), tools/ovs_smoke.py and
-naas-sandbox-like setups on one machine.  What works here (Debian 12
+For the fullstack tests (tools.harness.fullstack.Host), tools/ovs_smoke.py
+and naas-sandbox on one machine.  What works here (Debian 12
 openvswitch-switch 3.1, no OVS kernel module, userspace datapath):
 
 1. ``ovsdb-server`` and ``ovs-vswitchd`` run INSIDE the host's namespace

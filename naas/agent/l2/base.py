@@ -11,16 +11,30 @@ Drivers keep no state that matters: everything they need is on the host
 killed at any time and a new one converges without touching traffic that is
 flowing.  Every name a driver creates starts with a NaaS prefix, so that
 ``cleanup_all`` can find what is NaaS's and nothing else.
+
+A driver owns every port on its host:
+
+* VM VIFs, plugged by the compute library (naas.compute.vif): the agent
+  finds them (``scan_vifs``) and wires them (``wire``);
+* service ports, plugged by the agent's services into a namespace of their
+  own (DHCP ports, router interfaces and gateways): the service asks the
+  driver to plug them (``plug_service_ports``), never the host plumbing
+  directly, so that DHCP and L3 work on any driver and name none; the
+  agent then finds and wires them like VM VIFs (the server binds them to
+  this host).
+
+Optional capabilities (port filtering, QoS, counters, remote tunnels) are
+the interfaces of naas.agent.l2.hooks: a driver that has one inherits it.
 """
 import abc
+import collections
 import contextlib
 
-#: Host-side VIF names: "tap" + the first 11 characters of the port id.
-VIF_PREFIX = 'tap'
+from naas.host.vif import VIF_PREFIX, vif_name  # noqa: F401 (the names drivers use)
 
-
-def vif_name(port_id):
-    return (VIF_PREFIX + port_id)[:14]
+#: A service port to plug: ``ifname`` in ``namespace`` (which exists) with
+#: the port's MAC address and the network's MTU (None: the kernel's).
+ServicePort = collections.namedtuple('ServicePort', 'port_id mac namespace ifname mtu')
 
 
 class L2Driver(abc.ABC):
@@ -77,3 +91,20 @@ class L2Driver(abc.ABC):
     @abc.abstractmethod
     def cleanup_all(self):
         """Remove every object NaaS created on this host."""
+
+    @abc.abstractmethod
+    def plug_service_ports(self, ports):
+        """Plug ``ports`` (ServicePorts) as naas.host.vif says: a veth pair
+        per port, ``ifname`` in its namespace, the host end a VIF of this
+        host as the compute library would plug it, then scanned and wired
+        by the agent.  Whatever the datapath needs of the namespace end is
+        done here (the Open vSwitch driver on the netdev datapath: TX
+        checksum offload off).  Idempotent; a port whose host end exists but
+        is not joined to ``ifname`` in its namespace is plugged again.
+        Drivers apply the ports of one call together where they can (the
+        Open vSwitch driver: one OVSDB transaction)."""
+
+    @abc.abstractmethod
+    def unplug_service_port(self, port_id):
+        """Remove what ``plug_service_ports`` made for ``port_id`` (the veth
+        pair, both ends, and the driver's own objects); missing is fine."""

@@ -15,10 +15,12 @@ Per network that has a VIF on this host:
   bridge (kernel 8021q; absent on the test VMs, so only flat is tested);
 * local: the bridge alone.
 
-VIFs are the host ends of what naas.compute.vif plugs: interfaces named
-``base.vif_name(port_id)`` whose ifalias is the full port id.  Wiring one
-sets its MTU, puts it in its network's bridge and sets it up, in one netlink
-message; admin_state_up False takes it out of the bridge and down.
+VIFs are the host ends of the veth pairs of naas.host.vif, plugged by the
+compute library (VMs) or by this driver (service ports: DHCP, routers):
+interfaces named ``base.vif_name(port_id)`` whose ifalias is the full port
+id.  Wiring one sets its MTU, puts it in its network's bridge and sets it
+up, in one netlink message; admin_state_up False takes it out of the bridge
+and down.
 
 Everything happens inside ``[agent] namespace`` (a host built as a
 namespace) or the agent's own namespace, through one netlink handle
@@ -31,13 +33,13 @@ import ipaddress
 import logging
 import threading
 
-from naas.host import ip_lib
 from naas.agent.l2 import base
+from naas.host import ip_lib
+from naas.host import vif as host_vif
+from naas.lib import constants
 
 LOG = logging.getLogger(__name__)
 
-#: naas.plugins.l2.agents.LINUXBRIDGE_AGENT (vif_type 'bridge').
-AGENT_TYPE = 'NaaS Linux bridge agent'
 BRIDGE_PREFIX = 'brq'
 VXLAN_PREFIX = 'vxlan-'
 VLAN_PREFIX = 'nvl-'
@@ -141,7 +143,7 @@ def reconcile_plan(links, wanted, mappings):
 
 
 class LinuxBridgeDriver(base.L2Driver):
-    agent_type = AGENT_TYPE
+    agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -293,6 +295,16 @@ class LinuxBridgeDriver(base.L2Driver):
             self._ports.clear()
             self._endpoints.clear()
             self._checked.clear()
+
+    def plug_service_ports(self, ports):
+        """The veth pairs: the poll loop finds their host ends and wires
+        them like any VIF."""
+        for port in ports:
+            host_vif.plug_veth(port.port_id, self.namespace, port.namespace, port.ifname,
+                               port.mac, port.mtu)
+
+    def unplug_service_port(self, port_id):
+        host_vif.unplug_veth(port_id, self.namespace)
 
     # ---- networks -----------------------------------------------------------
 

@@ -5,8 +5,9 @@ br-tun):
 
 * br-int ([ovs] integration_bridge; datapath_type from [ovs]
   datapath_type, fail_mode secure): every VIF (a port whose Interface has
-  external_ids iface-id=<port id>, plugged by naas.compute.vif through
-  :func:`naas.host.ovs_lib.plug_vif`) is an access port tagged with its
+  external_ids iface-id=<port id>, added by :func:`naas.host.ovs_lib.op_plug_vif`:
+  by naas.compute.vif for VMs, by :meth:`OpenvSwitchDriver.plug_service_ports`
+  for DHCP ports and router interfaces) is an access port tagged with its
   network's local VLAN (1..4094, one per network on this host); MAC
   learning by the NORMAL action.  A port that is admin down, or that no
   port bound here owns, gets the dead VLAN 4095 and a drop flow.
@@ -58,7 +59,9 @@ userspace datapath (datapath_type = netdev):
 * a VM end of a veth plugged into a netdev bridge must have TX checksum
   offload off (``ethtool -K eth0 tx off``): OVS's AF_PACKET ports pass
   packets on with the partial checksum the kernel left, and TCP/UDP
-  (DHCP) would be dropped by the receiver; ICMP works either way;
+  (DHCP) would be dropped by the receiver; ICMP works either way.  This
+  driver does it for the service ports it plugs (naas.host.offload);
+  whoever plugs a VM does it for the VM;
 * overlay MTU: the network MTU (1450 for VXLAN, 1458 for GRE on a 1500
   underlay) must be the VM's MTU: larger encapsulated frames are dropped.
 """
@@ -71,12 +74,13 @@ import time
 
 from naas.agent.l2 import base
 from naas.agent.l2 import ovs_flows as flows
+from naas.host import offload
 from naas.host import ovs_lib
+from naas.host import vif as host_vif
+from naas.lib import constants
 
 LOG = logging.getLogger(__name__)
 
-#: naas.plugins.l2.agents.OVS_AGENT (vif_type 'ovs').
-AGENT_TYPE = 'NaaS Open vSwitch agent'
 PATCH_TUN = 'patch-tun'     # on br-int
 PATCH_INT = 'patch-int'     # on br-tun
 NET_KEY = 'naas-network-id'
@@ -97,7 +101,7 @@ class PortState:
 
 
 class OpenvSwitchDriver(base.L2Driver):
-    agent_type = AGENT_TYPE
+    agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -445,6 +449,36 @@ class OpenvSwitchDriver(base.L2Driver):
             ovs_lib.transact(self.api, ops)
             self._reset_state()
             self._ops = []
+
+    def plug_service_ports(self, ports):
+        """The veth pairs, then their integration bridge ports in ONE OVSDB
+        transaction (one ovs-vswitchd reconfiguration, not one per port),
+        as the compute library adds a VM's (the dead VLAN until wired); a
+        veth made again replaces its old OVS port first.  netdev datapath:
+        TX checksum offload off on the namespace ends."""
+        if not ports:
+            return
+        existing = ovs_lib.bridge_ports(self.api, self.int_br)
+        replugged = []
+        for port in ports:
+            made = host_vif.plug_veth(port.port_id, self.namespace, port.namespace,
+                                      port.ifname, port.mac, port.mtu)
+            if made and base.vif_name(port.port_id) in existing:
+                replugged.append(base.vif_name(port.port_id))
+        if replugged:
+            ovs_lib.transact(self.api, [ovs_lib.op_del_port(n) for n in replugged])
+        ovs_lib.transact(self.api, [
+            ovs_lib.op_plug_vif(self.int_br, base.vif_name(p.port_id), p.port_id, p.mac,
+                                p.mtu) for p in ports])
+        self._vif_cache = None
+        if self.datapath_type == 'netdev':
+            for namespace in sorted({p.namespace for p in ports}):
+                offload.disable_tx_checksum(namespace, *[p.ifname for p in ports
+                                                         if p.namespace == namespace])
+
+    def unplug_service_port(self, port_id):
+        ovs_lib.transact(self.api, [ovs_lib.op_del_port(base.vif_name(port_id))])
+        host_vif.unplug_veth(port_id, self.namespace)
 
     # ---- applying --------------------------------------------------------------
 

@@ -1,0 +1,137 @@
+"""Optional capabilities of an L2 driver: the hooks the next features use.
+
+A driver that has a capability inherits its interface beside
+naas.agent.l2.base.L2Driver (``class OpenvSwitchDriver(base.L2Driver,
+hooks.PortCounters)``) and implements its methods; the agent asks with
+:func:`of` and calls nothing a driver does not declare.  A new feature adds a
+method to the drivers that can do it, never a branch on the driver's name.
+
+No driver implements these yet.  Each interface says its contract and where
+naas.agent.agent.Agent calls it; the port details it receives are those of
+naas.agent.l2.base (from the server's get_devices_details_list / sync), with
+the attributes a feature adds to them.
+
+Rules every hook keeps (they are the agent's):
+
+* idempotent: the agent calls again after a restart, a resync or a retry
+  with the same arguments; what is right is left as it is, so that traffic
+  that flows keeps flowing;
+* no state that matters in the process: what a hook made is found again on
+  the host (marked with NaaS names or cookies) by its ``reconcile_*``;
+* batched: one call carries every port of an agent batch, inside
+  ``driver.batch()``, so that a driver applies them together.
+"""
+import abc
+import collections
+
+
+def of(driver, hook):
+    """``driver`` if it has capability ``hook`` (one of the classes below),
+    else None: ``if (f := hooks.of(driver, hooks.PortFilter)): f.filter_ports(...)``."""
+    return driver if isinstance(driver, hook) else None
+
+
+class PortFilter(abc.ABC):
+    """Security groups and anti-spoofing on VIFs.
+
+    Fails closed: a VIF that should be filtered (port_security_enabled, or
+    security groups) never passes traffic unfiltered, not during its first
+    wiring, not during an agent restart.  Drivers keep a VIF that is not
+    wired yet cut off (the Linux bridge driver: out of any bridge; the Open
+    vSwitch driver: the dead VLAN), so the agent calls ``filter_ports``
+    BEFORE ``wire``; if it raises, the ports are not wired (they are parked
+    and retried, still cut off).  Anti-spoofing: a filtered port sends only
+    from its MAC and fixed IPs (and allowed_address_pairs), answers ARP/ND
+    only for them, and never sends DHCP server or router advertisement
+    packets unless its device_owner is the DHCP port or a router's.
+
+    Where the agent calls it: ``filter_ports`` in ``Agent._wire`` before the
+    driver's ``wire`` of the same details; ``unfilter_port`` after
+    ``unwire`` (port deleted or unplugged); ``reconcile_filters`` in
+    ``Agent.resync`` after ``driver.reconcile``.
+    """
+
+    @abc.abstractmethod
+    def filter_ports(self, details):
+        """Make the filters of these ports (port details with
+        port_security_enabled, security_groups with their rules,
+        allowed_address_pairs) what they say; replace changed rules
+        atomically (no moment without a rule set)."""
+
+    @abc.abstractmethod
+    def unfilter_port(self, port_id):
+        """Remove the filter of a port that is unwired; missing is fine."""
+
+    @abc.abstractmethod
+    def reconcile_filters(self, wanted):
+        """After a (re)start: ``wanted`` is the details of every wired port.
+        Remove the filters no wanted port needs; keep those that are right
+        (no gap in filtering across a restart)."""
+
+
+class QoS(abc.ABC):
+    """Bandwidth limits and DSCP marking per VIF.
+
+    Where the agent calls it: ``set_port_qos`` in ``Agent._wire`` after the
+    driver's ``wire``, with the port's policy from its details (None when
+    it has none: the driver removes what it set); ``reconcile_qos`` in
+    ``Agent.resync``.
+    """
+
+    @abc.abstractmethod
+    def set_port_qos(self, port_id, policy):
+        """``policy``: {'rules': [{'type': 'bandwidth_limit', 'max_kbps',
+        'max_burst_kbps', 'direction': 'egress'|'ingress'}, {'type':
+        'dscp_marking', 'dscp_mark'}]} as the VM sees the direction, or
+        None.  A rule the driver cannot realise raises ValueError (the port
+        is still wired; the agent reports the error)."""
+
+    @abc.abstractmethod
+    def reconcile_qos(self, wanted):
+        """After a (re)start: remove the QoS of ports not in ``wanted``."""
+
+
+#: Counters of one VIF, as the VM sees them (rx: what the VM received).
+Counters = collections.namedtuple(
+    'Counters', 'rx_bytes rx_packets tx_bytes tx_packets rx_dropped tx_dropped '
+                'rx_errors tx_errors')
+
+
+class PortCounters(abc.ABC):
+    """Per-port traffic counters, for the statistics extension.
+
+    Where the agent calls it: a statistics loop of its own (not the poll
+    loop), every report interval, with the ports it has wired.
+    """
+
+    @abc.abstractmethod
+    def port_counters(self, port_ids):
+        """{port_id: Counters} of ``port_ids`` in ONE pass over the host (one
+        netlink link dump, one OpenFlow port-stats request per bridge), not
+        one request per port.  Ports not plugged are left out.  Counters
+        only grow while the VIF exists; a VIF plugged again starts at 0 and
+        the server tells the two apart by the VIF's ifindex, which the
+        caller reports beside them."""
+
+
+class RemoteTunnels(abc.ABC):
+    """A network's bridge to a remote site: a tunnel from this host to a
+    remote VTEP that is not a NaaS host (the bridges extension).
+
+    Where the agent calls it: ``Agent.on_network_update`` and the details
+    of a network's ports carry its remotes ([{id, remote_ip, type: vxlan |
+    gre, segmentation_id}]); the agent calls ``set_remotes`` for each
+    network it has ports of, and ``reconcile_remotes`` in ``Agent.resync``.
+    """
+
+    @abc.abstractmethod
+    def set_remotes(self, network_id, remotes):
+        """Make the network's tunnels to remote VTEPs exactly ``remotes``:
+        traffic of the network floods to them and comes back from them into
+        the network (with the remote's segmentation id); an empty list
+        removes them all."""
+
+    @abc.abstractmethod
+    def reconcile_remotes(self, wanted):
+        """After a (re)start: ``wanted`` is {network_id: remotes} of every
+        network with ports here; remove every other remote tunnel."""
