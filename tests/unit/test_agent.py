@@ -161,3 +161,44 @@ class TestHooks(testtools.TestCase):
         self.assertIs(driver, hooks.of(driver, hooks.PortFilter))
         self.assertIsNone(hooks.of(driver, hooks.QoS))
         self.assertIsNone(hooks.of(FakeDriver(), hooks.PortCounters))
+
+
+class TestLayers(testtools.TestCase):
+    """The host side's layers (naas.agent.agent's docstring): every import,
+    top-level or inside a function, read from the source."""
+
+    FORBIDDEN = {'naas/agent': ('naas.compute',),
+                 'naas/compute': ('naas.agent',),
+                 'naas/host': ('naas.agent', 'naas.compute', 'naas.api', 'naas.db',
+                               'naas.plugins')}
+
+    @staticmethod
+    def _imports(path):
+        import ast
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                yield from (a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                yield node.module
+                yield from ('%s.%s' % (node.module, a.name) for a in node.names)
+
+    def test_imports(self):
+        import pathlib
+        top = pathlib.Path(__file__).resolve().parents[2]
+        bad = ['%s imports %s' % (path.relative_to(top), name)
+               for root, forbidden in self.FORBIDDEN.items()
+               for path in sorted((top / root).rglob('*.py'))
+               for name in self._imports(path) if name.startswith(forbidden)]
+        self.assertEqual([], bad)
+
+    def test_services_name_no_driver(self):
+        import pathlib
+        import re
+        top = pathlib.Path(__file__).resolve().parents[2] / 'naas' / 'agent'
+        driver_names = re.compile(r'openvswitch|ovs|linuxbridge|netdev', re.I)
+        found = ['%s:%d' % (path.name, n)
+                 for path in [top / 'dhcp.py', top / 'reconciler.py'] + sorted(
+                     (top / 'l3').glob('*.py'))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if driver_names.search(line)]
+        self.assertEqual([], found)

@@ -188,6 +188,9 @@ class TestHostSettings(testtools.TestCase):
             seen.update(kw, host_namespace=host_namespace)
             return {}
         self.patch(sandbox, 'boot', boot)
+        import io
+        import sys
+        self.patch(sys, 'stdout', io.StringIO())
         self.assertEqual(0, sandbox.main(['--url', 'http://127.0.0.1:1', 'boot', '--network',
                                           'n', '--host', 'h1', '--config-file', path]))
         self.assertEqual('naas-x-h1', seen['host_namespace'])
