@@ -1,7 +1,7 @@
 """Netlink in one network namespace: one handle, one thread, fast dumps.
 
 ``IPHandle(namespace)`` is what the Linux bridge driver, the VIF library
-(naas.compute.vif), the namespace helpers (naas.host.netns) and naas-cleanup
+(naas.host.vif), the namespace helpers (naas.host.netns) and naas-cleanup
 use to work on the links of a namespace from a process that stays in its own
 namespace (naas-agent runs in the root namespace and works on the host
 namespace named by ``[agent] namespace``; ``None`` is the caller's own).

@@ -5,9 +5,9 @@ import struct
 
 import testtools
 
-from naas.host import ip_lib
-from naas.agent.l2 import base
 from naas.cmd import cleanup
+from naas.host import ip_lib
+from naas.host import vif
 
 PORT = 'c883e64a-a2bb-499e-8558-11d52a355d57'
 
@@ -36,7 +36,7 @@ class TestParseLink(testtools.TestCase):
     def test_vif(self):
         lk = self.parse(newlink(
             7, ip_lib.IFF_UP | 0x1000,
-            rta(ip_lib.IFLA_IFNAME, s(base.vif_name(PORT))), rta(ip_lib.IFLA_MTU, u32(1450)),
+            rta(ip_lib.IFLA_IFNAME, s(vif.vif_name(PORT))), rta(ip_lib.IFLA_MTU, u32(1450)),
             rta(ip_lib.IFLA_MASTER, u32(4)), rta(ip_lib.IFLA_IFALIAS, s(PORT)),
             rta(ip_lib.IFLA_ADDRESS, bytes([0xfa, 0x16, 0x3e, 0, 0, 1])),
             rta(ip_lib.IFLA_LINKINFO, rta(ip_lib.IFLA_INFO_KIND, s('veth')), nested=True)))
@@ -81,7 +81,7 @@ class TestCleanupRule(testtools.TestCase):
         naas = cleanup.is_naas_link
         self.assertTrue(naas(self.link('brq1234', 'bridge')))
         self.assertTrue(naas(self.link('vxlan-7', 'vxlan')))
-        self.assertTrue(naas(self.link(base.vif_name(PORT), 'veth', PORT)))
+        self.assertTrue(naas(self.link(vif.vif_name(PORT), 'veth', PORT)))
         self.assertTrue(naas(self.link('naas-x', 'veth')))
         self.assertFalse(naas(self.link('eth0', 'veth')))
         self.assertFalse(naas(self.link('tap0', 'tun')))                # not a VIF of ours

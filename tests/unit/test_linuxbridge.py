@@ -238,6 +238,22 @@ class TestDriver(testtools.TestCase):
         t = ip.links_[base.vif_name(PORT1)]        # still plugged: cut off
         self.assertEqual((0, False), (t.master, t.up))
 
+    def test_service_ports_are_veths_of_the_agents_host(self):
+        driver, _ = self.make()
+        calls = []
+        self.patch(lb.host_vif, 'plug_veth', lambda *a: calls.append(('plug',) + a))
+        self.patch(lb.host_vif, 'unplug_veth', lambda *a: calls.append(('unplug',) + a))
+        driver.plug_service_ports([
+            base.ServicePort(PORT1, 'fa:16:3e:00:00:01', 'ns-dhcp', 'ns-a1a1a1a1-00', 1450),
+            base.ServicePort(PORT2, 'fa:16:3e:00:00:02', 'ns-router', 'qr-b2b2b2b2-00', None)])
+        driver.unplug_service_port(PORT1)
+        self.assertEqual([
+            ('plug', PORT1, driver.namespace, 'ns-dhcp', 'ns-a1a1a1a1-00', 'fa:16:3e:00:00:01',
+             1450),
+            ('plug', PORT2, driver.namespace, 'ns-router', 'qr-b2b2b2b2-00',
+             'fa:16:3e:00:00:02', None),
+            ('unplug', PORT1, driver.namespace)], calls)
+
     def test_set_endpoints(self):
         driver, ip = self.make(tap(10, PORT1))
         driver.scan_vifs()
