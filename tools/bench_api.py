@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark an OpenStack Networking API v2.0 endpoint (NaaS, Neutron, ...).
 
-Standalone: Python standard library only (http.client with one persistent
-keep-alive connection per client thread).  Speaks plain Networking API v2.0,
+Python standard library only (tools.harness.client: http.client with one
+persistent keep-alive connection per client thread).  Speaks plain Networking API v2.0,
 so the same run can measure NaaS and a real Neutron side by side:
 
     tools/bench_api.py --target naas=http://127.0.0.1:9696 \\
@@ -24,7 +24,6 @@ or a check failed (wrong list length, no 409 when the subnet is full),
 """
 
 import argparse
-import http.client
 import ipaddress
 import json
 import math
@@ -35,6 +34,11 @@ import sys
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tools.harness.client import Client  # noqa: E402
+from tools.harness.log import log  # noqa: E402
 
 ALL_SCENARIOS = [
     "network_create",
@@ -49,127 +53,13 @@ ALL_SCENARIOS = [
 DEFAULT_SCENARIOS = [s for s in ALL_SCENARIOS if s != "fill_16"]
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------
-# HTTP
-
-
-class Resp:
-    __slots__ = ("method", "path", "status", "body", "elapsed", "_data")
-
-    def __init__(self, method, path, status, body, elapsed):
-        self.method = method
-        self.path = path
-        self.status = status      # 0: no HTTP response (timeout, refused...)
-        self.body = body          # bytes, or str describing the exception
-        self.elapsed = elapsed    # seconds
-        self._data = None
-
-    @property
-    def ok(self):
-        return 200 <= self.status < 300
-
-    @property
-    def data(self):
-        if self._data is None:
-            try:
-                self._data = json.loads(self.body) if self.body else {}
-            except (ValueError, TypeError):
-                self._data = {}
-        return self._data
-
-    def describe(self, limit=1000):
-        body = self.body
-        if isinstance(body, bytes):
-            body = body.decode("utf-8", "replace")
-        return "%s %s -> %s: %s" % (self.method, self.path,
-                                     self.status or "no response",
-                                     (body or "")[:limit])
-
-
-class Client:
-    """One persistent (keep-alive) HTTP connection; used by one thread."""
-
-    def __init__(self, base_url, headers, timeout):
-        u = urllib.parse.urlsplit(base_url)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError("bad URL %r" % base_url)
-        self.https = u.scheme == "https"
-        self.host = u.hostname
-        self.port = u.port or (443 if self.https else 80)
-        prefix = u.path.rstrip("/")
-        if prefix.endswith("/v2.0"):
-            prefix = prefix[:-len("/v2.0")]
-        self.prefix = prefix
-        self.headers = headers
-        self.timeout = timeout
-        self.conn = None
-        self.reconnects = 0
-
-    def close(self):
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
-
-    def _connect(self):
-        cls = (http.client.HTTPSConnection if self.https
-               else http.client.HTTPConnection)
-        self.conn = cls(self.host, self.port, timeout=self.timeout)
-        self.reconnects += 1
-
-    def request(self, method, path, body=None):
-        data = None
-        headers = dict(self.headers)
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        for attempt in (0, 1):
-            reused = self.conn is not None
-            if not reused:
-                self._connect()
-            t0 = time.perf_counter()
-            try:
-                self.conn.request(method, self.prefix + path, body=data,
-                                  headers=headers)
-                r = self.conn.getresponse()
-                raw = r.read()
-                elapsed = time.perf_counter() - t0
-                if r.will_close:
-                    self.close()
-                return Resp(method, path, r.status, raw, elapsed)
-            except (http.client.RemoteDisconnected, ConnectionResetError,
-                    BrokenPipeError, http.client.CannotSendRequest,
-                    http.client.BadStatusLine) as e:
-                # A kept-alive connection the server had already closed:
-                # retry once on a fresh connection.
-                elapsed = time.perf_counter() - t0
-                self.close()
-                if attempt == 0 and reused:
-                    continue
-                return Resp(method, path, 0, "%s: %s" % (type(e).__name__, e),
-                            elapsed)
-            except (OSError, http.client.HTTPException) as e:
-                # timeout (socket.timeout is an OSError), refused, ...
-                elapsed = time.perf_counter() - t0
-                self.close()
-                return Resp(method, path, 0, "%s: %s" % (type(e).__name__, e),
-                            elapsed)
-        raise AssertionError("unreachable")
-
-
 def run_ops(clients, items, fn, stop_statuses=()):
-    """Run fn(client, item) -> Resp for every item, one thread per client.
+    """Run fn(client, item) -> Response for every item, one thread per client.
 
     Items are handed out in order from a shared cursor, so the loop is
     bounded by len(items); every request is bounded by the client timeout.
     If a response status is in stop_statuses, no further items are started.
-    Returns (list of Resp or None for items never started, wall seconds).
+    Returns (list of Response or None for items never started, wall seconds).
     """
     n = len(items)
     results = [None] * n
@@ -220,7 +110,7 @@ def percentile(values, p):
 
 
 def summarize(results, wall, expected=()):
-    """Summary dict of a batch of Resp.  Statuses in `expected` that are
+    """Summary dict of a batch of Response.  Statuses in `expected` that are
     not 2xx are neither successes nor errors (e.g. the 409 of a full subnet)."""
     done = [r for r in results if r is not None]
     ok = [r for r in done if r.ok]
@@ -263,7 +153,7 @@ class TargetRun:
             headers["X-User-Id"] = args.user
         if args.token:
             headers["X-Auth-Token"] = args.token
-        self.clients = [Client(url, headers, args.timeout)
+        self.clients = [Client(url, headers=headers, timeout=args.timeout)
                         for _ in range(max(1, args.clients))]
         self.serial = self.clients[:1]
         self.results = {}
@@ -289,7 +179,7 @@ class TargetRun:
         return resp.data
 
     def create_network(self, client, name):
-        r = client.request("POST", "/v2.0/networks", {
+        r = client.call("POST", "/v2.0/networks", {
             "network": {"name": name, "project_id": self.args.project}})
         if r.ok:
             nid = r.data.get("network", {}).get("id")
@@ -308,7 +198,7 @@ class TargetRun:
                            "name": self.name("subnet-", self.next_octet - 1)}}
         if self.args.no_dhcp:
             body["subnet"]["enable_dhcp"] = False
-        r = self.serial[0].request("POST", "/v2.0/subnets", body)
+        r = self.serial[0].call("POST", "/v2.0/subnets", body)
         data = self.check(r, "subnet create %s" % cidr)
         sid = data["subnet"]["id"]
         self.subnets.append(sid)
@@ -331,7 +221,7 @@ class TargetRun:
         project = self.args.project
 
         def fn(client, i):
-            r = client.request("POST", "/v2.0/ports", {
+            r = client.call("POST", "/v2.0/ports", {
                 "port": {"network_id": net_id, "project_id": project,
                          "name": self.name(kind, i)}})
             if r.ok:
@@ -353,7 +243,7 @@ class TargetRun:
         return out
 
     def list_port_ids(self, net_id):
-        r = self.serial[0].request(
+        r = self.serial[0].call(
             "GET", "/v2.0/ports?network_id=%s&fields=id" % net_id)
         data = self.check(r, "port list")
         return [p["id"] for p in data.get("ports", [])]
@@ -451,7 +341,7 @@ class TargetRun:
         sizes = []
 
         def fn(client, _i):
-            r = client.request("GET", path)
+            r = client.call("GET", path)
             if r.ok:
                 returned.append(len(r.data.get("ports", [])))
                 sizes.append(len(r.body))
@@ -473,14 +363,14 @@ class TargetRun:
     def s_port_show(self):
         ids = self.have_ports(self.args.ports)
         res, wall = run_ops(self.serial, ids,
-                            lambda c, pid: c.request("GET",
+                            lambda c, pid: c.call("GET",
                                                      "/v2.0/ports/" + pid))
         self.record("port_show", summarize(res, wall))
 
     def s_port_update(self):
         ids = self.have_ports(self.args.ports)
         items = list(enumerate(ids))
-        res, wall = run_ops(self.serial, items, lambda c, it: c.request(
+        res, wall = run_ops(self.serial, items, lambda c, it: c.call(
             "PUT", "/v2.0/ports/" + it[1],
             {"port": {"name": self.name("upd-", it[0])}}))
         self.record("port_update", summarize(res, wall))
@@ -489,7 +379,7 @@ class TargetRun:
         ids = self.have_ports(self.args.ports)
 
         def fn(c, pid):
-            r = c.request("DELETE", "/v2.0/ports/" + pid)
+            r = c.call("DELETE", "/v2.0/ports/" + pid)
             if r.ok:
                 with self.lock:
                     self.ports.discard(pid)
@@ -591,7 +481,7 @@ class TargetRun:
         if not ids:
             return []
         res, _ = run_ops(self.clients, list(ids),
-                         lambda c, i: c.request("DELETE",
+                         lambda c, i: c.call("DELETE",
                                                 "/v2.0/%s/%s" % (kind, i)))
         left = [i for i, r in zip(ids, res)
                 if r is None or not (r.ok or r.status == 404)]
@@ -602,7 +492,7 @@ class TargetRun:
         return left
 
     def find_networks_by_prefix(self, prefix):
-        r = self.serial[0].request("GET",
+        r = self.serial[0].call("GET",
                                    "/v2.0/networks?fields=id&fields=name")
         data = self.check(r, "network list")
         return [n["id"] for n in data.get("networks", [])
@@ -659,7 +549,7 @@ class TargetRun:
     def run(self, scenarios):
         log("== target %s (%s), run %s" % (self.label, self.url,
                                           self.name_prefix))
-        r = self.serial[0].request("GET", "/v2.0/networks?limit=1")
+        r = self.serial[0].call("GET", "/v2.0/networks?limit=1")
         if not r.ok:
             raise BenchError("target %s not usable: %s"
                              % (self.label, r.describe()))
@@ -686,7 +576,7 @@ def cleanup_by_prefix(label, url, args):
     """Delete every network named <prefix>-* (with its ports and subnets)."""
     t = TargetRun(label, url, args, "cleanup")
     nets = t.find_networks_by_prefix(args.prefix + "-")
-    r = t.serial[0].request("GET", "/v2.0/subnets?fields=id&fields=name"
+    r = t.serial[0].call("GET", "/v2.0/subnets?fields=id&fields=name"
                             "&fields=network_id")
     subs = [s["id"] for s in t.check(r, "subnet list").get("subnets", [])
             if s.get("network_id") in set(nets)]

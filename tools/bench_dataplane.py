@@ -48,6 +48,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tools.harness import fullstack  # noqa: E402
 from tools.harness import servers  # noqa: E402
 from tools.harness.servers import wait_for  # noqa: E402
+from tools.harness.log import log  # noqa: E402
+from tools.harness.stats import percentile  # noqa: E402
 
 TENANT = 'bench'
 
@@ -103,11 +105,6 @@ for line in sys.stdin:
 '''
 
 
-def log(msg, *args):
-    print(('[%s] ' % time.strftime('%H:%M:%S')) + (msg % args if args else msg),
-          file=sys.stderr, flush=True)
-
-
 class Prober(object):
     """The PROBER script running in ``vm``'s namespace."""
 
@@ -153,15 +150,6 @@ class Prober(object):
             self.proc.wait()
 
 
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float('nan')
-    k = (len(values) - 1) * p / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
 # ---------------------------------------------------------------------------
 
 def bench_first_ping(env, count):
@@ -196,7 +184,7 @@ def bench_first_ping(env, count):
                          'first_ping_ms': (at - t0) * 1000})
             if (i + 1) % 20 == 0:
                 log('%d VMs: first ping p50 %.0f ms', i + 1,
-                    pct([r['first_ping_ms'] for r in rows], 50))
+                    percentile([r['first_ping_ms'] for r in rows], 50))
     finally:
         for p in probers.values():
             p.close()
@@ -263,13 +251,13 @@ def markdown(args, first, resync):
     if fp:
         lines += [
             '| port create -> first ping, p50 (%d VMs, 2 hosts) | %.0f ms | <= 300 ms |'
-            % (len(fp), pct(fp, 50)),
-            '| port create -> first ping, p99 | %.0f ms | |' % pct(fp, 99),
+            % (len(fp), percentile(fp, 50)),
+            '| port create -> first ping, p99 | %.0f ms | |' % percentile(fp, 99),
             '| port create -> first ping, max | %.0f ms | |' % max(fp),
             '| of which POST /v2.0/ports, p50 | %.0f ms | |'
-            % pct([r['create_ms'] for r in first], 50),
+            % percentile([r['create_ms'] for r in first], 50),
             '| of which VM plug (namespace, veth, address), p50 | %.0f ms | |'
-            % pct([r['plug_ms'] for r in first], 50),
+            % percentile([r['plug_ms'] for r in first], 50),
         ]
     if resync:
         n = resync['ports']
@@ -339,7 +327,7 @@ def main(argv=None):
                        'first_ping': first, 'resync': resync}, f, indent=1)
     ok = True
     if first:
-        ok &= pct([r['first_ping_ms'] for r in first], 50) <= 300
+        ok &= percentile([r['first_ping_ms'] for r in first], 50) <= 300
     if resync:
         ok &= resync['cold_s'] <= 5 and resync['warm_s'] <= 5
         ok &= resync['ping']['lost'] <= 1

@@ -46,26 +46,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tools.harness import fullstack  # noqa: E402
+from tools.harness.dhcp import UDHCPC_SCRIPT  # noqa: E402
 from tools.harness import servers  # noqa: E402
 from tools.harness.servers import wait_for  # noqa: E402
-from tests.fullstack.test_dhcp import UDHCPC_SCRIPT  # noqa: E402
+from tools.harness.log import log  # noqa: E402
+from tools.harness.stats import percentile  # noqa: E402
 
 TENANT = 'bench'
 CIDR = '10.70.0.0/20'
-
-
-def log(msg, *args):
-    print(('[%s] ' % time.strftime('%H:%M:%S')) + (msg % args if args else msg),
-          file=sys.stderr, flush=True)
-
-
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float('nan')
-    k = (len(values) - 1) * p / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 class Dnsmasq(object):
@@ -203,16 +191,16 @@ def markdown(args, n_entries, updates, leases):
     lines = ['| measure | p50 | p90 | max | goal |', '| --- | --- | --- | --- | --- |']
     if u:
         lines.append('| DHCP configuration update, %d ports on the network (ms) '
-                     '| %.0f | %.0f | %.0f | <= 1000 |' % (n_entries, pct(u, 50), pct(u, 90),
-                                                        max(u)))
+                     '| %.0f | %.0f | %.0f | <= 1000 |' % (
+                         n_entries, percentile(u, 50), percentile(u, 90), max(u)))
     if ls:
         lines.append('| port create -> DHCP lease (ms) | %.0f | %.0f | %.0f | p50 <= 1000 |'
-                     % (pct(ls, 50), pct(ls, 90), max(ls)))
+                     % (percentile(ls, 50), percentile(ls, 90), max(ls)))
         for key, what in (('active_ms', 'of which port create -> ACTIVE'),
                           ('dhcp_ms', 'of which udhcpc start -> lease')):
             v = [r[key] for r in leases]
             lines.append('| %s (ms) | %.0f | %.0f | %.0f | |'
-                         % (what, pct(v, 50), pct(v, 90), max(v)))
+                         % (what, percentile(v, 50), percentile(v, 90), max(v)))
     return '\n'.join(lines)
 
 
@@ -289,7 +277,7 @@ def main(argv=None):
     if updates:
         ok &= max(r['update_ms'] for r in updates) <= 1000
     if leases:
-        ok &= pct([r['lease_ms'] for r in leases], 50) <= 1000
+        ok &= percentile([r['lease_ms'] for r in leases], 50) <= 1000
     return 0 if ok else 1
 
 

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -44,38 +43,28 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tools.harness import fullstack  # noqa: E402
 from tools.harness import servers  # noqa: E402
+from tools.harness.client import Client  # noqa: E402
 from tools.harness.servers import wait_for  # noqa: E402
+from tools.harness.log import log  # noqa: E402
 
 TENANT = 'bench'
 GOAL = 2.0
 
 
-def log(msg, *args):
-    print(('[%s] ' % time.strftime('%H:%M:%S')) + (msg % args if args else msg),
-          file=sys.stderr, flush=True)
-
-
-class Probe(object):
-    """``busybox ping -i INTERVAL <gateway>`` in a VM; ``first`` is the
-    time.monotonic() of the first reply after ``arm()``."""
-
-    REPLY = re.compile(r'bytes from')
+class Probe(fullstack.Pinger):
+    """A Pinger (``busybox ping -i INTERVAL <gateway>`` in a VM) that notes
+    ``first``: the time.monotonic() of the first reply after ``arm()``."""
 
     def __init__(self, vm, address, interval=0.05):
         self.namespace = vm.namespace
         self.first = None
         self.armed = False
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            ['ip', 'netns', 'exec', vm.namespace, 'busybox', 'ping', '-i',
-             str(interval), address], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        super(Probe, self).__init__(vm, address, interval)
 
     def _read(self):
         for line in self.proc.stdout:
-            if self.REPLY.search(line.decode(errors='replace')):
+            if b'bytes from' in line:
                 now = time.monotonic()
                 with self.lock:
                     if self.armed and self.first is None:
@@ -84,10 +73,6 @@ class Probe(object):
     def arm(self):
         with self.lock:
             self.armed, self.first = True, None
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 def l3_applied(env, router_id, count):
@@ -122,7 +107,7 @@ def one_round(env, subnets, probes, timeout, parallel=1):
 
     def add(subnet):
         if not hasattr(local, 'client'):
-            local.client = fullstack.Client(env.server.url, TENANT)
+            local.client = Client(env.server.url, TENANT)
         t = time.monotonic()
         local.client.request('PUT', '/v2.0/routers/%s/add_router_interface' % router['id'],
                              {'subnet_id': subnet['id']}, expect=200)

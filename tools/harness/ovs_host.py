@@ -1,6 +1,6 @@
 """A host built as a network namespace with an Open vSwitch of its own.
 
-For the fullstack tests (tools.harness.fullstack.Host), tools/ovs_smoke.py
+For the fullstack tests (tools.harness.fullstack.Host), tools/smoke.py
 and naas-sandbox on one machine.  What works here (Debian 12
 openvswitch-switch 3.1, no OVS kernel module, userspace datapath):
 

@@ -40,7 +40,7 @@ old table or the new one, never a gap.  Nothing that is right is rewritten
 in OVSDB.  Flow cookies: high 32 bits 0x4E414153 ("NAAS"), low 32 bits the
 generation; NaaS never touches a flow without that mark.
 
-Hosts built as namespaces (the fullstack tests, tools/ovs_smoke.py): the
+Hosts built as namespaces (the fullstack tests, tools/smoke.py): the
 agent runs in the root namespace and reaches its host's private OVS through
 [ovs] ovsdb_connection = unix:<dir>/db.sock; OpenFlow goes to the bridges'
 management sockets in the same directory (<dir>/<bridge>.mgmt).  See
