@@ -136,59 +136,12 @@ def _index(h, ifname):
     return lk.index
 
 
-def veth(name, peer_name, namespace=None, peer_namespace=None, mtu=None,
-         address=None, peer_address=None, alias=None, up=True):
-    """A veth pair: ``name`` in ``namespace``, ``peer_name`` in
-    ``peer_namespace`` (None: this process's own namespace), both up.
-    Both ends are created directly where they belong (nothing passes
-    through the root namespace).  Returns the ip_lib.Link of ``name``."""
-    # Created from the peer's namespace with the main end sent to
-    # ``namespace``: the kernel applies the main end's flags (up) there, so
-    # one handle does it all.
-    main = {'state': 'up'} if up else {}
-    if namespace != peer_namespace:
-        main['net_ns_fd'] = namespace if namespace else '/proc/%d/ns/net' % os.getpid()
-    if mtu:
-        main['mtu'] = mtu
-    if address:
-        main['address'] = address
-    peer = {'ifname': peer_name}
-    if mtu:
-        peer['mtu'] = mtu
-    if peer_address:
-        peer['address'] = peer_address
-    with handle(peer_namespace) as h:
-        h.call(lambda ipr: ipr.link('add', ifname=name, kind='veth', peer=peer, **main))
-        if up:
-            h.set_link(_index(h, peer_name), state='up')
-    if alias:
-        with handle(namespace) as h:
-            h.set_link(_index(h, name), ifalias=alias)
-    return link(namespace, name)
-
-
 def delete_link(namespace, ifname):
     """Delete interface ``ifname`` in ``namespace``; missing is fine."""
     with handle(namespace) as h:
         lk = h.link(ifname)
         if lk is not None:
             h.del_link(lk.index)
-
-
-def bridge(namespace, name, up=True):
-    """A plain Linux bridge (no STP, no forward delay), e.g. an underlay."""
-    with handle(namespace) as h:
-        lk = h.link(name) or h.add_link(name, 'bridge', br_stp_state=0,
-                                        br_forward_delay=0)
-        if up and not lk.up:
-            h.set_link(lk.index, state='up')
-        return h.link(name)
-
-
-def set_master(namespace, ifname, master):
-    """Put ``ifname`` in bridge ``master`` (None: take it out)."""
-    with handle(namespace) as h:
-        h.set_link(_index(h, ifname), master=_index(h, master) if master else 0)
 
 
 def add_address(namespace, ifname, cidr):
@@ -203,18 +156,13 @@ def add_address(namespace, ifname, cidr):
                 raise
 
 
-def add_route(namespace, dst, gateway=None, ifname=None):
-    """Add a route ('default' or a CIDR) via ``gateway`` and/or ``ifname``."""
+def add_route(namespace, dst, gateway):
+    """Add a route ('default' or a CIDR) via ``gateway``; present is fine."""
     if dst == 'default':
-        dst = '::/0' if gateway and ':' in gateway else '0.0.0.0/0'
-    spec = {'dst': dst}
-    if gateway:
-        spec['gateway'] = gateway
+        dst = '::/0' if ':' in gateway else '0.0.0.0/0'
     with handle(namespace) as h:
-        if ifname:
-            spec['oif'] = _index(h, ifname)
         try:
-            h.route('add', **spec)
+            h.route('add', dst=dst, gateway=gateway)
         except Exception as exc:
             if getattr(exc, 'code', None) != errno.EEXIST:
                 raise

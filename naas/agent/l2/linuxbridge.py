@@ -43,8 +43,7 @@ LOG = logging.getLogger(__name__)
 BRIDGE_PREFIX = 'brq'
 VXLAN_PREFIX = 'vxlan-'
 VLAN_PREFIX = 'nvl-'
-#: Name prefixes of the devices this driver creates (and only these).
-DEVICE_PREFIXES = (BRIDGE_PREFIX, VXLAN_PREFIX, VLAN_PREFIX)
+#: Name prefix -> kind of the devices this driver creates (and only these).
 DEVICE_KINDS = {BRIDGE_PREFIX: 'bridge', VXLAN_PREFIX: 'vxlan', VLAN_PREFIX: 'vlan'}
 VXLAN_PORT = 4789
 IFNAMSIZ = 15
