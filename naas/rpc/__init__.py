@@ -52,6 +52,9 @@ AGENT_TOPIC = 'naas-agent'
 
 DEFAULT_URL = 'fake:/'
 
+#: Seconds an agent waits for the server to answer a call.
+CALL_TIMEOUT = 30
+
 _TRANSPORT = None
 _LOCK = threading.Lock()
 

@@ -81,7 +81,7 @@ class L3ServerAPI(rpc.Client):
     VERSION = '1.0'
     UPGRADE_LEVEL = 'l3_server'
 
-    def __init__(self, host, timeout=30):
+    def __init__(self, host, timeout=rpc.CALL_TIMEOUT):
         super().__init__(timeout=timeout)
         self.host = host
 

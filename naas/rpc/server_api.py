@@ -22,7 +22,7 @@ class ServerAPI(rpc.Client):
     VERSION = '1.2'
     UPGRADE_LEVEL = 'server'
 
-    def __init__(self, host, timeout=30):
+    def __init__(self, host, timeout=rpc.CALL_TIMEOUT):
         super().__init__(timeout=timeout)
         self.host = host
 
