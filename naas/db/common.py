@@ -107,33 +107,29 @@ def chunks(items, size=CHUNK):
 
 def write_tags(conn, table, resource_id):
     """Copy a resource's rows of ``tags`` into its ``tags`` column."""
-    t = models.tags
     tags = sorted(r.tag for r in conn.execute(
-        sa.select(t.c.tag).where(t.c.resource_id == resource_id)))
+        sa.select(models.tags.c.tag).where(models.tags.c.resource_id == resource_id)))
     conn.execute(table.update().where(table.c.id == resource_id)
                  .values(tags=dumps(tags)))
 
 
 def set_tags(conn, resource_id, tags):
-    t = models.tags
-    conn.execute(t.delete().where(t.c.resource_id == resource_id))
+    conn.execute(models.tags.delete().where(models.tags.c.resource_id == resource_id))
     if tags:
-        conn.execute(t.insert(), [{'resource_id': resource_id, 'tag': tag}
-                                  for tag in sorted(set(tags))])
+        conn.execute(models.tags.insert(), [{'resource_id': resource_id, 'tag': tag}
+                                            for tag in sorted(set(tags))])
 
 
 def add_tag(conn, resource_id, tag):
-    t = models.tags
-    exists = conn.execute(sa.select(t.c.tag).where(
-        t.c.resource_id == resource_id, t.c.tag == tag)).first()
+    exists = conn.execute(sa.select(models.tags.c.tag).where(
+        models.tags.c.resource_id == resource_id, models.tags.c.tag == tag)).first()
     if exists is None:
-        conn.execute(t.insert().values(resource_id=resource_id, tag=tag))
+        conn.execute(models.tags.insert().values(resource_id=resource_id, tag=tag))
 
 
 def remove_tag(conn, resource_id, tag):
-    t = models.tags
-    return conn.execute(t.delete().where(t.c.resource_id == resource_id,
-                                         t.c.tag == tag)).rowcount == 1
+    return conn.execute(models.tags.delete().where(
+        models.tags.c.resource_id == resource_id, models.tags.c.tag == tag)).rowcount == 1
 
 
 def delete_tags(conn, resource_id):
@@ -146,7 +142,6 @@ def tag_conditions(id_column, filters):
     Each filter value is a comma-separated list of tags, as in the
     Networking API; repeated parameters are merged.
     """
-    t = models.tags
     clauses = []
     for name in base.TAG_FILTERS:
         values = filters.pop(name, None)
@@ -156,13 +151,13 @@ def tag_conditions(id_column, filters):
         if not wanted:
             continue
         if name in ('tags', 'not-tags'):
-            matched = (sa.select(sa.func.count()).select_from(t)
-                       .where(t.c.resource_id == id_column, t.c.tag.in_(wanted))
+            matched = (sa.select(sa.func.count()).select_from(models.tags)
+                       .where(models.tags.c.resource_id == id_column, models.tags.c.tag.in_(wanted))
                        .scalar_subquery())
             cond = matched == len(wanted)
         else:
-            cond = sa.exists().where(t.c.resource_id == id_column,
-                                     t.c.tag.in_(wanted))
+            cond = sa.exists().where(models.tags.c.resource_id == id_column,
+                                     models.tags.c.tag.in_(wanted))
         clauses.append(sa.not_(cond) if name.startswith('not-') else cond)
     return clauses
 

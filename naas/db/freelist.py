@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from naas.common import exceptions
 from naas.db import models
 
-T = models.ipam_free_ranges
+free_ranges = models.ipam_free_ranges
 
 
 def key(value):
@@ -33,7 +33,7 @@ def create_pool(conn, pool_id, ranges):
     rows = [{'pool_id': pool_id, 'first': key(first), 'last': key(last)}
             for first, last in _merge(ranges)]
     if rows:
-        conn.execute(T.insert(), rows)
+        conn.execute(free_ranges.insert(), rows)
 
 
 def refill_pool(conn, pool_id, ranges, used):
@@ -53,7 +53,7 @@ def refill_pool(conn, pool_id, ranges, used):
 
 
 def delete_pool(conn, pool_id):
-    conn.execute(T.delete().where(T.c.pool_id == pool_id))
+    conn.execute(free_ranges.delete().where(free_ranges.c.pool_id == pool_id))
 
 
 def _merge(ranges):
@@ -96,9 +96,9 @@ def _locked_settled(conn, query, fits):
 def take_next(conn, pool_id):
     """Take the lowest free value, or None when the pool is empty."""
     for _ in range(8):
-        row = _locked_settled(conn, sa.select(T.c.first, T.c.last)
-                              .where(T.c.pool_id == pool_id)
-                              .order_by(T.c.first).limit(1),
+        row = _locked_settled(conn, sa.select(free_ranges.c.first, free_ranges.c.last)
+                              .where(free_ranges.c.pool_id == pool_id)
+                              .order_by(free_ranges.c.first).limit(1),
                               lambda row: True)
         if row is None:
             return None
@@ -110,9 +110,9 @@ def take_next(conn, pool_id):
 def take(conn, pool_id, value):
     """Take ``value``; False when it is not free."""
     k = key(value)
-    row = _locked_settled(conn, sa.select(T.c.first, T.c.last)
-                          .where(T.c.pool_id == pool_id, T.c.first <= k)
-                          .order_by(T.c.first.desc()).limit(1),
+    row = _locked_settled(conn, sa.select(free_ranges.c.first, free_ranges.c.last)
+                          .where(free_ranges.c.pool_id == pool_id, free_ranges.c.first <= k)
+                          .order_by(free_ranges.c.first.desc()).limit(1),
                           lambda row: row.last >= k)
     if row is None or row.last < k:
         return False
@@ -122,19 +122,19 @@ def take(conn, pool_id, value):
 def _take_from(conn, pool_id, row, value):
     """Remove ``value`` from the locked range ``row``; False if it changed."""
     first, last = unkey(row.first), unkey(row.last)
-    where = sa.and_(T.c.pool_id == pool_id, T.c.first == row.first,
-                    T.c.last == row.last)
+    where = sa.and_(free_ranges.c.pool_id == pool_id, free_ranges.c.first == row.first,
+                    free_ranges.c.last == row.last)
     if first == last:
-        result = conn.execute(T.delete().where(where))
+        result = conn.execute(free_ranges.delete().where(where))
     elif value == first:
-        result = conn.execute(T.update().where(where).values(first=key(value + 1)))
+        result = conn.execute(free_ranges.update().where(where).values(first=key(value + 1)))
     elif value == last:
-        result = conn.execute(T.update().where(where).values(last=key(value - 1)))
+        result = conn.execute(free_ranges.update().where(where).values(last=key(value - 1)))
     else:
-        result = conn.execute(T.update().where(where).values(last=key(value - 1)))
+        result = conn.execute(free_ranges.update().where(where).values(last=key(value - 1)))
         if result.rowcount == 1:
-            conn.execute(T.insert().values(pool_id=pool_id, first=key(value + 1),
-                                           last=row.last))
+            conn.execute(free_ranges.insert().values(pool_id=pool_id, first=key(value + 1),
+                                                     last=row.last))
     return result.rowcount == 1
 
 
@@ -142,31 +142,35 @@ def give_back(conn, pool_id, value):
     """Return ``value`` to the pool, merging it with its neighbours."""
     k = key(value)
     # first <= k: a range starting at the value is "already free" too.
-    before = _locked(conn, sa.select(T.c.first, T.c.last)
-                     .where(T.c.pool_id == pool_id, T.c.first <= k)
-                     .order_by(T.c.first.desc()).limit(1))
+    before = _locked(conn, sa.select(free_ranges.c.first, free_ranges.c.last)
+                     .where(free_ranges.c.pool_id == pool_id, free_ranges.c.first <= k)
+                     .order_by(free_ranges.c.first.desc()).limit(1))
     if before is not None and before.last >= k:
         return  # already free
-    after = _locked(conn, sa.select(T.c.first, T.c.last)
-                    .where(T.c.pool_id == pool_id, T.c.first == key(value + 1)))
+    after = _locked(conn, sa.select(free_ranges.c.first, free_ranges.c.last)
+                    .where(free_ranges.c.pool_id == pool_id,
+                           free_ranges.c.first == key(value + 1)))
     joins_before = before is not None and unkey(before.last) == value - 1
     if joins_before and after is not None:
-        conn.execute(T.delete().where(T.c.pool_id == pool_id,
-                                      T.c.first == after.first))
-        conn.execute(T.update().where(T.c.pool_id == pool_id,
-                                      T.c.first == before.first)
+        conn.execute(free_ranges.delete().where(free_ranges.c.pool_id == pool_id,
+                                                free_ranges.c.first == after.first))
+        conn.execute(free_ranges.update().where(free_ranges.c.pool_id == pool_id,
+                                                free_ranges.c.first == before.first)
                      .values(last=after.last))
     elif joins_before:
-        conn.execute(T.update().where(T.c.pool_id == pool_id,
-                                      T.c.first == before.first).values(last=k))
+        conn.execute(free_ranges.update().where(free_ranges.c.pool_id == pool_id,
+                                                free_ranges.c.first == before.first)
+                     .values(last=k))
     elif after is not None:
-        conn.execute(T.update().where(T.c.pool_id == pool_id,
-                                      T.c.first == after.first).values(first=k))
+        conn.execute(free_ranges.update().where(free_ranges.c.pool_id == pool_id,
+                                                free_ranges.c.first == after.first)
+                     .values(first=k))
     else:
-        conn.execute(T.insert().values(pool_id=pool_id, first=k, last=k))
+        conn.execute(free_ranges.insert().values(pool_id=pool_id, first=k, last=k))
 
 
 def free_count(conn, pool_id):
     """How many values are free (sums the ranges; for tests and tools)."""
-    rows = conn.execute(sa.select(T.c.first, T.c.last).where(T.c.pool_id == pool_id))
+    rows = conn.execute(sa.select(free_ranges.c.first, free_ranges.c.last)
+                        .where(free_ranges.c.pool_id == pool_id))
     return sum(unkey(r.last) - unkey(r.first) + 1 for r in rows)

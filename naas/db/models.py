@@ -133,3 +133,25 @@ quotas = sa.Table(
     sa.Column('resource', sa.String(64), primary_key=True),
     sa.Column('hard_limit', sa.Integer, nullable=False),
 )
+
+# The agents that report to this server, one per (agent_type, host): L2
+# agents (with DHCP) and L3 agents alike (naas.db.agents).  The table's
+# name is older than its L3 agents.
+agents = sa.Table(
+    'l2_agents', metadata,
+    sa.Column('id', sa.String(36), primary_key=True),
+    sa.Column('agent_type', sa.String(64), nullable=False),
+    sa.Column('binary', sa.String(64), nullable=False),
+    sa.Column('topic', sa.String(64), nullable=False),
+    sa.Column('host', sa.String(255), nullable=False),
+    sa.Column('admin_state_up', sa.Boolean, nullable=False),
+    sa.Column('description', sa.String(255), nullable=False, server_default=''),
+    sa.Column('created_at', sa.String(20), nullable=False),
+    sa.Column('started_at', sa.String(20), nullable=False),
+    # Seconds since the epoch of the last heartbeat, for the alive check.
+    sa.Column('heartbeat', sa.Float, nullable=False),
+    sa.Column('heartbeat_timestamp', sa.String(20), nullable=False),
+    sa.Column('tunnel_ip', sa.String(64), nullable=False, server_default=''),
+    sa.Column('configurations', sa.Text, nullable=False),
+    sa.UniqueConstraint('agent_type', 'host'),
+)

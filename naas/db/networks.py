@@ -6,9 +6,9 @@ from naas.db import common
 from naas.db import models
 from naas.db import query
 
-T = models.networks
-COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id',
-                                       'router:external': 'router_external'})
+networks = models.networks
+COLUMNS = query.column_map(networks, renames={'tenant_id': 'project_id',
+                                              'router:external': 'router_external'})
 
 
 def visible_to(context):
@@ -19,14 +19,15 @@ def visible_to(context):
 def _visible(admin):
     if admin:
         return sa.true()
-    return sa.or_(T.c.project_id == common.CTX_PROJECT, T.c.shared.is_(True),
-                  T.c.router_external.is_(True))
+    return sa.or_(networks.c.project_id == common.CTX_PROJECT, networks.c.shared.is_(True),
+                  networks.c.router_external.is_(True))
 
 
 _GET = common.prebuilt(lambda admin, lock: _for_update(
-    sa.select(T).where(T.c.id == sa.bindparam('id'), _visible(admin)), lock))
+    sa.select(networks).where(networks.c.id == sa.bindparam('id'), _visible(admin)), lock))
 _TARGET = common.prebuilt(lambda: sa.select(
-    T.c.project_id, T.c.shared, T.c.router_external).where(T.c.id == sa.bindparam('id')))
+    networks.c.project_id, networks.c.shared, networks.c.router_external)
+    .where(networks.c.id == sa.bindparam('id')))
 
 
 def _for_update(stmt, lock):
@@ -43,7 +44,7 @@ def insert(conn, body, mtu):
     return row['id']
 
 
-_INSERT = common.prebuilt(lambda: T.insert())
+_INSERT = common.prebuilt(lambda: networks.insert())
 
 
 def get_row(context, id, lock=False):
@@ -64,26 +65,29 @@ def policy_target(conn, id):
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False,
-           where=()):
+           only_ids=None):
+    """The rows of a list request; ``only_ids``: a SELECT of the ids the
+    list is limited to (the core plugin's own filters), or None."""
     filters = dict(filters or {})
-    stmt = sa.select(T).where(visible_to(context), *where)
+    stmt = sa.select(networks).where(visible_to(context))
+    if only_ids is not None:
+        stmt = stmt.where(networks.c.id.in_(only_ids))
     subnet_ids = filters.pop('subnets', None)
     if subnet_ids:
-        s = models.subnets
-        stmt = stmt.where(T.c.id.in_(sa.select(s.c.network_id).where(s.c.id.in_(subnet_ids))))
-    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+        stmt = stmt.where(networks.c.id.in_(sa.select(models.subnets.c.network_id)
+                                            .where(models.subnets.c.id.in_(subnet_ids))))
+    return query.list_rows(context, stmt, networks, COLUMNS, filters, sorts, limit, marker,
                            page_reverse)
 
 
 def to_dicts(conn, rows):
     ids = [r.id for r in rows]
-    subnets = {}
-    s = models.subnets
+    subnet_ids = {}
     for chunk in common.chunks(ids):
-        for sub in conn.execute(sa.select(s.c.network_id, s.c.id)
-                                .where(s.c.network_id.in_(chunk))
-                                .order_by(s.c.created_at, s.c.id)):
-            subnets.setdefault(sub.network_id, []).append(sub.id)
+        for subnet in conn.execute(sa.select(models.subnets.c.network_id, models.subnets.c.id)
+                                   .where(models.subnets.c.network_id.in_(chunk))
+                                   .order_by(models.subnets.c.created_at, models.subnets.c.id)):
+            subnet_ids.setdefault(subnet.network_id, []).append(subnet.id)
     out = []
     for r in rows:
         d = common.standard_dict(r)
@@ -92,8 +96,21 @@ def to_dicts(conn, rows):
                   'mtu': r.mtu, 'port_security_enabled': r.port_security_enabled,
                   'availability_zone_hints': common.loads(r.availability_zone_hints, []),
                   'availability_zones': [],
-                  'subnets': subnets.get(r.id, [])})
+                  'subnets': subnet_ids.get(r.id, [])})
         out.append(d)
+    return out
+
+
+def set_mtu(conn, id, mtu):
+    conn.execute(networks.update().where(networks.c.id == id).values(mtu=mtu))
+
+
+def rows_by_id(conn, network_ids):
+    """{id: row} of the networks ``network_ids`` (whoever may see them)."""
+    out = {}
+    for chunk in common.chunks(sorted(set(network_ids))):
+        for row in conn.execute(sa.select(networks).where(networks.c.id.in_(chunk))):
+            out[row.id] = row
     return out
 
 
@@ -105,9 +122,9 @@ def update(conn, id, values, expected_revision=None):
             cols[attr] = values[attr]
     if 'router:external' in values:
         cols['router_external'] = values['router:external']
-    common.bump(conn, T, id, cols, expected_revision)
+    common.bump(conn, networks, id, cols, expected_revision)
 
 
 def delete(conn, id):
     common.delete_tags(conn, id)
-    conn.execute(T.delete().where(T.c.id == id))
+    conn.execute(networks.delete().where(networks.c.id == id))

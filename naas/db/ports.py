@@ -5,18 +5,19 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import common
 from naas.db import ipam
 from naas.db import models
 from naas.db import query
+from naas.lib import constants
+from naas.lib.definitions import base
 
-T = models.ports
-N = models.networks
-A = models.ip_allocations
-COLUMNS = query.column_map(T, renames={
+ports = models.ports
+networks = models.networks
+ip_allocations = models.ip_allocations
+COLUMNS = query.column_map(ports, renames={
     'tenant_id': 'project_id', 'binding:host_id': 'binding_host_id',
     'binding:vnic_type': 'binding_vnic_type',
     'binding:vif_type': 'binding_vif_type'})
@@ -24,8 +25,8 @@ COLUMNS = query.column_map(T, renames={
 SERVICE_OWNER_PREFIX = 'network:'
 #: Service ports that keep their subnet and network in use (409 on delete),
 #: as in Neutron; other network:* ports (DHCP) go with them.
-L3_OWNERS = ('network:router_interface', 'network:router_gateway',
-             'network:floatingip')
+L3_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF, constants.DEVICE_OWNER_ROUTER_GW,
+             constants.DEVICE_OWNER_FLOATINGIP)
 
 
 def deleted_with_network(device_owner):
@@ -40,8 +41,8 @@ def visible_to(context):
 def _visible(admin):
     if admin:
         return sa.true()
-    own_nets = sa.select(N.c.id).where(N.c.project_id == common.CTX_PROJECT)
-    return sa.or_(T.c.project_id == common.CTX_PROJECT, T.c.network_id.in_(own_nets))
+    own_nets = sa.select(networks.c.id).where(networks.c.project_id == common.CTX_PROJECT)
+    return sa.or_(ports.c.project_id == common.CTX_PROJECT, ports.c.network_id.in_(own_nets))
 
 
 def random_mac():
@@ -52,8 +53,8 @@ def random_mac():
 
 
 def mac_in_use(conn, network_id, mac):
-    return conn.execute(sa.select(T.c.id).where(
-        T.c.network_id == network_id, T.c.mac_address == mac)).first() is not None
+    return conn.execute(sa.select(ports.c.id).where(
+        ports.c.network_id == network_id, ports.c.mac_address == mac)).first() is not None
 
 
 def _subnet_for_ip(subnets, ip_address):
@@ -70,13 +71,15 @@ def _subnet_dict(row):
             'allocation_pools': row.allocation_pools}
 
 
-def allocate_ips(conn, network_id, subnets, fixed_ips, mac, device_owner=''):
+def allocate_ips(conn, network_id, subnets, fixed_ips, mac, device_owner='', kept=0):
     """Addresses for a port: [{subnet_id, ip_address}].
 
     ``fixed_ips`` ATTR_NOT_SPECIFIED gives one address from the first IPv4
     subnet with room, one from the first stateful IPv6 subnet, and the
     EUI-64 address on every SLAAC subnet.  A router interface may ask for
-    a given address on a SLAAC subnet (its gateway), as in Neutron.
+    a given address on a SLAAC subnet (its gateway), as in Neutron.  A
+    list asked for (with ``kept`` addresses the port keeps, on update) is
+    the one place max_fixed_ips_per_port is checked.
     """
     subnets = [_subnet_dict(s) for s in subnets]
     by_id = {s['id']: s for s in subnets}
@@ -96,12 +99,12 @@ def allocate_ips(conn, network_id, subnets, fixed_ips, mac, device_owner=''):
             if ipam.is_auto_address(s):
                 out.append((s, ipam.eui64(s['cidr'], mac)))
     else:
-        if len(fixed_ips) > CONF.max_fixed_ips_per_port:
+        if len(fixed_ips) + kept > CONF.max_fixed_ips_per_port:
             raise exceptions.InvalidInput(
                 error_message='Exceeded maximum amount of fixed ips per port.')
         for entry in fixed_ips:
             out.append(_allocate_one(conn, network_id, subnets, by_id, entry, mac,
-                                     device_owner == 'network:router_interface'))
+                                     device_owner == constants.DEVICE_OWNER_ROUTER_INTF))
     seen = set()
     for s, ip in out:
         if (s['id'], ip) in seen:
@@ -138,6 +141,31 @@ def _allocate_one(conn, network_id, subnets, by_id, entry, mac, router_port=Fals
     return subnet, ipam.allocate(conn, subnet, ip)
 
 
+def update_fixed_ips(conn, port, requested, mac, subnets):
+    """Give ``port`` (a dict) the fixed IPs ``requested``: addresses asked for
+    again are kept, the others freed, the new ones taken."""
+    have = {(ip['subnet_id'], ip['ip_address']) for ip in port['fixed_ips']}
+    keep, new = set(), []
+    for entry in requested:
+        ip, subnet_id = entry.get('ip_address'), entry.get('subnet_id')
+        # An address asked for again, or "an address on subnet X" when
+        # the port has one there, is kept as it is.
+        match = [h for h in sorted(have - keep)
+                 if (ip is None or h[1] == ip) and (subnet_id is None or h[0] == subnet_id)]
+        if match and (ip is not None or subnet_id is not None):
+            keep.add(match[0])
+        else:
+            new.append(entry)
+    release_ips(conn, [{'subnet_id': s, 'ip_address': ip} for s, ip in have - keep],
+                subnets)
+    ips = allocate_ips(conn, port['network_id'], subnets, new, mac, port['device_owner'],
+                       kept=len(keep))
+    if {(ip['subnet_id'], ip['ip_address']) for ip in ips} & keep:
+        raise exceptions.InvalidInput(error_message='Duplicate IP address')
+    insert_ips(conn, port['id'], ips)
+    write_fixed_ips(conn, port['id'])
+
+
 def insert(conn, body, mac, status, binding, ips):
     """Insert a port and its allocations ``ips`` [{subnet_id, ip_address}]."""
     row = common.new_standard(body)
@@ -167,13 +195,13 @@ def insert(conn, body, mac, status, binding, ips):
     return row['id']
 
 
-_INSERT = common.prebuilt(lambda: T.insert())
+_INSERT = common.prebuilt(lambda: ports.insert())
 
 
 def insert_ips(conn, port_id, ips):
     """Record allocations; the caller rewrites the port's fixed_ips column."""
     if ips:
-        conn.execute(A.insert(), [dict(r, port_id=port_id) for r in ips])
+        conn.execute(ip_allocations.insert(), [dict(r, port_id=port_id) for r in ips])
 
 
 def fixed_ips_json(ips):
@@ -186,8 +214,9 @@ def release_ips(conn, ips, subnets):
     """Delete allocations [{subnet_id, ip_address}] and free the addresses."""
     by_id = {s.id: s for s in subnets}
     for ip in ips:
-        conn.execute(A.delete().where(A.c.subnet_id == ip['subnet_id'],
-                                      A.c.ip_address == ip['ip_address']))
+        conn.execute(ip_allocations.delete().where(
+            ip_allocations.c.subnet_id == ip['subnet_id'],
+            ip_allocations.c.ip_address == ip['ip_address']))
         subnet = by_id.get(ip['subnet_id'])
         if subnet is not None:
             ipam.release(conn, {'id': subnet.id, 'allocation_pools': subnet.allocation_pools},
@@ -195,11 +224,11 @@ def release_ips(conn, ips, subnets):
 
 
 _GET = common.prebuilt(lambda admin, lock: _for_update(
-    _select_with_network().where(T.c.id == sa.bindparam('id'), _visible(admin)), lock))
+    _select_with_network().where(ports.c.id == sa.bindparam('id'), _visible(admin)), lock))
 
 
 def _for_update(stmt, lock):
-    return stmt.with_for_update(of=T) if lock else stmt
+    return stmt.with_for_update(of=ports) if lock else stmt
 
 
 def get_row(context, id, lock=False):
@@ -211,7 +240,7 @@ def get_row(context, id, lock=False):
 
 
 def _select_with_network():
-    return sa.select(*_LIST_COLUMNS).join(N, N.c.id == T.c.network_id)
+    return sa.select(*_LIST_COLUMNS).join(networks, networks.c.id == ports.c.network_id)
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
@@ -219,13 +248,13 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     stmt = _select_with_network().where(visible_to(context))
     fixed_ips = filters.pop('fixed_ips', None)
     if fixed_ips:
-        stmt = stmt.where(T.c.id.in_(_fixed_ip_filter(fixed_ips)))
+        stmt = stmt.where(ports.c.id.in_(_fixed_ip_filter(fixed_ips)))
     for attr in ('security_groups',):
         values = filters.pop(attr, None)
         if values:
-            stmt = stmt.where(sa.or_(*[T.c.security_groups.contains('"%s"' % v)
+            stmt = stmt.where(sa.or_(*[ports.c.security_groups.contains('"%s"' % v)
                                        for v in values]))
-    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+    return query.list_rows(context, stmt, ports, COLUMNS, filters, sorts, limit, marker,
                            page_reverse)
 
 
@@ -235,18 +264,18 @@ def _fixed_ip_filter(values):
     As in Neutron, several values of one key are OR, different keys AND
     (on the same allocation).
     """
-    stmt = sa.select(A.c.port_id)
+    stmt = sa.select(ip_allocations.c.port_id)
     by_key = {}
     for value in values:
         key, eq, wanted = value.partition('=')
         if not eq:
             key = None  # "fixed_ips=ip_address": no value
         if key == 'ip_address':
-            clause = A.c.ip_address == wanted
+            clause = ip_allocations.c.ip_address == wanted
         elif key == 'subnet_id':
-            clause = A.c.subnet_id == wanted
+            clause = ip_allocations.c.subnet_id == wanted
         elif key == 'ip_address_substr':
-            clause = A.c.ip_address.contains(wanted, autoescape=True)
+            clause = ip_allocations.c.ip_address.contains(wanted, autoescape=True)
         else:
             raise exceptions.InvalidInput(
                 error_message="Invalid fixed_ips filter '%s': use ip_address=, "
@@ -257,20 +286,20 @@ def _fixed_ip_filter(values):
 
 def write_fixed_ips(conn, port_id):
     """Copy the port's ip_allocations rows into its fixed_ips column."""
-    ips = conn.execute(sa.select(A.c.subnet_id, A.c.ip_address)
-                       .where(A.c.port_id == port_id)).mappings().all()
-    conn.execute(T.update().where(T.c.id == port_id).values(fixed_ips=fixed_ips_json(ips)))
+    ips = conn.execute(sa.select(ip_allocations.c.subnet_id, ip_allocations.c.ip_address)
+                       .where(ip_allocations.c.port_id == port_id)).mappings().all()
+    conn.execute(ports.update().where(ports.c.id == port_id).values(fixed_ips=fixed_ips_json(ips)))
 
 
 # The columns a port dict is built from, in the order to_dicts unpacks them.
 _LIST_COLUMNS = (
-    T.c.id, T.c.name, T.c.description, T.c.project_id, T.c.created_at,
-    T.c.updated_at, T.c.revision_number, T.c.tags, T.c.network_id,
-    T.c.mac_address, T.c.admin_state_up, T.c.status, T.c.device_id,
-    T.c.device_owner, T.c.port_security_enabled, T.c.dns_name,
-    T.c.security_groups, T.c.allowed_address_pairs, T.c.binding_host_id,
-    T.c.binding_vnic_type, T.c.binding_vif_type, T.c.binding_vif_details,
-    T.c.binding_profile, T.c.fixed_ips, N.c.project_id.label('network_project_id'))
+    ports.c.id, ports.c.name, ports.c.description, ports.c.project_id, ports.c.created_at,
+    ports.c.updated_at, ports.c.revision_number, ports.c.tags, ports.c.network_id,
+    ports.c.mac_address, ports.c.admin_state_up, ports.c.status, ports.c.device_id,
+    ports.c.device_owner, ports.c.port_security_enabled, ports.c.dns_name,
+    ports.c.security_groups, ports.c.allowed_address_pairs, ports.c.binding_host_id,
+    ports.c.binding_vnic_type, ports.c.binding_vif_type, ports.c.binding_vif_details,
+    ports.c.binding_profile, ports.c.fixed_ips, networks.c.project_id.label('network_project_id'))
 
 
 def to_dicts(conn, rows):
@@ -319,10 +348,88 @@ def update(conn, id, values, expected_revision=None):
     for attr in ('vif_details', 'profile'):
         if 'binding:' + attr in values:
             cols['binding_' + attr] = common.dumps(values['binding:' + attr])
-    common.bump(conn, T, id, cols, expected_revision)
+    common.bump(conn, ports, id, cols, expected_revision)
 
 
 def delete(conn, port, subnets):
     release_ips(conn, port['fixed_ips'], subnets)
     common.delete_tags(conn, port['id'])
-    conn.execute(T.delete().where(T.c.id == port['id']))
+    conn.execute(ports.delete().where(ports.c.id == port['id']))
+
+
+# ---- what the plugins ask of the ports ---------------------------------------
+
+def _not_service(network_id):
+    return sa.and_(ports.c.network_id == network_id,
+                   ~ports.c.device_owner.startswith(SERVICE_OWNER_PREFIX))
+
+
+def network_in_use(conn, network_id):
+    """Whether the network has a port that keeps it from being deleted: a
+    port of a user or of L3 (not DHCP's)."""
+    return conn.execute(sa.select(ports.c.id).where(
+        _not_service(network_id) | sa.and_(ports.c.network_id == network_id,
+                                           ports.c.device_owner.in_(L3_OWNERS)))
+        .limit(1)).first() is not None
+
+
+def used_by_other_projects(conn, network_id, project_id):
+    """Whether a project other than ``project_id`` has a port on the network."""
+    return conn.execute(sa.select(ports.c.id).where(
+        _not_service(network_id), ports.c.project_id != project_id)
+        .limit(1)).first() is not None
+
+
+def allocations_on_subnet(conn, subnet_id):
+    """Rows (port_id, ip_address, device_owner) of the subnet's addresses."""
+    return conn.execute(
+        sa.select(ip_allocations.c.port_id, ip_allocations.c.ip_address,
+                  ports.c.device_owner)
+        .join(ports, ports.c.id == ip_allocations.c.port_id)
+        .where(ip_allocations.c.subnet_id == subnet_id)).all()
+
+
+def forget_subnet(conn, subnet_id, port_ids):
+    """Drop the subnet's addresses from the ports ``port_ids`` (the subnet
+    is being deleted: its pool goes with it)."""
+    conn.execute(ip_allocations.delete().where(ip_allocations.c.subnet_id == subnet_id))
+    for port_id in sorted(port_ids):
+        write_fixed_ips(conn, port_id)
+
+
+def of_devices(conn, device_ids, owners):
+    """Rows of the ports of ``device_ids`` with a device_owner of ``owners``
+    (what a service plugin reads of the ports it made), oldest first."""
+    return conn.execute(
+        sa.select(ports.c.id, ports.c.device_id, ports.c.network_id, ports.c.device_owner,
+                  ports.c.mac_address, ports.c.fixed_ips, ports.c.project_id,
+                  ports.c.binding_host_id, ports.c.admin_state_up)
+        .where(ports.c.device_id.in_(list(device_ids)),
+               ports.c.device_owner.in_(list(owners)))
+        .order_by(ports.c.created_at, ports.c.id)).all()
+
+
+def fixed_ips_of(conn, port_ids):
+    """{port_id: fixed_ips} of ``port_ids``."""
+    out = {}
+    for chunk in common.chunks(port_ids):
+        for row in conn.execute(sa.select(ports.c.id, ports.c.fixed_ips)
+                                .where(ports.c.id.in_(chunk))):
+            out[row.id] = common.loads(row.fixed_ips, [])
+    return out
+
+
+def on_subnets(conn, subnet_ids, device_owner=None, ip_address=None):
+    """Rows (port_id, device_id, device_owner, network_id, subnet_id,
+    ip_address) of the addresses on ``subnet_ids`` (of ports with
+    ``device_owner``, of ``ip_address``), oldest port first."""
+    stmt = (sa.select(ports.c.id.label('port_id'), ports.c.device_id, ports.c.device_owner,
+                      ports.c.network_id, ip_allocations.c.subnet_id,
+                      ip_allocations.c.ip_address)
+            .join(ip_allocations, ip_allocations.c.port_id == ports.c.id)
+            .where(ip_allocations.c.subnet_id.in_(list(subnet_ids))))
+    if device_owner is not None:
+        stmt = stmt.where(ports.c.device_owner == device_owner)
+    if ip_address is not None:
+        stmt = stmt.where(ip_allocations.c.ip_address == ip_address)
+    return conn.execute(stmt.order_by(ports.c.created_at, ports.c.id)).all()

@@ -2,16 +2,16 @@
 import netaddr
 import sqlalchemy as sa
 
-from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.db import common
 from naas.db import ipam
 from naas.db import models
 from naas.db import query
+from naas.lib.definitions import base
 
-T = models.subnets
-N = models.networks
-COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id'})
+subnets = models.subnets
+networks = models.networks
+COLUMNS = query.column_map(subnets, renames={'tenant_id': 'project_id'})
 
 
 def _bad(msg):
@@ -22,21 +22,23 @@ def visible_to(context):
     """WHERE clause of the subnets a context may see (uses CTX_PROJECT)."""
     if context.is_admin:
         return sa.true()
-    visible_nets = sa.select(N.c.id).where(sa.or_(
-        N.c.project_id == common.CTX_PROJECT, N.c.shared.is_(True),
-        N.c.router_external.is_(True)))
-    return sa.or_(T.c.project_id == common.CTX_PROJECT, T.c.network_id.in_(visible_nets))
+    visible_nets = sa.select(networks.c.id).where(sa.or_(
+        networks.c.project_id == common.CTX_PROJECT, networks.c.shared.is_(True),
+        networks.c.router_external.is_(True)))
+    return sa.or_(subnets.c.project_id == common.CTX_PROJECT,
+                  subnets.c.network_id.in_(visible_nets))
 
 
-_OF_NETWORK = common.prebuilt(lambda: sa.select(T).where(
-    T.c.network_id == sa.bindparam('network_id')).order_by(T.c.created_at, T.c.id))
+_OF_NETWORK = common.prebuilt(lambda: sa.select(subnets).where(
+    subnets.c.network_id == sa.bindparam('network_id'))
+    .order_by(subnets.c.created_at, subnets.c.id))
 
 
 def _select_with_network():
-    return sa.select(T, N.c.project_id.label('network_project_id'),
-                     N.c.shared.label('network_shared'),
-                     N.c.router_external.label('network_external')).join(
-        N, N.c.id == T.c.network_id)
+    return sa.select(subnets, networks.c.project_id.label('network_project_id'),
+                     networks.c.shared.label('network_shared'),
+                     networks.c.router_external.label('network_external')).join(
+        networks, networks.c.id == subnets.c.network_id)
 
 
 def check_and_fill(conn, network_id, body):
@@ -59,7 +61,8 @@ def check_and_fill(conn, network_id, body):
         raise _bad('Invalid CIDR %s for IPv6 address mode. OpenStack uses the '
                    'EUI-64 address format, which requires the prefix to be /64'
                    % body['cidr'])
-    for other in conn.execute(sa.select(T.c.id, T.c.cidr).where(T.c.network_id == network_id)):
+    for other in conn.execute(sa.select(subnets.c.id, subnets.c.cidr)
+                              .where(subnets.c.network_id == network_id)):
         if netaddr.IPNetwork(other.cidr) in net or net in netaddr.IPNetwork(other.cidr):
             raise exceptions.SubnetOverlap(cidr=body['cidr'], net_id=network_id,
                                            other=other.id)
@@ -129,14 +132,14 @@ def insert(conn, body, gateway, pools):
                allocation_pools=common.dumps(ipam.pools_to_api(pools, body['ip_version'])),
                dns_nameservers=common.dumps(body['dns_nameservers']),
                host_routes=common.dumps(body['host_routes']))
-    conn.execute(T.insert().values(**row))
+    conn.execute(subnets.insert().values(**row))
     ipam.create_subnet_pool(conn, row['id'], pools)
     return row['id']
 
 
 def get_row(context, id):
     row = context.connection.execute(
-        _select_with_network().where(T.c.id == id, visible_to(context)),
+        _select_with_network().where(subnets.c.id == id, visible_to(context)),
         common.ctx_params(context)).first()
     if row is None:
         raise exceptions.SubnetNotFound(subnet_id=id)
@@ -147,12 +150,21 @@ def rows_of_network(conn, network_id):
     return conn.execute(_OF_NETWORK(), {'network_id': network_id}).all()
 
 
+def rows_by_id(conn, subnet_ids):
+    """{id: row} of the subnets ``subnet_ids`` (whoever may see them)."""
+    out = {}
+    for chunk in common.chunks(sorted(set(subnet_ids))):
+        for row in conn.execute(sa.select(subnets).where(subnets.c.id.in_(chunk))):
+            out[row.id] = row
+    return out
+
+
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
     filters = dict(filters or {})
     stmt = _select_with_network().where(visible_to(context))
     if filters.pop('subnetpool_id', None):
         stmt = stmt.where(sa.false())  # no subnet comes from a pool
-    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+    return query.list_rows(context, stmt, subnets, COLUMNS, filters, sorts, limit, marker,
                            page_reverse)
 
 
@@ -197,10 +209,10 @@ def update(conn, subnet, values, expected_revision=None):
     for attr in ('dns_nameservers', 'host_routes'):
         if attr in values:
             cols[attr] = common.dumps(values[attr])
-    common.bump(conn, T, subnet['id'], cols, expected_revision)
+    common.bump(conn, subnets, subnet['id'], cols, expected_revision)
 
 
 def delete(conn, id):
     ipam.delete_subnet_pool(conn, id)
     common.delete_tags(conn, id)
-    conn.execute(T.delete().where(T.c.id == id))
+    conn.execute(subnets.delete().where(subnets.c.id == id))

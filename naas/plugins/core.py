@@ -9,6 +9,10 @@ attributes, there for policy checks, and never shown to clients.
 """
 import abc
 
+from naas.lib import attributes
+from naas.lib.definitions import base
+from naas.lib.definitions import port as port_def
+
 
 class ServicePlugin(abc.ABC):
     """What every plugin has: the resources and extensions it serves,
@@ -49,6 +53,23 @@ class CorePluginBase(ServicePlugin):
     def run_delete_hooks(self, context, resource, item):
         for hook in self.__dict__.get('_delete_hooks', {}).get(resource, ()):
             hook(context, item)
+
+    def create_service_port(self, context, project_id, values):
+        """A port a plugin makes for itself (a DHCP port; a router's
+        interface or gateway, a floating IP's port): ``values`` are checked
+        and completed by the ports attribute map, as an API request's would
+        be, and the port is created with an admin context, bypassing policy
+        and quota as Neutron's plugin-to-plugin calls do."""
+        values = {k: v for k, v in values.items() if v is not base.ATTR_NOT_SPECIFIED}
+        body = attributes.prepare_create('port', port_def.RESOURCE_ATTRIBUTE_MAP,
+                                         dict(values, admin_state_up=True))
+        body['project_id'] = body['tenant_id'] = project_id
+        return self.create_port(context.elevated(), body)
+
+    def delete_service_port(self, context, port_id):
+        """Delete a port a plugin made, without the delete hooks (which
+        refuse the deletion of a service port through the API)."""
+        self.delete_port(context.elevated(), port_id, run_hooks=False)
 
     def get_network_policy_target(self, context, id):
         """What policy rules read of a network (project_id, shared,
@@ -116,5 +137,12 @@ class CorePluginBase(ServicePlugin):
         """Change a port (fixed IPs re-allocated, binding re-done)."""
 
     @abc.abstractmethod
-    def delete_port(self, context, id):
-        """Delete a port and give its addresses back."""
+    def delete_port(self, context, id, run_hooks=True):
+        """Delete a port and give its addresses back; with ``run_hooks``
+        (an API request) after the delete hooks (add_delete_hook)."""
+
+    @abc.abstractmethod
+    def get_network_segments(self, context, network_ids):
+        """{network_id: {network_type, physical_network, segmentation_id}}
+        of the networks ``network_ids``: how each is realised, for the
+        agents of service plugins (a router's ports)."""

@@ -6,6 +6,7 @@ import oslo_messaging as messaging
 import testtools
 
 from naas import rpc
+from naas.lib import constants
 from naas.plugins import manager as plugin_manager
 from naas.plugins.l3 import scheduler
 from naas.rpc import l3_api
@@ -65,7 +66,7 @@ class TestL3RPC(testtools.TestCase):
             self.assertEqual(status, code, data)
         return data
 
-    def report(self, host, agent_type=scheduler.L3_AGENT):
+    def report(self, host, agent_type=constants.AGENT_TYPE_L3):
         self.assertEqual('alive', server_api.ServerAPI(host, timeout=10).report_state({}, {
             'agent_type': agent_type, 'binary': 'naas-agent', 'topic': l3_api.L3_AGENT_TOPIC,
             'host': host, 'start_flag': True,

@@ -6,10 +6,8 @@ bridge mapping for VLAN/flat): vif_type ``bridge`` (Linux bridge agent) or
 ``ovs`` (Open vSwitch agent).  Otherwise the port is ``binding_failed``; it
 is bound again the next time its binding attributes are updated.
 """
-import sqlalchemy as sa
-
 from naas.plugins.l2 import agents
-from naas.plugins.l2 import models
+from naas.plugins.l2 import segments
 
 UNBOUND = 'unbound'
 BINDING_FAILED = 'binding_failed'
@@ -28,8 +26,7 @@ def bind(conn, network_id, body, current=None):
     if not host:
         return binding
     agent = agents.host_agent(conn, host)
-    segment = conn.execute(sa.select(models.segments).where(
-        models.segments.c.network_id == network_id)).first()
+    segment = segments.of_network(conn, network_id)
     if agent is None or not agents.can_bind(agent, segment):
         binding['vif_type'] = BINDING_FAILED
         return binding

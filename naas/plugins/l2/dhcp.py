@@ -29,23 +29,21 @@ from sqlalchemy import exc as sa_exc
 from naas.common import context as naas_context
 from naas.common import exceptions
 from naas.conf import CONF
+from naas.db import agents as db_agents
 from naas.db import api as db_api
 from naas.db import common
 from naas.db import models as core_models
-from naas.lib import attributes
-from naas.lib.definitions import port as port_def
+from naas.lib import constants
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import models
+from naas.plugins.l2 import segments
 
 LOG = logging.getLogger(__name__)
 
-DHCP_OWNER = 'network:dhcp'
-B = models.dhcp_agent_bindings
-AG = models.agents
-SEG = models.segments
-P = core_models.ports
-N = core_models.networks
-S = core_models.subnets
+bindings = models.dhcp_agent_bindings
+ports = core_models.ports
+networks = core_models.networks
+subnets = core_models.subnets
 
 
 def device_id(host):
@@ -54,40 +52,30 @@ def device_id(host):
 
 def is_dhcp_agent(row, now=None):
     return (row.agent_type in agents.VIF_TYPES and row.admin_state_up
-            and agents.is_alive(row, now)
+            and db_agents.is_alive(row, now)
             and bool(common.loads(row.configurations, {}).get('dhcp')))
 
 
 def dhcp_subnet_ids(conn, network_id):
     return [r.id for r in conn.execute(
-        sa.select(S.c.id).where(S.c.network_id == network_id, S.c.enable_dhcp.is_(True))
-        .order_by(S.c.id))]
+        sa.select(subnets.c.id)
+        .where(subnets.c.network_id == network_id, subnets.c.enable_dhcp.is_(True))
+        .order_by(subnets.c.id))]
 
 
 def hosts_of(conn, network_ids):
     """{network_id: [host]} of the DHCP agents bound to each network."""
     out = {}
-    if not network_ids:
-        return out
-    rows = conn.execute(sa.select(B.c.network_id, AG.c.host)
-                        .join(AG, AG.c.id == B.c.agent_id)
-                        .where(B.c.network_id.in_(list(network_ids)))
-                        .order_by(AG.c.host)).all()
-    for r in rows:
-        out.setdefault(r.network_id, []).append(r.host)
+    for row in db_agents.bound(conn, bindings.c.network_id, bindings.c.agent_id,
+                               network_ids):
+        out.setdefault(row.key, []).append(row.host)
     return out
 
 
 def _candidates(conn, network_id, bound_ids):
     """DHCP agents that may take ``network_id``, least loaded first."""
-    load = (sa.select(B.c.agent_id, sa.func.count().label('n'))
-            .group_by(B.c.agent_id).subquery())
-    rows = conn.execute(
-        sa.select(AG, sa.func.coalesce(load.c.n, 0).label('load'))
-        .outerjoin(load, load.c.agent_id == AG.c.id)
-        .where(AG.c.agent_type.in_(list(agents.VIF_TYPES)),
-               AG.c.admin_state_up.is_(True))).all()
-    segment = conn.execute(sa.select(SEG).where(SEG.c.network_id == network_id)).first()
+    rows = db_agents.enabled_with_load(conn, agents.VIF_TYPES, bindings.c.agent_id)
+    segment = segments.of_network(conn, network_id)
     now = time.time()
     ok = [r for r in rows if r.id not in bound_ids and is_dhcp_agent(r, now)
           and agents.can_bind(r, segment)]
@@ -98,12 +86,11 @@ def schedule(conn, network_id, prefer_agent_id=None):
     """Bind ``network_id`` to DHCP agents as its subnets say: up to
     dhcp_agents_per_network when it has a DHCP-enabled subnet, none when
     not.  Returns (hosts bound now, hosts unbound)."""
-    bound = {r.agent_id: r.host for r in conn.execute(
-        sa.select(B.c.agent_id, AG.c.host).join(AG, AG.c.id == B.c.agent_id)
-        .where(B.c.network_id == network_id))}
+    bound = {row.agent_id: row.host for row in db_agents.bound(
+        conn, bindings.c.network_id, bindings.c.agent_id, [network_id])}
     if not dhcp_subnet_ids(conn, network_id):
         if bound:
-            conn.execute(B.delete().where(B.c.network_id == network_id))
+            conn.execute(bindings.delete().where(bindings.c.network_id == network_id))
         return [], sorted(bound.values())
     missing = CONF.dhcp_agents_per_network - len(bound)
     if missing > 0:
@@ -112,7 +99,8 @@ def schedule(conn, network_id, prefer_agent_id=None):
             candidates.sort(key=lambda r: r.id != prefer_agent_id)
         for row in candidates[:missing]:
             try:
-                conn.execute(B.insert().values(network_id=network_id, agent_id=row.id))
+                conn.execute(bindings.insert().values(network_id=network_id,
+                                                      agent_id=row.id))
             except sa_exc.IntegrityError as e:   # bound meanwhile: run it again
                 raise exceptions.DBRetry() from e
             bound[row.id] = row.host
@@ -122,12 +110,12 @@ def schedule(conn, network_id, prefer_agent_id=None):
 
 def _unscheduled(conn):
     """Networks with a DHCP-enabled subnet and fewer bindings than wanted."""
-    counts = (sa.select(B.c.network_id, sa.func.count().label('n'))
-              .group_by(B.c.network_id).subquery())
+    counts = (sa.select(bindings.c.network_id, sa.func.count().label('n'))
+              .group_by(bindings.c.network_id).subquery())
     rows = conn.execute(
-        sa.select(S.c.network_id).distinct()
-        .outerjoin(counts, counts.c.network_id == S.c.network_id)
-        .where(S.c.enable_dhcp.is_(True),
+        sa.select(subnets.c.network_id).distinct()
+        .outerjoin(counts, counts.c.network_id == subnets.c.network_id)
+        .where(subnets.c.enable_dhcp.is_(True),
                sa.func.coalesce(counts.c.n, 0) < CONF.dhcp_agents_per_network))
     return sorted(r.network_id for r in rows)
 
@@ -191,7 +179,7 @@ class DHCP:
         bound, unbound = schedule(context.connection, network_id)
         if unbound:
             for port in self._dhcp_ports(context.connection, network_id):
-                self.plugin.delete_port(context.elevated(), port.id)
+                self.plugin.delete_service_port(context, port.id)
         self.notify(context, network_id, sorted(set(bound) | set(unbound)))
 
     def port_changed(self, context, port):
@@ -202,11 +190,13 @@ class DHCP:
 
     @staticmethod
     def _dhcp_ports(conn, network_id, host=None):
-        stmt = (sa.select(P.c.id, P.c.device_id, P.c.fixed_ips, P.c.binding_host_id)
-                .where(P.c.network_id == network_id, P.c.device_owner == DHCP_OWNER)
-                .order_by(P.c.created_at, P.c.id))
+        stmt = (sa.select(ports.c.id, ports.c.device_id, ports.c.fixed_ips,
+                          ports.c.binding_host_id)
+                .where(ports.c.network_id == network_id,
+                       ports.c.device_owner == constants.DEVICE_OWNER_DHCP)
+                .order_by(ports.c.created_at, ports.c.id))
         if host is not None:
-            stmt = stmt.where(P.c.device_id == device_id(host))
+            stmt = stmt.where(ports.c.device_id == device_id(host))
         return conn.execute(stmt).all()
 
     # ---- what an agent asks ------------------------------------------------
@@ -230,8 +220,7 @@ class DHCP:
 
     def _networks_of(self, context, host, network_ids):
         conn = context.connection
-        agent = next((r for r in conn.execute(sa.select(AG).where(
-            AG.c.host == host, AG.c.agent_type.in_(list(agents.VIF_TYPES))))), None)
+        agent = next(iter(db_agents.of_types(conn, agents.VIF_TYPES, host)), None)
         if agent is None:
             return []
         if network_ids is None and is_dhcp_agent(agent):
@@ -241,34 +230,36 @@ class DHCP:
                 for other in bound:
                     if other != host:
                         self.notify(context, network_id, [other])
-        stmt = sa.select(B.c.network_id).where(B.c.agent_id == agent.id)
+        stmt = sa.select(bindings.c.network_id).where(bindings.c.agent_id == agent.id)
         if network_ids is not None:
-            stmt = stmt.where(B.c.network_id.in_(list(network_ids)))
+            stmt = stmt.where(bindings.c.network_id.in_(list(network_ids)))
         return sorted(r.network_id for r in conn.execute(stmt))
 
     def _network(self, context, host, network_id):
         conn = context.connection
         # The agent is asking: no cast back to it for what happens here.
         self._casts(context).quiet.add((host, network_id))
-        net = conn.execute(sa.select(N.c.id, N.c.mtu, N.c.admin_state_up)
-                           .where(N.c.id == network_id)).first()
+        net = conn.execute(sa.select(networks.c.id, networks.c.mtu, networks.c.admin_state_up)
+                           .where(networks.c.id == network_id)).first()
         if net is None:
             return None
         port = self._ensure_port(context, host, network_id)
-        subnets = [{'id': s.id, 'cidr': s.cidr, 'ip_version': s.ip_version,
-                    'gateway_ip': s.gateway_ip, 'enable_dhcp': bool(s.enable_dhcp),
-                    'ipv6_address_mode': s.ipv6_address_mode,
-                    'ipv6_ra_mode': s.ipv6_ra_mode,
-                    'dns_nameservers': common.loads(s.dns_nameservers, []),
-                    'host_routes': common.loads(s.host_routes, [])}
-                   for s in conn.execute(sa.select(S).where(S.c.network_id == network_id)
-                                         .order_by(S.c.id))]
-        ports = [{'id': r.id, 'mac_address': r.mac_address,
-                  'fixed_ips': common.loads(r.fixed_ips, [])}
-                 for r in conn.execute(sa.select(P.c.id, P.c.mac_address, P.c.fixed_ips)
-                                       .where(P.c.network_id == network_id))]
+        subnet_views = [
+            {'id': s.id, 'cidr': s.cidr, 'ip_version': s.ip_version,
+             'gateway_ip': s.gateway_ip, 'enable_dhcp': bool(s.enable_dhcp),
+             'ipv6_address_mode': s.ipv6_address_mode, 'ipv6_ra_mode': s.ipv6_ra_mode,
+             'dns_nameservers': common.loads(s.dns_nameservers, []),
+             'host_routes': common.loads(s.host_routes, [])}
+            for s in conn.execute(sa.select(subnets)
+                                  .where(subnets.c.network_id == network_id)
+                                  .order_by(subnets.c.id))]
+        port_views = [
+            {'id': r.id, 'mac_address': r.mac_address,
+             'fixed_ips': common.loads(r.fixed_ips, [])}
+            for r in conn.execute(sa.select(ports.c.id, ports.c.mac_address, ports.c.fixed_ips)
+                                  .where(ports.c.network_id == network_id))]
         return {'id': net.id, 'mtu': net.mtu, 'admin_state_up': bool(net.admin_state_up),
-                'subnets': subnets, 'port': port, 'ports': ports}
+                'subnets': subnet_views, 'port': port, 'ports': port_views}
 
     def _ensure_port(self, context, host, network_id):
         """The DHCP port of ``host`` on the network, made or given the
@@ -279,7 +270,7 @@ class DHCP:
             return None
         mine = self._dhcp_ports(conn, network_id, host)
         for extra in mine[1:]:
-            self.plugin.delete_port(context.elevated(), extra.id)
+            self.plugin.delete_service_port(context, extra.id)
         if not mine:
             port = self._create_port(context, host, network_id, want)
         else:
@@ -296,13 +287,11 @@ class DHCP:
 
     def _create_port(self, context, host, network_id, subnet_ids):
         project = context.connection.execute(
-            sa.select(N.c.project_id).where(N.c.id == network_id)).scalar()
-        body = attributes.prepare_create('port', port_def.RESOURCE_ATTRIBUTE_MAP, {
-            'network_id': network_id, 'name': '', 'admin_state_up': True,
-            'device_owner': DHCP_OWNER, 'device_id': device_id(host),
+            sa.select(networks.c.project_id).where(networks.c.id == network_id)).scalar()
+        port = self.plugin.create_service_port(context, project, {
+            'network_id': network_id, 'name': '',
+            'device_owner': constants.DEVICE_OWNER_DHCP, 'device_id': device_id(host),
             'fixed_ips': [{'subnet_id': s} for s in subnet_ids],
             'binding:host_id': host})
-        body['project_id'] = body['tenant_id'] = project
-        port = self.plugin.create_port(context.elevated(), body)
         LOG.info('DHCP port %s of %s on network %s', port['id'], host, network_id)
         return port

@@ -1,4 +1,5 @@
-"""The L2 plugin's own tables: how each network is realised."""
+"""The L2 plugin's own tables: how each network is realised and which agents
+serve DHCP for it (the agents themselves: naas.db.models.agents)."""
 import sqlalchemy as sa
 
 from naas.db import models
@@ -22,26 +23,6 @@ segment_pools = sa.Table(
     'l2_segment_pools', models.metadata,
     sa.Column('pool_id', sa.String(100), primary_key=True),
     sa.Column('ranges', sa.Text, nullable=False),
-)
-
-# The agents that report to this server, one per (agent_type, host).
-agents = sa.Table(
-    'l2_agents', models.metadata,
-    sa.Column('id', sa.String(36), primary_key=True),
-    sa.Column('agent_type', sa.String(64), nullable=False),
-    sa.Column('binary', sa.String(64), nullable=False),
-    sa.Column('topic', sa.String(64), nullable=False),
-    sa.Column('host', sa.String(255), nullable=False),
-    sa.Column('admin_state_up', sa.Boolean, nullable=False),
-    sa.Column('description', sa.String(255), nullable=False, server_default=''),
-    sa.Column('created_at', sa.String(20), nullable=False),
-    sa.Column('started_at', sa.String(20), nullable=False),
-    # Seconds since the epoch of the last heartbeat, for the alive check.
-    sa.Column('heartbeat', sa.Float, nullable=False),
-    sa.Column('heartbeat_timestamp', sa.String(20), nullable=False),
-    sa.Column('tunnel_ip', sa.String(64), nullable=False, server_default=''),
-    sa.Column('configurations', sa.Text, nullable=False),
-    sa.UniqueConstraint('agent_type', 'host'),
 )
 
 # Which agents serve DHCP for each network (naas.plugins.l2.dhcp): one row

@@ -11,18 +11,23 @@ import sqlalchemy as sa
 
 from naas.db import common
 from naas.db import models
-
-P = models.ports
-N = models.networks
-SUB = models.subnets
+from naas.db import subnets as subnets_db
 
 
-def network_info(conn, where):
-    """[VIF] of the ports matching ``where``, in nova's network_info shape."""
-    ports = conn.execute(sa.select(P, N.c.mtu).join(N, N.c.id == P.c.network_id)
-                         .where(where).order_by(P.c.created_at, P.c.id)).all()
+def network_info(conn, port_ids=None, device_id=None):
+    """[VIF] of the ports ``port_ids`` or of the ports of ``device_id`` (an
+    instance), in nova's network_info shape."""
+    ports_table, networks_table = models.ports, models.networks
+    if port_ids is not None:
+        where = ports_table.c.id.in_(list(port_ids))
+    else:
+        where = ports_table.c.device_id == device_id
+    ports = conn.execute(
+        sa.select(ports_table, networks_table.c.mtu)
+        .join(networks_table, networks_table.c.id == ports_table.c.network_id)
+        .where(where).order_by(ports_table.c.created_at, ports_table.c.id)).all()
     subnet_ids = {ip['subnet_id'] for p in ports for ip in common.loads(p.fixed_ips, [])}
-    subnets = {s.id: s for s in conn.execute(sa.select(SUB).where(SUB.c.id.in_(subnet_ids)))}
+    subnets = subnets_db.rows_by_id(conn, subnet_ids)
     vifs = []
     for p in ports:
         ips = common.loads(p.fixed_ips, [])

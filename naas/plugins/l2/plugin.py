@@ -1,15 +1,21 @@
-"""The core plugin: networks, subnets and ports on the core tables, with
-segments (VXLAN/GRE/VLAN/flat/local) in the plugin's own tables and port
-binding for the host's L2 mechanism.
-"""
-import sqlalchemy as sa
+"""The core plugin (entry point ``l2``): networks, subnets and ports on the
+core tables, with segments (VXLAN/GRE/VLAN/flat/local) in the plugin's own
+tables, port binding for the host's L2 mechanism, DHCP scheduling and the
+agents.
 
+The plugin methods are thin (the shape of naas.plugins.core): each runs in
+the API request's transaction and hands over to the modules that own the
+tables: naas.db.networks, subnets and ports (the core tables, shared with
+the service plugins' reads), naas.db.agents; segments.py, binding.py,
+dhcp.py (its bindings and DHCP ports), netconfig.py; notify.py casts after
+commit; agents.py answers what the L2 agents ask.
+"""
 from naas.common import exceptions
 from naas.conf import CONF
+from naas.db import agents as db_agents
 from naas.db import models as core_models
 from naas.db import networks
 from naas.db import ports
-from naas.db import query
 from naas.db import subnets
 from naas.lib.definitions import agent as agent_def
 from naas.lib.definitions import base
@@ -20,16 +26,9 @@ from naas.plugins import core
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import binding as binding_
 from naas.plugins.l2 import dhcp
-from naas.plugins.l2 import models
 from naas.plugins.l2 import netconfig
 from naas.plugins.l2 import notify
 from naas.plugins.l2 import segments
-
-PROVIDER_ATTRS = ('provider:network_type', 'provider:physical_network',
-                  'provider:segmentation_id')
-PROVIDER_COLUMNS = {'provider:network_type': models.segments.c.network_type,
-                    'provider:physical_network': models.segments.c.physical_network,
-                    'provider:segmentation_id': models.segments.c.segmentation_id}
 
 
 class L2Plugin(core.CorePluginBase):
@@ -69,40 +68,23 @@ class L2Plugin(core.CorePluginBase):
 
     def create_network(self, context, network):
         conn = context.connection
-        provider = None
-        if any(network.get(a) is not base.ATTR_NOT_SPECIFIED for a in PROVIDER_ATTRS):
-            provider = {
-                'network_type': self._given(network, 'provider:network_type'),
-                'physical_network': self._given(network, 'provider:physical_network'),
-                'segmentation_id': self._given(network, 'provider:segmentation_id')}
-            if provider['network_type'] is None:
-                raise exceptions.InvalidInput(
-                    error_message='provider:network_type required')
-        body = dict(network)
-        # Insert the network first so that the segment row can refer to it.
-        mtu = body['mtu'] if body['mtu'] is not base.ATTR_NOT_SPECIFIED else 0
-        net_id = networks.insert(conn, body, mtu)
+        provider = segments.provider_request(network)
+        mtu = network['mtu'] if network['mtu'] is not base.ATTR_NOT_SPECIFIED else 0
+        # The network first, so that the segment row can refer to it.
+        net_id = networks.insert(conn, network, mtu)
         segment = segments.allocate(conn, net_id, provider)
-        max_mtu = segments.network_mtu(segment)
-        if not mtu:
-            conn.execute(networks.T.update().where(networks.T.c.id == net_id)
-                         .values(mtu=max_mtu))
-        elif mtu > max_mtu:
-            raise exceptions.InvalidInput(
-                error_message='Requested MTU is too big, maximum is %d' % max_mtu)
+        if mtu:
+            segments.check_mtu(segment['network_type'], mtu)
+        else:
+            networks.set_mtu(conn, net_id, segments.network_mtu(segment['network_type']))
         return self.get_network(context, net_id)
-
-    @staticmethod
-    def _given(body, attr):
-        value = body.get(attr, base.ATTR_NOT_SPECIFIED)
-        return None if value is base.ATTR_NOT_SPECIFIED else value
 
     def _network_dicts(self, context, rows):
         conn = context.connection
         out = networks.to_dicts(conn, rows)
-        segs = segments.for_networks(conn, [r.id for r in rows])
+        by_network = segments.for_networks(conn, [r.id for r in rows])
         for d in out:
-            d.update(segments.provider_dict(segs.get(d['id'])))
+            d.update(segments.provider_dict(by_network.get(d['id'])))
         return out
 
     def get_network_policy_target(self, context, id):
@@ -114,59 +96,45 @@ class L2Plugin(core.CorePluginBase):
     def get_networks(self, context, filters=None, sorts=(), limit=None,
                      marker=None, page_reverse=False):
         filters = dict(filters or {})
-        where = []
-        provider = {a: filters.pop(a) for a in PROVIDER_ATTRS if a in filters}
-        if provider:
-            ids = sa.select(models.segments.c.network_id)
-            for attr, values in provider.items():
-                column = PROVIDER_COLUMNS[attr]
-                ids = ids.where(column.in_([query.coerce(column, v) for v in values]))
-            where.append(networks.T.c.id.in_(ids))
         rows = networks.select(context, filters, sorts, limit, marker, page_reverse,
-                               where)
+                               only_ids=segments.networks_matching(filters))
         return self._network_dicts(context, rows)
 
+    def get_network_segments(self, context, network_ids):
+        conn = context.connection
+        return {network_id: {'network_type': row.network_type or 'local',
+                             'physical_network': row.physical_network or None,
+                             'segmentation_id': row.segmentation_id}
+                for network_id, row in segments.for_networks(conn, list(network_ids)).items()}
+
     def update_network(self, context, id, network, expected_revision=None):
+        conn = context.connection
         current = networks.get_row(context, id, lock=True)
         if 'mtu' in network:
-            seg = segments.for_networks(context.connection, [id]).get(id)
-            max_mtu = segments.network_mtu({'network_type': seg.network_type
-                                            if seg else 'local'})
-            if network['mtu'] > max_mtu:
-                raise exceptions.InvalidInput(
-                    error_message='Requested MTU is too big, maximum is %d' % max_mtu)
-        if network.get('shared') is False and current.shared:
-            self._check_unshare(context, current)
-        networks.update(context.connection, id, network, expected_revision)
+            segment = segments.of_network(conn, id)
+            segments.check_mtu(segment.network_type if segment else 'local', network['mtu'])
+        if network.get('shared') is False and current.shared and \
+                ports.used_by_other_projects(conn, id, current.project_id):
+            raise exceptions.InUse(
+                message='Unable to reconfigure sharing settings for network %s. '
+                        'Multiple tenants are using it.' % id)
+        networks.update(conn, id, network, expected_revision)
         result = self.get_network(context, id)
         self.notifier.network_changed(context, result)
         self.dhcp.network_changed(context, id)
         return result
 
-    def _check_unshare(self, context, net):
-        other = context.connection.execute(sa.select(ports.T.c.id).where(
-            ports.T.c.network_id == net.id, ports.T.c.project_id != net.project_id,
-            ~ports.T.c.device_owner.startswith(ports.SERVICE_OWNER_PREFIX))).first()
-        if other is not None:
-            raise exceptions.InUse(
-                message='Unable to reconfigure sharing settings for network %s. '
-                        'Multiple tenants are using it.' % net.id)
-
     def delete_network(self, context, id):
         conn = context.connection
         networks.get_row(context, id, lock=True)
-        in_use = conn.execute(sa.select(ports.T.c.id).where(
-            ports.T.c.network_id == id,
-            ~ports.T.c.device_owner.startswith(ports.SERVICE_OWNER_PREFIX)
-            | ports.T.c.device_owner.in_(ports.L3_OWNERS)).limit(1)).first()
-        if in_use is not None:
+        if ports.network_in_use(conn, id):
             raise exceptions.NetworkInUse(net_id=id)
         subnet_rows = subnets.rows_of_network(conn, id)
         for port in ports.to_dicts(conn, ports.select(context.elevated(),
                                                       {'network_id': [id]})):
             ports.delete(conn, port, subnet_rows)
-        for s in subnet_rows:
-            subnets.delete(conn, s.id)
+        for subnet in subnet_rows:
+            subnets.delete(conn, subnet.id)
         segments.release(conn, id)
         networks.delete(conn, id)
         self.notifier.network_deleted(context, id)
@@ -198,11 +166,7 @@ class L2Plugin(core.CorePluginBase):
     def delete_subnet(self, context, id):
         conn = context.connection
         subnet = self.get_subnet(context, id)
-        A = ports.A
-        users = conn.execute(
-            sa.select(A.c.port_id, A.c.ip_address, ports.T.c.device_owner)
-            .join(ports.T, ports.T.c.id == A.c.port_id)
-            .where(A.c.subnet_id == id)).all()
+        users = ports.allocations_on_subnet(conn, id)
         auto = subnet['ip_version'] == 6 and subnet['ipv6_address_mode'] in (
             'slaac', 'dhcpv6-stateless')
         blocking = [u for u in users if u.device_owner in ports.L3_OWNERS or
@@ -210,9 +174,7 @@ class L2Plugin(core.CorePluginBase):
         if blocking:
             raise exceptions.SubnetInUse(
                 subnet_id=id, reason='One or more ports have an IP allocation from this subnet')
-        conn.execute(A.delete().where(A.c.subnet_id == id))
-        for port_id in {u.port_id for u in users}:
-            ports.write_fixed_ips(conn, port_id)
+        ports.forget_subnet(conn, id, {u.port_id for u in users})
         subnets.delete(conn, id)
         self.dhcp.subnets_changed(context, subnet['network_id'])
 
@@ -265,8 +227,9 @@ class L2Plugin(core.CorePluginBase):
                 raise exceptions.MacAddressInUse(net_id=current['network_id'],
                                                  mac=values['mac_address'])
         if 'fixed_ips' in values:
-            self._update_fixed_ips(conn, current, values.pop('fixed_ips'),
-                                   values.get('mac_address', current['mac_address']))
+            ports.update_fixed_ips(conn, current, values.pop('fixed_ips'),
+                                   values.get('mac_address', current['mac_address']),
+                                   subnets.rows_of_network(conn, current['network_id']))
         if any(k.startswith('binding:') for k in values):
             binding = binding_.bind(conn, current['network_id'], values, current)
             values.update({'binding:' + k: v for k, v in binding.items()})
@@ -276,40 +239,11 @@ class L2Plugin(core.CorePluginBase):
         self.dhcp.port_changed(context, result)
         return result
 
-    def _update_fixed_ips(self, conn, current, requested, mac):
-        """Keep addresses asked for again, free the others, take the new ones."""
-        subnet_rows = subnets.rows_of_network(conn, current['network_id'])
-        have = {(ip['subnet_id'], ip['ip_address']) for ip in current['fixed_ips']}
-        keep, new = set(), []
-        for entry in requested:
-            ip, sid = entry.get('ip_address'), entry.get('subnet_id')
-            # An address asked for again, or "an address on subnet X" when
-            # the port has one there, is kept as it is.
-            match = [h for h in sorted(have - keep)
-                     if (ip is None or h[1] == ip) and (sid is None or h[0] == sid)]
-            if match and (ip is not None or sid is not None):
-                keep.add(match[0])
-            else:
-                new.append(entry)
-        drop = [{'subnet_id': s, 'ip_address': ip} for s, ip in have - keep]
-        ports.release_ips(conn, drop, subnet_rows)
-        if new:
-            ips = ports.allocate_ips(conn, current['network_id'], subnet_rows, new, mac,
-                                     current['device_owner'])
-            taken = {(ip['subnet_id'], ip['ip_address']) for ip in ips}
-            if taken & keep:
-                raise exceptions.InvalidInput(error_message='Duplicate IP address')
-            ports.insert_ips(conn, current['id'], ips)
-        ports.write_fixed_ips(conn, current['id'])
-        if len(keep) + len(new) > CONF.max_fixed_ips_per_port:
-            raise exceptions.InvalidInput(
-                error_message='Exceeded maximum amount of fixed ips per port.')
-
-    def delete_port(self, context, id, l3_port_check=True):
+    def delete_port(self, context, id, run_hooks=True):
         conn = context.connection
         ports.get_row(context, id, lock=True)  # concurrent deletes: one wins
         port = self.get_port(context, id)
-        if l3_port_check:  # the L3 plugin deletes its own ports with False
+        if run_hooks:  # not for the ports plugins delete (delete_service_port)
             self.run_delete_hooks(context, 'port', port)
         ports.delete(conn, port, subnets.rows_of_network(conn, port['network_id']))
         self.notifier.port_deleted(context, port)
@@ -318,21 +252,21 @@ class L2Plugin(core.CorePluginBase):
     def get_network_config(self, context, port_ids, fmt):
         """The static configuration of the ports, as ``fmt``
         (netconfig.RENDERERS: cloud-init or network_data)."""
-        vifs = netconfig.network_info(context.connection, ports.T.c.id.in_(port_ids))
+        vifs = netconfig.network_info(context.connection, port_ids=port_ids)
         return netconfig.RENDERERS[fmt](vifs)
 
-    # ---- agents ------------------------------------------------------------
+    # ---- agents (naas.db.agents: every kind of agent reports there) -------
 
     def get_agent(self, context, id):
-        return agents.get(context.connection, id)
+        return db_agents.get(context.connection, id)
 
     def get_agents(self, context, filters=None, sorts=(), limit=None,
                    marker=None, page_reverse=False):
-        return agents.select(context.connection, filters, sorts, limit, marker,
-                             page_reverse)
+        return db_agents.select(context.connection, filters, sorts, limit, marker,
+                                page_reverse)
 
     def update_agent(self, context, id, agent, expected_revision=None):
-        return agents.update(context.connection, id, agent)
+        return db_agents.update(context.connection, id, agent)
 
     def delete_agent(self, context, id):
-        agents.delete(context.connection, id)
+        db_agents.delete(context.connection, id)

@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import freelist
+from naas.db import query
+from naas.lib.definitions import base
 from naas.plugins.l2 import models
 
-S = models.segments
+segments = models.segments
 MAX_ID = {'vlan': 4094, 'vxlan': 2 ** 24 - 1, 'gre': 2 ** 24 - 1}
 # Bytes of encapsulation each type costs on an IPv4 underlay.
 OVERHEAD = {'vxlan': 50, 'gre': 42}
@@ -55,8 +57,9 @@ def sync_pools(conn):
             continue
         network_type, _, physnet = pool_id.partition(':')
         used = {r.segmentation_id for r in conn.execute(
-            sa.select(S.c.segmentation_id).where(S.c.network_type == network_type,
-                                                 S.c.physical_network == physnet))}
+            sa.select(segments.c.segmentation_id).where(
+                segments.c.network_type == network_type,
+                segments.c.physical_network == physnet))}
         freelist.refill_pool(conn, pool_id, ranges, used)
         conn.execute(models.segment_pools.delete().where(
             models.segment_pools.c.pool_id == pool_id))
@@ -111,7 +114,7 @@ def allocate(conn, network_id, provider):
     else:
         segment = validate_provider(provider)
         segment = _allocate_provider(conn, segment)
-    conn.execute(S.insert().values(network_id=network_id, **segment))
+    conn.execute(segments.insert().values(network_id=network_id, **segment))
     return segment
 
 
@@ -143,10 +146,10 @@ def _allocate_provider(conn, segment):
         # Inside a tenant range: take it from the free list; outside: the
         # unique key below is the only guard needed.
         freelist.take(conn, _pool_id(network_type, segment['physical_network']), seg_id)
-    taken = conn.execute(sa.select(S.c.network_id).where(
-        S.c.network_type == network_type,
-        S.c.physical_network == segment['physical_network'],
-        S.c.segmentation_id == segment['segmentation_id'])).first()
+    taken = conn.execute(sa.select(segments.c.network_id).where(
+        segments.c.network_type == network_type,
+        segments.c.physical_network == segment['physical_network'],
+        segments.c.segmentation_id == segment['segmentation_id'])).first()
     if taken is not None and network_type != 'local':
         raise exceptions.SegmentationIdInUse(
             network_type=network_type, segmentation_id=segment['segmentation_id'],
@@ -155,10 +158,10 @@ def _allocate_provider(conn, segment):
 
 
 def release(conn, network_id):
-    row = conn.execute(sa.select(S).where(S.c.network_id == network_id)).first()
+    row = conn.execute(sa.select(segments).where(segments.c.network_id == network_id)).first()
     if row is None:
         return
-    conn.execute(S.delete().where(S.c.network_id == network_id))
+    conn.execute(segments.delete().where(segments.c.network_id == network_id))
     if row.network_type in MAX_ID:
         pool_id = _pool_id(row.network_type, row.physical_network)
         low_high = configured_pools().get(pool_id, [])
@@ -166,10 +169,50 @@ def release(conn, network_id):
             freelist.give_back(conn, pool_id, row.segmentation_id)
 
 
+PROVIDER_ATTRS = ('provider:network_type', 'provider:physical_network',
+                  'provider:segmentation_id')
+PROVIDER_COLUMNS = {'provider:network_type': segments.c.network_type,
+                    'provider:physical_network': segments.c.physical_network,
+                    'provider:segmentation_id': segments.c.segmentation_id}
+
+
+def provider_request(network):
+    """The segment a create body asks for with provider:* attributes, or
+    None (a tenant segment)."""
+    if all(network.get(a, base.ATTR_NOT_SPECIFIED) is base.ATTR_NOT_SPECIFIED
+           for a in PROVIDER_ATTRS):
+        return None
+    segment = {attr.partition(':')[2]: network.get(attr, base.ATTR_NOT_SPECIFIED)
+               for attr in PROVIDER_ATTRS}
+    segment = {k: None if v is base.ATTR_NOT_SPECIFIED else v for k, v in segment.items()}
+    if segment['network_type'] is None:
+        raise _bad('provider:network_type required')
+    return segment
+
+
+def networks_matching(filters):
+    """SELECT of the network ids whose segment matches the provider:*
+    filters popped from ``filters``, or None when there are none."""
+    provider = {a: filters.pop(a) for a in PROVIDER_ATTRS if a in filters}
+    if not provider:
+        return None
+    ids = sa.select(segments.c.network_id)
+    for attr, values in provider.items():
+        column = PROVIDER_COLUMNS[attr]
+        ids = ids.where(column.in_([query.coerce(column, v) for v in values]))
+    return ids
+
+
+def of_network(conn, network_id):
+    """The network's segment row, or None."""
+    return conn.execute(sa.select(segments).where(
+        segments.c.network_id == network_id)).first()
+
+
 def for_networks(conn, ids):
     out = {}
     for i in range(0, len(ids), 500):
-        for r in conn.execute(sa.select(S).where(S.c.network_id.in_(ids[i:i + 500]))):
+        for r in conn.execute(sa.select(segments).where(segments.c.network_id.in_(ids[i:i + 500]))):
             out[r.network_id] = r
     return out
 
@@ -185,6 +228,13 @@ def provider_dict(row):
                                          else None)}
 
 
-def network_mtu(segment):
+def network_mtu(network_type):
+    """The largest MTU a network of ``network_type`` can have."""
     physical = CONF.l2.path_mtu or CONF.global_physnet_mtu
-    return physical - OVERHEAD.get(segment['network_type'], 0)
+    return physical - OVERHEAD.get(network_type, 0)
+
+
+def check_mtu(network_type, mtu):
+    max_mtu = network_mtu(network_type)
+    if mtu > max_mtu:
+        raise _bad('Requested MTU is too big, maximum is %d' % max_mtu)

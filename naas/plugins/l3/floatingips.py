@@ -16,20 +16,19 @@ import netaddr
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from naas.lib.definitions import base
 from naas.common import exceptions
 from naas.db import common
-from naas.db import models as core_models
+from naas.db import ports as ports_db
 from naas.db import query
+from naas.db import subnets as subnets_db
+from naas.lib import constants
+from naas.lib.definitions import base
 from naas.plugins.l3 import models
-from naas.plugins.l3 import routers
 
-T = models.floatingips
-R = models.routers
-P = core_models.ports
-A = core_models.ip_allocations
-COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id',
-                                       'port_id': 'fixed_port_id'})
+floatingips = models.floatingips
+routers = models.routers
+COLUMNS = query.column_map(floatingips, renames={'tenant_id': 'project_id',
+                                                 'port_id': 'fixed_port_id'})
 DOWN = 'DOWN'
 STATUSES = ('ACTIVE', 'DOWN', 'ERROR')
 
@@ -39,18 +38,18 @@ def _bad(msg):
 
 
 def _visible(context):
-    return common.owned_by(context, T)
+    return common.owned_by(context, floatingips)
 
 
 def get_row(context, id, lock=False):
-    return common.visible_row(context, T, id, _visible(context),
+    return common.visible_row(context, floatingips, id, _visible(context),
                               exceptions.FloatingIPNotFound(floatingip_id=id), lock)
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
     filters = dict(filters or {})
-    stmt = sa.select(T).where(_visible(context))
-    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+    stmt = sa.select(floatingips).where(_visible(context))
+    return query.list_rows(context, stmt, floatingips, COLUMNS, filters, sorts, limit, marker,
                            page_reverse)
 
 
@@ -72,7 +71,7 @@ def create(l3, context, body):
     network = core.get_network(context.elevated(), net_id)  # 404 if none
     if not network['router:external']:
         raise _bad('Network %s is not a valid external network' % net_id)
-    subnets = routers.subnets_by_id(conn, network['subnets'])
+    subnets = subnets_db.rows_by_id(conn, network['subnets'])
     if not any(s.ip_version == 4 for s in subnets.values()):
         raise _bad('Network %s does not contain any IPv4 subnet' % net_id)
     fip_id = str(uuid.uuid4())
@@ -81,10 +80,10 @@ def create(l3, context, body):
         fixed_ip['subnet_id'] = body['subnet_id']
     if body.get('floating_ip_address'):
         fixed_ip['ip_address'] = body['floating_ip_address']
-    port = routers.create_port(core, context, {
-        'network_id': net_id, 'project_id': '', 'name': '',
+    port = core.create_service_port(context, '', {
+        'network_id': net_id, 'name': '',
         'fixed_ips': [fixed_ip] if fixed_ip else base.ATTR_NOT_SPECIFIED,
-        'device_id': fip_id, 'device_owner': routers.FLOATINGIP_OWNER})
+        'device_id': fip_id, 'device_owner': constants.DEVICE_OWNER_FLOATINGIP})
     v4 = [ip for ip in port['fixed_ips']
           if netaddr.IPAddress(ip['ip_address']).version == 4]
     if not v4:
@@ -98,7 +97,7 @@ def create(l3, context, body):
     row.update(floating_network_id=net_id, floating_port_id=port['id'],
                floating_ip_address=fip['floating_ip_address'], fixed_port_id=port_id,
                fixed_ip_address=fixed_ip_address, router_id=router_id, status=DOWN)
-    _write(lambda: conn.execute(T.insert().values(**row)))
+    _write(lambda: conn.execute(floatingips.insert().values(**row)))
     l3.notifier.routers_updated(context, [router_id])
     return fip_id
 
@@ -123,7 +122,7 @@ def update(l3, context, id, values, expected_revision=None):
                                        row.router_id):
         cols.update(fixed_port_id=port_id, fixed_ip_address=fixed, router_id=router_id,
                     status=DOWN)
-    _write(lambda: common.bump(conn, T, id, cols, expected_revision))
+    _write(lambda: common.bump(conn, floatingips, id, cols, expected_revision))
     if 'router_id' in cols:
         l3.notifier.routers_updated(context, [row.router_id, router_id])
 
@@ -141,8 +140,8 @@ def delete(l3, context, id):
     conn = context.connection
     row = get_row(context, id, lock=True)
     common.delete_tags(conn, id)
-    conn.execute(T.delete().where(T.c.id == id))
-    routers.delete_port(l3.core, context, row.floating_port_id)
+    conn.execute(floatingips.delete().where(floatingips.c.id == id))
+    l3.core.delete_service_port(context, row.floating_port_id)
     l3.notifier.routers_updated(context, [row.router_id])
 
 
@@ -179,10 +178,11 @@ def _association(core, context, fip, port_id, fixed_ip_address):
         internal = v4[0]
     conn = context.connection
     router_id = router_for(conn, port, internal['subnet_id'], fip['floating_network_id'])
-    taken = conn.execute(sa.select(T.c.id).where(
-        T.c.floating_network_id == fip['floating_network_id'],
-        T.c.fixed_port_id == port_id, T.c.fixed_ip_address == internal['ip_address'],
-        T.c.id != fip['id'])).first()
+    taken = conn.execute(sa.select(floatingips.c.id).where(
+        floatingips.c.floating_network_id == fip['floating_network_id'],
+        floatingips.c.fixed_port_id == port_id,
+        floatingips.c.fixed_ip_address == internal['ip_address'],
+        floatingips.c.id != fip['id'])).first()
     if taken is not None:
         raise exceptions.FloatingIPPortAlreadyAssociated(
             port_id=port_id, fip_id=fip['id'],
@@ -195,20 +195,20 @@ def router_for(conn, port, subnet_id, external_network_id):
     """The router between ``subnet_id`` and the external network: one with
     an interface on the subnet and its gateway on the network, the one
     holding the subnet's gateway_ip first."""
-    S = core_models.subnets
-    gateway_ip = conn.execute(sa.select(S.c.gateway_ip).where(S.c.id == subnet_id)).scalar()
-    rows = conn.execute(
-        sa.select(P.c.device_id, A.c.ip_address)
-        .join(A, A.c.port_id == P.c.id).join(R, R.c.id == P.c.device_id)
-        .where(P.c.network_id == port['network_id'],
-               P.c.device_owner == routers.INTERFACE_OWNER, A.c.subnet_id == subnet_id,
-               R.c.gw_network_id == external_network_id, R.c.gw_port_id.isnot(None))
-        .order_by(R.c.created_at, R.c.id)).all()
-    for r in rows:
-        if r.ip_address == gateway_ip:
-            return r.device_id
-    if rows:
-        return rows[0].device_id
+    interfaces = {row.device_id: row.ip_address for row in ports_db.on_subnets(
+        conn, [subnet_id], device_owner=constants.DEVICE_OWNER_ROUTER_INTF)}
+    candidates = conn.execute(
+        sa.select(routers.c.id)
+        .where(routers.c.id.in_(list(interfaces)),
+               routers.c.gw_network_id == external_network_id,
+               routers.c.gw_port_id.isnot(None))
+        .order_by(routers.c.created_at, routers.c.id)).all() if interfaces else []
+    gateway_ip = subnets_db.rows_by_id(conn, [subnet_id])[subnet_id].gateway_ip
+    for router in candidates:
+        if interfaces[router.id] == gateway_ip:
+            return router.id
+    if candidates:
+        return candidates[0].id
     raise exceptions.ExternalGatewayForFloatingIPNotFound(
         subnet_id=subnet_id, external_network_id=external_network_id,
         port_id=port['id'])
@@ -217,17 +217,19 @@ def router_for(conn, port, subnet_id, external_network_id):
 # ---- what other operations do to floating IPs --------------------------------
 
 def exists(conn, id):
-    return conn.execute(sa.select(T.c.id).where(T.c.id == id)).first() is not None
+    return conn.execute(sa.select(floatingips.c.id)
+                        .where(floatingips.c.id == id)).first() is not None
 
 
 def disassociate_port(l3, context, port_id):
     """The port is going: its floating IPs stay, unassociated (as Neutron)."""
     conn = context.connection
-    rows = conn.execute(sa.select(T.c.id, T.c.router_id)
-                        .where(T.c.fixed_port_id == port_id)).all()
+    rows = conn.execute(sa.select(floatingips.c.id, floatingips.c.router_id)
+                        .where(floatingips.c.fixed_port_id == port_id)).all()
     for r in rows:
-        common.bump(conn, T, r.id, {'fixed_port_id': None, 'fixed_ip_address': None,
-                                    'router_id': None, 'status': DOWN})
+        common.bump(conn, floatingips, r.id, {'fixed_port_id': None,
+                                              'fixed_ip_address': None,
+                                              'router_id': None, 'status': DOWN})
     if rows:
         l3.notifier.routers_updated(context, [r.router_id for r in rows])
 
@@ -238,9 +240,9 @@ def set_statuses(conn, router_id, statuses):
     for fip_id, status in sorted(statuses.items()):
         if status not in STATUSES:
             continue
-        result = conn.execute(T.update().where(
-            T.c.id == fip_id, T.c.router_id == router_id, T.c.status != status)
-            .values(status=status))
+        result = conn.execute(floatingips.update().where(
+            floatingips.c.id == fip_id, floatingips.c.router_id == router_id,
+            floatingips.c.status != status).values(status=status))
         if result.rowcount:
             changed.append(fip_id)
     return changed

@@ -9,13 +9,15 @@ through it.
 """
 import sqlalchemy as sa
 
-from naas.lib.definitions import base
 from naas.common import exceptions
+from naas.db import subnets as subnets_db
+from naas.lib import constants
+from naas.lib.definitions import base
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
 from naas.plugins.l3 import scheduler
 
-FIP = models.floatingips
+floatingips = models.floatingips
 
 
 def update(core, context, router, info):
@@ -40,12 +42,12 @@ def _create(core, context, router, info):
     if not network['router:external']:
         raise exceptions.BadRequest(resource='router',
                                     msg='Network %s is not an external network' % net_id)
-    ext_subnets = routers.subnets_by_id(conn, network['subnets']).values()
+    ext_subnets = subnets_db.rows_by_id(conn, network['subnets']).values()
     routers.check_no_overlap(conn, router.id, list(ext_subnets))
-    port = routers.create_port(core, context, {
-        'network_id': net_id, 'project_id': '', 'name': '',
+    port = core.create_service_port(context, '', {
+        'network_id': net_id, 'name': '',
         'fixed_ips': info.get('external_fixed_ips') or base.ATTR_NOT_SPECIFIED,
-        'device_id': router.id, 'device_owner': routers.GATEWAY_OWNER,
+        'device_id': router.id, 'device_owner': constants.DEVICE_OWNER_ROUTER_GW,
         'binding:host_id': scheduler.host_of(conn, router.id) or ''})
     routers.set_gateway_columns(conn, router.id, port['id'], net_id,
                                 info.get('enable_snat', True))
@@ -66,12 +68,11 @@ def _change(core, context, router, info):
 
 def _clear(core, context, router):
     conn = context.connection
-    in_use = conn.execute(sa.select(FIP.c.id).where(
-        FIP.c.router_id == router.id,
-        FIP.c.floating_network_id == router.gw_network_id).limit(1)).first()
+    in_use = conn.execute(sa.select(floatingips.c.id).where(
+        floatingips.c.router_id == router.id,
+        floatingips.c.floating_network_id == router.gw_network_id).limit(1)).first()
     if in_use is not None:
         raise exceptions.RouterExternalGatewayInUseByFloatingIp(
             router_id=router.id, net_id=router.gw_network_id)
     routers.set_gateway_columns(conn, router.id, None, None, True)
-    routers.delete_port(core, context, router.gw_port_id)
-
+    core.delete_service_port(context, router.gw_port_id)

@@ -11,15 +11,17 @@ subnets of one network on one port; NaaS gives each its own).
 import netaddr
 import sqlalchemy as sa
 
-from naas.lib import validators
 from naas.common import exceptions
 from naas.db import common
+from naas.db import subnets as subnets_db
+from naas.lib import constants
+from naas.lib import validators
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
 from naas.plugins.l3 import scheduler
 from naas.plugins.l3 import subnet_routes
 
-FIP = models.floatingips
+floatingips = models.floatingips
 
 
 def _bad(msg):
@@ -82,17 +84,17 @@ def add(l3, context, router_id, body):
 def _add_by_subnet(l3, context, router, subnet_id):
     conn = context.connection
     subnet_dict = l3.core.get_subnet(context, subnet_id)  # 404 if not visible
-    subnet = routers.subnets_by_id(conn, [subnet_id])[subnet_id]
+    subnet = subnets_db.rows_by_id(conn, [subnet_id])[subnet_id]
     if not subnet.gateway_ip:
         raise _bad('Subnet for router interface must have a gateway IP')
     _check_owner(context, subnet, subnet_dict.get('shared'))
     _check_address_mode(subnet)
     routers.check_no_overlap(conn, router.id, [subnet])
     subnet_routes.release_gateway(l3, context, subnet)
-    port = routers.create_port(l3.core, context, {
-        'network_id': subnet.network_id, 'project_id': router.project_id, 'name': '',
+    port = l3.core.create_service_port(context, router.project_id, {
+        'network_id': subnet.network_id, 'name': '',
         'fixed_ips': [{'subnet_id': subnet.id, 'ip_address': subnet.gateway_ip}],
-        'device_id': router.id, 'device_owner': routers.INTERFACE_OWNER,
+        'device_id': router.id, 'device_owner': constants.DEVICE_OWNER_ROUTER_INTF,
         'binding:host_id': scheduler.host_of(conn, router.id) or ''})
     return port, [subnet.id]
 
@@ -105,7 +107,7 @@ def _add_by_port(core, context, router, port_id):
                                    device_id=port['device_id'])
     if not port['fixed_ips']:
         raise _bad('Router port must have at least one fixed IP')
-    by_id = routers.subnets_by_id(conn, [ip['subnet_id'] for ip in port['fixed_ips']])
+    by_id = subnets_db.rows_by_id(conn, [ip['subnet_id'] for ip in port['fixed_ips']])
     subnets = [by_id[s] for s in sorted(by_id)]
     shared = core.get_network_policy_target(context, port['network_id'])['shared']
     for subnet in subnets:
@@ -114,7 +116,7 @@ def _add_by_port(core, context, router, port_id):
     routers.check_no_overlap(conn, router.id, subnets)
     if len([s for s in subnets if s.ip_version == 4]) > 1:
         raise _bad('Cannot have multiple IPv4 subnets on router port')
-    values = {'device_id': router.id, 'device_owner': routers.INTERFACE_OWNER}
+    values = {'device_id': router.id, 'device_owner': constants.DEVICE_OWNER_ROUTER_INTF}
     host = scheduler.host_of(conn, router.id)
     if host:
         values['binding:host_id'] = host
@@ -141,7 +143,7 @@ def remove(l3, context, router_id, body):
 
 
 def _interfaces(conn, router_id):
-    return routers.ports_of(conn, router_id, (routers.INTERFACE_OWNER,))
+    return routers.ports_of(conn, router_id, (constants.DEVICE_OWNER_ROUTER_INTF,))
 
 
 def _remove_by_port(core, context, router, port_id, subnet_id):
@@ -153,17 +155,17 @@ def _remove_by_port(core, context, router, port_id, subnet_id):
     subnet_ids = [ip['subnet_id'] for ip in port['fixed_ips']]
     if subnet_id and subnet_id not in subnet_ids:
         raise exceptions.SubnetMismatchForPort(port_id=port_id, subnet_id=subnet_id)
-    subnets = routers.subnets_by_id(conn, subnet_ids)
+    subnets = subnets_db.rows_by_id(conn, subnet_ids)
     for sid in subnet_ids:
         confirm_not_in_use(conn, router, subnets[sid])
-    routers.delete_port(core, context, port_id)
+    core.delete_service_port(context, port_id)
     return port, subnet_ids or [None]
 
 
 def _remove_by_subnet(core, context, router, subnet_id):
     conn = context.connection
     core.get_subnet(context, subnet_id)  # 404 if not visible
-    subnet = routers.subnets_by_id(conn, [subnet_id])[subnet_id]
+    subnet = subnets_db.rows_by_id(conn, [subnet_id])[subnet_id]
     for p in _interfaces(conn, router.id):
         ips = common.loads(p.fixed_ips, [])
         if subnet_id not in {ip['subnet_id'] for ip in ips}:
@@ -174,7 +176,7 @@ def _remove_by_subnet(core, context, router, subnet_id):
         if rest:  # a port on several subnets keeps the others
             core.update_port(context.elevated(), p.id, {'fixed_ips': rest})
         else:
-            routers.delete_port(core, context, p.id)
+            core.delete_service_port(context, p.id)
         return port, [subnet_id]
     raise exceptions.RouterInterfaceNotFoundForSubnet(router_id=router.id,
                                                       subnet_id=subnet_id)
@@ -187,8 +189,8 @@ def confirm_not_in_use(conn, router, subnet):
         if netaddr.IPAddress(route['nexthop']) in cidr:
             raise exceptions.RouterInterfaceInUseByRoute(router_id=router.id,
                                                          subnet_id=subnet.id)
-    for fip in conn.execute(sa.select(FIP.c.fixed_ip_address).where(
-            FIP.c.router_id == router.id, FIP.c.fixed_ip_address.isnot(None))):
+    for fip in conn.execute(sa.select(floatingips.c.fixed_ip_address).where(
+            floatingips.c.router_id == router.id, floatingips.c.fixed_ip_address.isnot(None))):
         if netaddr.IPAddress(fip.fixed_ip_address) in cidr:
             raise exceptions.RouterInterfaceInUseByFloatingIP(router_id=router.id,
                                                               subnet_id=subnet.id)

@@ -8,7 +8,6 @@ for addresses; these tables hold what only L3 knows.
 import sqlalchemy as sa
 
 from naas.db import models
-from naas.plugins.l2 import models as l2_models  # noqa: F401 (l2_agents)
 
 UUID = models.UUID
 NAME = models.NAME
@@ -46,7 +45,7 @@ routers = sa.Table(
               index=True),
 )
 
-# Where each router runs: one L3 agent (l2_agents row of type 'NaaS L3 agent').
+# Where each router runs: one L3 agent (a row of naas.db.models.agents).
 router_bindings = sa.Table(
     'l3_router_bindings', models.metadata,
     sa.Column('router_id', UUID, sa.ForeignKey('routers.id', ondelete='CASCADE'),

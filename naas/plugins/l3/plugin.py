@@ -8,12 +8,13 @@ and how it is realised; scheduler.py: router -> L3 agent; notify.py: casts
 after commit; sync.py: what an L3 agent asks).  Networks, subnets and ports
 come from the core plugin (``self.core``, set by the plugin manager).
 """
-from naas.lib.definitions import floatingip as floatingip_def
-from naas.lib.definitions import router as router_def
-from naas.lib.definitions import subnet_route as subnet_route_def
 from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import common
+from naas.lib import constants
+from naas.lib.definitions import floatingip as floatingip_def
+from naas.lib.definitions import router as router_def
+from naas.lib.definitions import subnet_route as subnet_route_def
 from naas.plugins import core as core_plugin
 from naas.plugins.l3 import floatingips
 from naas.plugins.l3 import gateway
@@ -88,7 +89,7 @@ class L3Plugin(core_plugin.ServicePlugin):
     def delete_router(self, context, id):
         conn = context.connection
         row = routers.get_row(context, id, lock=True)
-        if routers.ports_of(conn, id, (routers.INTERFACE_OWNER,)):
+        if routers.ports_of(conn, id, (constants.DEVICE_OWNER_ROUTER_INTF,)):
             raise exceptions.RouterInUse(router_id=id)
         gateway.update(self.core, context, row, None)
         host = scheduler.host_of(conn, id)
@@ -146,9 +147,9 @@ class L3Plugin(core_plugin.ServicePlugin):
         with floating IPs loses them (they stay, unassociated)."""
         conn = context.connection
         owner, device = port['device_owner'], port['device_id']
-        if owner in (routers.INTERFACE_OWNER, routers.GATEWAY_OWNER):
+        if owner in routers.ROUTER_OWNERS:
             in_use = routers.row_by_id(conn, device) is not None
-        elif owner == routers.FLOATINGIP_OWNER:
+        elif owner == constants.DEVICE_OWNER_FLOATINGIP:
             in_use = floatingips.exists(conn, device)
         else:
             in_use = False

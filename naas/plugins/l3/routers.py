@@ -8,66 +8,56 @@ realise subnet-routes, see subnet_routes.py) are never shown by the API.
 import netaddr
 import sqlalchemy as sa
 
-from naas.lib import attributes
-from naas.lib.definitions import base
-from naas.lib.definitions import port as port_def
 from naas.common import exceptions
 from naas.db import common
-from naas.db import models as core_models
+from naas.db import ports as ports_db
 from naas.db import query
+from naas.db import subnets as subnets_db
+from naas.lib import constants
 from naas.plugins.l3 import models
 
-T = models.routers
-P = core_models.ports
-S = core_models.subnets
-COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id'})
+routers = models.routers
+COLUMNS = query.column_map(routers, renames={'tenant_id': 'project_id'})
 
-INTERFACE_OWNER = 'network:router_interface'
-GATEWAY_OWNER = 'network:router_gateway'
-FLOATINGIP_OWNER = 'network:floatingip'
 MAX_ROUTES = 30  # Neutron's max_routes default
 
-#: quota.register counts these: a project's hidden router is not its own.
-COUNTED = sa.select(T).where(T.c.hidden.is_(False)).subquery('counted_routers')
+#: What the router quota counts: a project's hidden router is not its own.
+COUNTED = sa.select(routers).where(routers.c.hidden.is_(False)).subquery('counted_routers')
 
 
 def _visible(context):
-    return sa.and_(T.c.hidden.is_(False), common.owned_by(context, T))
+    return sa.and_(routers.c.hidden.is_(False), common.owned_by(context, routers))
 
 
 def insert(conn, body, hidden=False):
     row = common.new_standard(body)
     row.update(status='ACTIVE', admin_state_up=body.get('admin_state_up', True),
                enable_snat=True, routes='[]', hidden=hidden)
-    conn.execute(T.insert().values(**row))
+    conn.execute(routers.insert().values(**row))
     return row['id']
 
 
 def get_row(context, id, lock=False):
     """A router the context may see (never a hidden one), or RouterNotFound."""
-    return common.visible_row(context, T, id, _visible(context),
+    return common.visible_row(context, routers, id, _visible(context),
                               exceptions.RouterNotFound(router_id=id), lock)
 
 
 def row_by_id(conn, id, lock=False):
     """Any router, hidden ones too; None if there is none."""
-    stmt = sa.select(T).where(T.c.id == id)
+    stmt = sa.select(routers).where(routers.c.id == id)
     return conn.execute(stmt.with_for_update() if lock else stmt).first()
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
     filters = dict(filters or {})
-    stmt = sa.select(T).where(_visible(context))
-    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+    stmt = sa.select(routers).where(_visible(context))
+    return query.list_rows(context, stmt, routers, COLUMNS, filters, sorts, limit, marker,
                            page_reverse)
 
 
 def to_dicts(conn, rows):
-    gw_ports = {}
-    ids = [r.gw_port_id for r in rows if r.gw_port_id]
-    for chunk in common.chunks(ids):
-        for p in conn.execute(sa.select(P.c.id, P.c.fixed_ips).where(P.c.id.in_(chunk))):
-            gw_ports[p.id] = common.loads(p.fixed_ips, [])
+    gw_ports = ports_db.fixed_ips_of(conn, [r.gw_port_id for r in rows if r.gw_port_id])
     out = []
     for r in rows:
         d = common.standard_dict(r)
@@ -83,38 +73,30 @@ def to_dicts(conn, rows):
 
 
 def update(conn, id, cols, expected_revision=None):
-    common.bump(conn, T, id, cols, expected_revision)
+    common.bump(conn, routers, id, cols, expected_revision)
 
 
 def set_gateway_columns(conn, id, port_id, network_id, enable_snat):
-    conn.execute(T.update().where(T.c.id == id).values(
+    conn.execute(routers.update().where(routers.c.id == id).values(
         gw_port_id=port_id, gw_network_id=network_id, enable_snat=enable_snat))
 
 
 def delete(conn, id):
     common.delete_tags(conn, id)
-    conn.execute(T.delete().where(T.c.id == id))
+    conn.execute(routers.delete().where(routers.c.id == id))
 
 
 # ---- the router's ports ------------------------------------------------------
 
-def ports_of(conn, router_id, owners=(INTERFACE_OWNER, GATEWAY_OWNER)):
-    """Rows (id, network_id, device_owner, mac_address, fixed_ips) of the
-    router's ports, interfaces first, oldest first."""
-    rows = conn.execute(
-        sa.select(P.c.id, P.c.network_id, P.c.device_owner, P.c.mac_address,
-                  P.c.fixed_ips, P.c.project_id, P.c.binding_host_id)
-        .where(P.c.device_id == router_id, P.c.device_owner.in_(owners))
-        .order_by(P.c.created_at, P.c.id)).all()
-    return sorted(rows, key=lambda r: r.device_owner != INTERFACE_OWNER)
+ROUTER_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF, constants.DEVICE_OWNER_ROUTER_GW)
 
 
-def subnets_by_id(conn, subnet_ids):
-    out = {}
-    for chunk in common.chunks(sorted(set(subnet_ids))):
-        for s in conn.execute(sa.select(S).where(S.c.id.in_(chunk))):
-            out[s.id] = s
-    return out
+def ports_of(conn, router_id, owners=ROUTER_OWNERS):
+    """Rows (id, network_id, device_owner, mac_address, fixed_ips, ...) of
+    the router's ports (naas.db.ports.of_devices), interfaces first, oldest
+    first."""
+    rows = ports_db.of_devices(conn, [router_id], owners)
+    return sorted(rows, key=lambda r: r.device_owner != constants.DEVICE_OWNER_ROUTER_INTF)
 
 
 def check_routes(conn, router_id, routes):
@@ -124,7 +106,7 @@ def check_routes(conn, router_id, routes):
         raise exceptions.RoutesExhausted(router_id=router_id, quota=MAX_ROUTES)
     cidrs, own = [], set()
     ips = [ip for p in ports_of(conn, router_id) for ip in common.loads(p.fixed_ips, [])]
-    subnets = subnets_by_id(conn, [ip['subnet_id'] for ip in ips])
+    subnets = subnets_db.rows_by_id(conn, [ip['subnet_id'] for ip in ips])
     for ip in ips:
         own.add(ip['ip_address'])
         if ip['subnet_id'] in subnets:
@@ -141,25 +123,6 @@ def check_routes(conn, router_id, routes):
         if nexthop in own:
             raise exceptions.InvalidRoutes(
                 routes=routes, reason='the nexthop is used by router')
-
-
-# ---- ports the L3 plugin makes, through the core plugin ---------------------
-
-def create_port(core, context, values):
-    """A port made by L3 (interface, gateway, floating IP): the values are
-    checked and completed by the ports attribute map, as an API request's
-    would be, and the core plugin creates it (bypassing policy and quota,
-    as Neutron's plugin-to-plugin calls do)."""
-    project = values.pop('project_id', '')
-    values = {k: v for k, v in values.items() if v is not base.ATTR_NOT_SPECIFIED}
-    body = attributes.prepare_create('port', port_def.RESOURCE_ATTRIBUTE_MAP,
-                                     dict(values, admin_state_up=True))
-    body['project_id'] = body['tenant_id'] = project
-    return core.create_port(context.elevated(), body)
-
-
-def delete_port(core, context, port_id):
-    core.delete_port(context.elevated(), port_id, l3_port_check=False)
 
 
 def overlap_error(new, old):
@@ -181,12 +144,11 @@ def check_no_overlap(conn, router_id, new_subnets):
                 raise exceptions.BadRequest(
                     resource='router',
                     msg='Router already has a port on subnet %s' % ip['subnet_id'])
-            if p.device_owner != GATEWAY_OWNER:
+            if p.device_owner != constants.DEVICE_OWNER_ROUTER_GW:
                 on.add(ip['subnet_id'])
-        if p.device_owner == GATEWAY_OWNER:
-            on.update(r.id for r in conn.execute(
-                sa.select(S.c.id).where(S.c.network_id == p.network_id)))
-    existing = subnets_by_id(conn, on).values()
+        if p.device_owner == constants.DEVICE_OWNER_ROUTER_GW:
+            on.update(subnet.id for subnet in subnets_db.rows_of_network(conn, p.network_id))
+    existing = subnets_db.rows_by_id(conn, on).values()
     for new in new_subnets:
         for old in existing:
             a, b = netaddr.IPNetwork(new.cidr), netaddr.IPNetwork(old.cidr)

@@ -1,7 +1,7 @@
 """Which L3 agent runs each router.
 
-L3 agents report like the L2 ones (naas.plugins.l2.agents, table l2_agents)
-with agent_type 'NaaS L3 agent'.  A router is bound (l3_router_bindings) to
+L3 agents report like the L2 ones (naas.db.agents) with agent_type
+naas.lib.constants.AGENT_TYPE_L3.  A router is bound (l3_router_bindings) to
 the alive, enabled L3 agent with the fewest routers, ties broken by host
 name; with none alive it stays unbound until an L3 agent asks for its
 routers (sync_routers), which binds every unbound router the same way.
@@ -16,26 +16,19 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from naas.common import exceptions
-from naas.plugins.l2 import agents as l2_agents
-from naas.plugins.l2 import models as l2_models
+from naas.db import agents
+from naas.lib import constants
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
 
-L3_AGENT = 'NaaS L3 agent'
-
-AG = l2_models.agents
-B = models.router_bindings
-R = models.routers
+bindings = models.router_bindings
+L3_AGENT_TYPES = (constants.AGENT_TYPE_L3,)
 
 
 def hosts_of(conn, router_ids):
     """{router_id: host} of the bound routers among ``router_ids``."""
-    if not router_ids:
-        return {}
-    rows = conn.execute(sa.select(B.c.router_id, AG.c.host)
-                        .join(AG, AG.c.id == B.c.agent_id)
-                        .where(B.c.router_id.in_(list(router_ids)))).all()
-    return {r.router_id: r.host for r in rows}
+    return {row.key: row.host for row in agents.bound(
+        conn, bindings.c.router_id, bindings.c.agent_id, router_ids)}
 
 
 def host_of(conn, router_id):
@@ -43,20 +36,14 @@ def host_of(conn, router_id):
 
 
 def agent_of_host(conn, host):
-    return conn.execute(sa.select(AG).where(AG.c.host == host,
-                                            AG.c.agent_type == L3_AGENT)).first()
+    return next(iter(agents.of_types(conn, L3_AGENT_TYPES, host)), None)
 
 
 def _candidates(conn):
     """Alive, enabled L3 agents, least loaded first."""
-    load = (sa.select(B.c.agent_id, sa.func.count().label('n'))
-            .group_by(B.c.agent_id).subquery())
-    rows = conn.execute(
-        sa.select(AG, sa.func.coalesce(load.c.n, 0).label('load'))
-        .outerjoin(load, load.c.agent_id == AG.c.id)
-        .where(AG.c.agent_type == L3_AGENT, AG.c.admin_state_up.is_(True))).all()
+    rows = agents.enabled_with_load(conn, L3_AGENT_TYPES, bindings.c.agent_id)
     now = time.time()
-    alive = [r for r in rows if l2_agents.is_alive(r, now)]
+    alive = [r for r in rows if agents.is_alive(r, now)]
     return sorted(alive, key=lambda r: (r.load, r.host))
 
 
@@ -71,16 +58,17 @@ def schedule(conn, router_id):
         return None
     agent = candidates[0]
     try:
-        conn.execute(B.insert().values(router_id=router_id, agent_id=agent.id))
+        conn.execute(bindings.insert().values(router_id=router_id, agent_id=agent.id))
     except sa_exc.IntegrityError as e:  # bound meanwhile: run it again
         raise exceptions.DBRetry() from e
     return agent.host
 
 
 def unbound_routers(conn):
-    return [r.id for r in conn.execute(
-        sa.select(R.c.id).where(~R.c.id.in_(sa.select(B.c.router_id)))
-        .order_by(R.c.created_at, R.c.id))]
+    return [row.id for row in conn.execute(
+        sa.select(models.routers.c.id)
+        .where(~models.routers.c.id.in_(sa.select(bindings.c.router_id)))
+        .order_by(models.routers.c.created_at, models.routers.c.id))]
 
 
 def bind_ports(core, context, router_id, host):

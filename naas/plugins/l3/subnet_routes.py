@@ -35,17 +35,16 @@ from sqlalchemy import exc as sa_exc
 
 from naas.common import exceptions
 from naas.db import common
-from naas.db import models as core_models
+from naas.db import ports as ports_db
 from naas.db import query
+from naas.db import subnets as subnets_db
+from naas.lib import constants
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
 from naas.plugins.l3 import scheduler
 
-T = models.subnet_routes
-R = models.routers
-P = core_models.ports
-A = core_models.ip_allocations
-COLUMNS = query.column_map(T, renames={'tenant_id': 'project_id'})
+subnet_routes = models.subnet_routes
+COLUMNS = query.column_map(subnet_routes, renames={'tenant_id': 'project_id'})
 
 HIDDEN_ROUTER_NAME = 'subnet-routes'
 
@@ -55,20 +54,21 @@ def _bad(msg):
 
 
 def _visible(context):
-    return common.owned_by(context, T)
+    return common.owned_by(context, subnet_routes)
 
 
 def get_row(context, id, lock=False):
-    return common.visible_row(context, T, id, _visible(context),
+    return common.visible_row(context, subnet_routes, id, _visible(context),
                               exceptions.SubnetRouteNotFound(id=id), lock)
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
     filters = dict(filters or {})
-    stmt = sa.select(T).where(_visible(context))
+    stmt = sa.select(subnet_routes).where(_visible(context))
     for subnet_id in filters.pop('subnet_ids', []):
-        stmt = stmt.where(sa.or_(T.c.subnet_a == subnet_id, T.c.subnet_b == subnet_id))
-    return query.list_rows(context, stmt, T, COLUMNS, filters, sorts, limit, marker,
+        stmt = stmt.where(sa.or_(subnet_routes.c.subnet_a == subnet_id,
+                                 subnet_routes.c.subnet_b == subnet_id))
+    return query.list_rows(context, stmt, subnet_routes, COLUMNS, filters, sorts, limit, marker,
                            page_reverse)
 
 
@@ -93,7 +93,7 @@ def create(l3, context, body):
         subnet = l3.core.get_subnet(context, subnet_id)  # 404 if not visible
         if not context.is_admin and subnet['project_id'] != context.project_id:
             raise exceptions.SubnetNotFound(subnet_id=subnet_id)
-    by_id = routers.subnets_by_id(conn, subnet_ids)
+    by_id = subnets_db.rows_by_id(conn, subnet_ids)
     a, b = by_id[subnet_ids[0]], by_id[subnet_ids[1]]
     if a.ip_version != b.ip_version:
         raise _bad('Subnets %s and %s are not of the same IP version' % (a.id, b.id))
@@ -101,12 +101,13 @@ def create(l3, context, body):
         raise _bad('Cidr %s of subnet %s overlaps with cidr %s of subnet %s'
                    % (a.cidr, a.id, b.cidr, b.id))
     pair = ':'.join(sorted(subnet_ids))
-    existing = conn.execute(sa.select(T.c.id).where(T.c.pair == pair)).first()
+    existing = conn.execute(sa.select(subnet_routes.c.id)
+                            .where(subnet_routes.c.pair == pair)).first()
     if existing is not None:
         raise exceptions.SubnetRouteExists(subnets=', '.join(sorted(subnet_ids)),
                                            id=existing.id)
     router_id = _hidden_router(l3, context, body['project_id'])
-    on = routers.subnets_by_id(conn, _hidden_subnets(conn, router_id)).values()
+    on = subnets_db.rows_by_id(conn, _hidden_subnets(conn, router_id)).values()
     for new in (a, b):
         for old in on:
             if old.id not in subnet_ids and _overlap(new, old):
@@ -117,7 +118,7 @@ def create(l3, context, body):
     row.update(status='ACTIVE', subnet_a=a.id, subnet_b=b.id, pair=pair,
                router_id=router_id)
     try:
-        conn.execute(T.insert().values(**row))
+        conn.execute(subnet_routes.insert().values(**row))
     except sa_exc.IntegrityError as e:  # the same pair, meanwhile: 409 on retry
         raise exceptions.DBRetry() from e
     reconcile(l3, context, body['project_id'])
@@ -130,7 +131,7 @@ def delete(l3, context, id):
     conn = context.connection
     row = get_row(context, id, lock=True)
     common.delete_tags(conn, id)
-    conn.execute(T.delete().where(T.c.id == id))
+    conn.execute(subnet_routes.delete().where(subnet_routes.c.id == id))
     l3.notifier.subnet_routes_updated(context, row.router_id, [id])
     l3.notifier.routers_updated(context, routers_on(conn, [row.subnet_a, row.subnet_b]))
     reconcile(l3, context, row.project_id)
@@ -139,8 +140,8 @@ def delete(l3, context, id):
 # ---- the hidden router --------------------------------------------------------
 
 def _hidden_router_row(conn, project_id):
-    return conn.execute(sa.select(R).where(R.c.hidden.is_(True),
-                                           R.c.project_id == project_id)).first()
+    return conn.execute(sa.select(models.routers).where(
+        models.routers.c.hidden.is_(True), models.routers.c.project_id == project_id)).first()
 
 
 def _hidden_router(l3, context, project_id):
@@ -163,23 +164,22 @@ def _hidden_subnets(conn, router_id):
 def routers_on(conn, subnet_ids, hidden=None):
     """Routers with an interface on one of ``subnet_ids`` (hidden ones only,
     visible ones only, or both)."""
-    stmt = (sa.select(P.c.device_id).distinct()
-            .join(A, A.c.port_id == P.c.id).join(R, R.c.id == P.c.device_id)
-            .where(A.c.subnet_id.in_(list(subnet_ids)),
-                   P.c.device_owner == routers.INTERFACE_OWNER))
+    device_ids = {row.device_id for row in ports_db.on_subnets(
+        conn, subnet_ids, device_owner=constants.DEVICE_OWNER_ROUTER_INTF)}
+    if not device_ids:
+        return []
+    stmt = sa.select(models.routers.c.id).where(models.routers.c.id.in_(sorted(device_ids)))
     if hidden is not None:
-        stmt = stmt.where(R.c.hidden.is_(hidden))
-    return sorted(r.device_id for r in conn.execute(stmt))
+        stmt = stmt.where(models.routers.c.hidden.is_(hidden))
+    return sorted(row.id for row in conn.execute(stmt))
 
 
 def _gateway_holder(conn, subnet):
     """The port holding the subnet's gateway_ip, or None."""
     if not subnet.gateway_ip:
         return None
-    return conn.execute(sa.select(P.c.id, P.c.device_id, P.c.device_owner)
-                        .join(A, A.c.port_id == P.c.id)
-                        .where(A.c.subnet_id == subnet.id,
-                               A.c.ip_address == subnet.gateway_ip)).first()
+    holders = ports_db.on_subnets(conn, [subnet.id], ip_address=subnet.gateway_ip)
+    return holders[0] if holders else None
 
 
 def reconcile(l3, context, project_id):
@@ -189,8 +189,8 @@ def reconcile(l3, context, project_id):
     conn = context.connection
     router = _hidden_router_row(conn, project_id)
     needed = set()
-    for r in conn.execute(sa.select(T.c.subnet_a, T.c.subnet_b)
-                          .where(T.c.project_id == project_id)):
+    for r in conn.execute(sa.select(subnet_routes.c.subnet_a, subnet_routes.c.subnet_b)
+                          .where(subnet_routes.c.project_id == project_id)):
         needed.update((r.subnet_a, r.subnet_b))
     if router is None:
         return
@@ -199,23 +199,23 @@ def reconcile(l3, context, project_id):
         for ip in common.loads(p.fixed_ips, []):
             have[ip['subnet_id']] = p.id
     for subnet_id in sorted(set(have) - needed):
-        routers.delete_port(l3.core, context, have[subnet_id])
+        l3.core.delete_service_port(context, have[subnet_id])
     if not needed:
         host = scheduler.host_of(conn, router.id)
         routers.delete(conn, router.id)
         l3.notifier.router_deleted(context, router.id, host)
         return
     host = scheduler.host_of(conn, router.id) or ''
-    subnets = routers.subnets_by_id(conn, needed)
+    subnets = subnets_db.rows_by_id(conn, needed)
     for subnet_id in sorted(needed - set(have)):
         subnet = subnets[subnet_id]
         fixed_ip = {'subnet_id': subnet_id}
         if subnet.gateway_ip and _gateway_holder(conn, subnet) is None:
             fixed_ip['ip_address'] = subnet.gateway_ip
-        routers.create_port(l3.core, context, {
-            'network_id': subnet.network_id, 'project_id': project_id, 'name': '',
+        l3.core.create_service_port(context, project_id, {
+            'network_id': subnet.network_id, 'name': '',
             'fixed_ips': [fixed_ip], 'device_id': router.id,
-            'device_owner': routers.INTERFACE_OWNER, 'binding:host_id': host})
+            'device_owner': constants.DEVICE_OWNER_ROUTER_INTF, 'binding:host_id': host})
     reclaim_gateways(l3, context, needed & set(have))
     l3.notifier.routers_updated(context, [router.id])
 
@@ -224,21 +224,21 @@ def release_gateway(l3, context, subnet):
     """Before a user's router takes ``subnet``'s gateway: a hidden router
     port holding it moves to another address of the subnet."""
     holder = _gateway_holder(context.connection, subnet)
-    if holder is None or holder.device_owner != routers.INTERFACE_OWNER:
+    if holder is None or holder.device_owner != constants.DEVICE_OWNER_ROUTER_INTF:
         return
     hidden = routers.row_by_id(context.connection, holder.device_id)
     if hidden is None or not hidden.hidden:
         return
     elevated = context.elevated()
-    l3.core.update_port(elevated, holder.id, {'fixed_ips': []})
-    l3.core.update_port(elevated, holder.id, {'fixed_ips': [{'subnet_id': subnet.id}]})
+    l3.core.update_port(elevated, holder.port_id, {'fixed_ips': []})
+    l3.core.update_port(elevated, holder.port_id, {'fixed_ips': [{'subnet_id': subnet.id}]})
 
 
 def reclaim_gateways(l3, context, subnet_ids):
     """Hidden router ports on ``subnet_ids`` take their subnet's gateway
     back when no port holds it any more."""
     conn = context.connection
-    subnets = routers.subnets_by_id(conn, subnet_ids)
+    subnets = subnets_db.rows_by_id(conn, subnet_ids)
     for subnet_id in sorted(subnets):
         subnet = subnets[subnet_id]
         if not subnet.gateway_ip or _gateway_holder(conn, subnet) is not None:

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from naas.common import context as naas_context
 from naas.db import api as db_api
 from naas.db import common
-from naas.db import models as core_models
-from naas.plugins.l2 import models as l2_models
+from naas.db import networks as networks_db
+from naas.db import ports as ports_db
+from naas.db import subnets as subnets_db
+from naas.lib import constants
 from naas.plugins.l3 import floatingips
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
@@ -20,14 +22,8 @@ from naas.plugins.l3 import scheduler
 
 LOG = logging.getLogger(__name__)
 
-R = models.routers
-B = models.router_bindings
-FIP = models.floatingips
-SR = models.subnet_routes
-P = core_models.ports
-N = core_models.networks
-S = core_models.subnets
-SEG = l2_models.segments
+bindings = models.router_bindings
+subnet_routes = models.subnet_routes
 
 
 class RPCHandler:
@@ -53,23 +49,17 @@ class RPCHandler:
             if bound_to and bound_to != host:
                 scheduler.bind_ports(self.plugin.core, context, router_id, bound_to)
                 self.plugin.notifier.routers_updated(context, [router_id])
-        stmt = sa.select(B.c.router_id).where(B.c.agent_id == agent.id)
+        stmt = sa.select(bindings.c.router_id).where(bindings.c.agent_id == agent.id)
         if router_ids is not None:
-            stmt = stmt.where(B.c.router_id.in_(list(router_ids)))
+            stmt = stmt.where(bindings.c.router_id.in_(list(router_ids)))
         ids = sorted(r.router_id for r in conn.execute(stmt))
         for router_id in ids:
             scheduler.bind_ports(self.plugin.core, context, router_id, host)
-        return router_data(conn, ids)
+        return router_data(context, self.plugin.core, ids)
 
     def update_floatingip_statuses(self, host, router_id, statuses):
         return self._run(lambda ctx: floatingips.set_statuses(ctx.connection, router_id,
-                                                               statuses))
-
-
-def _segment(row):
-    return {'network_type': row.network_type or 'local',
-            'physical_network': row.physical_network or None,
-            'segmentation_id': row.segmentation_id}
+                                                              statuses))
 
 
 def _ip_view(ip, subnet):
@@ -79,39 +69,42 @@ def _ip_view(ip, subnet):
             'ip_version': subnet.ip_version, 'gateway_ip': subnet.gateway_ip}
 
 
-def router_data(conn, router_ids):
+LOCAL_SEGMENT = {'network_type': 'local', 'physical_network': None,
+                 'segmentation_id': None}
+
+
+def router_data(context, core, router_ids):
     """The routers of ``router_ids`` as an L3 agent gets them (the layout is
     in naas.rpc.l3_api.L3ServerAPI.sync_routers)."""
     if not router_ids:
         return []
-    rows = conn.execute(sa.select(R).where(R.c.id.in_(router_ids))
-                        .order_by(R.c.created_at, R.c.id)).all()
-    ports = conn.execute(
-        sa.select(P.c.id, P.c.device_id, P.c.device_owner, P.c.mac_address,
-                  P.c.network_id, P.c.fixed_ips, P.c.admin_state_up, N.c.mtu,
-                  SEG.c.network_type, SEG.c.physical_network, SEG.c.segmentation_id)
-        .join(N, N.c.id == P.c.network_id)
-        .outerjoin(SEG, SEG.c.network_id == P.c.network_id)
-        .where(P.c.device_id.in_(router_ids),
-               P.c.device_owner.in_((routers.INTERFACE_OWNER, routers.GATEWAY_OWNER)))
-        .order_by(P.c.created_at, P.c.id)).all()
-    subnets = routers.subnets_by_id(conn, [ip['subnet_id'] for p in ports
+    conn = context.connection
+    rows = conn.execute(sa.select(models.routers).where(models.routers.c.id.in_(router_ids))
+                        .order_by(models.routers.c.created_at, models.routers.c.id)).all()
+    ports = ports_db.of_devices(conn, router_ids, routers.ROUTER_OWNERS)
+    network_ids = {p.network_id for p in ports}
+    mtus = {network_id: row.mtu
+            for network_id, row in networks_db.rows_by_id(conn, network_ids).items()}
+    segments = core.get_network_segments(context, network_ids)
+    subnets = subnets_db.rows_by_id(conn, [ip['subnet_id'] for p in ports
                                            for ip in common.loads(p.fixed_ips, [])])
     by_router = {}
     for p in ports:
         by_router.setdefault(p.device_id, []).append(p)
     fips = {}
-    for f in conn.execute(sa.select(FIP).where(FIP.c.router_id.in_(router_ids))
-                          .order_by(FIP.c.created_at, FIP.c.id)):
+    for f in conn.execute(sa.select(models.floatingips)
+                          .where(models.floatingips.c.router_id.in_(router_ids))
+                          .order_by(models.floatingips.c.created_at, models.floatingips.c.id)):
         fips.setdefault(f.router_id, []).append(
             {'id': f.id, 'floating_ip_address': f.floating_ip_address,
              'fixed_ip_address': f.fixed_ip_address, 'port_id': f.fixed_port_id,
              'status': f.status})
     pairs = {}
-    for sr in conn.execute(sa.select(SR).where(SR.c.router_id.in_(router_ids))
-                           .order_by(SR.c.created_at, SR.c.id)):
+    for sr in conn.execute(sa.select(subnet_routes)
+                           .where(subnet_routes.c.router_id.in_(router_ids))
+                           .order_by(subnet_routes.c.created_at, subnet_routes.c.id)):
         pairs.setdefault(sr.router_id, []).append(sr)
-    more = routers.subnets_by_id(conn, [s for srs in pairs.values() for sr in srs
+    more = subnets_db.rows_by_id(conn, [s for srs in pairs.values() for sr in srs
                                         for s in (sr.subnet_a, sr.subnet_b)])
     subnets.update(more)
     out = []
@@ -119,12 +112,13 @@ def router_data(conn, router_ids):
         interfaces, gateway = [], None
         for p in by_router.get(r.id, []):
             view = {'port_id': p.id, 'mac_address': p.mac_address,
-                    'network_id': p.network_id, 'mtu': p.mtu,
-                    'admin_state_up': bool(p.admin_state_up), 'segment': _segment(p),
+                    'network_id': p.network_id, 'mtu': mtus[p.network_id],
+                    'admin_state_up': bool(p.admin_state_up),
+                    'segment': dict(segments.get(p.network_id, LOCAL_SEGMENT)),
                     'fixed_ips': [_ip_view(ip, subnets[ip['subnet_id']])
                                   for ip in common.loads(p.fixed_ips, [])
                                   if ip['subnet_id'] in subnets]}
-            if p.device_owner == routers.GATEWAY_OWNER:
+            if p.device_owner == constants.DEVICE_OWNER_ROUTER_GW:
                 gateway = view
             else:
                 interfaces.append(view)
@@ -152,21 +146,22 @@ def _subnet_route_hops(conn, interfaces):
     if not held:
         return []
     hops = []
-    for sr in conn.execute(sa.select(SR).where(sa.or_(SR.c.subnet_a.in_(held),
-                                                      SR.c.subnet_b.in_(held)))
-                           .order_by(SR.c.created_at, SR.c.id)):
+    for sr in conn.execute(sa.select(subnet_routes)
+                           .where(sa.or_(subnet_routes.c.subnet_a.in_(held),
+                                         subnet_routes.c.subnet_b.in_(held)))
+                           .order_by(subnet_routes.c.created_at, subnet_routes.c.id)):
         for mine, peer in ((sr.subnet_a, sr.subnet_b), (sr.subnet_b, sr.subnet_a)):
             if mine not in held or peer in on:
                 continue
             nexthop = _address_on(conn, sr.router_id, mine)
-            cidr = routers.subnets_by_id(conn, [peer]).get(peer)
+            cidr = subnets_db.rows_by_id(conn, [peer]).get(peer)
             if nexthop and cidr is not None:
                 hops.append({'destination': cidr.cidr, 'nexthop': nexthop})
     return hops
 
 
 def _address_on(conn, router_id, subnet_id):
-    for p in routers.ports_of(conn, router_id, (routers.INTERFACE_OWNER,)):
+    for p in routers.ports_of(conn, router_id, (constants.DEVICE_OWNER_ROUTER_INTF,)):
         for ip in common.loads(p.fixed_ips, []):
             if ip['subnet_id'] == subnet_id:
                 return ip['ip_address']
