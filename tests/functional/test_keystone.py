@@ -1,6 +1,6 @@
 """auth_strategy = keystone against a real Keystone.
 
-A real Keystone (from PyPI, started by ``../shared/peer/keystone-up.sh``)
+A real Keystone (from PyPI, started by ``tools/peer/keystone-up.sh``)
 issues Fernet tokens; naas-server runs the ``keystone`` pipeline of
 etc/naas/api-paste.ini (keystonemiddleware's auth_token, configured from
 [keystone_authtoken] in naas.conf, then NaaS's KeystoneContext).  The tests
@@ -15,7 +15,7 @@ show that
   every project, a shared network is visible to all (and 403 to change).
 
 Keystone: with KEYSTONE_URL set (e.g. ``http://127.0.0.1:15000/v3``, started
-by .ci/run with keystone-up.sh) that Keystone is used, with the accounts
+by bin/run-tests with keystone-up.sh) that Keystone is used, with the accounts
 keystone-up.sh creates (admin/secret in project admin, netsvc/svcpw with
 admin in project service).  Otherwise the class starts a private Keystone
 with keystone-up.sh (KEYSTONE_ROOT in a temporary directory, on a free port)
@@ -52,8 +52,7 @@ from tests.functional import base
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-PEER_DIR = os.environ.get('NAAS_PEER_DIR',
-                          os.path.join(REPO_DIR, '..', 'shared', 'peer'))
+PEER_DIR = os.path.join(REPO_DIR, 'tools', 'peer')
 KEYSTONE_VENV = os.environ.get('KEYSTONE_VENV', '/tmp/naas-keystone/venv')
 OPENSTACK_CLI = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
