@@ -10,6 +10,7 @@ from naas.agent import agent as agent_mod
 from naas.agent import reconciler
 from naas.agent.l2 import hooks
 from naas.host import ip_lib
+from tests.unit import test_layers
 
 
 class FakeDriver:
@@ -164,32 +165,16 @@ class TestHooks(testtools.TestCase):
 
 
 class TestLayers(testtools.TestCase):
-    """The host side's layers (naas.agent.agent's docstring): every import,
-    top-level or inside a function, read from the source."""
+    """The host side's layers (naas.agent.agent's docstring), with the
+    server's import reader (tests.unit.test_layers)."""
 
-    FORBIDDEN = {'naas/agent': ('naas.compute',),
-                 'naas/compute': ('naas.agent',),
-                 'naas/host': ('naas.agent', 'naas.compute', 'naas.api', 'naas.db',
-                               'naas.plugins')}
+    def test_agent_and_compute_do_not_import_each_other(self):
+        self.assertEqual([], test_layers.violations('naas/agent/**/*.py', ['naas.compute'])
+                         + test_layers.violations('naas/compute/**/*.py', ['naas.agent']))
 
-    @staticmethod
-    def _imports(path):
-        import ast
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                yield from (a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                yield node.module
-                yield from ('%s.%s' % (node.module, a.name) for a in node.names)
-
-    def test_imports(self):
-        import pathlib
-        top = pathlib.Path(__file__).resolve().parents[2]
-        bad = ['%s imports %s' % (path.relative_to(top), name)
-               for root, forbidden in self.FORBIDDEN.items()
-               for path in sorted((top / root).rglob('*.py'))
-               for name in self._imports(path) if name.startswith(forbidden)]
-        self.assertEqual([], bad)
+    def test_host_plumbing_imports_no_layer_above_it(self):
+        self.assertEqual([], test_layers.violations('naas/host/**/*.py', [
+            'naas.agent', 'naas.compute', 'naas.api', 'naas.db', 'naas.plugins']))
 
     def test_services_name_no_driver(self):
         import pathlib
