@@ -114,10 +114,6 @@ def validate_subnet(value, _arg=None):
     return None
 
 
-def validate_subnet_or_none(value, _arg=None):
-    return None if value is None else validate_subnet(value)
-
-
 def validate_mac_address(value, _arg=None):
     if not isinstance(value, str) or not _MAC_RE.match(value):
         return "'%s' is not a valid MAC address" % (value,)
@@ -251,19 +247,8 @@ def convert_to_int_or_none(value):
     return None if value is None else convert_to_int(value)
 
 
-def convert_to_lowercase(value):
-    if isinstance(value, str):
-        return value.lower()
-    raise exceptions.InvalidInput(
-        error_message="'%s' cannot be converted to lowercase string" % (value,))
-
-
 def convert_none_to_empty_list(value):
     return [] if value is None else value
-
-
-def convert_none_to_empty_dict(value):
-    return {} if value is None else value
 
 
 def convert_mac(value):

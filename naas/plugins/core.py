@@ -1,4 +1,5 @@
-"""The core plugin interface: networks, subnets and ports.
+"""The plugin interfaces (ServicePlugin, CorePluginBase: networks, subnets
+and ports) and the one shape every plugin follows.
 
 The API controllers call these methods with a request context whose
 ``connection`` holds the request's transaction, and with bodies already
@@ -6,6 +7,29 @@ validated and filled with defaults from the attribute maps
 (naas/lib/definitions).  Methods return plain dicts keyed by API attribute
 names; extra keys of the form ``network:ATTR`` are the parent network's
 attributes, there for policy checks, and never shown to clients.
+
+The shape of a plugin (naas/plugins/l2, naas/plugins/l3):
+
+- ``plugin.py``: the plugin class declares what it serves (``resources``,
+  ``extensions``, ``quota_resources``: data the plugin manager collects)
+  and has one thin method per API operation: it hands over to the
+  resource modules, then queues the casts (``self.notifier``, sent after
+  commit).  No SQL in the class.
+- One module per resource, owning its tables (``routers.py``: the routers
+  table; ``segments.py``; the core tables are owned by naas.db.networks,
+  subnets and ports, the agents table by naas.db.agents).  Functions take
+  ``(context, ...)`` or ``(conn, ...)``; one that needs another resource's
+  behaviour or the casts takes the plugin first (``l3.core``,
+  ``l3.notifier``).  ``models.py`` declares the plugin's tables.
+- Across plugins: a service plugin changes networks, subnets and ports, and
+  reads what depends on the core plugin (segments), through the core
+  plugin's interface below (``self.core``, set by attach); for bulk reads
+  of the core tables it uses the query functions of naas.db.ports, subnets
+  and networks, never the tables themselves and never another plugin's
+  tables.  Its own ports (router interfaces, floating IPs) it makes with
+  create_service_port.
+- ``notify.py``: the casts after commit; ``agents.py`` / ``sync.py``: what
+  the plugin's agents ask over RPC (each call in a transaction of its own).
 """
 import abc
 

@@ -46,10 +46,6 @@ class Registry:
         """[(collection, definition, plugin)] of every served collection."""
         return [(c, d, p) for c, (d, p) in self._served.items()]
 
-    def plugin_for(self, collection):
-        """The plugin that serves ``collection``, or None."""
-        return self._served.get(collection, (None, None))[1]
-
     def unserved(self):
         """Collections defined (naas.lib.definitions) that no plugin serves."""
         return [c for c in definitions.RESOURCES if c not in self._served]
