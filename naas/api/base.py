@@ -17,16 +17,6 @@ from naas.db import quota
 from naas.lib import attributes
 from naas.lib.definitions import base as attr_base
 
-NOT_FOUND = {
-    'agent': lambda id: exceptions.AgentNotFound(id=id),
-    'network': lambda id: exceptions.NetworkNotFound(net_id=id),
-    'subnet': lambda id: exceptions.SubnetNotFound(subnet_id=id),
-    'port': lambda id: exceptions.PortNotFound(port_id=id),
-    'router': lambda id: exceptions.RouterNotFound(router_id=id),
-    'floatingip': lambda id: exceptions.FloatingIPNotFound(floatingip_id=id),
-    'subnet_route': lambda id: exceptions.SubnetRouteNotFound(id=id),
-}
-
 
 class Controller:
     def __init__(self, plugin, collection, definition, core_plugin, quota_tables):
@@ -46,12 +36,12 @@ class Controller:
         self._get_all = getattr(plugin, 'get_' + collection.replace('-', '_'))
         #: member actions: PUT /{collection}/{id}/{action} -> plugin method
         self.actions = dict(getattr(definition, 'ACTIONS', {}))
+        self._not_found_error, self._not_found_key = definition.NOT_FOUND
 
     # ---- helpers -----------------------------------------------------------
 
     def _not_found(self, id):
-        make = NOT_FOUND.get(self.resource)
-        return make(id) if make else exceptions.ResourceNotFound()
+        return self._not_found_error(**{self._not_found_key: id})
 
     def _view_plan(self, checker, fields):
         """(attributes always shown, (attribute, rule) pairs checked per item).

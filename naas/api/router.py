@@ -77,7 +77,7 @@ class APIRouter:
         registry = self.manager.registry
         self.mapper = routes.Mapper()
         #: name of a controller in the mapper -> the controller
-        self.controllers = {'root': self}
+        self.controllers = {ROOT: self}
         self.collections = []
         for collection, definition, plugin in registry.served():
             self.controllers[collection] = base.Controller(
@@ -126,7 +126,7 @@ class APIRouter:
         for method, action in methods.items():
             self.mapper.connect(path, controller=controller, action=action,
                                 conditions={'method': [method]}, **extra)
-        self.mapper.connect(path, controller='root', action='not_allowed')
+        self.mapper.connect(path, controller=ROOT, action='not_allowed')
 
     def resources(self, request):
         return wsgi_utils.json_response({'resources': [

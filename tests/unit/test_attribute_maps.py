@@ -49,6 +49,13 @@ class TestAttributeMaps(testtools.TestCase):
             self.assertEqual(collection, definition.COLLECTION_NAME)
             self.assertTrue(definition.RESOURCE_ATTRIBUTE_MAP)
 
+    def test_not_found_names_the_id(self):
+        for collection, definition in lib_definitions.RESOURCES.items():
+            error, key = definition.NOT_FOUND
+            made = error(**{key: 'the-id'})
+            self.assertIsInstance(made, exceptions.NotFound, collection)
+            self.assertIn('the-id', str(made), collection)
+
     def test_keys_known_and_typed(self):
         problems = []
         for collection, _, name, spec in attributes():

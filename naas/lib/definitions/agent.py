@@ -1,4 +1,5 @@
 """The agents resource: one per host and agent type, alive by heartbeat."""
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
@@ -8,6 +9,8 @@ DESCRIPTION = 'The agent management extension.'
 
 RESOURCE_NAME = 'agent'
 COLLECTION_NAME = 'agents'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.AgentNotFound, 'id')
 
 
 def _ro(filter_=True, sort=True):

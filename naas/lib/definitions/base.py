@@ -14,8 +14,9 @@ is_sort_key     usable as sort_key
 enforce_policy  guarded by a rule "<action>_<resource>:<attribute>"
 primary_key     the resource's id
 
-A resource definition module has RESOURCE_NAME, COLLECTION_NAME and
-RESOURCE_ATTRIBUTE_MAP, and may have ACTIONS = {action: plugin method}:
+A resource definition module has RESOURCE_NAME, COLLECTION_NAME,
+RESOURCE_ATTRIBUTE_MAP and NOT_FOUND (the exception for an id the caller
+cannot see, and the name of its id argument), and may have ACTIONS = {action: plugin method}:
 member actions, PUT /{collection}/{id}/{action} with a bare JSON object,
 guarded by the policy rule named like the action (naas.api.router).
 

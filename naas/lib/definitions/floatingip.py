@@ -4,12 +4,15 @@ Part of the ``router`` extension (naas.lib.definitions.router.ALIAS), as
 in Neutron.  Served by an L3 service plugin (naas.plugins.l3); without
 one, 501.
 """
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
 
 RESOURCE_NAME = 'floatingip'
 COLLECTION_NAME = 'floatingips'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.FloatingIPNotFound, 'floatingip_id')
 
 
 def _attr(post, put, validate=None, default=base.ATTR_NOT_SPECIFIED, visible=True,

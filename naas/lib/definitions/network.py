@@ -1,9 +1,12 @@
 """The networks resource (OpenStack Networking API v2.0)."""
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
 RESOURCE_NAME = 'network'
 COLLECTION_NAME = 'networks'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.NetworkNotFound, 'net_id')
 
 RESOURCE_ATTRIBUTE_MAP = {
     'id': base.id_attr(),

@@ -1,9 +1,12 @@
 """The ports resource (OpenStack Networking API v2.0) with port binding."""
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
 RESOURCE_NAME = 'port'
 COLLECTION_NAME = 'ports'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.PortNotFound, 'port_id')
 
 VNIC_TYPES = ('normal', 'direct', 'macvtap', 'baremetal', 'direct-physical',
               'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed')

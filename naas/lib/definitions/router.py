@@ -4,6 +4,7 @@ Served by an L3 service plugin (naas.plugins.l3); without one, 501.
 ``ACTIONS`` are member actions: PUT /v2.0/routers/{id}/<action> with a
 bare JSON body, answered by the plugin method of the same name.
 """
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
@@ -14,6 +15,8 @@ DESCRIPTION = ('Router abstraction for basic L3 forwarding between L2 Neutron '
 
 RESOURCE_NAME = 'router'
 COLLECTION_NAME = 'routers'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.RouterNotFound, 'router_id')
 
 #: PUT /routers/{id}/<action> -> plugin method (policy rule: the action).
 ACTIONS = {'add_router_interface': 'add_router_interface',

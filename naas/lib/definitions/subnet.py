@@ -1,9 +1,12 @@
 """The subnets resource (OpenStack Networking API v2.0)."""
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
 RESOURCE_NAME = 'subnet'
 COLLECTION_NAME = 'subnets'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.SubnetNotFound, 'subnet_id')
 
 IPV6_MODES = ('slaac', 'dhcpv6-stateful', 'dhcpv6-stateless', None)
 

@@ -5,6 +5,7 @@ POST /v2.0/subnet-routes {"subnet_route": {"subnet_ids": [A, B]}} answers
 201 with the route's id.  Served by an L3 service plugin
 (naas.plugins.l3.subnet_routes says how it is realised); without one, 501.
 """
+from naas.common import exceptions
 from naas.lib import validators
 from naas.lib.definitions import base
 
@@ -15,6 +16,8 @@ DESCRIPTION = ('Routes between two subnets of one project, in one network or in 
 
 RESOURCE_NAME = 'subnet_route'
 COLLECTION_NAME = 'subnet-routes'
+#: The error for an id the caller cannot see: (exception, its id argument).
+NOT_FOUND = (exceptions.SubnetRouteNotFound, 'id')
 
 
 def validate_subnet_pair(value, _arg=None):
