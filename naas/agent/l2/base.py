@@ -18,7 +18,7 @@ A driver owns every port on its host:
   finds them (``scan_vifs``) and wires them (``wire``);
 * service ports, plugged by the agent's services into a namespace of their
   own (DHCP ports, router interfaces and gateways): the service asks the
-  driver to plug them (``plug_service_ports``), never the host plumbing
+  driver to plug them (``plug_service_ports``), never the VIF plumbing
   directly, so that DHCP and L3 work on any driver and name none; the
   agent then finds and wires them like VM VIFs (the server binds them to
   this host).
