@@ -1,12 +1,14 @@
 """The L3 service plugin (entry point ``router``): routers with interfaces,
 an external gateway with SNAT and extra routes; floating IPs; subnet-routes.
 
-The plugin methods are thin: each runs in the API request's transaction and
-hands over to a module that does one thing (routers.py: router rows;
-gateway.py; interfaces.py; floatingips.py; subnet_routes.py: the extension
-and how it is realised; scheduler.py: router -> L3 agent; notify.py: casts
-after commit; sync.py: what an L3 agent asks).  Networks, subnets and ports
-come from the core plugin (``self.core``, set by the plugin manager).
+The plugin methods are thin (the shape of naas.plugins.core): each runs in
+the API request's transaction and hands over to a module that does one
+thing (routers.py: router rows; gateway.py; interfaces.py; floatingips.py;
+subnet_routes.py: the extension and how it is realised; scheduler.py:
+router -> L3 agent; notify.py: casts after commit; sync.py: what an L3
+agent asks).  Networks, subnets and ports are changed through the core
+plugin (``self.core``, set by the plugin manager) and read through the
+query functions of naas.db.ports, subnets and networks.
 """
 from naas.common import exceptions
 from naas.conf import CONF
