@@ -22,7 +22,6 @@ COLUMNS = query.column_map(ports, renames={
     'binding:vnic_type': 'binding_vnic_type',
     'binding:vif_type': 'binding_vif_type'})
 
-SERVICE_OWNER_PREFIX = 'network:'
 #: Service ports that keep their subnet and network in use (409 on delete),
 #: as in Neutron; other network:* ports (DHCP) go with them.
 L3_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF, constants.DEVICE_OWNER_ROUTER_GW,
@@ -30,7 +29,8 @@ L3_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF, constants.DEVICE_OWNER_ROUTER_G
 
 
 def deleted_with_network(device_owner):
-    return device_owner.startswith(SERVICE_OWNER_PREFIX) and device_owner not in L3_OWNERS
+    return (device_owner.startswith(constants.DEVICE_OWNER_NETWORK_PREFIX)
+            and device_owner not in L3_OWNERS)
 
 
 def visible_to(context):
@@ -361,7 +361,7 @@ def delete(conn, port, subnets):
 
 def _not_service(network_id):
     return sa.and_(ports.c.network_id == network_id,
-                   ~ports.c.device_owner.startswith(SERVICE_OWNER_PREFIX))
+                   ~ports.c.device_owner.startswith(constants.DEVICE_OWNER_NETWORK_PREFIX))
 
 
 def network_in_use(conn, network_id):

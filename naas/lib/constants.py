@@ -6,6 +6,7 @@ AGENT_TYPE_OVS = 'NaaS Open vSwitch agent'
 AGENT_TYPE_L3 = 'NaaS L3 agent'
 
 #: device_owner values with a meaning to NaaS.
+DEVICE_OWNER_NETWORK_PREFIX = 'network:'  # every port a service makes
 DEVICE_OWNER_DHCP = 'network:dhcp'
 DEVICE_OWNER_ROUTER_INTF = 'network:router_interface'
 DEVICE_OWNER_ROUTER_GW = 'network:router_gateway'

@@ -156,7 +156,7 @@ def _association(core, context, fip, port_id, fixed_ip_address):
     if port['project_id'] != fip['project_id'] and not context.is_admin:
         raise _bad('Cannot process floating IP association with Port %s, since that '
                    'port is owned by a different tenant' % port_id)
-    if port['device_owner'].startswith('network:'):
+    if port['device_owner'].startswith(constants.DEVICE_OWNER_NETWORK_PREFIX):
         raise _bad('Port %s is unable to be assigned a floating IP' % port_id)
     if fixed_ip_address:
         if netaddr.IPAddress(fixed_ip_address).version != 4:
