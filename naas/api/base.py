@@ -212,7 +212,7 @@ class Controller:
                 checker.enforce('create_' + self.resource, target)
                 self._enforce_attrs(checker, 'create_' + self.resource, item, target)
                 counts[item['project_id']] = counts.get(item['project_id'], 0) + 1
-            for project_id, n in counts.items():
+            for project_id, n in sorted(counts.items()):  # locks in one order
                 quota.check(ctx.connection, self.quota_tables, project_id, self.resource, n)
             for item in prepared:
                 result = getattr(self.plugin, 'create_' + self.resource)(ctx, item)

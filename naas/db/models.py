@@ -134,6 +134,15 @@ quotas = sa.Table(
     sa.Column('hard_limit', sa.Integer, nullable=False),
 )
 
+# One row per (project, resource) whose quota is counted: a create locks it
+# before counting, so that two creates of one project and resource never
+# both count the same use (naas.db.quota).  It holds nothing else.
+quota_locks = sa.Table(
+    'quota_locks', metadata,
+    sa.Column('project_id', NAME, primary_key=True),
+    sa.Column('resource', sa.String(64), primary_key=True),
+)
+
 # The agents that report to this server, one per (agent_type, host): L2
 # agents (with DHCP) and L3 agents alike (naas.db.agents).  The table's
 # name is older than its L3 agents.
