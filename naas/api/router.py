@@ -16,6 +16,7 @@ import webob.dec
 from naas.api import base
 from naas.api import extensions
 from naas.api import network_config
+from naas.api import openapi
 from naas.api import quotas
 from naas.api import tags
 from naas.api import wsgi_utils
@@ -33,6 +34,7 @@ NETWORK_CONFIG = 'network-config'   # naas.api.network_config (extension network
 QUOTAS = 'quotas'                   # naas.api.quotas
 EXTENSIONS = 'extensions'           # naas.api.extensions
 ROOT = 'root'                       # this router: the list of collections
+OPENAPI = 'openapi'                 # naas.api.openapi: this table as an OpenAPI document
 
 #: (path template, {method: action}, what serves it), matched in this order.
 ROUTES = (
@@ -52,6 +54,7 @@ ROUTES = (
     ('/quotas/{id}', MEMBER, QUOTAS),
     ('/extensions', {'GET': 'index'}, EXTENSIONS),
     ('/extensions/{id}', {'GET': 'show'}, EXTENSIONS),
+    ('/openapi', {'GET': 'document'}, OPENAPI),   # /openapi.json: '.json' is dropped
     ('/', {'GET': 'resources'}, ROOT),
     ('', {'GET': 'resources'}, ROOT),
 )
@@ -93,6 +96,7 @@ class APIRouter:
                 self.manager.core)
         self.controllers[QUOTAS] = quotas.QuotasController(registry.quota_tables)
         self.controllers[EXTENSIONS] = extensions.ExtensionsController(registry.extensions)
+        self.controllers[OPENAPI] = openapi.DocumentController(self)
         for path, methods, serves in ROUTES:
             if '{collection}' in path:
                 self._connect_collections(path, methods, serves, registry)
