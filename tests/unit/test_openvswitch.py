@@ -15,8 +15,6 @@ are plugged in one transaction, cut off until wired; cleanup_all leaves
 only what is not NaaS's.  naas.host.vif's veth pairs and naas.host.offload
 (netlink) are faked by FakeVeths.
 """
-import unittest
-
 from oslo_config import cfg
 import testtools
 
@@ -41,14 +39,7 @@ PORT2 = 'a2a2a2a2-0000-0000-0000-000000000002'
 PORT3 = 'a3a3a3a3-0000-0000-0000-000000000003'
 PORT4 = 'a4a4a4a4-0000-0000-0000-000000000004'
 FOREIGN_COOKIE = 0x1234
-
-# A driver bug two tests of TestRestart show (marked expectedFailure: when it is fixed,
-# they pass and the run fails until the marks are removed): reconcile() only
-# renders the bridges the current config names, so after a restart with a
-# bridge mapping or the tunnel_ip removed, the patch ports to that bridge
-# stay (trunks on br-int, no drop flow) and the bridge keeps the old
-# generation's flows (VLAN/VNI <-> local VLAN): its traffic reaches br-int's
-# VIFs by local VLAN, which a new network may now use.
+FOREIGN_FLOW = 'cookie=%#x,table=0,priority=50,in_port=99,actions=NORMAL' % FOREIGN_COOKIE
 
 
 def make_conf(tunnel_ip=LOCAL, tunnel_types=('vxlan',), mappings=None,
@@ -390,11 +381,10 @@ class TestRestart(OVSTestCase):
         self.switch.add_port('br-int', 'eth-admin', tag=7,
                              iface_external_ids={'owner': 'operator'})
         self.switch.add_port('br-tun', 'vxlan-manual', 'vxlan', {'remote_ip': H4})
-        foreign = 'cookie=%#x,table=0,priority=50,in_port=99,actions=NORMAL' % FOREIGN_COOKIE
         old_naas = 'cookie=%#x,table=0,priority=50,in_port=98,actions=NORMAL' % (
             flows.make_cookie(0x42))
         for bridge in ('br-int', 'br-tun'):
-            self.switch.add_flow(bridge, foreign)
+            self.switch.add_flow(bridge, FOREIGN_FLOW)
             self.switch.add_flow(bridge, old_naas)
 
         self.agent([details(PORT1)])             # PORT2 is no longer bound here
@@ -419,7 +409,6 @@ class TestRestart(OVSTestCase):
         self.assertEqual((2, 2, 1), (self.vif(PORT2).tag, self.vif(PORT3).tag,
                                      self.vif(PORT4).tag))
 
-    @unittest.expectedFailure     # driver bug: see the note at the top
     def test_a_bridge_mapping_dropped_from_the_config_leaves_no_path_to_it(self):
         vlan_port = details(PORT1, NET1, 'vlan', 100, physnet='physnet1')
         vxlan_port = details(PORT2, NET2, seg=2002)
@@ -440,8 +429,6 @@ class TestRestart(OVSTestCase):
                      if 'dl_vlan=' in key[2] and flows.is_naas_cookie(flow.cookie)}
             self.assertEqual({}, stale)
 
-
-    @unittest.expectedFailure     # driver bug: see the note at the top
     def test_tunnel_ip_dropped_from_the_config_leaves_no_tunnel_into_br_int(self):
         self.agent([details(PORT1, remotes=(H2,))])
         self.unplug(PORT1)
@@ -451,6 +438,83 @@ class TestRestart(OVSTestCase):
         if self.switch.port('patch-int') is not None:
             self.assertEqual({}, {key: flow for key, flow in self.switch.flows['br-tun'].items()
                                   if 'tun_id=' in key[2] and flows.is_naas_cookie(flow.cookie)})
+
+    def test_a_dropped_mapping_takes_its_patches_and_naas_flows_only(self):
+        self.switch.add_bridge('br-other')             # never NaaS's
+        self.switch.add_flow('br-other', FOREIGN_FLOW)
+        self.agent([details(PORT1, NET1, 'vlan', 100, physnet='physnet1'),
+                    details(PORT2, NET2, 'vlan', 200, physnet='physnet2')],
+                   mappings={'physnet1': 'br-phys1', 'physnet2': 'br-phys2'})
+        self.switch.add_port('br-phys1', 'eth1')       # the operator's uplink
+        self.switch.add_flow('br-phys1', FOREIGN_FLOW)
+        old_int_patch = self.ofport('int-br-phys1')
+        self.unplug(PORT1)
+        bundles = len(self.switch.bundles)
+
+        self.agent([details(PORT2, NET2, 'vlan', 200, physnet='physnet2')],
+                   mappings={'physnet2': 'br-phys2'})
+        bridges = self.switch.bridges()
+        self.assertEqual({'br-int', 'br-tun', 'br-phys1', 'br-phys2', 'br-other'},
+                         set(bridges))
+        self.assertEqual({'br-phys1', 'eth1'}, set(bridges['br-phys1'].ports))
+        self.assertNotIn('int-br-phys1', bridges['br-int'].ports)
+        self.assertEqual({(0, 50, 'in_port=99'): fake_ovs.Flow(FOREIGN_COOKIE, 'NORMAL')},
+                         self.switch.flows['br-phys1'])
+        self.assertEqual([], [key for key in self.switch.table('br-int')
+                              if 'in_port=%d' % old_int_patch in key[2]])
+        # The mapping still configured keeps its VLAN and its flows.
+        self.assertEqual(2, self.vif(PORT2).tag)
+        self.assertEqual('mod_vlan_vid:200,NORMAL', self.switch.table('br-phys2')[
+            (0, 4, 'in_port=%d,dl_vlan=2' % self.ofport('phy-br-phys2'))])
+        self.assertNotIn('br-other', [bridge for bridge, _ in self.switch.bundles[bundles:]])
+
+    def test_a_dropped_mapping_to_the_operators_bridge_leaves_it_without_naas_flows(self):
+        self.switch.add_bridge('br-eth1')
+        self.switch.add_port('br-eth1', 'eth1')
+        self.switch.add_flow('br-eth1', FOREIGN_FLOW)
+        self.agent([details(PORT1, NET1, 'vlan', 100, physnet='physnet1')],
+                   mappings={'physnet1': 'br-eth1'})
+        self.unplug(PORT1)
+        self.switch.failing_bundles = 2      # br-eth1's bundle and br-int's fail...
+        driver = self.driver()
+        driver.scan_vifs()
+        self.assertRaises(ovs_lib.OVSError, driver.reconcile, [])
+        # ...after the patches were cut: nothing marks br-eth1 as NaaS's any
+        # more, yet the agent's resync (reconcile again) still cleans it.
+        self.assertIsNone(self.switch.port('phy-br-eth1'))
+        self.assertIsNone(self.switch.port('int-br-eth1'))
+        driver.reconcile([])
+        self.assertEqual({'br-eth1', 'eth1'}, set(self.switch.bridges()['br-eth1'].ports))
+        self.assertEqual({(0, 50, 'in_port=99'): fake_ovs.Flow(FOREIGN_COOKIE, 'NORMAL')},
+                         self.switch.flows['br-eth1'])
+
+    def test_flows_of_a_dropped_bridge_that_failed_to_go_go_at_the_next_scan(self):
+        self.agent([details(PORT1, NET1, 'vlan', 100, physnet='physnet1')],
+                   mappings={'physnet1': 'br-phys1'})
+        self.unplug(PORT1)
+        driver = self.driver()
+        driver.scan_vifs()
+        self.switch.failing_bundles = 1      # the bundle to br-phys1 (the first)
+        driver.reconcile([])
+        self.assertTrue(any(flows.is_naas_cookie(flow.cookie)
+                            for flow in self.switch.flows['br-phys1'].values()))
+        driver.scan_vifs()
+        self.assertEqual({}, self.switch.flows['br-phys1'])
+
+    def test_a_dropped_tunnel_ip_takes_the_tunnels_and_naas_flows_of_br_tun(self):
+        self.agent([details(PORT1, remotes=(H2, H3))])
+        self.switch.add_port('br-tun', 'vxlan-manual', 'vxlan', {'remote_ip': H4})
+        self.switch.add_flow('br-tun', FOREIGN_FLOW)
+        self.unplug(PORT1)
+        self.agent([details(PORT2, NET2, 'vlan', 200, physnet='physnet1')],
+                   tunnel_ip=None, mappings={'physnet1': 'br-phys1'})
+        bridges = self.switch.bridges()
+        self.assertEqual({'br-tun', 'vxlan-manual'}, set(bridges['br-tun'].ports))
+        self.assertNotIn('patch-tun', bridges['br-int'].ports)
+        self.assertEqual({(0, 50, 'in_port=99'): fake_ovs.Flow(FOREIGN_COOKIE, 'NORMAL')},
+                         self.switch.flows['br-tun'])
+        # The freed local VLAN 1 goes to the new network, on br-phys1 only.
+        self.assertEqual(1, self.vif(PORT2).tag)
 
 
 class TestScan(OVSTestCase):

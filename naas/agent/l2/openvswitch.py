@@ -40,6 +40,17 @@ old table or the new one, never a gap.  Nothing that is right is rewritten
 in OVSDB.  Flow cookies: high 32 bits 0x4E414153 ("NAAS"), low 32 bits the
 generation; NaaS never touches a flow without that mark.
 
+A restart with less in the config (a bridge mapping or the tunnel_ip
+removed, a bridge renamed) must leave no path to what is gone: else a patch
+port would stay an untagged trunk of br-int, and the old bridge would keep
+translating local VLANs (which new networks get again) to its segments.
+So reconcile deletes the NaaS patch and tunnel ports (external_ids
+naas-port=patch / tunnel) the config no longer asks for, in the OVSDB
+transaction that comes before any flow changes, then every NaaS flow of
+the bridges no longer configured that NaaS made or that held such a
+port (remembered until done: retried at the next scan).  The bridges
+themselves stay, and nothing without a NaaS mark is touched.
+
 Hosts built as namespaces (the fullstack tests, tools/smoke.py): the
 agent runs in the root namespace and reaches its host's private OVS through
 [ovs] ovsdb_connection = unix:<dir>/db.sock; OpenFlow goes to the bridges'
@@ -86,6 +97,8 @@ PATCH_INT = 'patch-int'     # on br-tun
 NET_KEY = 'naas-network-id'
 VLAN_KEY = 'naas-local-vlan'
 CLEAR_NAAS_KEYS = {NET_KEY: None, VLAN_KEY: None}
+#: The flow mod that deletes every NaaS flow of a bridge (any generation).
+NAAS_FLOWS_DELETE = 'delete cookie=%#x/%#x' % (flows.COOKIE_MARK, flows.COOKIE_MASK)
 #: Seconds between checks that br-int still has its flows.
 CANARY_INTERVAL = 2.0
 #: Seconds setup() waits for an OVSDB server that is not up yet.
@@ -126,6 +139,7 @@ class OpenvSwitchDriver(base.L2Driver):
         self._ops = []
         self._vif_cache = None
         self._owned = {}          # physical bridge -> NaaS made it
+        self._retired = set()     # bridges no longer configured whose NaaS flows go
         self._canary_checked = 0.0
         self._reset_state()
         self.cookie = self._new_cookie()
@@ -399,6 +413,12 @@ class OpenvSwitchDriver(base.L2Driver):
             self._reset_state()
             self._ops = []
             self.cookie = self._new_cookie()
+            leftover_ports, retired = self._leftovers()
+            if leftover_ports:
+                LOG.info('deleting ports %s: the config no longer asks for them',
+                         leftover_ports)
+                self._ops += [ovs_lib.op_del_port(name) for name in leftover_ports]
+            self._retired |= retired
             by_port = {d['port_id']: d for d in wanted}
             nets = {d['network_id'] for d in wanted}
             # Take back the local VLANs the host has (no port changes VLAN)...
@@ -430,6 +450,38 @@ class OpenvSwitchDriver(base.L2Driver):
                      len(self.ports), len(self.nets), self.cookie,
                      time.monotonic() - started)
 
+    def _configured_patches(self):
+        """{(bridge, port name)} of the patch ports the config asks for."""
+        out = set()
+        if self.tunnel_ip:
+            out |= {(self.int_br, PATCH_TUN), (self.tun_br, PATCH_INT)}
+        for bridge in self.mappings.values():
+            out |= {(self.int_br, flows.int_patch_name(bridge)),
+                    (bridge, flows.phy_patch_name(bridge))}
+        return out
+
+    def _leftovers(self):
+        """What an agent with another config left: ([names of the NaaS
+        patch and tunnel ports this config does not ask for], {the bridges
+        not configured any more that NaaS made or that hold such a port})."""
+        configured = {self.int_br, *self.mappings.values()}
+        if self.tunnel_ip:
+            configured.add(self.tun_br)
+        patches = self._configured_patches()
+        ports, bridges = [], set()
+        for name, bridge in sorted(ovs_lib.snapshot(self.api).items()):
+            retired = name not in configured
+            if retired and ovs_lib.BRIDGE_MARK in bridge.external_ids:
+                bridges.add(name)
+            for port_name, port in sorted(bridge.ports.items()):
+                role = port.external_ids.get(ovs_lib.PORT_MARK)
+                if ((role == 'patch' and (name, port_name) not in patches)
+                        or (role == 'tunnel' and retired)):
+                    ports.append(port_name)
+                    if retired:
+                        bridges.add(name)
+        return ports, bridges
+
     def cleanup_all(self):
         with self._lock:
             snap = ovs_lib.snapshot(self.api)
@@ -442,13 +494,13 @@ class OpenvSwitchDriver(base.L2Driver):
                     if ovs_lib.PORT_MARK in port.external_ids:
                         ops.append(ovs_lib.op_del_port(pname))
                 try:
-                    self.ofctl.bundle(name, ['delete cookie=%#x/%#x' % (
-                        flows.COOKIE_MARK, flows.COOKIE_MASK)])
+                    self.ofctl.bundle(name, [NAAS_FLOWS_DELETE])
                 except ovs_lib.OVSError as exc:
                     LOG.warning('removing NaaS flows of %s failed: %s', name, exc)
             ovs_lib.transact(self.api, ops)
             self._reset_state()
             self._ops = []
+            self._retired = set()
 
     def plug_service_ports(self, ports):
         """The veth pairs, then their integration bridge ports in ONE OVSDB
@@ -562,6 +614,7 @@ class OpenvSwitchDriver(base.L2Driver):
             physnets=physnets, dead_ofports=dead)
 
     def _apply_flows(self, exclude=()):
+        self._clear_retired()
         layout = self.layout(exclude)
         tables = flows.render(layout, self.nets.values())
         full = self.full_refresh
@@ -584,6 +637,27 @@ class OpenvSwitchDriver(base.L2Driver):
             LOG.debug('%s: %d flow mods', bridge, len(lines))
         self.full_refresh = False
         self._dead_applied = layout.dead_ofports
+
+    def _clear_retired(self):
+        """Delete the NaaS flows of the bridges no longer configured (their
+        patch ports are gone already: nothing reaches them from br-int).  A
+        failure is retried at the next scan."""
+        if not self._retired:
+            return
+        existing = ovs_lib.snapshot(self.api, self._retired)
+        for bridge in sorted(self._retired):
+            try:
+                if bridge in existing and self.ofctl.cookies(
+                        bridge, flows.COOKIE_MARK, flows.COOKIE_MASK):
+                    self.ofctl.bundle(bridge, [NAAS_FLOWS_DELETE])
+                    LOG.info('%s is no longer configured: its NaaS flows are removed',
+                             bridge)
+            except ovs_lib.OVSError as exc:
+                LOG.warning('removing the NaaS flows of %s failed (retried at the next '
+                            'scan): %s', bridge, exc)
+                self._pending = True
+                continue
+            self._retired.discard(bridge)
 
 
 def _dead_ofports(vifs):
