@@ -277,6 +277,11 @@ class ServicePortInUse(InUse):
     message = 'Port %(port_id)s cannot be deleted directly via the port API: %(reason)s.'
 
 
+class DeviceIDNotOwnedByTenant(Conflict):
+    message = ('The following device_id %(device_id)s is not owned by your tenant or '
+               'matches another tenants router.')
+
+
 class SubnetRouteNotFound(NotFound):
     message = 'Subnet route %(id)s could not be found.'
 

@@ -4,6 +4,16 @@ Roles: ``admin`` (any project), ``member`` (writes in its own project),
 ``reader`` (reads in its own project); admin implies member implies reader.
 Shared and external networks are readable by every project, and a network's
 owner sees the ports and subnets on it.
+
+Only an administrator creates anything for another project: every create
+rule holds the item's project_id to the caller's (``admin_or_member``), so
+nothing is charged to another project's quota.  A subnet goes on the
+caller's own network, a port on its own network or a shared one (Neutron's
+create_port; an external network that is not shared is not the caller's
+to plug into: 403).  Neutron checks the same in code
+(_validate_network_project_ownership, which its own comment would rather
+see folded into policy); here the rules are the one place, checked by the
+API before quota.
 """
 from oslo_policy import policy
 
@@ -70,7 +80,7 @@ NETWORK_RULES = _crud(
 
 SUBNET_RULES = _crud(
     'subnet',
-    create='rule:admin_or_network_owner',
+    create='rule:admin_or_member and rule:admin_or_network_owner',
     get='rule:admin_or_reader or rule:shared or rule:external or (%s)'
         % NET_OWNER_READER,
     update='rule:admin_or_network_owner',
@@ -78,7 +88,7 @@ SUBNET_RULES = _crud(
 
 PORT_RULES = _crud(
     'port',
-    create='rule:admin_or_member or rule:admin_or_network_owner',
+    create='rule:admin_or_member and (rule:admin_or_network_owner or rule:shared)',
     get='rule:admin_or_reader or (%s)' % NET_OWNER_READER,
     update='rule:admin_or_member or rule:admin_or_network_owner',
     delete='rule:admin_or_member or rule:admin_or_network_owner') + [

@@ -52,7 +52,7 @@ def select(conn, filters, sorts=(), limit=None, marker=None, page_reverse=False)
     alive = filters.pop('alive', None)
     stmt = query.apply_filters(sa.select(agents), COLUMNS, filters)
     stmt, flip = query.apply_sort_and_page(conn, stmt, agents, COLUMNS, sorts, limit,
-                                           marker, page_reverse)
+                                           marker, page_reverse, lambda id: get(conn, id))
     now = time.time()
     rows = conn.execute(stmt).all()
     out = [to_dict(r, now) for r in (rows[::-1] if flip else rows)]

@@ -77,7 +77,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
         stmt = stmt.where(networks.c.id.in_(sa.select(models.subnets.c.network_id)
                                             .where(models.subnets.c.id.in_(subnet_ids))))
     return query.list_rows(context, stmt, networks, COLUMNS, filters, sorts, limit, marker,
-                           page_reverse)
+                           page_reverse, get_row)
 
 
 def to_dicts(conn, rows):

@@ -255,7 +255,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
             stmt = stmt.where(sa.or_(*[ports.c.security_groups.contains('"%s"' % v)
                                        for v in values]))
     return query.list_rows(context, stmt, ports, COLUMNS, filters, sorts, limit, marker,
-                           page_reverse)
+                           page_reverse, get_row)
 
 
 def _fixed_ip_filter(values):

@@ -4,11 +4,16 @@
 {attribute: [values]} (several values of one attribute mean OR); sorts are
 [(attribute, ascending)]; ``id`` is always the last sort key so that every
 page boundary is exact.
+
+A ``marker`` is resolved as the caller sees it, by the resource's own get
+(``get_marker(context, id)``, which raises the resource's NotFound), as
+Neutron's get_marker_obj does: a marker the caller may not see answers
+exactly as an unknown one (404), and no list is paged by the sort values
+of a row the caller could not read.
 """
 import sqlalchemy as sa
 
 from naas.lib import validators
-from naas.common import exceptions
 from naas.db import common
 
 
@@ -45,23 +50,23 @@ def apply_filters(query, columns, filters):
 
 
 def apply_sort_and_page(conn, query, table, columns, sorts, limit=None,
-                        marker=None, page_reverse=False):
+                        marker=None, page_reverse=False, find_marker=None):
     """Add ORDER BY, the keyset condition after ``marker`` and LIMIT.
 
-    Returns (query, reversed): when ``reversed`` the caller flips the rows
-    (a reverse page is read backwards and shown forwards).
+    ``find_marker(marker)`` checks that the caller may see the marker row
+    (raising NotFound if not); it is required with a marker.  Returns
+    (query, reversed): when ``reversed`` the caller flips the rows (a
+    reverse page is read backwards and shown forwards).
     """
     sorts = [(a, asc) for a, asc in sorts if a != 'id'] + [
         ('id', next((asc for a, asc in sorts if a == 'id'), True))]
     if page_reverse:
         sorts = [(a, not asc) for a, asc in sorts]
     if marker is not None:
+        find_marker(marker)
         marker_row = conn.execute(
             sa.select(*[columns[a] for a, _ in sorts])
-            .where(table.c.id == marker)).first()
-        if marker_row is None:
-            raise exceptions.BadRequest(resource='list',
-                                        msg='marker %s not found' % marker)
+            .where(table.c.id == marker)).one()
         query = query.where(_after(columns, sorts, list(marker_row)))
     query = query.order_by(*[_order(conn, columns[a], asc) for a, asc in sorts])
     if limit is not None:
@@ -96,18 +101,20 @@ def _after(columns, sorts, values):
 
 
 def list_rows(context, stmt, table, columns, filters, sorts=(), limit=None,
-              marker=None, page_reverse=False):
+              marker=None, page_reverse=False, get_marker=None):
     """The rows of a list request.
 
     ``stmt`` selects what the context may see (with common.CTX_PROJECT);
     ``filters`` are what is left after the resource's own special filters:
-    the tag filters and plain attribute filters.
+    the tag filters and plain attribute filters; ``get_marker(context, id)``
+    is the resource's get (see the module docstring).
     """
     conn = context.connection
     for clause in common.tag_conditions(table.c.id, filters):
         stmt = stmt.where(clause)
     stmt = apply_filters(stmt, columns, filters)
     stmt, flip = apply_sort_and_page(conn, stmt, table, columns, sorts, limit,
-                                     marker, page_reverse)
+                                     marker, page_reverse,
+                                     lambda id: get_marker(context, id))
     rows = conn.execute(stmt, common.ctx_params(context)).all()
     return rows[::-1] if flip else rows

@@ -165,7 +165,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     if filters.pop('subnetpool_id', None):
         stmt = stmt.where(sa.false())  # no subnet comes from a pool
     return query.list_rows(context, stmt, subnets, COLUMNS, filters, sorts, limit, marker,
-                           page_reverse)
+                           page_reverse, get_row)
 
 
 def to_dicts(conn, rows):

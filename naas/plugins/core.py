@@ -33,6 +33,7 @@ The shape of a plugin (naas/plugins/l2, naas/plugins/l3):
 """
 import abc
 
+from naas.common import exceptions
 from naas.lib import attributes
 from naas.lib.definitions import base
 from naas.lib.definitions import port as port_def
@@ -77,6 +78,31 @@ class CorePluginBase(ServicePlugin):
     def run_delete_hooks(self, context, resource, item):
         for hook in self.__dict__.get('_delete_hooks', {}).get(resource, ()):
             hook(context, item)
+
+    def add_device_owner(self, device_owners, project_of):
+        """A service plugin names the devices its ports belong to: for a
+        port with a device_owner of ``device_owners`` (a router's
+        interfaces and gateway), ``project_of(context, device_id)`` is the
+        project of that device, or None if there is none."""
+        devices = self.__dict__.setdefault('_device_projects', {})
+        devices.update(dict.fromkeys(device_owners, project_of))
+
+    def check_device_owner(self, context, project_id, device_owner, device_id):
+        """The one ownership check of a port's device, on create and on
+        update (Neutron's _enforce_device_owner_not_router_intf_or_device_id):
+        unless an administrator asks, a port of ``project_id`` may not name
+        as its device another project's router (an interface or a gateway
+        planted in it would block its deletion, replace its gateway and
+        widen its routes): DeviceIDNotOwnedByTenant.  A device id that
+        names no device passes, as in Neutron."""
+        if context.is_admin or not device_id:
+            return
+        project_of = self.__dict__.get('_device_projects', {}).get(device_owner)
+        if project_of is None:
+            return
+        owner = project_of(context, device_id)
+        if owner is not None and owner != project_id:
+            raise exceptions.DeviceIDNotOwnedByTenant(device_id=device_id)
 
     def create_service_port(self, context, project_id, values):
         """A port a plugin makes for itself (a DHCP port; a router's

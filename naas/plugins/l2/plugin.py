@@ -183,6 +183,8 @@ class L2Plugin(core.CorePluginBase):
     def create_port(self, context, port):
         conn = context.connection
         net = networks.get_row(context, port['network_id'])
+        self.check_device_owner(context, port['project_id'], port['device_owner'],
+                                port['device_id'])
         body = dict(port)
         mac = body['mac_address']
         if mac is base.ATTR_NOT_SPECIFIED:
@@ -216,6 +218,10 @@ class L2Plugin(core.CorePluginBase):
         ports.get_row(context, id, lock=True)
         current = self.get_port(context, id)
         values = dict(port)
+        if 'device_owner' in values or 'device_id' in values:
+            self.check_device_owner(context, current['project_id'],
+                                    values.get('device_owner', current['device_owner']),
+                                    values.get('device_id', current['device_id']))
         if 'mac_address' in values and values['mac_address'] != current['mac_address']:
             if current['binding:host_id']:
                 raise exceptions.InUse(

@@ -50,7 +50,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     filters = dict(filters or {})
     stmt = sa.select(floatingips).where(_visible(context))
     return query.list_rows(context, stmt, floatingips, COLUMNS, filters, sorts, limit, marker,
-                           page_reverse)
+                           page_reverse, get_row)
 
 
 def to_dicts(rows):
@@ -68,7 +68,9 @@ def to_dicts(rows):
 def create(l3, context, body):
     core, conn = l3.core, context.connection
     net_id = body['floating_network_id']
-    network = core.get_network(context.elevated(), net_id)  # 404 if none
+    # The caller's own view: a network it may not see is not found (404),
+    # exactly as an unknown one, not "not external" (which would tell).
+    network = core.get_network(context, net_id)
     if not network['router:external']:
         raise _bad('Network %s is not a valid external network' % net_id)
     subnets = subnets_db.rows_by_id(conn, network['subnets'])

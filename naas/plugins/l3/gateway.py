@@ -38,7 +38,9 @@ def update(core, context, router, info):
 def _create(core, context, router, info):
     conn = context.connection
     net_id = info['network_id']
-    network = core.get_network(context.elevated(), net_id)
+    # The caller's own view: a network it may not see is not found (404),
+    # exactly as an unknown one, not "not external" (which would tell).
+    network = core.get_network(context, net_id)
     if not network['router:external']:
         raise exceptions.BadRequest(resource='router',
                                     msg='Network %s is not an external network' % net_id)

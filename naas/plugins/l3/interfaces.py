@@ -120,7 +120,9 @@ def _add_by_port(core, context, router, port_id):
     host = scheduler.host_of(conn, router.id)
     if host:
         values['binding:host_id'] = host
-    port = core.update_port(context.elevated(), port_id, values)
+    # The caller's context, as Neutron: the port's own project must own the
+    # router (check_device_owner), else DeviceIDNotOwnedByTenant.
+    port = core.update_port(context, port_id, values)
     return port, [s.id for s in subnets]
 
 

@@ -42,6 +42,7 @@ class L3Plugin(core_plugin.ServicePlugin):
     def attach(self, core_plugin):
         super().attach(core_plugin)
         core_plugin.add_delete_hook('port', self._before_port_delete)
+        core_plugin.add_device_owner(routers.ROUTER_OWNERS, self._router_project)
 
     def start_rpc_listeners(self):
         """The L3 agents' RPC server (topic naas-l3-plugin)."""
@@ -142,6 +143,12 @@ class L3Plugin(core_plugin.ServicePlugin):
         subnet_routes.delete(self, context, id)
 
     # ---- the core plugin's ports -----------------------------------------------
+
+    def _router_project(self, context, router_id):
+        """The project of a router, hidden ones too (the core plugin's
+        check_device_owner); None if there is no such router."""
+        row = routers.row_by_id(context.connection, router_id)
+        return None if row is None else row.project_id
 
     def _before_port_delete(self, context, port):
         """DELETE /v2.0/ports of a router's or floating IP's port is 409

@@ -53,7 +53,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     filters = dict(filters or {})
     stmt = sa.select(routers).where(_visible(context))
     return query.list_rows(context, stmt, routers, COLUMNS, filters, sorts, limit, marker,
-                           page_reverse)
+                           page_reverse, get_row)
 
 
 def to_dicts(conn, rows):

@@ -69,7 +69,7 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
         stmt = stmt.where(sa.or_(subnet_routes.c.subnet_a == subnet_id,
                                  subnet_routes.c.subnet_b == subnet_id))
     return query.list_rows(context, stmt, subnet_routes, COLUMNS, filters, sorts, limit, marker,
-                           page_reverse)
+                           page_reverse, get_row)
 
 
 def to_dicts(rows):
