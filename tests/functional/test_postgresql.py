@@ -56,30 +56,28 @@ class TestPostgreSQL(base.PostgreSQLTestCase):
                               cidr=cidr, **subnet)
         return net, sub
 
-    def create_ports_concurrently(self, network_id, count, fixed_ips=None):
-        """POST ``count`` ports from THREADS threads, each on a keep-alive
-        connection of its own; [(status, body)] in no particular order.
-
-        ``fixed_ips``: a list of ``count`` fixed_ips values, one a port.
-        """
+    def create_concurrently(self, resource, bodies, threads=THREADS,
+                            project=PROJECT):
+        """POST each of ``bodies`` (one ``resource`` each) from ``threads``
+        threads, each on a keep-alive connection of its own, half of them
+        to each API worker, all starting at once; [(status, body)] in no
+        particular order."""
         results = []
         lock = threading.Lock()
-        todo = iter(range(count))
+        todo = iter(bodies)
         errors = []
+        start = threading.Barrier(threads)
 
-        def worker():
-            client = base.Client(self.server.url, project=PROJECT)
+        def worker(client):
             try:
+                start.wait()
                 while True:
                     with lock:
-                        i = next(todo, None)
-                    if i is None:
+                        body = next(todo, None)
+                    if body is None:
                         return
-                    port = {'network_id': network_id, 'name': 'c%03d' % i}
-                    if fixed_ips is not None:
-                        port['fixed_ips'] = fixed_ips[i]
-                    result = client.request('POST', '/v2.0/ports',
-                                            {'port': port})
+                    result = client.request('POST', '/v2.0/%ss' % resource,
+                                            {resource: body})
                     with lock:
                         results.append(result)
             except Exception as e:  # reported below, not lost in a thread
@@ -87,14 +85,52 @@ class TestPostgreSQL(base.PostgreSQLTestCase):
             finally:
                 client.close()
 
-        threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-        for t in threads:
+        workers = [threading.Thread(target=worker, args=(client,))
+                   for client in self.clients_on_both_workers(threads, project)]
+        for t in workers:
             t.start()
-        for t in threads:
+        for t in workers:
             t.join()
         self.assertEqual([], errors)
-        self.assertEqual(count, len(results))
+        self.assertEqual(len(bodies), len(results))
         return results
+
+    def clients_on_both_workers(self, count, project):
+        """``count`` Clients, connected half to each API worker: which
+        worker accepts a connection is the kernel's choice, so a client
+        whose first request went to a worker that has its half already
+        connects again."""
+        clients = []
+        per_worker = collections.Counter()
+        for attempt in range(50 * count):
+            client = base.Client(self.server.url, project=project)
+            marker = 'GET /v2.0/networks?name=connect-%d ' % attempt
+            client.check('GET', marker.split()[1])
+            pids = servers.wait_for(lambda: self.pids_that_served(marker), 10,
+                                    0.02, 'the access log of %s' % marker)
+            pid = pids.pop()
+            if per_worker[pid] < (count + 1) // 2:
+                per_worker[pid] += 1
+                clients.append(client)
+                if len(clients) == count:
+                    return clients
+            else:
+                client.close()
+        for client in clients:
+            client.close()
+        self.fail('could not connect %d clients to both workers: %s'
+                  % (count, dict(per_worker)))
+
+    def create_ports_concurrently(self, network_id, count, fixed_ips=None):
+        """POST ``count`` ports from THREADS threads at once.
+
+        ``fixed_ips``: a list of ``count`` fixed_ips values, one a port.
+        """
+        ports = [{'network_id': network_id, 'name': 'c%03d' % i}
+                 for i in range(count)]
+        for port, ips in zip(ports, fixed_ips or ()):
+            port['fixed_ips'] = ips
+        return self.create_concurrently('port', ports)
 
     def pids_that_served(self, request_line):
         """The worker processes whose access log has ``request_line``."""
@@ -265,6 +301,36 @@ class TestPostgreSQL(base.PostgreSQLTestCase):
         # Every address went back exactly once: the pool is whole again.
         self.assertEqual([(0x0a3c0002, 0x0a3c00fe)],
                          self.free_ranges(sub['id']))
+
+    # -- quotas under concurrent creates
+
+    def assert_quota_holds(self, resource, table, bodies):
+        """40 creates of ``resource`` from 8 threads at once against a
+        quota of 10: exactly 10 created, 30 OverQuota, 10 rows."""
+        project = 'proj-quota'
+        self.admin.check('PUT', '/v2.0/quotas/%s' % project,
+                         {'quota': {resource: 10}})
+        self.assertEqual(0, self.count(table, 'project_id = :p', p=project))
+        results = self.create_concurrently(resource, bodies, threads=8,
+                                           project=project)
+        statuses = collections.Counter(s for s, _ in results)
+        self.assertEqual({201: 10, 409: 30}, dict(statuses), [
+            b for s, b in results if s not in (201, 409)][:3])
+        self.assertEqual({'OverQuota'}, {
+            b['NeutronError']['type'] for s, b in results if s == 409})
+        self.assertEqual(10, self.count(table, 'project_id = :p', p=project))
+        self.assertEqual(2, len(self.pids_that_served(
+            'POST /v2.0/%ss ' % resource)), self.server.log_tail(5))
+
+    def test_concurrent_network_creates_stay_within_quota(self):
+        self.assert_quota_holds('network', 'networks', [
+            {'name': 'q%02d' % i} for i in range(40)])
+
+    def test_concurrent_port_creates_stay_within_quota(self):
+        net = self.admin.create('network', name='quota-ports',
+                                project_id='proj-quota')
+        self.assert_quota_holds('port', 'ports', [
+            {'network_id': net['id'], 'name': 'q%02d' % i} for i in range(40)])
 
     # -- the free list itself, two transactions in a set order
 
