@@ -8,6 +8,7 @@ policy, quota and the plugin call all commit together or not at all.
 import urllib.parse
 
 from naas.api import params as query_params
+from naas.api import decoding
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy
@@ -15,6 +16,7 @@ from naas.conf import CONF
 from naas.db import api as db_api
 from naas.db import quota
 from naas.lib import attributes
+from naas.lib import validators
 from naas.lib.definitions import base as attr_base
 
 
@@ -41,7 +43,7 @@ class Controller:
     # ---- helpers -----------------------------------------------------------
 
     def _not_found(self, id):
-        return self._not_found_error(**{self._not_found_key: id})
+        return self._not_found_error(**{self._not_found_key: validators.excerpt(id)})
 
     def _view_plan(self, checker, fields):
         """(attributes always shown, (attribute, rule) pairs checked per item).
@@ -189,7 +191,7 @@ class Controller:
 
     def create(self, request, body=None):
         context = request.environ['naas.context']
-        body = wsgi_utils.parse_body(request)
+        body = decoding.json_body(request)
         if isinstance(body, dict) and self.collection in body:
             items = body[self.collection]
             if not isinstance(items, list) or not items:
@@ -232,14 +234,11 @@ class Controller:
             if other and item.get('project_id') and other != item['project_id']:
                 raise exceptions.BadRequest(resource=self.resource,
                                             msg='project_id and tenant_id do not match')
-            if not project and not context.project_id and context.is_admin \
-                    and CONF.auth_strategy == 'noauth':
-                # No Keystone: the openstack CLI cannot name a project (its
-                # --project asks the identity service), so what the admin
-                # of a noauth server creates without one belongs to none.
-                project = ''
-            elif not project:
+            if not project:
                 if not context.project_id:
+                    # As Neutron: an administrator without a project (noauth
+                    # without X-Project-Id, a system-scoped token) names the
+                    # project of what it creates.
                     raise exceptions.BadRequest(
                         resource=self.resource,
                         msg="Failed to parse request. Required attribute 'project_id' "
@@ -250,7 +249,7 @@ class Controller:
 
     def update(self, request, id, body=None):
         context = request.environ['naas.context']
-        body = wsgi_utils.parse_body(request)
+        body = decoding.json_body(request)
         if not isinstance(body, dict) or set(body) != {self.resource}:
             raise exceptions.BadRequest(resource=self.resource,
                                         msg='Unable to find %s in request body' % self.resource)
@@ -290,7 +289,7 @@ class Controller:
         answer out (e.g. add_router_interface).  Policy: the rule named by
         the action, on the item, after the item's get rule."""
         context = request.environ['naas.context']
-        body = wsgi_utils.parse_body(request)
+        body = decoding.json_body(request)
         if not isinstance(body, dict):
             raise exceptions.BadRequest(resource=self.resource,
                                         msg='Resource body required')

@@ -4,10 +4,12 @@ import logging
 import webob
 import webob.dec
 
+from naas.api import decoding
 from naas.api import wsgi_utils
 from naas.common import context as naas_context
 from naas.common import exceptions
 from naas.conf import CONF
+from naas.lib import validators
 
 LOG = logging.getLogger(__name__)
 
@@ -27,42 +29,50 @@ class Middleware:
 class Faults(Middleware):
     """The one place where errors become responses: a NaasException raised
     anywhere below (router, controllers, plugins) -> its NeutronError body
-    (wsgi_utils.error_response); anything else -> a bare 500.
+    (wsgi_utils.error_response); anything else -> a 500 NeutronError.
 
-    Also refuses bodies larger than max_request_body_size (413) before they
-    are read.  A client never sees a traceback.
+    First it has naas.api.decoding check the request (URL length, UTF-8
+    path and query, Content-Type and size of the body), so that nothing
+    below reads what it cannot decode.  Every failed request is logged: a
+    client error at INFO, as Neutron logs it, a server error with its
+    traceback.  A client never sees a traceback.
     """
 
     @webob.dec.wsgify
     def __call__(self, request):
-        limit = CONF.max_request_body_size
-        length = request.content_length
-        if length is not None and length > limit:
-            return wsgi_utils.error_response(exceptions.RequestEntityTooLarge())
-        if length is None and request.method in ('POST', 'PUT') and \
-                request.is_body_readable:
-            data = request.body_file.read(limit + 1)
-            if len(data) > limit:
-                return wsgi_utils.error_response(exceptions.RequestEntityTooLarge())
-            request.body = data
         try:
+            decoding.check(request)
             return request.get_response(self.application)
         except exceptions.NaasException as e:
             if e.code >= 500:
-                LOG.error('%s %s: %s', request.method, request.path, e)
+                LOG.error('%s %s failed: %s', request.method, _logged_path(request),
+                          wsgi_utils.error_message(e))
+            else:
+                LOG.info('%s %s failed (client error): %s', request.method,
+                         _logged_path(request), wsgi_utils.error_message(e))
             return wsgi_utils.error_response(e)
         except Exception:
-            LOG.exception('%s %s failed', request.method, request.path)
+            LOG.exception('%s %s failed', request.method, _logged_path(request))
             error = exceptions.NaasException('Request Failed: internal server error '
                                              'while processing your request.')
             return wsgi_utils.error_response(error)
+
+
+def _logged_path(request):
+    """The path as the WSGI server gave it (it may not be UTF-8), shortened."""
+    environ = request.environ
+    return validators.excerpt(
+        (environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', ''))
+        .encode('latin-1', 'replace').decode('ascii', 'backslashreplace'))
 
 
 class NoAuthContext(Middleware):
     """Identity from X-Project-Id, X-User-Id and X-Roles, trusted as is.
 
     With no X-Project-Id the caller is an administrator, as with Neutron's
-    noauth strategy; with a project and no X-Roles, a member of it.
+    noauth strategy, of the project noauth_admin_project or, unset, of none
+    (then what it creates must name its project); with a project and no
+    X-Roles, a member of it.
     """
 
     @webob.dec.wsgify
@@ -73,6 +83,7 @@ class NoAuthContext(Middleware):
         roles = [r for r in headers.get('X-Roles', '').split(',') if r.strip()]
         if not project:
             roles = roles or ['admin']
+            project = CONF.noauth_admin_project
         elif not roles:
             roles = ['member']
         request.environ['naas.context'] = naas_context.Context(

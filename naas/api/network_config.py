@@ -12,6 +12,7 @@ from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy
 from naas.db import api as db_api
+from naas.lib import validators
 
 
 class NetworkConfigController:
@@ -45,7 +46,7 @@ class NetworkConfigController:
                 return []
         ports, config = self._render(request, ports_of)
         if not ports:
-            raise exceptions.PortNotFound(port_id=id)
+            raise exceptions.PortNotFound(port_id=validators.excerpt(id))
         return wsgi_utils.json_response(config)
 
     def instance(self, request, id):
@@ -55,5 +56,6 @@ class NetworkConfigController:
         ports, config = self._render(request, ports_of)
         if not ports:
             raise exceptions.ResourceNotFound(
-                message='Instance %s has no ports that you can see.' % id)
+                message='Instance %s has no ports that you can see.'
+                % validators.excerpt(id))
         return wsgi_utils.json_response(config)

@@ -2,6 +2,7 @@
 maps of naas/lib/definitions (bodies: naas.lib.attributes)."""
 from naas.common import exceptions
 from naas.lib import attributes
+from naas.lib import validators
 from naas.lib.definitions import base
 
 PAGING_PARAMS = ('fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse')
@@ -23,7 +24,8 @@ def parse_filters(resource, attr_map, params):
             continue
         spec = attr_map.get(name)
         if spec is None or not spec.get('is_filter'):
-            raise _bad(resource, '[%s] is invalid attribute for filtering' % name)
+            raise _bad(resource, '[%s] is invalid attribute for filtering'
+                       % validators.excerpt(name))
         if name == 'tenant_id':
             name = 'project_id'
         # As Neutron does: the attribute's converter applies to filter
@@ -41,11 +43,12 @@ def parse_sorts(resource, attr_map, params):
     for i, key in enumerate(keys):
         spec = attr_map.get(key)
         if spec is None or not spec.get('is_sort_key'):
-            raise _bad(resource, '%s is an invalid attribute for sort_key' % key)
+            raise _bad(resource, '%s is an invalid attribute for sort_key'
+                       % validators.excerpt(key))
         direction = dirs[i] if dirs else 'asc'
         if direction not in ('asc', 'desc'):
             raise _bad(resource, "%s is an invalid value for sort_dir, valid value "
-                                 "is 'asc' and 'desc'" % direction)
+                                 "is 'asc' and 'desc'" % validators.excerpt(direction))
         sorts.append(('project_id' if key == 'tenant_id' else key, direction == 'asc'))
     return sorts
 
@@ -57,7 +60,8 @@ def parse_limit(resource, params, max_limit):
         try:
             limit = int(raw)
         except ValueError:
-            raise _bad(resource, "Limit must be an integer 0 or greater and not '%s'" % raw)
+            raise _bad(resource, "Limit must be an integer 0 or greater and not '%s'"
+                       % validators.excerpt(raw))
         if limit < 0:
             raise _bad(resource, "Limit must be an integer 0 or greater and not '%d'" % limit)
         if limit == 0:
@@ -78,4 +82,5 @@ def parse_bool_param(resource, params, name):
         return True
     if lowered in ('false', '0'):
         return False
-    raise _bad(resource, "'%s' is not a valid boolean for %s" % (raw, name))
+    raise _bad(resource, "'%s' is not a valid boolean for %s"
+               % (validators.excerpt(raw), name))

@@ -1,4 +1,5 @@
 """/v2.0/quotas: per-project limits (admins change them)."""
+from naas.api import decoding
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy
@@ -50,7 +51,7 @@ class QuotasController:
         return wsgi_utils.json_response({'quota': details})
 
     def update(self, request, id):
-        body = wsgi_utils.parse_body(request)
+        body = decoding.json_body(request)
         if not isinstance(body, dict) or set(body) != {'quota'}:
             raise exceptions.BadRequest(resource='quota',
                                         msg='Unable to find quota in request body')

@@ -1,8 +1,10 @@
 """/v2.0/{collection}/{id}/tags: the tags of a network, subnet or port."""
 from naas.lib import validators
+from naas.api import decoding
 from naas.api import wsgi_utils
 from naas.common import exceptions
 from naas.common import policy
+from naas.conf import CONF
 from naas.db import api as db_api
 from naas.db import common
 from naas.db import models
@@ -37,7 +39,8 @@ class TagsController:
     def show(self, request, parent_id, id):
         def _show(ctx):
             if id not in self._parent(ctx, policy.Checker(ctx), parent_id)['tags']:
-                raise exceptions.TagNotFound(tag=id, resource=self.resource,
+                raise exceptions.TagNotFound(tag=validators.excerpt(id),
+                                             resource=self.resource,
                                              resource_id=parent_id)
         db_api.retry(_show, request.environ['naas.context'], writer=False)
         return wsgi_utils.empty_response()
@@ -49,6 +52,10 @@ class TagsController:
 
         def _add(ctx):
             item = self._parent(ctx, policy.Checker(ctx), parent_id, 'create')
+            if id not in item['tags'] and len(item['tags']) >= CONF.max_tags:
+                raise exceptions.InvalidInput(
+                    error_message='%s %s has %d tags, the limit (max_tags)' % (
+                        self.resource, parent_id, len(item['tags'])))
             if id not in item['tags']:
                 common.add_tag(ctx.connection, parent_id, id)
                 self._bump(ctx, parent_id)
@@ -56,7 +63,7 @@ class TagsController:
         return wsgi_utils.empty_response(201)
 
     def update_all(self, request, parent_id):
-        body = wsgi_utils.parse_body(request)
+        body = decoding.json_body(request)
         tags = body.get('tags') if isinstance(body, dict) else None
         msg = validators.validate_tags(tags)
         if msg:
@@ -73,7 +80,8 @@ class TagsController:
         def _remove(ctx):
             self._parent(ctx, policy.Checker(ctx), parent_id, 'delete')
             if not common.remove_tag(ctx.connection, parent_id, id):
-                raise exceptions.TagNotFound(tag=id, resource=self.resource,
+                raise exceptions.TagNotFound(tag=validators.excerpt(id),
+                                             resource=self.resource,
                                              resource_id=parent_id)
             self._bump(ctx, parent_id)
         db_api.retry(_remove, request.environ['naas.context'])

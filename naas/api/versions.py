@@ -12,7 +12,7 @@ class Versions:
 
     @webob.dec.wsgify
     def __call__(self, request):
-        if request.path_info not in ('', '/'):
+        if request.environ.get('PATH_INFO', '') not in ('', '/'):  # may not be UTF-8
             return wsgi_utils.error_response(exceptions.HTTPNotFound('Not found'))
         return wsgi_utils.json_response({'versions': [{
             'id': 'v2.0', 'status': 'CURRENT',

@@ -16,6 +16,7 @@ import eventlet.wsgi
 from oslo_log import log as oslo_log
 
 from naas import rpc  # noqa: F401 (registers transport_url)
+from naas.api import decoding
 from naas.api import wsgi
 from naas.conf import CONF
 from naas.db import api as db_api
@@ -37,9 +38,15 @@ def parse_args(argv):
     oslo_log.setup(CONF, 'naas')
 
 
+#: eventlet's own limit on the request line, above the API's (the API answers
+#: 414 with a NeutronError; eventlet's 414 is an empty HTTP/1.0 answer).
+REQUEST_LINE_LIMIT = 8 * decoding.MAX_URL_LENGTH
+
+
 def serve(app, sock):
     eventlet.wsgi.server(sock, app, log=_Log(), max_size=1000,
-                         keepalive=True, socket_timeout=900, debug=False)
+                         keepalive=True, socket_timeout=900, debug=False,
+                         url_length_limit=REQUEST_LINE_LIMIT)
 
 
 def start_rpc(in_process):

@@ -189,6 +189,16 @@ class RequestEntityTooLarge(NaasException):
     message = 'Request is too large.'
 
 
+class RequestURITooLong(NaasException):
+    code = 414
+    message = 'The request URI is longer than %(limit)s bytes.'
+
+
+class UnsupportedMediaType(NaasException):
+    code = 415
+    message = 'Unsupported Content-Type %(content_type)s: send application/json.'
+
+
 class NoNetworkAvailable(NaasException):
     code = 503
     message = 'Unable to create the network. No tenant network is available for allocation.'

@@ -20,6 +20,12 @@ OPTS = [
                     'noauth takes the identity from X-Project-Id, X-User-Id '
                     'and X-Roles headers; keystone validates tokens with '
                     'keystonemiddleware.'),
+    cfg.StrOpt('noauth_admin_project',
+               help='With auth_strategy = noauth, the project of a request '
+                    'without X-Project-Id (an administrator), e.g. for the '
+                    'openstack CLI, which cannot name a project without '
+                    'Keystone. Unset, such a request has no project and what '
+                    'it creates must name one (project_id), as in Neutron.'),
     cfg.StrOpt('state_path', default='/var/lib/naas',
                help='Where NaaS keeps its state (the embedded SQLite '
                     'database among it).'),
@@ -39,6 +45,14 @@ OPTS = [
                help='MTU of the underlying physical network.'),
     cfg.IntOpt('max_fixed_ips_per_port', default=16, min=1,
                help='Most fixed IPs one port can have.'),
+    cfg.IntOpt('max_dns_nameservers', default=5, min=0,
+               help='Most DNS nameservers one subnet can have.'),
+    cfg.IntOpt('max_subnet_host_routes', default=20, min=0,
+               help='Most host routes one subnet can have.'),
+    cfg.IntOpt('max_allowed_address_pair', default=10, min=0,
+               help='Most allowed address pairs one port can have.'),
+    cfg.IntOpt('max_tags', default=50, min=0,
+               help='Most tags one resource can have.'),
     cfg.IntOpt('max_request_body_size', default=114688, min=1,
                help='Largest request body accepted, in bytes; larger is '
                     '413.'),

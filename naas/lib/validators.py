@@ -3,13 +3,21 @@
 A validator takes (value, arg) and returns None when the value is good, or
 a message saying what is wrong.  A converter turns what the client sent into
 the stored form, raising InvalidInput when it cannot.
+
+A message shows at most ECHO_MAX characters of a bad value (``excerpt``):
+a 100 KB string is refused with a short message, not echoed back.  Every
+integer a client sends goes through convert_to_int, which refuses what no
+column holds (beyond 64-bit signed).  Lists whose length Neutron bounds by an
+option (max_dns_nameservers, ...) name that option (``limit_option``).
 """
+import json
 import re
 import uuid
 
 import netaddr
 
 from naas.common import exceptions
+from naas.conf import CONF
 
 NAME_MAX_LEN = 255
 DESCRIPTION_MAX_LEN = 255
@@ -17,16 +25,47 @@ DEVICE_ID_MAX_LEN = 255
 DEVICE_OWNER_MAX_LEN = 255
 TAG_MAX_LEN = 255
 
+#: Characters of a bad value a message shows.
+ECHO_MAX = 64
+#: The range of the widest integer column (BIGINT).
+INT_MIN, INT_MAX = -2 ** 63, 2 ** 63 - 1
+#: Bounds of a free-form dict attribute (binding:profile): nesting depth, and
+#: length as JSON (Neutron's column holds 4095 characters).
+DICT_BOUNDS = (8, 4095)
+
 _MAC_RE = re.compile(r'^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$')
+
+
+def excerpt(value):
+    """``value`` as text for a message: at most ECHO_MAX characters."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > ECHO_MAX:
+        text = text[:ECHO_MAX] + '...'
+    return text
+
+
+def nesting_depth(value, limit):
+    """Levels of lists and dicts in ``value`` (a scalar: 0, ``[]``: 1),
+    counted level by level without recursion, and only up to limit + 1."""
+    depth = 0
+    level = [value]
+    while depth <= limit:
+        containers = [node for node in level if isinstance(node, (list, dict))]
+        if not containers:
+            break
+        depth += 1
+        level = [item for node in containers
+                 for item in (node.values() if isinstance(node, dict) else node)]
+    return depth
 
 
 # ---- validators -----------------------------------------------------------
 
 def validate_string(value, max_len=None):
     if not isinstance(value, str):
-        return "'%s' is not a valid string" % (value,)
+        return "'%s' is not a valid string" % (excerpt(value),)
     if max_len is not None and len(value) > max_len:
-        return "'%s' exceeds maximum length of %s" % (value, max_len)
+        return "'%s' exceeds maximum length of %s" % (excerpt(value), max_len)
     return None
 
 
@@ -46,12 +85,12 @@ def validate_boolean(value, _arg=None):
 
 def validate_uuid(value, _arg=None):
     if not isinstance(value, str):
-        return "'%s' is not a valid UUID" % (value,)
+        return "'%s' is not a valid UUID" % (excerpt(value),)
     try:
         if str(uuid.UUID(value)) != value.lower():
             raise ValueError
     except ValueError:
-        return "'%s' is not a valid UUID" % (value,)
+        return "'%s' is not a valid UUID" % (excerpt(value),)
     return None
 
 
@@ -61,16 +100,16 @@ def validate_uuid_or_none(value, _arg=None):
 
 def validate_values(value, allowed):
     if value not in allowed:
-        return "'%s' is not in %s" % (value, sorted(v for v in allowed if v is not None))
+        return "'%s' is not in %s" % (excerpt(value), sorted(v for v in allowed if v is not None))
     return None
 
 
 def validate_range(value, bounds):
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int):
-        return "'%s' is not an integer" % (value,)
+        return "'%s' is not an integer" % (excerpt(value),)
     if value < low or (high is not None and value > high):
-        return "'%s' is not in range %s through %s" % (value, low, high)
+        return "'%s' is not in range %s through %s" % (excerpt(value), low, high)
     return None
 
 
@@ -80,13 +119,13 @@ def validate_range_or_none(value, bounds):
 
 def validate_ip_address(value, _arg=None):
     if not isinstance(value, str):
-        return "'%s' is not a valid IP address" % (value,)
+        return "'%s' is not a valid IP address" % (excerpt(value),)
     try:
         ip = netaddr.IPAddress(value)
     except (netaddr.AddrFormatError, ValueError, TypeError):
-        return "'%s' is not a valid IP address" % (value,)
+        return "'%s' is not a valid IP address" % (excerpt(value),)
     if ip.version == 4 and str(ip) != value:
-        return "'%s' is not an accepted IP address, '%s' is recommended" % (value, ip)
+        return "'%s' is not an accepted IP address, '%s' is recommended" % (excerpt(value), ip)
     return None
 
 
@@ -96,7 +135,7 @@ def validate_ip_address_or_none(value, _arg=None):
 
 def validate_ip_or_subnet(value, _arg=None):
     if not isinstance(value, str):
-        return "'%s' is neither a valid IP address nor a valid subnet" % (value,)
+        return "'%s' is neither a valid IP address nor a valid subnet" % (excerpt(value),)
     if '/' in value:
         return validate_subnet(value)
     return validate_ip_address(value)
@@ -104,37 +143,41 @@ def validate_ip_or_subnet(value, _arg=None):
 
 def validate_subnet(value, _arg=None):
     if not isinstance(value, str) or '/' not in value:
-        return "'%s' is not a valid IP subnet" % (value,)
+        return "'%s' is not a valid IP subnet" % (excerpt(value),)
     try:
         net = netaddr.IPNetwork(value)
         if str(net.cidr) != str(netaddr.IPNetwork(value.lower())):
-            return "'%s' is not a recognized CIDR, '%s' is recommended" % (value, net.cidr)
+            return "'%s' is not a recognized CIDR, '%s' is recommended" % (excerpt(value), net.cidr)
     except (netaddr.AddrFormatError, ValueError, TypeError, IndexError):
-        return "'%s' is not a valid IP subnet" % (value,)
+        return "'%s' is not a valid IP subnet" % (excerpt(value),)
     return None
 
 
 def validate_mac_address(value, _arg=None):
     if not isinstance(value, str) or not _MAC_RE.match(value):
-        return "'%s' is not a valid MAC address" % (value,)
+        return "'%s' is not a valid MAC address" % (excerpt(value),)
     mac = netaddr.EUI(value)
     if int(mac) == 0 or (int(mac) >> 40) & 1:
-        return "'%s' is not a valid unicast MAC address" % (value,)
+        return "'%s' is not a valid unicast MAC address" % (excerpt(value),)
     return None
 
 
-def validate_list_of(item_validator, max_len=None, unique=True):
+def validate_list_of(item_validator, max_len=None, unique=True, limit_option=None):
+    """A list of items that ``item_validator`` accepts; at most ``max_len``
+    items, or as many as the [DEFAULT] option ``limit_option`` says."""
     def validate(value, arg=None):
         if not isinstance(value, list):
-            return "'%s' is not a list" % (value,)
-        if max_len is not None and len(value) > max_len:
-            return "'%s' has more than %s items" % (value, max_len)
+            return "'%s' is not a list" % (excerpt(value),)
+        limit = getattr(CONF, limit_option) if limit_option else max_len
+        if limit is not None and len(value) > limit:
+            return "%d items exceed the limit of %d (%s)" % (
+                len(value), limit, limit_option or 'items')
         for item in value:
             msg = item_validator(item, arg)
             if msg:
                 return msg
         if unique and len({repr(v) for v in value}) != len(value):
-            return "Duplicate items in the list: '%s'" % (value,)
+            return "Duplicate items in the list: '%s'" % (excerpt(value),)
         return None
     return validate
 
@@ -143,14 +186,14 @@ def validate_dict_of(spec):
     """A dict whose keys are in ``spec`` ({key: (required, validator)})."""
     def validate(value, _arg=None):
         if not isinstance(value, dict):
-            return "'%s' is not a dictionary" % (value,)
+            return "'%s' is not a dictionary" % (excerpt(value),)
         for key in value:
             if key not in spec:
-                return "Unexpected key '%s' in %s" % (key, value)
+                return "Unexpected key '%s' in %s" % (excerpt(key), excerpt(value))
         for key, (required, validator) in spec.items():
             if key not in value:
                 if required:
-                    return "Key '%s' is missing in %s" % (key, value)
+                    return "Key '%s' is missing in %s" % (key, excerpt(value))
                 continue
             msg = validator(value[key])
             if msg:
@@ -159,10 +202,18 @@ def validate_dict_of(spec):
     return validate
 
 
-def validate_dict_or_none(value, _arg=None):
-    if value is None or isinstance(value, dict):
+def validate_dict_or_none(value, bounds=DICT_BOUNDS):
+    """None or a dict of at most ``bounds`` = (nesting depth, length as JSON)."""
+    if value is None:
         return None
-    return "'%s' is not a dictionary" % (value,)
+    if not isinstance(value, dict):
+        return "'%s' is not a dictionary" % (excerpt(value),)
+    max_depth, max_len = bounds
+    if nesting_depth(value, max_depth) > max_depth:
+        return "'%s' nests deeper than %d levels" % (excerpt(value), max_depth)
+    if len(json.dumps(value)) > max_len:
+        return "'%s' is longer than %d characters as JSON" % (excerpt(value), max_len)
+    return None
 
 
 _validate_fixed_ip_list = validate_list_of(validate_dict_of({
@@ -179,11 +230,17 @@ def validate_fixed_ips(value, _arg=None):
         return msg
     ips = [ip['ip_address'] for ip in value if 'ip_address' in ip]
     if len(set(ips)) != len(ips):
-        return "Duplicate IP address in '%s'" % (value,)
+        return "Duplicate IP address in '%s'" % (excerpt(value),)
     return None
 
 
 validate_host_routes = validate_list_of(validate_dict_of({
+    'destination': (True, validate_subnet),
+    'nexthop': (True, validate_ip_address),
+}), limit_option='max_subnet_host_routes')
+
+#: A router's routes: no subnet option bounds them (the L3 plugin does).
+validate_routes = validate_list_of(validate_dict_of({
     'destination': (True, validate_subnet),
     'nexthop': (True, validate_ip_address),
 }))
@@ -196,9 +253,10 @@ validate_allocation_pools = validate_list_of(validate_dict_of({
 validate_address_pairs = validate_list_of(validate_dict_of({
     'ip_address': (True, validate_ip_or_subnet),
     'mac_address': (False, validate_mac_address),
-}))
+}), limit_option='max_allowed_address_pair')
 
-validate_nameservers = validate_list_of(validate_ip_address)
+validate_nameservers = validate_list_of(validate_ip_address,
+                                       limit_option='max_dns_nameservers')
 
 validate_uuid_list = validate_list_of(validate_uuid)
 
@@ -208,11 +266,11 @@ def validate_tag(value, _arg=None):
     if msg:
         return msg
     if not value or ',' in value:
-        return "'%s' is not a valid tag: empty or containing ','" % (value,)
+        return "'%s' is not a valid tag: empty or containing ','" % (excerpt(value),)
     return None
 
 
-validate_tags = validate_list_of(validate_tag)
+validate_tags = validate_list_of(validate_tag, limit_option='max_tags')
 
 
 # ---- converters -----------------------------------------------------------
@@ -229,18 +287,25 @@ def convert_to_boolean(value):
         if lowered in ('false', '0'):
             return False
     raise exceptions.InvalidInput(
-        error_message="'%s' cannot be converted to boolean" % (value,))
+        error_message="'%s' cannot be converted to boolean" % (excerpt(value),))
 
 
 def convert_to_int(value):
+    """An integer that a BIGINT column holds; InvalidInput for anything else
+    (an integer beyond 64 bits would raise OverflowError in the driver)."""
     if isinstance(value, bool):
         raise exceptions.InvalidInput(
-            error_message="'%s' is not an integer" % (value,))
+            error_message="'%s' is not an integer" % (excerpt(value),))
     try:
-        return int(value)
+        number = int(value)
     except (ValueError, TypeError, OverflowError):  # OverflowError: inf
         raise exceptions.InvalidInput(
-            error_message="'%s' is not an integer" % (value,))
+            error_message="'%s' is not an integer" % (excerpt(value),))
+    if not INT_MIN <= number <= INT_MAX:
+        raise exceptions.InvalidInput(
+            error_message="'%s' is out of range %d through %d" % (
+                excerpt(value), INT_MIN, INT_MAX))
+    return number
 
 
 def convert_to_int_or_none(value):
@@ -259,7 +324,7 @@ def convert_mac(value):
         return str(netaddr.EUI(value, dialect=netaddr.mac_unix_expanded))
     except (netaddr.AddrFormatError, TypeError, ValueError, IndexError):
         raise exceptions.InvalidInput(
-            error_message="'%s' is not a valid MAC address" % (value,))
+            error_message="'%s' is not a valid MAC address" % (excerpt(value),))
 
 
 def convert_cidr(value):

@@ -91,7 +91,8 @@ class TestPortCasts(testtools.TestCase):
         return agent
 
     def call(self, method, path, body=None, expect=None):
-        status, data, _ = self.api.call(method, path, body)
+        # An administrator of a project: what it creates belongs to that project.
+        status, data, _ = self.api.call(method, path, body, project='p', roles='admin')
         if expect is not None:
             self.assertEqual(expect, status, data)
         return data

@@ -52,7 +52,8 @@ class TestAgentRPC(testtools.TestCase):
         self.api.call('POST', '/v2.0/subnets', {'subnet': {
             'network_id': net['id'], 'ip_version': 4, 'cidr': '10.9.0.0/24'}}, project='p')
         status, body, _ = self.api.call('POST', '/v2.0/ports', {'port': {
-            'network_id': net['id'], 'binding:host_id': host, 'device_id': device_id}})
+            'network_id': net['id'], 'binding:host_id': host, 'device_id': device_id}},
+            project='p', roles='admin')
         self.assertEqual(201, status, body)
         return net, body['port']
 

@@ -89,7 +89,8 @@ def standard_attrs():
     return {
         'created_at': dict(ro),
         'updated_at': dict(ro),
-        'revision_number': dict(ro),
+        # Converted as a filter: ?revision_number= is an integer.
+        'revision_number': dict(ro, convert_to=validators.convert_to_int),
         'tags': {'allow_post': False, 'allow_put': False, 'is_visible': True,
                  'is_filter': True, 'is_sort_key': False},
     }

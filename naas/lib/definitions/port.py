@@ -68,7 +68,8 @@ RESOURCE_ATTRIBUTE_MAP = {
                                            None),
                               'is_visible': True},
     'binding:host_id': _binding('', (validators.validate_string, 255)),
-    'binding:profile': _binding({}, (validators.validate_dict_or_none, None),
+    'binding:profile': _binding({}, (validators.validate_dict_or_none,
+                                     validators.DICT_BOUNDS),
                                 is_filter=False),  # not a filter in Neutron
     'binding:vnic_type': {'allow_post': True, 'allow_put': True,
                           'default': 'normal',

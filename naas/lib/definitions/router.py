@@ -67,7 +67,7 @@ RESOURCE_ATTRIBUTE_MAP = {
                               'is_visible': True, 'enforce_policy': True},
     'routes': {'allow_post': False, 'allow_put': True,
                'convert_to': validators.convert_none_to_empty_list,
-               'validate': (validators.validate_host_routes, None),
+               'validate': (validators.validate_routes, None),
                'is_visible': True},
     **base.standard_attrs(),
 }
