@@ -216,6 +216,7 @@ class Document:
             operation = self._operation(controller_name, action, path, member_action)
             if operation is not None:
                 paths.setdefault(path, {})[methods[0].lower()] = operation
+        self._link(paths)
         return {
             'openapi': OPENAPI_VERSION,
             'info': {
@@ -236,6 +237,34 @@ class Document:
                                                           'NeutronError'})}},
             },
         }
+
+    def _link(self, paths):
+        """OpenAPI links from each create to what the new id opens: the
+        item's operations, its tags and member actions ({id}, {parent_id}),
+        and the creates whose body names it (a network's id as a subnet's or
+        a port's network_id, a port's as a floating IP's port_id)."""
+        operations = {operation['operationId']: (path, operation)
+                      for path, methods in paths.items() for operation in methods.values()}
+        for operation_id, (path, operation) in operations.items():
+            if not operation_id.startswith('create_'):
+                continue
+            resource = operation_id[len('create_'):]
+            new_id = '$response.body#/%s/id' % resource
+            links = {}
+            for other_id, (other_path, other) in sorted(operations.items()):
+                if other_path.startswith(path + '/{'):
+                    name = 'parent_id' if '{parent_id}' in other_path else 'id'
+                    links[other_id] = {'operationId': other_id, 'parameters': {name: new_id}}
+                body = other.get('requestBody', {}).get('content', {}).get(
+                    'application/json', {}).get('schema', {})
+                other_resource = other_id[len('create_'):]
+                created = self.schemas.get(other_resource + '_create', {})
+                if other_id.startswith('create_') and resource + '_id' in created.get(
+                        'properties', {}) and body:
+                    links[other_id] = {'operationId': other_id, 'requestBody': {
+                        other_resource: {resource + '_id': new_id}}}
+            if links:
+                operation['responses']['201']['links'] = links
 
     def _operation(self, controller_name, action, path, member_action):
         from naas.api import router as api_router
@@ -324,7 +353,7 @@ class Document:
             if schema.get('type') not in ('string', 'integer', 'boolean'):
                 schema = {'type': 'string'}
             schema.pop('nullable', None)
-            parameters.append(_query(name, {'type': 'array', 'items': schema}))
+            parameters.append(_query(name, schema, 'may be repeated: any of the values'))
         if 'tags' in attr_map:
             parameters += [_query(name, {'type': 'string'}, 'comma-separated tags')
                            for name in attr_base.TAG_FILTERS if name != 'tags']
