@@ -164,6 +164,9 @@ class Tree(object):
         self.python = os.path.join(self.bin, 'python')
 
     def check(self):
+        if not os.path.isdir(self.path):
+            return ('no %s tree at %s (--baseline-rev REV makes one)'
+                    % (self.label, self.path))
         for name in ('python', 'naas-server', 'naas-db-manage', 'naas-agent'):
             if not os.access(os.path.join(self.bin, name), os.X_OK):
                 return '%s tree %s: %s/%s missing (pip install -e "%s[test]")' % (
@@ -565,7 +568,12 @@ def main(argv=None):
               'namespaces; the peer script runs MariaDB as mysql)', file=sys.stderr)
         return 2
     if not os.path.exists(args.baseline_tree) and args.baseline_rev:
-        make_baseline(args.baseline_tree, args.baseline_rev)
+        try:
+            make_baseline(args.baseline_tree, args.baseline_rev)
+        except subprocess.CalledProcessError as e:
+            print('bench_compare: making the baseline tree failed: %s' % e,
+                  file=sys.stderr)
+            return 2
     trees = {'baseline': Tree('baseline', args.baseline_tree),
              'current': Tree('current', CURRENT_TREE)}
     for tree in trees.values():
