@@ -2,9 +2,17 @@
 
 Every API request runs in one transaction (``transaction``): it commits when
 the request succeeds and rolls back otherwise, so a failed request leaves
-nothing behind.  A transaction that loses a race (deadlock, serialization
-failure, SQLite busy, or an explicit DBRetry) is retried from the start by
-``retry``.
+nothing behind.  ``retry`` runs it again from the start when it lost a race
+(deadlock, serialization failure, SQLite busy, or an explicit DBRetry), and
+when the database went away under it (a restart, a failover, a connection
+cut): a pooled connection that died is replaced (the pool also pings each
+connection it hands out), and for up to ``DISCONNECT_RETRY_SECONDS`` a
+database that refuses connections is tried again, so that a short outage
+costs latency, not errors.  After that the request fails with
+``DatabaseUnavailable``, a 503.  As in oslo.db, a connection lost during
+COMMIT is retried too: the commit may have happened, so a create can then
+be applied twice, which is rarer and milder than failing every request in
+flight.
 """
 import contextlib
 import logging
@@ -27,6 +35,15 @@ _LOCK = threading.Lock()
 
 _RETRY_PGCODES = {'40P01', '40001', '55P03'}
 _RETRY_MYSQL_CODES = {1213, 1205}
+
+#: How long a request waits for an unreachable database before its 503.
+DISCONNECT_RETRY_SECONDS = 2.0
+
+
+class DatabaseUnavailable(exceptions.NaasException):
+    """The database cannot be reached (down, restarting, connection cut)."""
+    code = 503
+    message = 'The database is unavailable; try again later.'
 
 
 def default_connection():
@@ -99,7 +116,12 @@ def transaction(context, writer=True):
         yield context.connection
         return
     engine = get_engine()
-    with engine.connect() as conn:
+    try:
+        connection = engine.connect()
+    except sa_exc.DBAPIError as e:
+        # Refused, reset, not yet accepting (PostgreSQL 57P03), ...
+        raise DatabaseUnavailable() from e
+    with connection as conn:
         if engine.dialect.name == 'sqlite' and writer:
             conn.info['sqlite_begin'] = 'BEGIN IMMEDIATE'
         context.connection = conn
@@ -135,20 +157,47 @@ def is_retriable(error):
     return 'database is locked' in str(orig)
 
 
+def is_disconnect(error):
+    """The database went away: no connection could be made, or the one in
+    use was cut (SQLAlchemy then has invalidated it and the pool)."""
+    return isinstance(error, DatabaseUnavailable) or (
+        isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated)
+
+
 def retry(func, context, *args, writer=True, **kwargs):
-    """Call func(context, ...) in a transaction, retrying lost races."""
+    """Call func(context, ...) in a transaction, retrying lost races and,
+    for up to DISCONNECT_RETRY_SECONDS, a database gone away."""
+    if context.connection is not None:
+        # Inside a transaction already: the outermost retry owns it.
+        return func(context, *args, **kwargs)
     attempts = CONF.db_retries + 1
-    for attempt in range(attempts):
+    attempt = 0
+    deadline = None
+    while True:
         try:
             with transaction(context, writer=writer):
                 return func(context, *args, **kwargs)
         except Exception as e:
+            if is_disconnect(e):
+                now = time.monotonic()
+                deadline = deadline or now + DISCONNECT_RETRY_SECONDS
+                if now >= deadline:
+                    LOG.warning('database unavailable for %s: %s',
+                                getattr(func, '__name__', func), e)
+                    if isinstance(e, DatabaseUnavailable):
+                        raise
+                    raise DatabaseUnavailable() from e
+                LOG.debug('database gone away in %s, trying again: %s',
+                          getattr(func, '__name__', func), e)
+                time.sleep(min(0.1, deadline - now))
+                continue
             if not is_retriable(e):
                 raise
-            if attempt + 1 >= attempts:
+            attempt += 1
+            if attempt >= attempts:
                 LOG.warning('giving up on %s after %d attempts: %s',
                             getattr(func, '__name__', func), attempts, e)
                 final = getattr(e, 'final', None) or exceptions.RetryLimitReached()
                 raise final from e
             LOG.debug('retrying %s after %s', getattr(func, '__name__', func), e)
-            time.sleep(random.uniform(0, 0.01 * (2 ** min(attempt, 6))))
+            time.sleep(random.uniform(0, 0.01 * (2 ** min(attempt - 1, 6))))
