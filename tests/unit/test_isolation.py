@@ -153,6 +153,17 @@ class IsolationTestCase(testtools.TestCase):
                 self.assertEqual((404, not_found), self.assertLikeUnknown('GET', path, None, id))
             # The owner pages by its own marker.
             self.ok('GET', '%s?limit=1&marker=%s' % (collection, id))
+        ids = self.victim_ids()
+        for query in ('ports?network_id=' + ids['networks'],
+                      'ports?device_id=' + ids['routers'],
+                      'subnets?network_id=' + ids['networks'],
+                      'networks?subnets=' + ids['subnets'],
+                      'floatingips?port_id=' + ids['ports'],
+                      'floatingips?router_id=' + ids['routers'],
+                      'subnet-routes?subnet_ids=' + ids['subnets']):
+            collection = query.split('?')[0]
+            self.assertEqual([], self.ok('GET', query, project=INTRUDER)[collection], query)
+            self.assertTrue(self.ok('GET', query)[collection], query)
 
     def test_shared_and_external_rows_are_markers_for_everyone(self):
         public = self.world['public']['id']
