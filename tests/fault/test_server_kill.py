@@ -47,9 +47,11 @@ class TestServerKill(base.FaultTestCase):
 
     def _check(self, what, outcomes, killed, back, **figures):
         store = base.check_store(self.db_url, self.subnet, outcomes)
-        failed = [o for o in outcomes if not o.ok]
-        self.figures(what, requests=len(outcomes), failed=len(failed),
-                     in_flight_at_kill=sum(1 for o in outcomes if o.start <= killed <= o.end),
+        in_flight = [o for o in outcomes if o.start <= killed <= o.end]
+        self.figures(what, requests=len(outcomes), in_flight_at_kill=len(in_flight),
+                     in_flight_failed=sum(1 for o in in_flight if not o.ok),
+                     refused_while_down=sum(1 for o in outcomes if o.status == 0
+                                            and o not in in_flight),
                      **figures, **store)
         self.assertEqual([], self._unexpected_errors(outcomes, killed, back))
         self.assertEqual([], [o.describe() for o in base.bad_error_bodies(outcomes)])
