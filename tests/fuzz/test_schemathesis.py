@@ -59,7 +59,8 @@ schemathesis.openapi.format('ip-or-cidr', IP_OR_CIDR)
 class Findings:
     """What the responses of one run showed, one reproducer per kind."""
 
-    def __init__(self):
+    def __init__(self, headers):
+        self.headers = headers   # the caller's, for the reproducers
         self.requests = 0
         self.counts = collections.Counter()
         self.examples = {}
@@ -68,7 +69,7 @@ class Findings:
         self.counts[kind] += 1
         self.examples.setdefault((kind, key), '%s %s -> %s %s\n    %s' % (
             case.operation.method.upper(), case.operation.path, response.status_code,
-            detail[:300], case.as_curl_command()[:1500]))
+            detail[:300], case.as_curl_command(headers=self.headers)[:1500]))
 
     def line(self):
         return ('fuzz: %d requests, %d x 5xx, %d x 4xx not NeutronError, '
@@ -104,7 +105,8 @@ class FuzzTest(testtools.TestCase):
         self.assertEqual(200, status)
         self.schema = schemathesis.openapi.from_dict(document)
         self.schema.app = self.api.app
-        self.findings = Findings()
+        # Reproducers show the values sent (schemathesis masks ``*address*`` keys).
+        self.schema.config.output.sanitization.enabled = False
 
     def _create(self, headers, collection, resource, body):
         status, data, _ = self.api.call('POST', '/v2.0/' + collection,
@@ -181,6 +183,7 @@ class FuzzTest(testtools.TestCase):
                          response, ' / '.join(str(f).strip()[:200] for f in found))
 
     def _fuzz(self, headers):
+        self.findings = Findings(headers)
         ids = self._seed(headers)
         settings = hypothesis.settings(
             max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -211,6 +214,7 @@ class FuzzTest(testtools.TestCase):
         network, then its subnet and port, tags, updates, deletes ... in
         drawn orders."""
         test = self
+        self.findings = Findings(headers)
         steps = int(os.environ.get('NAAS_FUZZ_STATEFUL_EXAMPLES', '30'))
 
         class Machine(self.schema.as_state_machine()):
