@@ -26,6 +26,7 @@ from tools.harness.servers import wait_for
 #: this (a blocking RPC call would wait naas.rpc.CALL_TIMEOUT, 30 s).
 FAST_ANSWER = 2.0
 ROUNDS = 10
+AGENT_DOWN_TIME = 75
 
 
 class TestAgentFaults(base.FaultTestCase):
@@ -36,8 +37,13 @@ class TestAgentFaults(base.FaultTestCase):
         if reason:
             self.skipTest(reason)
         self.rabbit = self.class_server(servers.RabbitMQServer)
+        # Neutron's default agent_down_time: an agent whose heartbeats stop
+        # for the broker's restart is still alive, so that ports created
+        # meanwhile are bound to its host (a dead agent's host fails the
+        # binding, as in Neutron).
         self.env = self.useFixture(fullstack.FullstackEnvironment(
-            self.rabbit, driver='linuxbridge', network_type='vxlan', hosts=1))
+            self.rabbit, driver='linuxbridge', network_type='vxlan', hosts=1,
+            agent_down_time=AGENT_DOWN_TIME))
         self.addOnException(lambda exc_info: self.addDetail(
             'environment logs', base.testtools.content.text_content(self.env.logs())))
         self.host = self.env.hosts[0]
