@@ -16,6 +16,7 @@ from tests.functional import base
 
 PROJECT = 'proj-pg'
 THREADS = 16
+QUOTA_ROUNDS = 4
 
 
 class TestPostgreSQL(base.PostgreSQLTestCase):
@@ -306,31 +307,39 @@ class TestPostgreSQL(base.PostgreSQLTestCase):
 
     def assert_quota_holds(self, resource, table, bodies):
         """40 creates of ``resource`` from 8 threads at once against a
-        quota of 10: exactly 10 created, 30 OverQuota, 10 rows."""
-        project = 'proj-quota'
-        self.admin.check('PUT', '/v2.0/quotas/%s' % project,
-                         {'quota': {resource: 10}})
-        self.assertEqual(0, self.count(table, 'project_id = :p', p=project))
-        results = self.create_concurrently(resource, bodies, threads=8,
-                                           project=project)
-        statuses = collections.Counter(s for s, _ in results)
-        self.assertEqual({201: 10, 409: 30}, dict(statuses), [
-            b for s, b in results if s not in (201, 409)][:3])
-        self.assertEqual({'OverQuota'}, {
-            b['NeutronError']['type'] for s, b in results if s == 409})
-        self.assertEqual(10, self.count(table, 'project_id = :p', p=project))
+        quota of 10: exactly 10 created, 30 OverQuota, 10 rows.  In
+        QUOTA_ROUNDS projects one after another, as one round can miss the
+        race it is about.  ``bodies(project)``: the 40 request bodies."""
+        for round in range(QUOTA_ROUNDS):
+            project = 'proj-quota-%d' % round
+            self.admin.check('PUT', '/v2.0/quotas/%s' % project,
+                             {'quota': {resource: 10}})
+            self.assertEqual(0, self.count(table, 'project_id = :p',
+                                           p=project))
+            results = self.create_concurrently(resource, bodies(project),
+                                               threads=8, project=project)
+            statuses = collections.Counter(s for s, _ in results)
+            self.assertEqual({201: 10, 409: 30}, dict(statuses), [
+                b for s, b in results if s not in (201, 409)][:3])
+            self.assertEqual({'OverQuota'}, {
+                b['NeutronError']['type'] for s, b in results if s == 409})
+            self.assertEqual(10, self.count(table, 'project_id = :p',
+                                            p=project))
         self.assertEqual(2, len(self.pids_that_served(
             'POST /v2.0/%ss ' % resource)), self.server.log_tail(5))
 
     def test_concurrent_network_creates_stay_within_quota(self):
-        self.assert_quota_holds('network', 'networks', [
+        self.assert_quota_holds('network', 'networks', lambda project: [
             {'name': 'q%02d' % i} for i in range(40)])
 
     def test_concurrent_port_creates_stay_within_quota(self):
-        net = self.admin.create('network', name='quota-ports',
-                                project_id='proj-quota')
-        self.assert_quota_holds('port', 'ports', [
-            {'network_id': net['id'], 'name': 'q%02d' % i} for i in range(40)])
+        def bodies(project):
+            net = self.admin.create('network', name='quota-ports',
+                                    project_id=project)
+            return [{'network_id': net['id'], 'name': 'q%02d' % i}
+                    for i in range(40)]
+
+        self.assert_quota_holds('port', 'ports', bodies)
 
     # -- the free list itself, two transactions in a set order
 
