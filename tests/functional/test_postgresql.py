@@ -1,7 +1,7 @@
 """naas-server with two API workers on a real PostgreSQL.
 
-Many clients at once must never get the same address twice nor a 500, and
-a request that fails half-way must leave nothing behind: the tests look at
+Many clients at once must never get the same address twice, pass a quota,
+nor get a 500, and a request that fails half-way must leave nothing behind: the tests look at
 the tables with SQL, straight on the database, not through the API.
 """
 import collections
