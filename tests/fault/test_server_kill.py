@@ -86,10 +86,12 @@ class TestServerKill(base.FaultTestCase):
         time.sleep(LOAD_AFTER)
         outcomes = churn.stop()
         listening = self.server.listening_at
+        # The first answer: to a client, or to the fixture's probe.
+        answered = min([back] + [o.end for o in outcomes if o.ok and o.start > killed])
         self._check('kill_whole_server', outcomes, killed, back,
                     start_to_listen_s=round(listening - restarted, 3),
-                    listen_to_answer_s=round(back - listening, 3),
-                    outage_s=round(back - killed, 3))
-        self.assertLess(back - listening, ANSWER_LIMIT,
+                    listen_to_answer_s=round(answered - listening, 3),
+                    outage_s=round(answered - killed, 3))
+        self.assertLess(answered - listening, ANSWER_LIMIT,
                         'naas-server answered %.2f s after it listened again'
-                        % (back - listening))
+                        % (answered - listening))
