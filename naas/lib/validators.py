@@ -154,9 +154,12 @@ def validate_subnet(value, _arg=None):
 
 
 def validate_mac_address(value, _arg=None):
-    if not isinstance(value, str) or not _MAC_RE.match(value):
+    try:
+        if not isinstance(value, str) or not _MAC_RE.match(value):
+            raise ValueError(value)
+        mac = netaddr.EUI(value)   # refuses what the pattern lets by: mixed separators
+    except (netaddr.AddrFormatError, ValueError):
         return "'%s' is not a valid MAC address" % (excerpt(value),)
-    mac = netaddr.EUI(value)
     if int(mac) == 0 or (int(mac) >> 40) & 1:
         return "'%s' is not a valid unicast MAC address" % (excerpt(value),)
     return None
