@@ -7,7 +7,7 @@ The server runs with auth_strategy = noauth: the clients use keystoneauth's
 ``auth_type: none``).  A noauth request without X-Project-Id is an admin
 without a project; the sdk names the project of what it creates
 (``project_id=``), the CLI cannot (its ``--project`` asks the identity
-service) and its resources belong to no project.
+service) and its resources belong to the server's noauth_admin_project.
 
 Every test runs on SQLite and again on PostgreSQL.
 """
@@ -25,6 +25,7 @@ from openstack import exceptions as sdk_exc
 from tests.functional import base
 
 PROJECT = 'proj-clients'
+CLI_PROJECT = 'proj-cli'
 OPENSTACK_CLI = os.path.join(os.path.dirname(sys.executable), 'openstack')
 CLI_TIMEOUT = 120
 
@@ -34,7 +35,8 @@ class ClientTests(object):
 
     def setUp(self):
         super(ClientTests, self).setUp()
-        self.server = self.start_server(db_url=self.database_url())
+        self.server = self.start_server(db_url=self.database_url(),
+                                        options={'noauth_admin_project': CLI_PROJECT})
         self.sdk = openstack.connect(auth_type='none',
                                      endpoint=self.server.url,
                                      load_yaml_config=False,

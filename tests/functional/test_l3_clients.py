@@ -4,7 +4,7 @@ interfaces, the external gateway, floating IPs; and, without the plugin,
 501 for every L3 request.
 
 As in test_clients: noauth, the sdk names the project of what it creates,
-the CLI's resources belong to no project (an admin without one).
+the CLI's resources belong to the server's noauth_admin_project.
 """
 import json
 import os
@@ -26,7 +26,7 @@ class L3ClientTests(base.TestCase):
     def setUp(self):
         super().setUp()
         self.server = self.start_server(
-            options={'service_plugins': 'router'},
+            options={'service_plugins': 'router', 'noauth_admin_project': 'proj-cli'},
             quotas={'router': -1, 'floatingip': -1})
         self.sdk = openstack.connect(auth_type='none', endpoint=self.server.url,
                                      load_yaml_config=False, load_envvars=False)
