@@ -13,7 +13,8 @@ without a default are required), allow_put ones the update body,
 is_visible ones the response, is_filter and is_sort_key ones the query
 parameters; each attribute's validator gives its JSON schema where it maps
 to one (strings and their lengths, enums, integer ranges, UUIDs, IP
-addresses, CIDRs, MAC addresses, lists and dicts of those).  Every error
+addresses, CIDRs, MAC addresses, lists and dicts of those; list limits as
+the server's configuration sets them).  Every error
 is documented as the NeutronError body the faults middleware writes.
 
 Responses are described as a client may rely on them: every attribute
@@ -25,6 +26,7 @@ import inspect
 import orjson
 
 from naas.api import wsgi_utils
+from naas.conf import CONF
 from naas.lib import validators
 from naas.lib.definitions import base as attr_base
 
@@ -110,8 +112,11 @@ def validator_schema(validate):
     if validator.__qualname__.startswith('validate_list_of.'):
         schema = {'type': 'array',
                   'items': validator_schema((closure['item_validator'], arg))}
-        if closure.get('max_len') is not None:
-            schema['maxItems'] = closure['max_len']
+        limit = closure.get('max_len')
+        if closure.get('limit_option'):   # a list limit of the server's configuration
+            limit = getattr(CONF, closure['limit_option'])
+        if limit is not None:
+            schema['maxItems'] = limit
         if closure.get('unique'):
             schema['uniqueItems'] = True
         return schema
