@@ -16,13 +16,9 @@ cast the request made has been handled before it.
 import threading
 import uuid
 
-import oslo_messaging as messaging
 import testtools
 
-from naas import rpc
-from naas.plugins import manager as plugin_manager
 from naas.rpc import agent_api
-from naas.rpc import server_api
 from tests.fixtures import app
 
 TIMEOUT = 10
@@ -66,29 +62,11 @@ class TestPortCasts(testtools.TestCase):
         super().setUp()
         self.api = self.useFixture(app.APIFixture(agent_down_time=30,
                                                   executor_thread_pool_size=1))
-        rpc.cleanup()
-        self.addCleanup(rpc.cleanup)
-        for server in plugin_manager.get_manager().core.start_rpc_listeners():
-            self.addCleanup(server.wait)
-            self.addCleanup(server.stop)
+        app.start_rpc_listeners(self)
         # The fake transport's queues outlive a test: a host name of its own.
         self.host = 'hv-' + uuid.uuid4().hex[:8]
-        self.agent = self.start_agent(self.host)
+        self.agent = app.serve_agent(self, self.host, RecordingAgent(), timeout=TIMEOUT)
         self.network = self.call('POST', '/v2.0/networks', {'network': {}}, 201)['network']
-
-    def start_agent(self, host):
-        """An alive agent for ``host`` listening for its casts."""
-        self.assertEqual('alive', server_api.ServerAPI(host, timeout=TIMEOUT).report_state({}, {
-            'agent_type': 'NaaS Linux bridge agent', 'binary': 'naas-agent',
-            'topic': rpc.AGENT_TOPIC, 'host': host, 'start_flag': True,
-            'configurations': {'tunnel_ip': '192.0.2.1', 'tunnel_types': ['vxlan']}}))
-        agent = RecordingAgent()
-        server = rpc.get_server(messaging.Target(topic=rpc.AGENT_TOPIC, server=host),
-                                [agent_api.AgentEndpoint(agent)])
-        server.start()
-        self.addCleanup(server.wait)
-        self.addCleanup(server.stop)
-        return agent
 
     def call(self, method, path, body=None, expect=None):
         # An administrator of a project: what it creates belongs to that project.
@@ -127,7 +105,7 @@ class TestPortCasts(testtools.TestCase):
 
     def test_port_moved_away_is_deleted_on_its_old_host(self):
         other_host = self.host + '-2'
-        other_agent = self.start_agent(other_host)
+        other_agent = app.serve_agent(self, other_host, RecordingAgent(), timeout=TIMEOUT)
         port = self.create_port(**{'binding:host_id': self.host})
         self.call('PUT', '/v2.0/ports/' + port['id'],
                   {'port': {'binding:host_id': other_host}}, 200)

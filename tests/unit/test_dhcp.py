@@ -3,13 +3,9 @@ DHCP ports, get_dhcp_networks and the casts (naas.plugins.l2.dhcp) on the
 in-process transport."""
 import threading
 
-import oslo_messaging as messaging
 import testtools
 
-from naas import rpc
 from naas.agent import dhcp as agent_dhcp
-from naas.plugins import manager as plugin_manager
-from naas.rpc import agent_api
 from naas.rpc import server_api
 from tests.fixtures import app
 
@@ -117,26 +113,13 @@ class TestDhcpScheduling(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.api = self.useFixture(app.APIFixture(agent_down_time=30))
-        rpc.cleanup()
-        self.addCleanup(rpc.cleanup)
-        for server in plugin_manager.get_manager().core.start_rpc_listeners():
-            self.addCleanup(server.wait)
-            self.addCleanup(server.stop)
+        app.start_rpc_listeners(self)
         self.agents = {}
 
     def report(self, host, dhcp=True):
-        self.assertEqual('alive', server_api.ServerAPI(host, timeout=10).report_state({}, {
-            'agent_type': 'NaaS Linux bridge agent', 'binary': 'naas-agent',
-            'topic': rpc.AGENT_TOPIC, 'host': host, 'start_flag': True,
-            'configurations': {'tunnel_ip': '192.0.2.%d' % (len(self.agents) + 1),
-                               'tunnel_types': ['vxlan'], 'dhcp': dhcp}}))
         agent = self.agents[host] = _Agent()
-        server = rpc.get_server(messaging.Target(topic=rpc.AGENT_TOPIC, server=host),
-                                [agent_api.AgentEndpoint(agent)])
-        server.start()
-        self.addCleanup(server.wait)
-        self.addCleanup(server.stop)
-        return agent
+        return app.serve_agent(self, host, agent, dhcp=dhcp,
+                               tunnel_ip='192.0.2.%d' % len(self.agents))
 
     def call(self, method, path, body=None, expect=None):
         # An administrator of a project: what it creates belongs to that project.
