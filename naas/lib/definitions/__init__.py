@@ -8,11 +8,8 @@ EXTENSIONS is every extension a plugin may implement, by alias.
 """
 from naas.lib.definitions import agent
 from naas.lib.definitions import allowed_address_pairs
-from naas.lib.definitions import availability_zone
 from naas.lib.definitions import binding
 from naas.lib.definitions import binding_extended
-from naas.lib.definitions import default_subnetpools
-from naas.lib.definitions import dns_integration
 from naas.lib.definitions import empty_string_filtering
 from naas.lib.definitions import ext_gw_mode
 from naas.lib.definitions import external_net
@@ -41,7 +38,6 @@ from naas.lib.definitions import standard_attr_revisions
 from naas.lib.definitions import standard_attr_tag
 from naas.lib.definitions import standard_attr_timestamp
 from naas.lib.definitions import subnet
-from naas.lib.definitions import subnet_allocation
 from naas.lib.definitions import subnet_route
 
 #: collection -> resource definition module.
@@ -52,11 +48,8 @@ RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
 EXTENSIONS = {extension.ALIAS: extension for extension in (
     agent,
     allowed_address_pairs,
-    availability_zone,
     binding,
     binding_extended,
-    default_subnetpools,
-    dns_integration,
     empty_string_filtering,
     ext_gw_mode,
     external_net,
@@ -81,5 +74,4 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     standard_attr_revisions,
     standard_attr_tag,
     standard_attr_timestamp,
-    subnet_allocation,
     subnet_route,)}

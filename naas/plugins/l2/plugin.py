@@ -40,9 +40,7 @@ class L2Plugin(core.CorePluginBase):
         'standard-attr-description', 'project-id', 'quotas', 'quota_details',
         'pagination', 'sorting', 'filter-validation', 'fixed-ip-substring-filtering',
         'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
-        'default-subnetpools', 'subnet_allocation', 'dns-integration',
-        'availability_zone', 'network_availability_zone', 'agent',
-        'network-config',
+        'network_availability_zone', 'agent', 'network-config',
     )
     quota_resources = {'network': core_models.networks, 'subnet': core_models.subnets,
                        'port': core_models.ports}
