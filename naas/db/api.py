@@ -9,10 +9,10 @@ cut): a pooled connection that died is replaced (the pool also pings each
 connection it hands out), and for up to ``DISCONNECT_RETRY_SECONDS`` a
 database that refuses connections is tried again, so that a short outage
 costs latency, not errors.  After that the request fails with
-``DatabaseUnavailable``, a 503.  As in oslo.db, a connection lost during
-COMMIT is retried too: the commit may have happened, so a create can then
-be applied twice, which is rarer and milder than failing every request in
-flight.
+``DatabaseUnavailable``, a 503.  A connection lost during the COMMIT
+itself is NOT retried (oslo.db retries it): the commit may have happened,
+and a create run again would be stored twice.  That request fails with
+``CommitInterrupted`` (a 503 saying it may or may not have taken effect).
 """
 import contextlib
 import logging
@@ -44,6 +44,14 @@ class DatabaseUnavailable(exceptions.NaasException):
     """The database cannot be reached (down, restarting, connection cut)."""
     code = 503
     message = 'The database is unavailable; try again later.'
+
+
+class CommitInterrupted(DatabaseUnavailable):
+    """The connection was cut while the transaction committed: it may have
+    taken effect or not, so it is not run again (a retried create could be
+    stored twice); the client is told and may look before it retries."""
+    message = ('The database went away while the request was being committed; '
+               'it may or may not have taken effect.')
 
 
 def default_connection():
@@ -126,9 +134,15 @@ def transaction(context, writer=True):
             conn.info['sqlite_begin'] = 'BEGIN IMMEDIATE'
         context.connection = conn
         context.after_commit = []
+        body_done = False
         try:
             with conn.begin():
                 yield conn
+                body_done = True    # what fails from here on is the COMMIT
+        except sa_exc.DBAPIError as e:
+            if body_done and is_disconnect(e):
+                raise CommitInterrupted() from e
+            raise
         finally:
             context.connection = None
     callbacks, context.after_commit = context.after_commit, []
@@ -178,6 +192,8 @@ def retry(func, context, *args, writer=True, **kwargs):
             with transaction(context, writer=writer):
                 return func(context, *args, **kwargs)
         except Exception as e:
+            if isinstance(e, CommitInterrupted):
+                raise
             if is_disconnect(e):
                 now = time.monotonic()
                 deadline = deadline or now + DISCONNECT_RETRY_SECONDS
