@@ -24,6 +24,7 @@ import oslo_messaging as messaging
 from stevedore import driver as stevedore_driver
 
 from naas import rpc
+from naas.agent.l2 import hooks
 from naas.conf import CONF
 from naas.rpc import agent_api
 from naas.rpc import server_api
@@ -48,6 +49,9 @@ class Agent:
         self.server = server_api.ServerAPI(self.host)
         self.wired = {}          # port_id -> details last wired
         self.refresh = set()     # port ids the server said changed
+        self.groups_changed = False  # security_groups_updated was cast
+        self.port_filter = hooks.of(self.driver, hooks.PortFilter)
+        self.qos = hooks.of(self.driver, hooks.QoS)
         # Plugged VIFs not to ask about again before a time (port_id ->
         # monotonic deadline): not bound here, or wiring failed.  A
         # port_update cast for one of them clears it at once.
@@ -102,7 +106,10 @@ class Agent:
                  'start_flag': self.start_flag,
                  'configurations': dict(self.driver.configurations(),
                                         devices=len(self.wired),
-                                        dhcp=self.dhcp is not None)}
+                                        dhcp=self.dhcp is not None,
+                                        port_filter=self.port_filter is not None,
+                                        qos_rule_types=sorted(
+                                            self.qos.qos_rule_types if self.qos else ()))}
         self.server.report_state({}, state)
         self.start_flag = False
 
@@ -136,10 +143,14 @@ class Agent:
             plugged = self.driver.scan_vifs()
             wanted = [bound[p] for p in plugged if p in bound]
             self.driver.reconcile(wanted)
-            # Driver hooks (naas.agent.l2.hooks) reconcile here, after the
-            # driver: PortFilter.reconcile_filters, QoS.reconcile_qos,
-            # RemoteTunnels.reconcile_remotes.
+            # Driver hooks (naas.agent.l2.hooks) reconcile after the driver
+            # (RemoteTunnels.reconcile_remotes will go here too).
+            if self.port_filter is not None:
+                self.port_filter.reconcile_filters(wanted, self._sg_info(wanted))
+            if self.qos is not None:
+                self.qos.reconcile_qos(wanted)
             self.wired = {}
+            self.groups_changed = False
             self._wire(wanted)
             gone = [p for p in bound if p not in plugged]
             if gone:
@@ -157,7 +168,14 @@ class Agent:
             with self.driver.batch():
                 for port_id in removed:
                     self.driver.unwire(port_id)
+                    if self.port_filter is not None:
+                        self.port_filter.unfilter_port(port_id)
                     del self.wired[port_id]
+            if self.groups_changed:
+                self.groups_changed = False
+                if self.port_filter is not None and self.wired:
+                    self.port_filter.update_security_groups(
+                        self._sg_info(self.wired.values()))
             if removed:
                 self.server.update_device_down({}, removed)
             todo = added + changed
@@ -168,11 +186,25 @@ class Agent:
                         self.parked[d['device']] = now + PARK_SECONDS
                 self._wire([d for d in details if not d.get('missing')])
 
+    def _sg_info(self, details):
+        """The server's get_security_group_info for the groups of these
+        ports (naas.agent.l2.hooks.PortFilter)."""
+        groups = sorted({g for d in details for g in d.get('security_groups', ())})
+        return self.server.get_security_group_info({}, groups)
+
     def _wire(self, details):
-        # Driver hooks (naas.agent.l2.hooks) go in this batch: a
-        # PortFilter's filter_ports(details) BEFORE wire (it fails closed: a
-        # port it could not filter is parked, not wired), QoS.set_port_qos
-        # after it.
+        """Filter (a PortFilter, before the port passes any traffic), wire,
+        then set QoS; report the ports up or down."""
+        if details and self.port_filter is not None:
+            try:
+                self.port_filter.filter_ports(details, self._sg_info(details))
+            except Exception:
+                # Fail closed: the ports stay cut off, and are retried.
+                LOG.exception('filtering %d port(s) failed; retrying in %ss',
+                              len(details), PARK_SECONDS)
+                for d in details:
+                    self.parked[d['port_id']] = time.monotonic() + PARK_SECONDS
+                return
         up, down = [], []
         with self.driver.batch():
             for d in details:
@@ -185,6 +217,13 @@ class Agent:
                     continue
                 self.wired[d['port_id']] = d
                 (up if d['admin_state_up'] else down).append(d['port_id'])
+        if self.qos is not None:
+            for d in details:
+                if d['port_id'] in self.wired:
+                    try:
+                        self.qos.set_port_qos(d['port_id'], d.get('qos_policy'))
+                    except Exception:
+                        LOG.exception('QoS of port %s not set', d['port_id'])
         if up:
             self.server.update_device_up({}, up)
         if down:
@@ -211,6 +250,8 @@ class Agent:
             if exc.errno != errno.ENODEV:
                 raise
             LOG.info('port %s: its device is already gone', port_id)
+        if self.port_filter is not None:
+            self.port_filter.unfilter_port(port_id)
         del self.wired[port_id]
 
     def on_network_update(self, network):
@@ -235,6 +276,13 @@ class Agent:
                 # be applied after a newer one.  Have the poll loop read the
                 # list again from the server (it comes with a port's details).
                 self.refresh.add(ports[0])
+
+    def on_security_groups_updated(self, security_group_ids):
+        """Rules, members or address groups of these groups changed: the
+        poll loop asks the server again for the groups of every wired port
+        (one answer, however many casts came meanwhile)."""
+        with self.lock:
+            self.groups_changed = True
 
     def on_dhcp_network_changed(self, network_id):
         if self.dhcp is not None:

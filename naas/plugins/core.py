@@ -67,7 +67,42 @@ class ServicePlugin(abc.ABC):
         self.core = core_plugin
 
 
+class ResourceExtender:
+    """What a service plugin adds to networks and ports (as ML2's extension
+    drivers do): attributes of its own, kept in its own tables (a port's
+    security groups, a network's QoS policy), and what the agents get in a
+    port's details.  The core plugin calls every extender added with
+    add_extender, in the request's transaction; each method is a no-op
+    here, an extender overrides what it needs.  ``resource`` is 'network'
+    or 'port'."""
+
+    def process_create(self, context, resource, body, result):
+        """After the insert of ``result`` (the new object's dict) from the
+        validated request ``body``: check and store the extender's
+        attributes; raise a NaasException to refuse (the transaction rolls
+        back)."""
+
+    def process_update(self, context, resource, body, current):
+        """Before the update of ``current`` (its dict) with the request
+        ``body``: check and store; raise to refuse."""
+
+    def extend_dicts(self, context, resource, dicts):
+        """Add the extender's attributes to these API dicts (one query for
+        all of them, not one per dict)."""
+
+    def extend_port_details(self, conn, details):
+        """Add what the agents need to these port details (one query)."""
+
+
 class CorePluginBase(ServicePlugin):
+    def add_extender(self, extender):
+        """Add a ResourceExtender (from a service plugin's attach)."""
+        self.__dict__.setdefault('_extenders', []).append(extender)
+
+    @property
+    def extenders(self):
+        return self.__dict__.get('_extenders', ())
+
     def add_delete_hook(self, resource, hook):
         """``hook(context, item)`` runs in the transaction of every delete of
         a ``resource`` ('port'), before it: it raises to refuse (a router's

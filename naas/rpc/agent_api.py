@@ -7,6 +7,7 @@ Version history (client and endpoint):
     1.0 - port_update, port_delete, network_update, network_delete,
           endpoints_update
     1.1 - dhcp_network_changed (to the DHCP hosts of a network)
+    1.2 - security_groups_updated (to the hosts with ports that use them)
 """
 import logging
 
@@ -26,7 +27,7 @@ class AgentNotifyAPI(rpc.Client):
     """
 
     TOPIC = rpc.AGENT_TOPIC
-    VERSION = '1.1'
+    VERSION = '1.2'
     UPGRADE_LEVEL = 'agent'
 
     def port_update(self, port, host=None):
@@ -56,12 +57,22 @@ class AgentNotifyAPI(rpc.Client):
             return
         self.cast('1.1', 'dhcp_network_changed', host=host, network_id=network_id)
 
+    def security_groups_updated(self, security_group_ids, host):
+        """Rules, members or address groups of these groups changed: the
+        agent of ``host`` (one with ports whose filters use them) asks
+        get_security_group_info again.  Under a cap of 1.1 nothing is sent:
+        an older agent filters nothing."""
+        if not self.can_send_version('1.2'):
+            return
+        self.cast('1.2', 'security_groups_updated', host=host,
+                  security_group_ids=security_group_ids)
+
 
 class AgentEndpoint:
     """Agent side: hands each cast to the agent (naas.agent.agent.Agent).
     Serves every 1.x message up to its target version."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, agent):
         self.agent = agent
@@ -83,3 +94,6 @@ class AgentEndpoint:
 
     def dhcp_network_changed(self, context, network_id):
         self.agent.on_dhcp_network_changed(network_id)
+
+    def security_groups_updated(self, context, security_group_ids):
+        self.agent.on_security_groups_updated(security_group_ids)

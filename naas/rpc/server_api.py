@@ -6,6 +6,7 @@ Version history (client and endpoint):
           ever sent: gone from both sides)
     1.1 - get_instance_network_info (for compute hosts)
     1.2 - get_dhcp_networks (DHCP agents)
+    1.3 - get_security_group_info (agents whose driver filters ports)
 """
 import oslo_messaging as messaging
 
@@ -19,7 +20,7 @@ class ServerAPI(rpc.Client):
     the caller needs an answer that an older server cannot give."""
 
     TOPIC = rpc.PLUGIN_TOPIC
-    VERSION = '1.2'
+    VERSION = '1.3'
     UPGRADE_LEVEL = 'server'
 
     def __init__(self, host, timeout=rpc.CALL_TIMEOUT):
@@ -66,13 +67,21 @@ class ServerAPI(rpc.Client):
         return self.call(context, '1.2', 'get_dhcp_networks', host=self.host,
                          network_ids=network_ids)
 
+    def get_security_group_info(self, context, security_group_ids):
+        """Rules and stateful flag of these groups, the member addresses of
+        every group their rules name as remote group, and the addresses of
+        every address group they name (naas.agent.l2.hooks.PortFilter)."""
+        self.require_version('1.3', 'get_security_group_info')
+        return self.call(context, '1.3', 'get_security_group_info',
+                         security_group_ids=security_group_ids)
+
 
 class ServerEndpoint:
     """Server side, in naas-server; delegates to the core plugin's agent
     handlers (naas.plugins.l2.agents).  Serves every 1.x message up to its
     target version."""
 
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, handler):
         self.handler = handler
@@ -97,3 +106,6 @@ class ServerEndpoint:
 
     def get_dhcp_networks(self, context, host, network_ids=None):
         return self.handler.get_dhcp_networks(host, network_ids)
+
+    def get_security_group_info(self, context, security_group_ids):
+        return self.handler.get_security_group_info(security_group_ids)

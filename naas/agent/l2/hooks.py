@@ -6,7 +6,7 @@ hooks.PortCounters)``) and implements its methods; the agent asks with
 :func:`of` and calls nothing a driver does not declare.  A new feature adds a
 method to the drivers that can do it, never a branch on the driver's name.
 
-No driver implements these yet.  Each interface says its contract and where
+Each interface says its contract and where
 naas.agent.agent.Agent calls it; the port details it receives are those of
 naas.agent.l2.base (from the server's get_devices_details_list / sync), with
 the attributes a feature adds to them.
@@ -34,61 +34,98 @@ def of(driver, hook):
 class PortFilter(abc.ABC):
     """Security groups and anti-spoofing on VIFs.
 
-    Fails closed: a VIF that should be filtered (port_security_enabled, or
-    security groups) never passes traffic unfiltered, not during its first
-    wiring, not during an agent restart.  Drivers keep a VIF that is not
-    wired yet cut off (the Linux bridge driver: out of any bridge; the Open
-    vSwitch driver: the dead VLAN), so the agent calls ``filter_ports``
-    BEFORE ``wire``; if it raises, the ports are not wired (they are parked
-    and retried, still cut off).  Anti-spoofing: a filtered port sends only
+    Fails closed: a VIF that should be filtered (port_security_enabled)
+    never passes traffic unfiltered, not during its first wiring, not
+    during an agent restart.  Drivers keep a VIF that is not wired yet cut
+    off (the Linux bridge driver: out of any bridge; the Open vSwitch
+    driver: the dead VLAN), so the agent calls ``filter_ports`` BEFORE
+    ``wire``; if it raises, the ports are not wired (they are parked and
+    retried, still cut off).  Anti-spoofing: a filtered port sends only
     from its MAC and fixed IPs (and allowed_address_pairs), answers ARP/ND
     only for them, and never sends DHCP server or router advertisement
-    packets unless its device_owner is the DHCP port or a router's.
+    packets unless its device_owner is the DHCP port or a router's.  A port
+    with port_security_enabled False is not filtered at all.
+
+    Port details (naas.agent.l2.base) add: ``port_security_enabled``,
+    ``security_groups`` ([sg_id]; empty when port security is off),
+    ``allowed_address_pairs`` ([{ip_address, mac_address}]).
+
+    ``sg_info`` is what the server's get_security_group_info answers
+    (naas.rpc.server_api) for the groups of the ports concerned::
+
+        {'security_groups': {sg_id: {'stateful': bool, 'rules': [
+             {'id', 'direction': 'ingress'|'egress' (as the VM sees it),
+              'ethertype': 'IPv4'|'IPv6', 'protocol': IP protocol number
+              or None (any), 'port_range_min', 'port_range_max' (ICMP:
+              type and code), 'remote_ip_prefix', 'remote_group_id',
+              'remote_address_group_id'}]}},
+         'members': {sg_id: {'IPv4': [addresses], 'IPv6': [...]}},
+         'address_groups': {ag_id: {'IPv4': [cidrs], 'IPv6': [...]}}}
+
+    ``members`` has every group a rule names as remote_group_id (its
+    ports' fixed IPs and allowed address pairs); ``address_groups`` every
+    address group a rule names.
 
     Where the agent calls it: ``filter_ports`` in ``Agent._wire`` before the
-    driver's ``wire`` of the same details; ``unfilter_port`` after
+    driver's ``wire`` of the same details; ``update_security_groups`` when
+    the server casts security_groups_updated (rules, members or address
+    groups changed: the driver changes set elements and rule chains in
+    place, never a window without rules); ``unfilter_port`` after
     ``unwire`` (port deleted or unplugged); ``reconcile_filters`` in
     ``Agent.resync`` after ``driver.reconcile``.
     """
 
     @abc.abstractmethod
-    def filter_ports(self, details):
-        """Make the filters of these ports (port details with
-        port_security_enabled, security_groups with their rules,
-        allowed_address_pairs) what they say; replace changed rules
-        atomically (no moment without a rule set)."""
+    def filter_ports(self, details, sg_info):
+        """Make the filters of these ports what they say; replace changed
+        rules atomically (no moment without a rule set)."""
+
+    @abc.abstractmethod
+    def update_security_groups(self, sg_info):
+        """Rules or members of the groups in ``sg_info`` changed: apply them
+        to every port filtered here that uses them."""
 
     @abc.abstractmethod
     def unfilter_port(self, port_id):
         """Remove the filter of a port that is unwired; missing is fine."""
 
     @abc.abstractmethod
-    def reconcile_filters(self, wanted):
+    def reconcile_filters(self, wanted, sg_info):
         """After a (re)start: ``wanted`` is the details of every wired port.
         Remove the filters no wanted port needs; keep those that are right
         (no gap in filtering across a restart)."""
 
 
 class QoS(abc.ABC):
-    """Bandwidth limits and DSCP marking per VIF.
+    """Bandwidth limits, packet rate limits and DSCP marking per VIF.
+
+    Port details add ``qos_policy``: the port's policy, or its network's
+    when the port has none, or None: {'id', 'rules': [{'type':
+    'bandwidth_limit', 'max_kbps', 'max_burst_kbps', 'direction':
+    'egress'|'ingress'}, {'type': 'dscp_marking', 'dscp_mark'}, {'type':
+    'packet_rate_limit', 'max_kpps', 'max_burst_kpps', 'direction'}]}.
+    Directions are Neutron's: egress leaves the VM, ingress reaches it.
 
     Where the agent calls it: ``set_port_qos`` in ``Agent._wire`` after the
-    driver's ``wire``, with the port's policy from its details (None when
-    it has none: the driver removes what it set); ``reconcile_qos`` in
-    ``Agent.resync``.
+    driver's ``wire``; ``reconcile_qos`` in ``Agent.resync``.  The agent
+    reports ``qos_rule_types`` in its configurations: the server refuses a
+    rule type that no alive agent can enforce.
     """
+
+    #: Rule types this driver enforces ('bandwidth_limit', 'dscp_marking',
+    #: 'packet_rate_limit').
+    qos_rule_types = ()
 
     @abc.abstractmethod
     def set_port_qos(self, port_id, policy):
-        """``policy``: {'rules': [{'type': 'bandwidth_limit', 'max_kbps',
-        'max_burst_kbps', 'direction': 'egress'|'ingress'}, {'type':
-        'dscp_marking', 'dscp_mark'}]} as the VM sees the direction, or
-        None.  A rule the driver cannot realise raises ValueError (the port
-        is still wired; the agent reports the error)."""
+        """Make the port's QoS what ``policy`` says; None removes what was
+        set.  A rule the driver cannot realise raises ValueError (the port
+        is still wired; the agent logs it)."""
 
     @abc.abstractmethod
     def reconcile_qos(self, wanted):
-        """After a (re)start: remove the QoS of ports not in ``wanted``."""
+        """After a (re)start: remove the QoS of ports not in ``wanted``
+        (details of every wired port)."""
 
 
 #: Counters of one VIF, as the VM sees them (rx: what the VM received).

@@ -85,7 +85,7 @@ class RPCHandler:
         return self._run(self._details, devices, host)
 
     def _details(self, conn, devices, host):
-        by_id = {d['port_id']: d for d in port_details(conn, ports.c.id.in_(devices))}
+        by_id = {d['port_id']: d for d in self._port_details(conn, ports.c.id.in_(devices))}
         out = []
         for device in devices:
             details = by_id.get(device)
@@ -118,7 +118,13 @@ class RPCHandler:
         return self._run(self._sync, host)
 
     def _sync(self, conn, host):
-        return {'ports': port_details(conn, ports.c.binding_host_id == host)}
+        return {'ports': self._port_details(conn, ports.c.binding_host_id == host)}
+
+    def _port_details(self, conn, where):
+        details = port_details(conn, where)
+        for extender in self.plugin.extenders:
+            extender.extend_port_details(conn, details)
+        return details
 
     def instance_network_info(self, instance_id):
         from naas.plugins.l2 import netconfig

@@ -75,6 +75,10 @@ class L2Plugin(core.CorePluginBase):
             segments.check_mtu(segment['network_type'], mtu)
         else:
             networks.set_mtu(conn, net_id, segments.network_mtu(segment['network_type']))
+        if self.extenders:
+            result = self.get_network(context, net_id)
+            for extender in self.extenders:
+                extender.process_create(context, 'network', network, result)
         return self.get_network(context, net_id)
 
     def _network_dicts(self, context, rows):
@@ -83,6 +87,8 @@ class L2Plugin(core.CorePluginBase):
         by_network = segments.for_networks(conn, [r.id for r in rows])
         for d in out:
             d.update(segments.provider_dict(by_network.get(d['id'])))
+        for extender in self.extenders:
+            extender.extend_dicts(context, 'network', out)
         return out
 
     def get_network_policy_target(self, context, id):
@@ -116,6 +122,10 @@ class L2Plugin(core.CorePluginBase):
             raise exceptions.InUse(
                 message='Unable to reconfigure sharing settings for network %s. '
                         'Multiple tenants are using it.' % id)
+        if self.extenders:
+            before = self.get_network(context, id)
+            for extender in self.extenders:
+                extender.process_update(context, 'network', network, before)
         networks.update(conn, id, network, expected_revision)
         result = self.get_network(context, id)
         self.notifier.network_changed(context, result)
@@ -198,18 +208,28 @@ class L2Plugin(core.CorePluginBase):
                                  body['device_owner'])
         binding = binding_.bind(conn, net.id, body)
         port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
+        if self.extenders:
+            created = self.get_port(context, port_id)
+            for extender in self.extenders:
+                extender.process_create(context, 'port', body, created)
         result = self.get_port(context, port_id)
         self.notifier.port_changed(context, result)
         self.dhcp.port_changed(context, result)
         return result
 
+    def _port_dicts(self, context, rows):
+        out = ports.to_dicts(context.connection, rows)
+        for extender in self.extenders:
+            extender.extend_dicts(context, 'port', out)
+        return out
+
     def get_port(self, context, id):
-        return ports.to_dicts(context.connection, [ports.get_row(context, id)])[0]
+        return self._port_dicts(context, [ports.get_row(context, id)])[0]
 
     def get_ports(self, context, filters=None, sorts=(), limit=None,
                   marker=None, page_reverse=False):
         rows = ports.select(context, filters, sorts, limit, marker, page_reverse)
-        return ports.to_dicts(context.connection, rows)
+        return self._port_dicts(context, rows)
 
     def update_port(self, context, id, port, expected_revision=None):
         conn = context.connection
@@ -237,6 +257,8 @@ class L2Plugin(core.CorePluginBase):
         if any(k.startswith('binding:') for k in values):
             binding = binding_.bind(conn, current['network_id'], values, current)
             values.update({'binding:' + k: v for k, v in binding.items()})
+        for extender in self.extenders:
+            extender.process_update(context, 'port', values, current)
         ports.update(conn, id, values, expected_revision)
         result = self.get_port(context, id)
         self.notifier.port_changed(context, result, old_host=current['binding:host_id'])
