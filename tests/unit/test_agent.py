@@ -29,6 +29,7 @@ class FakeDriver:
 def _agent(driver):
     agent = agent_mod.Agent.__new__(agent_mod.Agent)
     agent.driver = driver
+    agent.port_filter = None
     agent.lock = threading.RLock()
     agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
     return agent
@@ -150,13 +151,16 @@ class TestReconciler(testtools.TestCase):
 class TestHooks(testtools.TestCase):
     def test_of_asks_by_interface(self):
         class Filtering(hooks.PortFilter):
-            def filter_ports(self, details):
+            def filter_ports(self, details, sg_info):
+                pass
+
+            def update_security_groups(self, sg_info):
                 pass
 
             def unfilter_port(self, port_id):
                 pass
 
-            def reconcile_filters(self, wanted):
+            def reconcile_filters(self, wanted, sg_info):
                 pass
         driver = Filtering()
         self.assertIs(driver, hooks.of(driver, hooks.PortFilter))
