@@ -104,15 +104,7 @@ env = OS_KEYSTONE_CONFIG_DIR=$ROOT
 env = OS_KEYSTONE_CONFIG_FILES=keystone.conf
 pidfile = $ROOT/uwsgi.pid
 EOF
-  rm -f "$ROOT/uwsgi.pid"
-  setsid "$VENV/bin/uwsgi" --ini "$ROOT/uwsgi.ini" --home "$VENV" \
-    >>"$ROOT/log/uwsgi.log" 2>&1 </dev/null &
-  uwsgi_pid=$!
-  if ! wait_until 90 eval 'kill -0 $uwsgi_pid 2>/dev/null && answers'; then
-    echo "Keystone did not answer on $URL" >&2; log_tail "$ROOT/log/uwsgi.log"
-    kill -TERM -- "-$uwsgi_pid" 2>/dev/null || true
-    exit 1
-  fi
+  start_uwsgi "$ROOT" "$VENV" Keystone "$URL" 90 || exit 1
 fi
 
 # 5. The service account and, if asked, NaaS's endpoint (idempotent).

@@ -64,3 +64,19 @@ log_tail() {
   echo "--- last lines of $1:" >&2
   tail -n 25 "$1" >&2 2>/dev/null || true
 }
+
+# start_uwsgi ROOT VENV NAME URL SECONDS: start uWSGI with ROOT/uwsgi.ini in
+# a session of its own (logging to ROOT/log/uwsgi.log) and wait until the
+# caller's `answers` function succeeds; on timeout print why, stop it and fail.
+start_uwsgi() {
+  local root=$1 venv=$2 name=$3 url=$4 seconds=$5 uwsgi_pid
+  rm -f "$root/uwsgi.pid"
+  setsid "$venv/bin/uwsgi" --ini "$root/uwsgi.ini" --home "$venv" \
+    >>"$root/log/uwsgi.log" 2>&1 </dev/null &
+  uwsgi_pid=$!
+  if ! wait_until "$seconds" eval "kill -0 $uwsgi_pid 2>/dev/null && answers"; then
+    echo "$name did not answer on $url" >&2; log_tail "$root/log/uwsgi.log"
+    kill -TERM -- "-$uwsgi_pid" 2>/dev/null || true
+    return 1
+  fi
+}

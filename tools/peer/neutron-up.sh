@@ -177,14 +177,6 @@ env = OS_NEUTRON_CONFIG_DIR=$ROOT
 env = OS_NEUTRON_CONFIG_FILES=neutron.conf
 pidfile = $ROOT/uwsgi.pid
 EOF
-  rm -f "$ROOT/uwsgi.pid"
-  setsid "$VENV/bin/uwsgi" --ini "$ROOT/uwsgi.ini" --home "$VENV" \
-    >>"$ROOT/log/uwsgi.log" 2>&1 </dev/null &
-  uwsgi_pid=$!
-  if ! wait_until 120 eval 'kill -0 $uwsgi_pid 2>/dev/null && answers'; then
-    echo "Neutron did not answer on $URL" >&2; log_tail "$ROOT/log/uwsgi.log"
-    kill -TERM -- "-$uwsgi_pid" 2>/dev/null || true
-    exit 1
-  fi
+  start_uwsgi "$ROOT" "$VENV" Neutron "$URL" 120 || exit 1
 fi
 echo "NEUTRON_URL=$URL"
