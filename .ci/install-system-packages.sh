@@ -20,6 +20,7 @@ PACKAGES=(
     postgresql rabbitmq-server mariadb-server libmariadb-dev
     openvswitch-switch dnsmasq-base iproute2 busybox
     iptables nftables ebtables curl
+    iperf3 tcpdump
 )
 SERVICES=(postgresql rabbitmq-server openvswitch-switch mariadb)
 
@@ -38,6 +39,9 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+
+# iperf3 (the QoS tests measure with it) asks whether to run a daemon: no.
+echo 'iperf3 iperf3/start_daemon boolean false' | debconf-set-selections
 
 apt-get update -qq
 apt-get install -y -qq "${PACKAGES[@]}"
