@@ -4,12 +4,21 @@ eventlet serves HTTP only; nothing is monkey-patched, so each worker process
 handles one request at a time while its database calls run, and
 ``api_workers`` processes share the listening socket.  For threads or
 another server, run naas.api.wsgi:application under uWSGI.
+
+With more than one worker the first process only supervises: it forks the
+API workers and one RPC worker (the plugins' RPC servers, threads), and
+forks a new one of the same kind when one dies, so a crashed or killed
+worker costs its requests in flight, not capacity.  The supervisor runs no
+thread of its own, so forking from it is safe.
 """
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
 import socket
 import sys
+import time
 
 import eventlet
 import eventlet.wsgi
@@ -87,27 +96,78 @@ def main(argv=None):
         serve(app, sock)
         return
     db_api.dispose_engine()
-    children = set()
-    for _ in range(workers):
+    Supervisor(app, sock, workers, in_process).run()
+
+
+def _set_process_name(name):
+    """The name ps and /proc/PID/comm show (15 characters at most)."""
+    libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+    libc.prctl(15, name.encode()[:15], 0, 0, 0)   # PR_SET_NAME
+
+
+class Supervisor:
+    """Forks ``api_workers`` API workers and one RPC worker, and replaces
+    any that dies until SIGTERM/SIGINT, which it passes on to them."""
+
+    #: A worker that dies sooner than this after its start is replaced only
+    #: after this long (a worker that cannot start must not fork-loop).
+    RESPAWN_DELAY = 1.0
+
+    def __init__(self, app, sock, api_workers, in_process):
+        self.app, self.sock, self.in_process = app, sock, in_process
+        self.api_workers = api_workers
+        self.children = {}     # pid -> (kind, monotonic start)
+        self.stopping = False
+
+    def run(self):
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for _ in range(self.api_workers):
+            self._spawn('api')
+        self._spawn('rpc')
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            kind, started = self.children.pop(pid, (None, 0))
+            if kind is None or self.stopping:
+                continue
+            LOG.error('%s worker %d died (%s); starting another', kind, pid,
+                      _describe(status))
+            if time.monotonic() - started < self.RESPAWN_DELAY:
+                time.sleep(self.RESPAWN_DELAY)
+            if not self.stopping:
+                self._spawn(kind)
+
+    def _spawn(self, kind):
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _set_process_name('naas-%s-worker' % kind)
             db_api.dispose_engine()
-            serve(app, sock)
-            os._exit(0)
-        children.add(pid)
+            try:
+                if kind == 'api':
+                    serve(self.app, self.sock)
+                else:
+                    start_rpc(self.in_process)
+                    while True:
+                        signal.pause()
+            finally:
+                os._exit(0)
+        self.children[pid] = (kind, time.monotonic())
 
-    def _stop(signum, frame):
-        for pid in children:
+    def _stop(self, signum, frame):
+        self.stopping = True
+        for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        sys.exit(0)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    start_rpc(in_process)
-    while children:
-        pid, _status = os.wait()
-        children.discard(pid)
+
+def _describe(status):
+    if os.WIFSIGNALED(status):
+        return 'signal %d' % os.WTERMSIG(status)
+    return 'exit status %d' % os.waitstatus_to_exitcode(status)
