@@ -34,6 +34,8 @@ import logging
 import threading
 
 from naas.agent.l2 import base
+from naas.agent.l2 import hooks
+from naas.agent.l2 import nft_firewall
 from naas.host import ip_lib
 from naas.host import vif as host_vif
 from naas.lib import constants
@@ -141,7 +143,7 @@ def reconcile_plan(links, wanted, mappings):
     return delete, release
 
 
-class LinuxBridgeDriver(base.L2Driver):
+class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
 
     def __init__(self, conf):
@@ -162,6 +164,7 @@ class LinuxBridgeDriver(base.L2Driver):
         self._checked = {}        # network_id -> endpoints applied since the dump
         self._ports = {}          # port_id -> network_id of the VIFs wired here
         self._endpoints = {}      # network_id -> endpoints last given
+        self.firewall = nft_firewall.NftFirewall(self.namespace, bridge_name)
 
     # ---- plumbing -----------------------------------------------------------
 
@@ -294,6 +297,7 @@ class LinuxBridgeDriver(base.L2Driver):
             self._ports.clear()
             self._endpoints.clear()
             self._checked.clear()
+        self.firewall.remove_all()
 
     def plug_service_ports(self, ports):
         """The veth pairs: the poll loop finds their host ends and wires
@@ -304,6 +308,20 @@ class LinuxBridgeDriver(base.L2Driver):
 
     def unplug_service_port(self, port_id):
         host_vif.unplug_veth(port_id, self.namespace)
+
+    # ---- hooks.PortFilter: nftables (naas.agent.l2.nft_firewall) -----------
+
+    def filter_ports(self, details, sg_info):
+        self.firewall.filter_ports(details, sg_info)
+
+    def update_security_groups(self, sg_info):
+        self.firewall.update_security_groups(sg_info)
+
+    def unfilter_port(self, port_id):
+        self.firewall.unfilter_port(port_id)
+
+    def reconcile_filters(self, wanted, sg_info):
+        self.firewall.reconcile_filters(wanted, sg_info)
 
     # ---- networks -----------------------------------------------------------
 
