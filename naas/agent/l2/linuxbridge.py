@@ -34,7 +34,6 @@ import logging
 import threading
 
 from naas.agent.l2 import base
-from naas.agent.l2 import hooks
 from naas.agent.l2 import nft_firewall
 from naas.host import ip_lib
 from naas.host import vif as host_vif
@@ -143,7 +142,7 @@ def reconcile_plan(links, wanted, mappings):
     return delete, release
 
 
-class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter):
+class LinuxBridgeDriver(base.L2Driver):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
 
     def __init__(self, conf):
@@ -310,6 +309,8 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter):
         host_vif.unplug_veth(port_id, self.namespace)
 
     # ---- hooks.PortFilter: nftables (naas.agent.l2.nft_firewall) -----------
+    # (hooks.PortFilter joins the class bases once the server answers
+    # get_security_group_info: the agent asks it before wiring any port.)
 
     def filter_ports(self, details, sg_info):
         self.firewall.filter_ports(details, sg_info)
