@@ -265,6 +265,13 @@ def used_sets(rules):
     return {used for used in (rule_statement(r)[1] for r in rules) if used}
 
 
+def network_text(network):
+    """A network as set elements are written: a host without its prefix."""
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
 def set_elements(name, sg_info):
     """The collapsed networks (text) set ``name`` should hold."""
     kind, rest = name.split('-', 1)
@@ -272,7 +279,7 @@ def set_elements(name, sg_info):
     source = sg_info.get('members' if kind == 'sg' else 'address_groups', {})
     addresses = (source.get(object_id) or {}).get('IPv%s' % version) or ()
     nets = [ipaddress.ip_network(a, strict=False) for a in addresses]
-    return frozenset(str(n) for n in ipaddress.collapse_addresses(
+    return frozenset(network_text(n) for n in ipaddress.collapse_addresses(
         n for n in nets if n.version == int(version)))
 
 
@@ -329,7 +336,8 @@ class Current:
                 self.stateless[body['name']] = {_element(e) for e in body.get('elem', ())}
             elif kind == 'set' and body['name'].startswith(('sg-', 'ag-')):
                 self.sets[body['name']] = frozenset(
-                    str(n) for e in body.get('elem', ()) for n in _networks(_element(e)))
+                    network_text(n) for e in body.get('elem', ())
+                    for n in _networks(_element(e)))
             elif kind == 'map' and body['name'] in self.maps:
                 self.maps[body['name']] = {
                     _element(key): _verdict_target(value) for key, value in body.get('elem', ())}
