@@ -27,6 +27,8 @@ class Controller:
         ``quota_tables`` is what quotas count (Registry.quota_tables)."""
         self.plugin = plugin
         self.collection = collection
+        #: the key of its lists in bodies ('security_groups' at /security-groups)
+        self.key = getattr(definition, 'COLLECTION_KEY', collection)
         self.resource = definition.RESOURCE_NAME
         self.attr_map = attr_map = definition.RESOURCE_ATTRIBUTE_MAP
         self.core = core_plugin
@@ -150,11 +152,11 @@ class Controller:
                     if checker.check(action, i)], more, items
 
         views, more, items = db_api.retry(_list, context, writer=False)
-        body = {self.collection: views}
+        body = {self.key: views}
         if limit is not None:
             links = self._links(request, items, limit, marker, page_reverse, more)
             if links:
-                body[self.collection + '_links'] = links
+                body[self.key + '_links'] = links
         return wsgi_utils.json_response(body)
 
     def _links(self, request, items, limit, marker, page_reverse, more):
@@ -192,8 +194,8 @@ class Controller:
     def create(self, request, body=None):
         context = request.environ['naas.context']
         body = decoding.json_body(request)
-        if isinstance(body, dict) and self.collection in body:
-            items = body[self.collection]
+        if isinstance(body, dict) and self.key in body:
+            items = body[self.key]
             if not isinstance(items, list) or not items:
                 raise exceptions.BadRequest(resource=self.resource,
                                             msg='Resources required')
@@ -213,7 +215,8 @@ class Controller:
                 target = self._add_network_target(ctx, dict(item))
                 checker.enforce('create_' + self.resource, target)
                 self._enforce_attrs(checker, 'create_' + self.resource, item, target)
-                counts[item['project_id']] = counts.get(item['project_id'], 0) + 1
+                if 'project_id' in item:  # (not a template of no project's)
+                    counts[item['project_id']] = counts.get(item['project_id'], 0) + 1
             for project_id, n in sorted(counts.items()):  # locks in one order
                 quota.check(ctx.connection, self.quota_tables, project_id, self.resource, n)
             for item in prepared:
@@ -223,7 +226,7 @@ class Controller:
 
         created = db_api.retry(_create, context)
         if bulk:
-            return wsgi_utils.json_response({self.collection: created}, status=201)
+            return wsgi_utils.json_response({self.key: created}, status=201)
         return wsgi_utils.json_response({self.resource: created[0]}, status=201)
 
     def _prepare_create(self, context, item):

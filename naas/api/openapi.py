@@ -306,10 +306,10 @@ class Document:
             return {'operationId': 'list_' + collection, 'tags': [collection],
                     'parameters': self._list_parameters(attr_map),
                     'responses': _ok(200, {
-                        'type': 'object', 'required': [collection],
+                        'type': 'object', 'required': [controller.key],
                         'properties': {
-                            collection: {'type': 'array', 'items': item},
-                            collection + '_links': {'type': 'array', 'items': {
+                            controller.key: {'type': 'array', 'items': item},
+                            controller.key + '_links': {'type': 'array', 'items': {
                                 'type': 'object',
                                 'properties': {'rel': {'type': 'string'},
                                                'href': {'type': 'string'}}}}}})}

@@ -300,6 +300,127 @@ class SubnetRouteExists(Conflict):
     message = 'A route between subnets %(subnets)s already exists: %(id)s.'
 
 
+# ---- security groups (naas.plugins.securitygroups): Neutron's type names ----
+
+class SecurityGroupNotFound(NotFound):
+    message = 'Security group %(id)s does not exist'
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    message = 'Security group rule %(id)s does not exist'
+
+
+class DefaultSecurityGroupRuleNotFound(NotFound):
+    message = 'Default Security Group rule %(id)s does not exist'
+
+
+class AddressGroupNotFound(NotFound):
+    message = 'Address group %(address_group_id)s could not be found.'
+
+
+class AddressesNotFound(NotFound):
+    message = 'Addresses %(addresses)s not found in the address group %(address_group_id)s.'
+
+
+class AddressesAlreadyExist(BadRequest):
+    message = 'Addresses %(addresses)s already exist in the address group %(address_group_id)s.'
+
+
+class SecurityGroupInUse(InUse):
+    message = 'Security Group %(id)s %(reason)s.'
+
+    def __init__(self, message=None, **kwargs):
+        kwargs.setdefault('reason', 'in use')
+        super().__init__(message, **kwargs)
+
+
+class SecurityGroupCannotRemoveDefault(InUse):
+    message = 'Insufficient rights for removing default security group.'
+
+
+class SecurityGroupCannotUpdateDefault(InUse):
+    message = 'Updating default security group not allowed.'
+
+
+class SecurityGroupDefaultAlreadyExists(InUse):
+    message = 'Default security group already exists.'
+
+
+class SecurityGroupRuleExists(InUse):
+    message = 'Security group rule already exists. Rule id is %(rule_id)s.'
+
+
+class DuplicateSecurityGroupRuleInPost(InUse):
+    message = 'Duplicate Security Group Rule in POST.'
+
+
+class DefaultSecurityGroupRuleExists(InUse):
+    message = 'Default Security group rule already exists. Rule id is %(rule_id)s.'
+
+
+class AddressGroupInUse(InUse):
+    message = ('Address group %(address_group_id)s is in use on one or more security '
+               'group rules.')
+
+
+class SecurityGroupConflict(Conflict):
+    message = 'Error %(reason)s while attempting the operation.'
+
+
+class SecurityGroupInvalidPortRange(InvalidInput):
+    message = 'For TCP/UDP protocols, port_range_min must be <= port_range_max'
+
+
+class SecurityGroupInvalidPortValue(InvalidInput):
+    message = 'Invalid value for port %(port)s'
+
+
+class SecurityGroupInvalidIcmpValue(InvalidInput):
+    message = 'Invalid value for ICMP %(field)s (%(attr)s) %(value)s. It must be 0 to 255.'
+
+
+class SecurityGroupMissingIcmpType(InvalidInput):
+    message = ('ICMP code (port-range-max) %(value)s is provided but ICMP type '
+               '(port-range-min) is missing.')
+
+
+class SecurityGroupInvalidProtocolForPort(InvalidInput):
+    message = ('Ports cannot be specified for protocol %(protocol)s. Ports are only '
+               'supported for %(valid_port_protocols)s.')
+
+
+class SecurityGroupProtocolRequiredWithPorts(InvalidInput):
+    message = 'Must also specify protocol if port range is given.'
+
+
+class SecurityGroupEthertypeConflictWithProtocol(InvalidInput):
+    message = 'Invalid ethertype %(ethertype)s for protocol %(protocol)s.'
+
+
+class SecurityGroupRuleParameterConflict(InvalidInput):
+    message = 'Conflicting value ethertype %(ethertype)s for CIDR %(cidr)s'
+
+
+class SecurityGroupMultipleRemoteEntites(InvalidInput):
+    message = ('Only one of remote_ip_prefix or remote_group_id or '
+               'remote_address_group_id may be provided.')
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(InvalidInput):
+    message = ('Port security must be enabled and port must have an IP address in '
+               'order to use security groups.')
+
+
+class PortSecurityPortHasSecurityGroup(InUse):
+    message = ('Port has security group associated. Cannot disable port security or '
+               'IP address until security group is removed.')
+
+
+class AddressPairAndPortSecurityRequired(Conflict):
+    message = ('Port Security must be enabled in order to have allowed address pairs '
+               'on a port.')
+
+
 class DBRetry(Exception):
     """Internal: the transaction lost a race and the request may be retried.
 

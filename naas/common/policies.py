@@ -145,6 +145,72 @@ SUBNET_ROUTE_RULES = _crud(
     update='rule:admin_or_member',
     delete='rule:admin_or_member')
 
+# Security groups (naas.plugins.securitygroups), Neutron's defaults: members
+# manage their project's groups, rules and address groups (a rule belongs to
+# its group's project); the template of new groups' rules is an
+# administrator's, readable by all.
+SECURITY_GROUP_RULES = _crud(
+    'security_group',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('create_security_group_rule', 'rule:admin_or_member'),
+    _attr('get_security_group_rule', 'rule:admin_or_reader'),
+    _attr('delete_security_group_rule', 'rule:admin_or_member'),
+    _attr('create_default_security_group_rule', 'rule:admin_only'),
+    _attr('get_default_security_group_rule', ''),
+    _attr('delete_default_security_group_rule', 'rule:admin_only'),
+] + _crud(
+    'address_group',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('add_addresses', 'rule:admin_or_member'),
+    _attr('remove_addresses', 'rule:admin_or_member'),
+]
+
+# RBAC entries: an entry is its maker's (the object's owner, or an admin);
+# only an admin shares with every project ('*'), as in Neutron.
+NOT_WILDCARD = 'rule:admin_only or not field:rbac_policy:target_tenant=*'
+RBAC_POLICY_RULES = _crud(
+    'rbac_policy',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('create_rbac_policy:target_tenant', NOT_WILDCARD),
+    _attr('update_rbac_policy:target_tenant', NOT_WILDCARD),
+]
+
+# QoS (naas.plugins.qos): members manage their project's policies and the
+# policies' rules (a rule belongs to its policy's project; the API gives the
+# policy's attributes as policy:ATTR); a shared policy is readable by every
+# project, and only an administrator shares one.  The rule types are
+# readable by all.
+QOS_POLICY_RULES = _crud(
+    'policy',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader or rule:shared_qos_policy',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    policy.RuleDefault('shared_qos_policy', 'field:policies:shared=True',
+                       'The QoS policy is shared with every project.'),
+    _attr('create_policy:shared', 'rule:admin_only'),
+    _attr('update_policy:shared', 'rule:admin_only'),
+    _attr('get_rule_type', ''),
+] + [
+    rule
+    for resource in ('bandwidth_limit_rule', 'dscp_marking_rule', 'packet_rate_limit_rule')
+    for rule in _crud(
+        'policy_' + resource,
+        create='rule:admin_or_member',
+        get='rule:admin_or_reader or field:policies:policy:shared=True',
+        update='rule:admin_or_member',
+        delete='rule:admin_or_member')
+]
+
 AGENT_RULES = [
     _attr('get_agent', 'rule:admin_only'),
     _attr('update_agent', 'rule:admin_only'),
@@ -160,11 +226,12 @@ QUOTA_RULES = [
 TAG_RULES = [
     _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')
     for op in ('create', 'update', 'delete')
-    for res in ('network', 'subnet', 'port', 'router', 'floatingip', 'subnet_route')
+    for res in ('network', 'subnet', 'port', 'router', 'floatingip', 'subnet_route',
+                'security_group', 'address_group')
 ]
 
 
 def list_rules():
     return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES +
-            ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES +
+            ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES + SECURITY_GROUP_RULES +
             AGENT_RULES + QUOTA_RULES + TAG_RULES)

@@ -12,6 +12,10 @@ OPTS = [
                help='Routers a project may have; -1 is unlimited.'),
     cfg.IntOpt('quota_floatingip', default=50,
                help='Floating IPs a project may have; -1 is unlimited.'),
+    cfg.IntOpt('quota_security_group', default=10,
+               help='Security groups a project may have; -1 is unlimited.'),
+    cfg.IntOpt('quota_security_group_rule', default=100,
+               help='Security group rules a project may have; -1 is unlimited.'),
 ]
 
 

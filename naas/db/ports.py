@@ -433,3 +433,26 @@ def on_subnets(conn, subnet_ids, device_owner=None, ip_address=None):
     if ip_address is not None:
         stmt = stmt.where(ip_allocations.c.ip_address == ip_address)
     return conn.execute(stmt.order_by(ports.c.created_at, ports.c.id)).all()
+
+
+def security_rows(conn, port_ids):
+    """Rows (id, mac_address, fixed_ips, allowed_address_pairs) of the
+    ports ``port_ids`` (a list, or a SELECT of ids): what security groups
+    read of their members' addresses."""
+    return conn.execute(sa.select(ports.c.id, ports.c.mac_address, ports.c.fixed_ips,
+                                  ports.c.allowed_address_pairs)
+                        .where(ports.c.id.in_(port_ids))).all()
+
+
+def hosts_of(conn, port_ids):
+    """{port_id: host} of the bound ports among ``port_ids`` (a list, or a
+    SELECT of ids)."""
+    return dict(conn.execute(sa.select(ports.c.id, ports.c.binding_host_id).where(
+        ports.c.id.in_(port_ids), ports.c.binding_host_id != '')).all())
+
+
+def write_security_groups(conn, port_id, group_ids):
+    """The port's security_groups column, which the list filter reads: the
+    security group plugin's bindings are the truth, this is their copy."""
+    conn.execute(ports.update().where(ports.c.id == port_id)
+                 .values(security_groups=common.dumps(list(group_ids))))

@@ -6,10 +6,12 @@ loaded plugins declare and answers 501 for the others.  The quotas resource
 is not among them: the API serves it itself, over what the plugins count.
 EXTENSIONS is every extension a plugin may implement, by alias.
 """
+from naas.lib.definitions import address_group
 from naas.lib.definitions import agent
 from naas.lib.definitions import allowed_address_pairs
 from naas.lib.definitions import binding
 from naas.lib.definitions import binding_extended
+from naas.lib.definitions import default_security_group_rule
 from naas.lib.definitions import empty_string_filtering
 from naas.lib.definitions import ext_gw_mode
 from naas.lib.definitions import external_net
@@ -32,6 +34,9 @@ from naas.lib.definitions import quota
 from naas.lib.definitions import quota_details
 from naas.lib.definitions import revision_if_match
 from naas.lib.definitions import router
+from naas.lib.definitions import securitygroup
+from naas.lib.definitions import securitygroup_rule
+from naas.lib.definitions import securitygroup_stateful
 from naas.lib.definitions import sorting
 from naas.lib.definitions import standard_attr_description
 from naas.lib.definitions import standard_attr_revisions
@@ -42,14 +47,17 @@ from naas.lib.definitions import subnet_route
 
 #: collection -> resource definition module.
 RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
-    network, subnet, port, agent, router, floatingip, subnet_route)}
+    network, subnet, port, agent, router, floatingip, subnet_route,
+    securitygroup, securitygroup_rule, address_group, default_security_group_rule)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
 EXTENSIONS = {extension.ALIAS: extension for extension in (
+    address_group,
     agent,
     allowed_address_pairs,
     binding,
     binding_extended,
+    default_security_group_rule,
     empty_string_filtering,
     ext_gw_mode,
     external_net,
@@ -69,6 +77,8 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     quota_details,
     revision_if_match,
     router,
+    securitygroup,
+    securitygroup_stateful,
     sorting,
     standard_attr_description,
     standard_attr_revisions,

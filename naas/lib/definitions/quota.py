@@ -8,7 +8,8 @@ DESCRIPTION = 'Expose functions for quotas management per project'
 RESOURCE_NAME = 'quota'
 COLLECTION_NAME = 'quotas'
 
-RESOURCES = ('network', 'subnet', 'port', 'router', 'floatingip')
+RESOURCES = ('network', 'subnet', 'port', 'router', 'floatingip', 'security_group',
+             'security_group_rule')
 
 
 def _limit():

@@ -126,6 +126,16 @@ class RPCHandler:
             extender.extend_port_details(conn, details)
         return details
 
+    def get_security_group_info(self, security_group_ids):
+        """The rules and members of the groups (hooks.PortFilter's sg_info),
+        from the extender that keeps ports' security groups (the security
+        group plugin's); none without one."""
+        for extender in self.plugin.extenders:
+            info = getattr(extender, 'security_group_info', None)
+            if info is not None:
+                return self._run(info, security_group_ids)
+        return {'security_groups': {}, 'members': {}, 'address_groups': {}}
+
     def instance_network_info(self, instance_id):
         from naas.plugins.l2 import netconfig
         return self._run(lambda conn: netconfig.network_info(conn, device_id=instance_id))

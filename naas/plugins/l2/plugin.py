@@ -203,6 +203,7 @@ class L2Plugin(core.CorePluginBase):
             body['port_security_enabled'] = net.port_security_enabled
         if body['security_groups'] is base.ATTR_NOT_SPECIFIED:
             body['security_groups'] = []
+            body['security_groups:default'] = True  # an extender may give the default
         subnet_rows = subnets.rows_of_network(conn, net.id)
         ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac,
                                  body['device_owner'])

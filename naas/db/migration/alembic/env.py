@@ -4,6 +4,7 @@ from alembic import context
 from naas.db import models
 from naas.plugins.l2 import models as l2_models  # noqa: F401 (its tables)
 from naas.plugins.l3 import models as l3_models  # noqa: F401 (its tables)
+from naas.plugins.securitygroups import models as sg_models  # noqa: F401 (its tables)
 
 config = context.config
 
