@@ -1,6 +1,8 @@
 """naas.agent.l3 without root: names, and what a router wants (addresses,
 routes, the nftables ruleset) from its sync_routers data; the manager's
 handling of casts."""
+from unittest import mock
+
 import testtools
 
 from naas.agent.l3 import garp
@@ -113,6 +115,31 @@ class TestCasts(testtools.TestCase):
         m.on_subnet_routes_updated('r3', ['sr'])
         m.on_router_deleted('r2')     # sync() finds it gone and removes it
         self.assertEqual((False, ['r1', 'r2', 'r3']), m._next())
+
+
+class TestAdminDownRouter(testtools.TestCase):
+    """An admin-down router keeps its ports plugged (ACTIVE), links down,
+    nothing configured."""
+
+    def test_links_down_nothing_configured(self):
+        r = wanted.realised(router(admin_state_up=False, gateway=GW, floating_ips=[FIP],
+                                   routes=[{'destination': '192.168.0.0/16',
+                                            'nexthop': '10.0.1.9'}]))
+        links = wanted.wanted_links(r)
+        self.assertEqual({'qr-11111111-aa', 'qr-22222222-bb', 'qg-33333333-cc'}, set(links))
+        self.assertEqual([False] * 3, [view['admin_state_up'] for view in links.values()])
+        self.assertEqual({name: set() for name in links}, wanted.wanted_addresses(r))
+        self.assertEqual(set(), wanted.wanted_routes(r))
+        self.assertEqual({}, wanted.floating_ips(r))
+        self.assertNotIn('snat to', nft.ruleset(r))
+
+    def test_sync_applies_it_instead_of_removing_it(self):
+        m = manager.L3Manager.__new__(manager.L3Manager)
+        m.plugin = mock.Mock(**{'sync_routers.return_value': [router(admin_state_up=False)]})
+        m.apply, m.remove = mock.Mock(), mock.Mock()
+        self.assertEqual([], m.sync([RID]))
+        m.apply.assert_called_once_with(router(admin_state_up=False))
+        m.remove.assert_not_called()
 
 
 class TestPackets(testtools.TestCase):

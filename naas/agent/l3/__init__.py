@@ -60,8 +60,9 @@ On start the agent applies every router scheduled here over what exists
 (nothing is torn down and rebuilt: traffic keeps flowing; the nftables
 tables are replaced atomically, conntrack keeps the NAT of open flows) and
 removes the namespaces of routers that are no longer here.  A router with
-admin_state_up false is removed from the host.  Stopping the agent leaves
-the routers running.
+admin_state_up false keeps its namespace and plugged ports (ACTIVE), every
+link down and nothing configured (naas.agent.l3.router.realised).  Stopping
+the agent leaves the routers running.
 
 The package: ``router`` (names, and what a router wants: pure functions of
 the sync_routers data), ``nft`` (the ruleset), ``namespace`` (links,

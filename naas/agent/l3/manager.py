@@ -117,8 +117,6 @@ class L3Manager(reconciler.Reconciler):
         keep = set()
         failed = []
         for router in routers:
-            if not router.get('admin_state_up', True):
-                continue
             keep.add(wanted.namespace_name(self.base, router['id']))
             if not self._apply_safely(router):
                 failed.append(router['id'])
@@ -138,7 +136,7 @@ class L3Manager(reconciler.Reconciler):
         failed = []
         for router_id in router_ids:
             router = routers.get(router_id)
-            if router is None or not router.get('admin_state_up', True):
+            if router is None:
                 self.remove(router_id)
             elif not self._apply_safely(router):
                 failed.append(router_id)
@@ -155,8 +153,10 @@ class L3Manager(reconciler.Reconciler):
     # ---- one router -------------------------------------------------------------
 
     def apply(self, router):
-        """Make the router's namespace match ``router`` (sync_routers data)."""
+        """Make the router's namespace match ``router`` (sync_routers data;
+        an admin-down router as naas.agent.l3.router.realised says)."""
         started = time.monotonic()
+        router = wanted.realised(router)
         router_id = router['id']
         ns = wanted.namespace_name(self.base, router_id)
         if not netns.exists(ns):

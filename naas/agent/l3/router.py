@@ -31,6 +31,24 @@ def norm(address):
     return str(ipaddress.ip_address(address))
 
 
+def realised(router):
+    """The view the namespace realises.  A router with admin_state_up false
+    keeps its namespace and its ports plugged, so that the L2 side wires them
+    and they are ACTIVE (as OVN reports the ports of a router up whatever its
+    state), but with every link down and no address, route, floating IP or
+    NAT: it neither answers nor forwards.  Clients (tempest among them) wait
+    for an interface port to be ACTIVE whatever its router's state."""
+    if router.get('admin_state_up', True):
+        return router
+
+    def down(view):
+        return dict(view, admin_state_up=False, fixed_ips=[])
+    gateway = router.get('gateway')
+    return dict(router, interfaces=[down(view) for view in router.get('interfaces') or ()],
+                gateway=down(gateway) if gateway else None, floating_ips=[], routes=[],
+                subnet_routes=[])
+
+
 def wanted_links(router):
     """{ifname: port view} of the router's interfaces and gateway."""
     out = {internal_name(i['port_id']): i for i in router.get('interfaces') or ()}
