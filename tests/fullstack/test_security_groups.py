@@ -1,0 +1,366 @@
+"""Security groups and anti-spoofing on the dataplane (VMs as namespaces).
+
+* :class:`LinuxBridgeFirewallTest` -- the Linux bridge driver and its
+  nftables firewall (naas.agent.l2.nft_firewall) without server or agent: a
+  host namespace, VMs plugged into it, the driver's ``filter_ports`` then
+  ``wire`` as the agent calls them, with port details and security group
+  information written here.  Fast, and independent of the API.
+
+Traffic is probed with busybox ping and arping and with :data:`PROBE`, a
+small Python program run inside the VMs (busybox nc has no UDP and no
+source port), so that every probe says yes or no within a bound: positive
+probes retry until they pass (the machine may be loaded), negative ones
+wait a fixed time for what must not arrive.
+"""
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+import types
+import uuid
+
+import fixtures
+import testtools
+
+from naas.agent.l2 import linuxbridge
+from naas.host import netns
+from naas.host import vif
+from tools.harness import fullstack
+
+PROBE = r'''
+import select, socket, sys, time
+role, args = sys.argv[1], sys.argv[2:]
+
+
+def udp(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', port))
+    return s
+
+
+if role == 'serve':        # serve PORT: answer each TCP connection with "hi"
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', int(args[0])))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        c.sendall(b'hi')
+        c.close()
+elif role == 'connect':    # connect HOST PORT SECONDS: 0 once a connection answers
+    deadline = time.monotonic() + float(args[2])
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((args[0], int(args[1])), timeout=1) as c:
+                c.settimeout(1)
+                if c.recv(2) == b'hi':
+                    sys.exit(0)
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(1)
+elif role == 'send':       # send PORT SECONDS PEER PEER_PORT: a datagram every 0.1 s
+    s, deadline = udp(int(args[0])), time.monotonic() + float(args[1])
+    while time.monotonic() < deadline:
+        s.sendto(b'x', (args[2], int(args[3])))
+        time.sleep(0.1)
+elif role == 'listen':     # listen PORT SECONDS [PEER PEER_PORT]: 0 when a datagram
+    s, deadline = udp(int(args[0])), time.monotonic() + float(args[1])
+    while time.monotonic() < deadline:   # comes (sending to the peer meanwhile)
+        if len(args) > 2:
+            s.sendto(b'x', (args[2], int(args[3])))
+        if select.select([s], [], [], 0.1)[0]:
+            sys.exit(0)
+    sys.exit(1)
+'''
+
+#: How long a negative probe waits for what must not pass.
+DENIED_SECONDS = 3
+#: How long a positive probe may take on a loaded machine.
+ALLOWED_SECONDS = 15
+
+
+def poll(predicate, seconds):
+    """Whether ``predicate()`` comes true within ``seconds`` (tried at least once)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def chain_text(ruleset, name):
+    """The lines of chain ``name`` in ``nft list ruleset`` output."""
+    lines = ruleset.splitlines()
+    start = lines.index('\tchain %s {' % name)
+    return lines[start:lines.index('\t}', start)]
+
+
+def probe_command(namespace, *args):
+    return netns.command(namespace, [sys.executable, '-c', PROBE] + [str(a) for a in args])
+
+
+class FakeVM:
+    """A namespace plugged into the host as a VM port: its details are
+    written here, as the server would send them."""
+
+    def __init__(self, test, host_ns, name, network_id, ip_address, groups):
+        self.test = test
+        self.namespace = name
+        self.port_id = str(uuid.uuid4())
+        self.mac = 'fa:16:3e:%02x:%02x:%02x' % tuple(random.randrange(256) for _ in range(3))
+        self.ip_address = ip_address
+        self.details = {
+            'port_id': self.port_id, 'network_id': network_id, 'mac_address': self.mac,
+            'admin_state_up': True, 'mtu': 1500, 'network_type': 'local',
+            'physical_network': None, 'segmentation_id': None, 'endpoints': [],
+            'fixed_ips': [{'subnet_id': 'subnet-' + network_id, 'ip_address': ip_address}],
+            'device_owner': 'compute:nova', 'port_security_enabled': True,
+            'security_groups': list(groups), 'allowed_address_pairs': []}
+        test.addCleanup(fullstack.delete_netns, name)
+        netns.create(name)
+        vif.plug_veth(self.port_id, host_ns, name, 'eth0', self.mac, 1500)
+        self.exec(['sysctl', '-qw', 'net.ipv4.neigh.eth0.retrans_time_ms=100',
+                   'net.ipv4.neigh.eth0.mcast_solicit=20'])
+        netns.add_address(name, 'eth0', '%s/24' % ip_address)
+
+    def exec(self, cmd, check=True):
+        return netns.execute(self.namespace, cmd, check=check)
+
+    def ping(self, address, source=None, seconds=ALLOWED_SECONDS):
+        """Whether ``address`` answers a ping within ``seconds``."""
+        cmd = ['busybox', 'ping', '-q', '-c', '1', '-W', '1'] + (
+            ['-I', source] if source else []) + [address]
+        return poll(lambda: self.exec(cmd, check=False).returncode == 0, seconds)
+
+    def arping(self, address, count=DENIED_SECONDS):
+        return self.exec(['busybox', 'arping', '-f', '-c', str(count), '-w', str(count),
+                          '-I', 'eth0', address], check=False).returncode == 0
+
+    def serve(self, port):
+        """A TCP server on ``port`` answering "hi" (stopped at cleanup)."""
+        proc = subprocess.Popen(probe_command(self.namespace, 'serve', port),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.test.addCleanup(proc.wait)
+        self.test.addCleanup(proc.kill)
+
+    def connects(self, address, port, seconds=ALLOWED_SECONDS):
+        return subprocess.run(probe_command(self.namespace, 'connect', address, port, seconds),
+                              capture_output=True).returncode == 0
+
+    def listen(self, port, seconds, peer=None, peer_port=None):
+        """A UDP listener (a Popen: returncode 0 if a datagram came)."""
+        args = [port, seconds] + ([peer, peer_port] if peer else [])
+        return subprocess.Popen(probe_command(self.namespace, 'listen', *args))
+
+    def send(self, port, seconds, peer, peer_port):
+        subprocess.run(probe_command(self.namespace, 'send', port, seconds, peer, peer_port),
+                       check=True)
+
+
+def rule(direction, protocol=None, low=None, high=None, prefix=None, remote_group=None,
+         ethertype='IPv4'):
+    return {'id': str(uuid.uuid4()), 'direction': direction, 'ethertype': ethertype,
+            'protocol': protocol, 'port_range_min': low, 'port_range_max': high,
+            'remote_ip_prefix': prefix, 'remote_group_id': remote_group,
+            'remote_address_group_id': None}
+
+
+EGRESS_ALL = [rule('egress'), rule('egress', ethertype='IPv6')]
+
+
+class LinuxBridgeFirewallTest(testtools.TestCase):
+    """The Linux bridge driver's filter, driven as the agent drives it."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0 or not shutil.which('nft') or not shutil.which('busybox'):
+            self.skipTest('needs root, nft and busybox')
+        self.useFixture(fixtures.Timeout(300, gentle=True))
+        self.prefix = fullstack.new_prefix()
+        self.host_ns = self.prefix + '-h1'
+        self.addCleanup(fullstack.delete_netns, self.host_ns)
+        netns.create(self.host_ns)
+        conf = types.SimpleNamespace(agent=types.SimpleNamespace(
+            namespace=self.host_ns, tunnel_ip=None, underlay_interface=None,
+            bridge_mappings={}, tunnel_types=[]))
+        self.driver = linuxbridge.LinuxBridgeDriver(conf)
+        self.addCleanup(self.driver.close)
+        self.driver.setup()
+        self.vms = []
+        self.groups = {}     # sg_id -> {'stateful', 'rules'}
+        self.extra_members = {}   # sg_id -> [addresses] of ports on "other hosts"
+
+    def vm(self, ip_address, groups, network_id='net-a'):
+        vm = FakeVM(self, self.host_ns, '%s-vm%d' % (self.prefix, len(self.vms) + 1),
+                    network_id, ip_address, groups)
+        self.vms.append(vm)
+        return vm
+
+    def sg_info(self):
+        members = {}
+        for vm in self.vms:
+            for group in vm.details.get('security_groups', ()):
+                members.setdefault(group, {'IPv4': [], 'IPv6': []})['IPv4'].append(
+                    vm.ip_address)
+        for group, addresses in self.extra_members.items():
+            members.setdefault(group, {'IPv4': [], 'IPv6': []})['IPv4'].extend(addresses)
+        return {'security_groups': dict(self.groups), 'members': members,
+                'address_groups': {}}
+
+    def wire(self, *vms):
+        """As the agent: filter, then wire (the VIF joins its bridge)."""
+        details = [vm.details for vm in vms]
+        self.driver.filter_ports(details, self.sg_info())
+        for d in details:
+            self.driver.wire(d)
+
+    def update(self):
+        self.driver.update_security_groups(self.sg_info())
+
+    def nft_ruleset(self):
+        return netns.execute(self.host_ns, ['nft', 'list', 'ruleset']).stdout
+
+    # ---- the tests --------------------------------------------------------
+
+    def test_groups_isolate_and_members_are_set_elements(self):
+        # "default"-like groups: all egress, ingress from members.
+        self.groups['sg-a'] = {'stateful': True, 'rules': EGRESS_ALL + [
+            rule('ingress', remote_group='sg-a')]}
+        self.groups['sg-b'] = {'stateful': True, 'rules': EGRESS_ALL + [
+            rule('ingress', remote_group='sg-b')]}
+        a1, a2 = self.vm('10.0.0.1', ['sg-a']), self.vm('10.0.0.2', ['sg-a'])
+        b1 = self.vm('10.0.0.3', ['sg-b'])
+        self.wire(a1, a2, b1)
+        self.assertTrue(a1.ping('10.0.0.2'), 'a member of the group')
+        self.assertFalse(b1.ping('10.0.0.1', seconds=DENIED_SECONDS), 'another group')
+        self.assertFalse(a1.ping('10.0.0.3', seconds=DENIED_SECONDS), 'another group')
+        # b1's address becomes a member of sg-a (as a port on another host
+        # would): one set element, the chains stay.
+        chains_before = [line for line in self.nft_ruleset().splitlines() if 'vm-in-' in line]
+        self.extra_members['sg-a'] = ['10.0.0.3']
+        self.update()
+        self.assertTrue(b1.ping('10.0.0.1'), 'a new member of sg-a')
+        self.assertEqual(chains_before, [line for line in self.nft_ruleset().splitlines()
+                                         if 'vm-in-' in line])
+        self.extra_members['sg-a'] = []
+        self.update()
+        self.assertFalse(b1.ping('10.0.0.2', seconds=DENIED_SECONDS), 'member removed')
+
+    def test_tcp_22_from_one_cidr_opens_exactly_that(self):
+        self.groups['ssh'] = {'stateful': True, 'rules': EGRESS_ALL + [
+            rule('ingress', 6, 22, 22, prefix='10.0.0.0/28')]}
+        self.groups['out'] = {'stateful': True, 'rules': list(EGRESS_ALL)}
+        server = self.vm('10.0.0.20', ['ssh'])
+        inside, outside = self.vm('10.0.0.5', ['out']), self.vm('10.0.0.30', ['out'])
+        self.wire(server, inside, outside)
+        server.serve(22)
+        server.serve(23)
+        self.assertTrue(inside.connects('10.0.0.20', 22), 'tcp/22 from 10.0.0.0/28')
+        self.assertFalse(outside.connects('10.0.0.20', 22, seconds=DENIED_SECONDS),
+                         'tcp/22 from outside 10.0.0.0/28')
+        self.assertFalse(inside.connects('10.0.0.20', 23, seconds=DENIED_SECONDS), 'tcp/23')
+        self.assertFalse(inside.ping('10.0.0.20', seconds=DENIED_SECONDS), 'icmp')
+
+    def test_spoofing_is_dropped_until_allowed(self):
+        self.groups['open'] = {'stateful': True, 'rules': EGRESS_ALL + [rule('ingress')]}
+        a, b = self.vm('10.0.0.1', ['open']), self.vm('10.0.0.2', ['open'])
+        self.wire(a, b)
+        self.assertTrue(a.ping('10.0.0.2'))
+        # Another IPv4 source address; ARP answered for it.
+        a.exec(['ip', 'addr', 'add', '10.0.0.99/24', 'dev', 'eth0'])
+        self.assertFalse(a.ping('10.0.0.2', source='10.0.0.99', seconds=DENIED_SECONDS))
+        self.assertFalse(b.arping('10.0.0.99'), 'ARP answered for an address not its own')
+        self.assertTrue(b.arping('10.0.0.1', count=ALLOWED_SECONDS))
+        # An allowed address pair makes it work.
+        a.details['allowed_address_pairs'] = [{'ip_address': '10.0.0.99',
+                                               'mac_address': a.mac}]
+        self.wire(a)
+        self.assertTrue(a.ping('10.0.0.2', source='10.0.0.99'))
+        # Another MAC address.
+        a.exec(['ip', 'link', 'set', 'eth0', 'address', 'fa:16:3e:99:99:99'])
+        b.exec(['ip', 'neigh', 'flush', 'dev', 'eth0'])
+        self.assertFalse(a.ping('10.0.0.2', seconds=DENIED_SECONDS), 'a spoofed MAC')
+        # Port security off: no filter at all.
+        a.details['port_security_enabled'] = False
+        self.wire(a)
+        self.assertTrue(a.ping('10.0.0.2', source='10.0.0.99'))
+        self.assertNotIn('vm-out-' + a.port_id, self.nft_ruleset())
+
+    def test_dhcp_and_router_advertisement_servers_in_a_vm_are_dropped(self):
+        self.groups['open'] = {'stateful': True, 'rules': EGRESS_ALL + [
+            rule('ingress'), rule('ingress', ethertype='IPv6')]}
+        server, client = self.vm('10.0.0.1', ['open']), self.vm('10.0.0.2', ['open'])
+        self.wire(server, client)
+        self.assertTrue(server.ping('10.0.0.2'))
+        # A DHCP reply (udp 67 -> 68) from a VM never arrives.
+        listener = client.listen(68, DENIED_SECONDS)
+        server.send(67, DENIED_SECONDS, '10.0.0.2', 68)
+        self.assertEqual(1, listener.wait(), 'a DHCP server reply from a VM passed')
+        # The same VM's other UDP traffic does.
+        listener = client.listen(69, ALLOWED_SECONDS)
+        server.send(70, ALLOWED_SECONDS, '10.0.0.2', 69)
+        self.assertEqual(0, listener.wait())
+
+    def test_stateless_group_needs_both_directions(self):
+        self.groups['stateless'] = {'stateful': False, 'rules': list(EGRESS_ALL)}
+        self.groups['icmp-in'] = {'stateful': True, 'rules': EGRESS_ALL + [
+            rule('ingress', 1)]}
+        a, b = self.vm('10.0.0.1', ['stateless']), self.vm('10.0.0.2', ['icmp-in'])
+        self.wire(a, b)
+        self.assertFalse(a.ping('10.0.0.2', seconds=DENIED_SECONDS),
+                         'the echo reply into a stateless port without an ingress rule')
+        self.groups['stateless']['rules'].append(rule('ingress', 1))
+        self.update()
+        self.assertTrue(a.ping('10.0.0.2'))
+
+    def test_two_tenants_with_one_cidr_keep_separate_conntrack_state(self):
+        udp_in = {'stateful': True, 'rules': EGRESS_ALL + [rule('ingress', 17, 5000, 5000)]}
+        self.groups['a-server'] = udp_in
+        self.groups['egress-only'] = {'stateful': True, 'rules': list(EGRESS_ALL)}
+        a1 = self.vm('10.0.0.1', ['a-server'], network_id='net-a')
+        a2 = self.vm('10.0.0.2', ['egress-only'], network_id='net-a')
+        b1 = self.vm('10.0.0.1', ['a-server'], network_id='net-b')
+        b2 = self.vm('10.0.0.2', ['egress-only'], network_id='net-b')
+        self.wire(a1, a2, b1, b2)
+        # Tenant A: 10.0.0.2:4000 -> 10.0.0.1:5000, allowed (a connection
+        # in network A's zone).
+        listener = a1.listen(5000, ALLOWED_SECONDS)
+        a2.send(4000, 3, '10.0.0.1', 5000)
+        self.assertEqual(0, listener.wait(), 'tenant A udp/5000')
+        # Tenant B: the same addresses and ports backwards look like A's
+        # replies; b2 accepts nothing new, so nothing arrives.
+        listener = b2.listen(4000, DENIED_SECONDS)
+        b1.send(5000, DENIED_SECONDS, '10.0.0.2', 4000)
+        self.assertEqual(1, listener.wait(), "tenant A's connection let B's packets in")
+        # Whereas B's own connection lets its replies in (stateful; a
+        # connection is confirmed once its first packet is delivered).
+        listener = b2.listen(4000, ALLOWED_SECONDS, '10.0.0.1', 5000)
+        b1.send(5000, 5, '10.0.0.2', 4000)
+        self.assertEqual(0, listener.wait(), "the replies of B's own connection")
+
+    def test_restart_keeps_the_chains_and_removes_what_is_not_wanted(self):
+        self.groups['open'] = {'stateful': True, 'rules': EGRESS_ALL + [rule('ingress')]}
+        a, b, c = (self.vm('10.0.0.%d' % i, ['open']) for i in (1, 2, 3))
+        self.wire(a, b, c)
+        before = self.nft_ruleset()
+        # A new agent process: a new driver, the same host.
+        conf = self.driver.conf
+        again = linuxbridge.LinuxBridgeDriver(conf)
+        self.addCleanup(again.close)
+        pinger = subprocess.Popen(netns.command(a.namespace, [
+            'busybox', 'ping', '-i', '0.2', '-c', '25', '10.0.0.2']),
+            stdout=subprocess.PIPE, text=True)
+        again.reconcile_filters([a.details, b.details], self.sg_info())
+        out, _ = pinger.communicate()
+        after = self.nft_ruleset()
+        for vm in (a, b):
+            for name in ('vm-in-' + vm.port_id, 'vm-out-' + vm.port_id):
+                self.assertEqual(chain_text(before, name), chain_text(after, name))
+        self.assertNotIn(c.port_id, after)
+        self.assertIn('25 packets received', out, 'pings lost across the restart')
+
