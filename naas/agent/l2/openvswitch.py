@@ -84,6 +84,8 @@ import threading
 import time
 
 from naas.agent.l2 import base
+from naas.agent.l2 import hooks
+from naas.agent.l2 import ovs_firewall
 from naas.agent.l2 import ovs_flows as flows
 from naas.host import offload
 from naas.host import ovs_lib
@@ -113,7 +115,7 @@ class PortState:
         self.ofport = ofport
 
 
-class OpenvSwitchDriver(base.L2Driver):
+class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
 
     def __init__(self, conf):
@@ -141,6 +143,10 @@ class OpenvSwitchDriver(base.L2Driver):
         self._owned = {}          # physical bridge -> NaaS made it
         self._retired = set()     # bridges no longer configured whose NaaS flows go
         self._canary_checked = 0.0
+        self.firewall = ovs_firewall.Firewall()
+        # After a restart, no change is applied before the filters are
+        # known again (reconcile_filters): the old flows stay till then.
+        self._filters_pending = False
         self._reset_state()
         self.cookie = self._new_cookie()
 
@@ -409,6 +415,7 @@ class OpenvSwitchDriver(base.L2Driver):
     def reconcile(self, wanted):
         started = time.monotonic()
         with self._lock:
+            self._filters_pending = any(d.get('port_security_enabled') for d in wanted)
             vifs = self._vifs(refresh=True)
             self._reset_state()
             self._ops = []
@@ -499,6 +506,7 @@ class OpenvSwitchDriver(base.L2Driver):
                     LOG.warning('removing NaaS flows of %s failed: %s', name, exc)
             ovs_lib.transact(self.api, ops)
             self._reset_state()
+            self.firewall = ovs_firewall.Firewall()
             self._ops = []
             self._retired = set()
 
@@ -539,6 +547,8 @@ class OpenvSwitchDriver(base.L2Driver):
         transaction, then one bundle per bridge whose flows changed, then
         the tunnel ports no flow uses any more are deleted."""
         with self._lock:
+            if self._filters_pending:
+                return
             self._pending = False
             ops, self._ops = self._ops, []
             stale = []
@@ -616,7 +626,10 @@ class OpenvSwitchDriver(base.L2Driver):
     def _apply_flows(self, exclude=()):
         self._clear_retired()
         layout = self.layout(exclude)
-        tables = flows.render(layout, self.nets.values())
+        firewall = self._firewall_flows(layout)
+        tables = flows.render(layout, self.nets.values(), forward=(
+            ovs_firewall.FORWARD_ACTION if firewall else 'NORMAL'))
+        tables[self.int_br].update(firewall)
         full = self.full_refresh
         for bridge, table in sorted(tables.items()):
             if full:
@@ -637,6 +650,75 @@ class OpenvSwitchDriver(base.L2Driver):
             LOG.debug('%s: %d flow mods', bridge, len(lines))
         self.full_refresh = False
         self._dead_applied = layout.dead_ofports
+
+    # ---- hooks.PortFilter: naas.agent.l2.ovs_firewall's flows -----------------
+
+    def filter_ports(self, details, sg_info):
+        with self._lock:
+            self.firewall.set_groups(sg_info)
+            for d in details:
+                if d.get('port_security_enabled'):
+                    # The network's VLAN now, so that the flows that keep
+                    # the VIF closed are in before wire() tags it.
+                    self.vlans.allocate(d['network_id'])
+                    self.firewall.set_port(d)
+                else:
+                    self._unfilter(d['port_id'])
+            self._changed()
+
+    def update_security_groups(self, sg_info):
+        with self._lock:
+            self.firewall.set_groups(sg_info, replace=True)
+            self._changed()
+
+    def unfilter_port(self, port_id):
+        with self._lock:
+            if self._unfilter(port_id):
+                self._changed()
+
+    def _unfilter(self, port_id):
+        port = self.firewall.remove_port(port_id)
+        if port is not None:
+            nid = port.network_id
+            if nid not in self.nets and not any(
+                    p.network_id == nid for p in self.firewall.ports.values()):
+                self.vlans.release(nid)
+        return port
+
+    def reconcile_filters(self, wanted, sg_info):
+        with self._lock:
+            self.firewall = ovs_firewall.Firewall()
+            self.firewall.set_groups(sg_info)
+            for d in wanted:
+                if d.get('port_security_enabled'):
+                    self.firewall.set_port(d)
+            deferred, self._filters_pending = self._filters_pending, False
+            if deferred and self.reconciled:
+                # The new generation's flows (filters included) replace the
+                # old ones in one bundle before OVSDB changes any tag.
+                self._apply_flows()
+            self._changed()
+
+    def _firewall_flows(self, layout):
+        """br-int's flows of the filtered ports (empty: none)."""
+        if not self.firewall.ports:
+            return {}
+        vifs = self._vifs()
+        bindings = {}
+        for port_id in self.firewall.ports:
+            vif = vifs.get(port_id)
+            lvid = self.vlans.get(self.firewall.network_of(port_id))
+            if vif is not None and vif.iface is not None and lvid is not None:
+                ofport = vif.iface.ofport
+                bindings[port_id] = ovs_firewall.Binding(
+                    ofport, lvid, ofport in layout.dead_ofports)
+        others = [(state.ofport, self.vlans.get(state.network_id))
+                  for port_id, state in self.ports.items() if port_id not in bindings]
+        names = {flows.int_patch_name(bridge) for bridge in self.mappings.values()}
+        if self.tunnel_ip:
+            names.add(PATCH_TUN)
+        trunks = [o for o in ovs_lib.ofports(self.api, names).values() if o > 0]
+        return self.firewall.render(bindings, others, trunks)
 
     def _clear_retired(self):
         """Delete the NaaS flows of the bridges no longer configured (their

@@ -15,6 +15,10 @@ patch ports to br-tun and to the physical bridges are trunks)::
              prio 0                                               NORMAL
     table 23 prio 0  drop (the canary: gone when ovs-vswitchd lost the tables)
 
+With filtered ports (naas.agent.l2.ovs_firewall), NORMAL in table 0 is
+``resubmit(,73)`` (``forward``): the firewall's tables judge the frames for
+its ports first and end in NORMAL.
+
 br-tun::
 
     table 0  prio 1  in_port=<patch-int>     resubmit(,22)
@@ -180,13 +184,14 @@ def _valid(ofport):
     return isinstance(ofport, int) and ofport > 0
 
 
-def render(layout, nets):
+def render(layout, nets, forward='NORMAL'):
     """{bridge: {(table, priority, match): actions}} of every NaaS flow for
-    the networks ``nets`` (an iterable of Net)."""
+    the networks ``nets`` (an iterable of Net); ``forward``: br-int's action
+    once a frame's local VLAN is known."""
     nets = sorted(nets, key=lambda n: n.lvid)
     int_flows = {
         (0, 65535, 'vlan_tci=0x0fff/0x1fff'): 'drop',
-        (0, 0, ''): 'NORMAL',
+        (0, 0, ''): forward,
         (CANARY_TABLE, 0, ''): 'drop',
     }
     out = {layout.int_br: int_flows}
@@ -211,13 +216,13 @@ def render(layout, nets):
             if net.network_type == 'vlan':
                 int_flows[(0, 3, 'in_port=%d,dl_vlan=%d' % (
                     link.int_ofport, net.segmentation_id))] = \
-                    'mod_vlan_vid:%d,NORMAL' % net.lvid
+                    'mod_vlan_vid:%d,%s' % (net.lvid, forward)
                 phys_flows[(0, 4, 'in_port=%d,dl_vlan=%d' % (
                     link.phy_ofport, net.lvid))] = \
                     'mod_vlan_vid:%d,NORMAL' % net.segmentation_id
             elif net.network_type == 'flat':
                 int_flows[(0, 3, 'in_port=%d,vlan_tci=0x0000/0x1fff' % (
-                    link.int_ofport))] = 'mod_vlan_vid:%d,NORMAL' % net.lvid
+                    link.int_ofport))] = 'mod_vlan_vid:%d,%s' % (net.lvid, forward)
                 phys_flows[(0, 4, 'in_port=%d,dl_vlan=%d' % (
                     link.phy_ofport, net.lvid))] = 'strip_vlan,NORMAL'
 

@@ -1,0 +1,404 @@
+"""The Open vSwitch driver's port filter: a conntrack-based OpenFlow firewall.
+
+Pure logic (no I/O), like naas.agent.l2.ovs_flows: :class:`Firewall` keeps
+the filtered ports' details and the security groups (the ``sg_info`` of
+naas.agent.l2.hooks.PortFilter) and renders the br-int flows that enforce
+them; the driver (naas.agent.l2.openvswitch) merges them into br-int's
+table and applies the difference in its one bundle per batch, under its
+generation cookie (a restart replaces every flow atomically).  Written
+after Neutron's openvswitch_firewall, smaller: no ct_mark bookkeeping, no
+explicit egress-direct mode.
+
+Registers: reg5 = the ofport of the filtered port a packet is judged for,
+reg6 = the network's local VLAN, which is also the conntrack zone (two
+tenants' overlapping addresses never share state).
+
+br-int pipeline once a port is filtered (table 0 is ovs_flows', whose
+forwarding action becomes ``resubmit(,FORWARD)``)::
+
+    table 0  prio 1  in_port=<filtered VIF>     reg5, reg6, resubmit(,EGRESS)
+             prio 1  in_port=<other wired VIF of a network with filtered
+                      ports>                     reg6, resubmit(,FORWARD)
+             (a VIF on the dead VLAN is dropped by ovs_flows at prio 2)
+    EGRESS (71)  anti-spoofing: ARP, ND, DHCP client out, DHCP server and
+                 RA dropped, IP from own MAC/addresses -> ct(table=72) (a
+                 stateless port: resubmit(,72)); everything else dropped
+    EGRESS_RULES (72)  +inv drop, +est+rpl and +rel accepted, rules
+                 (+new: ct commit), conjunctions for remote groups; drop
+    FORWARD (73) dl_dst=<filtered MAC> of the packet's network (reg6 of a
+                 local sender, or dl_vlan from a patch port) -> reg5,
+                 strip_vlan, resubmit(,INGRESS); else NORMAL
+    INGRESS (74) ARP, DHCP replies, ICMPv6 RA/NS/NA/MLD -> output; IP ->
+                 ct(table=75) unless already tracked in the same zone
+    INGRESS_RULES (75)  as 72; accepted -> output:<port>
+
+Remote groups and address groups are conjunctions: one flow per member
+address (dimension 1, per network) and one per rule of each port
+(dimension 2), so a member added is one flow, not a rewrite.
+
+A port whose details have no ``security_groups`` key gets anti-spoofing
+only; an empty list: the base rules only.  Ports with
+port_security_enabled False are not here at all: their traffic takes the
+normal path.
+"""
+import collections
+import ipaddress
+
+EGRESS = 71
+EGRESS_RULES = 72
+FORWARD = 73
+INGRESS = 74
+INGRESS_RULES = 75
+TABLES = (EGRESS, EGRESS_RULES, FORWARD, INGRESS, INGRESS_RULES)
+
+REG_PORT = 'NXM_NX_REG5[]'
+REG_NET = 'NXM_NX_REG6[]'
+ZONE = 'zone=NXM_NX_REG6[0..15]'
+FORWARD_ACTION = 'resubmit(,%d)' % FORWARD
+
+# Priorities.
+ENTRY = 1             # table 0 (below ovs_flows' dead-VLAN drops at 2)
+BASE_ALLOW = 100
+BASE_DENY = 90
+TRACK = 80
+IP_FROM_OWN = 65
+CONNTRACK = 100       # rules tables: +inv, +est+rpl, +rel
+RULE = 50
+CONJUNCTION = 40
+PORT_DROP = 10
+
+CT_NEW = '+trk+new-est'
+CT_EST = '+trk+est-rel-rpl'
+DHCP = {4: ('udp', 68, 67), 6: ('udp6', 546, 547)}
+ETHERTYPES = {'IPv4': 4, 'IPv6': 6}
+#: ICMPv6 a VM may send from its addresses (and :: while in DAD): MLD
+#: query/report/done, router and neighbour solicitation, MLDv2 report.
+ICMPV6_OUT = (130, 131, 132, 133, 135, 143)
+ICMPV6_NA = 136
+ICMPV6_RA = 134
+#: ICMPv6 always let in: MLD, RA, NS, NA.
+ICMPV6_IN = (130, 131, 132, 134, 135, 136, 143)
+PROTO_ICMP, PROTO_ICMPV6 = 1, 58
+PROTOCOL_NAMES = {(4, 1): 'icmp', (4, 6): 'tcp', (4, 17): 'udp', (4, 132): 'sctp',
+                  (6, 58): 'icmp6', (6, 6): 'tcp6', (6, 17): 'udp6', (6, 132): 'sctp6'}
+PORT_PROTOCOLS = (6, 17, 132)
+
+#: What the flows of a filtered port hang on: its VIF's ofport, its
+#: network's local VLAN, dead: the VIF is on the dead VLAN (not wired or
+#: admin down: nothing is delivered to it).
+Binding = collections.namedtuple('Binding', 'ofport lvid dead')
+
+
+def link_local(mac):
+    """The IPv6 link-local address (EUI-64) of a MAC address."""
+    octets = [int(b, 16) for b in mac.split(':')]
+    octets[0] ^= 0x02
+    eui = octets[:3] + [0xff, 0xfe] + octets[3:]
+    return str(ipaddress.IPv6Address(bytes([0xfe, 0x80] + [0] * 6 + eui)))
+
+
+def port_masks(low, high):
+    """``tp_dst`` values (``22`` or ``0x0400/0xfc00``) that cover low..high."""
+    out = []
+    while low <= high:
+        size = 1
+        while low % (size * 2) == 0 and low + size * 2 - 1 <= high and size < 0x10000:
+            size *= 2
+        out.append('%d' % low if size == 1 else '%#06x/%#06x' % (low, 0xffff & ~(size - 1)))
+        low += size
+    return out
+
+
+def _network(address):
+    net = ipaddress.ip_network(address, strict=False)
+    return net.version, (str(net.network_address) if net.prefixlen == net.max_prefixlen
+                         else str(net))
+
+
+class FilteredPort(collections.namedtuple(
+        'FilteredPort', 'port_id network_id mac addresses groups')):
+    """A port's details as the firewall needs them: addresses is a sorted
+    tuple of (mac, version, address or CIDR) it may send from; groups a
+    tuple of security group ids, or None (no group filtering)."""
+
+    @classmethod
+    def from_details(cls, details):
+        mac = details['mac_address'].lower()
+        addresses = {(mac, 6, link_local(mac))}
+        for fixed in details.get('fixed_ips') or ():
+            ip = fixed['ip_address'] if isinstance(fixed, dict) else fixed
+            addresses.add((mac,) + _network(ip))
+        for pair in details.get('allowed_address_pairs') or ():
+            pair_mac = (pair.get('mac_address') or mac).lower()
+            addresses.add((pair_mac,) + _network(pair['ip_address']))
+        groups = details.get('security_groups')
+        return cls(details['port_id'], details['network_id'], mac,
+                   tuple(sorted(addresses)),
+                   None if groups is None else tuple(sorted(groups)))
+
+    def macs(self):
+        return sorted({self.mac} | {a[0] for a in self.addresses})
+
+
+class Firewall:
+    """The filtered ports and their groups; :meth:`render` gives their flows."""
+
+    def __init__(self):
+        self.ports = {}           # port_id -> FilteredPort
+        self.groups = {}          # sg_id -> {'stateful', 'rules'}
+        self.members = {}         # sg_id -> {'IPv4': [...], 'IPv6': [...]}
+        self.address_groups = {}  # ag_id -> {'IPv4': [...], 'IPv6': [...]}
+        self._conj_ids = {}       # (lvid, remote, direction, version, ct) -> id
+        self._cache = {}          # port_id -> (key, flows, conj flows) of the last render
+
+    # ---- state ---------------------------------------------------------------
+
+    def set_port(self, details):
+        self.ports[details['port_id']] = FilteredPort.from_details(details)
+
+    def remove_port(self, port_id):
+        self._cache.pop(port_id, None)
+        return self.ports.pop(port_id, None)
+
+    def set_groups(self, sg_info, replace=False):
+        """Take the groups, members and address groups of ``sg_info``;
+        ``replace``: forget the others."""
+        sg_info = sg_info or {}
+        for attr, key in (('groups', 'security_groups'), ('members', 'members'),
+                          ('address_groups', 'address_groups')):
+            if replace:
+                setattr(self, attr, {})
+            getattr(self, attr).update(sg_info.get(key) or {})
+
+    def network_of(self, port_id):
+        port = self.ports.get(port_id)
+        return port.network_id if port else None
+
+    # ---- flows ---------------------------------------------------------------
+
+    def render(self, bindings, others=(), trunks=()):
+        """{(table, priority, match): actions} of every firewall flow.
+
+        ``bindings``: {port_id: Binding} of the filtered ports whose VIF is
+        plugged (the others get no flow); ``others``: [(ofport, lvid)] of
+        the wired VIFs that are not filtered; ``trunks``: the ofports of
+        br-int's patch ports (their frames carry the local VLAN)."""
+        out = {}
+        conj = collections.defaultdict(set)
+        lvids = set()
+        for port_id, binding in sorted(bindings.items()):
+            port = self.ports.get(port_id)
+            if port is None or binding.ofport <= 0:
+                continue
+            lvids.add(binding.lvid)
+            key = (port, binding, tuple(trunks), self._rules_key(port))
+            cached = self._cache.get(port_id)
+            if cached is None or cached[0] != key:
+                flows, port_conj = {}, collections.defaultdict(set)
+                self._port_flows(port, binding, trunks, flows, port_conj)
+                cached = self._cache[port_id] = (key, flows, port_conj)
+            out.update(cached[1])
+            for flow_key, ids in cached[2].items():
+                conj[flow_key] |= ids
+        for ofport, lvid in sorted(set(others)):
+            if lvid in lvids and ofport > 0:
+                out[(0, ENTRY, 'in_port=%d' % ofport)] = (
+                    'load:%d->%s,%s' % (lvid, REG_NET, FORWARD_ACTION))
+        self._member_flows({i for ids in conj.values() for i, _dim in ids}, conj)
+        for flow_key, ids in conj.items():
+            out[flow_key] = ','.join('conjunction(%d,%d/2)' % i for i in sorted(ids))
+        if out:
+            for table in TABLES:
+                out[(table, 0, '')] = 'NORMAL' if table == FORWARD else 'drop'
+        return out
+
+    def _rules_key(self, port):
+        """What the flows of ``port`` depend on beside its binding."""
+        if port.groups is None:
+            return None
+        return tuple((g, repr(self.groups.get(g))) for g in port.groups)
+
+    def _conj_id(self, key):
+        conj_id = self._conj_ids.get(key)
+        if conj_id is None:
+            conj_id = self._conj_ids[key] = len(self._conj_ids) + 1
+        return conj_id
+
+    def _port_flows(self, port, binding, trunks, out, conj):
+        ofport, lvid = binding.ofport, binding.lvid
+        reg = 'reg5=%d' % ofport
+        out[(0, ENTRY, 'in_port=%d' % ofport)] = 'load:%d->%s,load:%d->%s,resubmit(,%d)' % (
+            ofport, REG_PORT, lvid, REG_NET, EGRESS)
+        # Delivery: frames for its MACs on its network, from a local port
+        # (reg6) or a patch port (tagged); none while the VIF is dead.
+        to_port = 'load:%d->%s,resubmit(,%d)' % (ofport, REG_PORT, INGRESS)
+        for mac in port.macs():
+            out[(FORWARD, RULE, 'reg6=%d,dl_dst=%s,vlan_tci=0x0000/0x1000' % (lvid, mac))] = (
+                'drop' if binding.dead else to_port)
+            for trunk in sorted(trunks):
+                out[(FORWARD, RULE, 'in_port=%d,dl_vlan=%d,dl_dst=%s' % (trunk, lvid, mac))] = (
+                    'drop' if binding.dead else 'strip_vlan,load:%d->%s,%s' % (
+                        lvid, REG_NET, to_port))
+        stateful = port.groups is not None and any(
+            self.groups.get(g, {}).get('stateful', True) for g in port.groups)
+        self._egress_base(port, reg, stateful, out)
+        self._ingress_base(reg, ofport, stateful, out)
+        accept = {'egress': FORWARD_ACTION, 'ingress': 'output:%d' % ofport}
+        for direction, table in (('egress', EGRESS_RULES), ('ingress', INGRESS_RULES)):
+            out[(table, PORT_DROP, reg)] = 'drop'
+            if port.groups is None:
+                out[(table, RULE, reg)] = accept[direction]
+                continue
+            if stateful:
+                out[(table, CONNTRACK, reg + ',ct_state=+trk+inv')] = 'drop'
+                out[(table, CONNTRACK, reg + ',ct_state=+trk+est-rel+rpl')] = accept[direction]
+                out[(table, CONNTRACK, reg + ',ct_state=+trk-new-est+rel-inv')] = (
+                    accept[direction])
+            for group_id in port.groups:
+                for rule in self.groups.get(group_id, {}).get('rules', ()):
+                    if rule.get('direction') == direction:
+                        self._rule_flows(port, lvid, reg, table, rule, stateful,
+                                         accept[direction], out, conj)
+
+    def _egress_base(self, port, reg, stateful, out):
+        table = EGRESS
+        accept = FORWARD_ACTION
+        to_rules = ('ct(table=%d,%s)' % (EGRESS_RULES, ZONE) if stateful
+                    else 'resubmit(,%d)' % EGRESS_RULES)
+        for mac, version, address in port.addresses:
+            src = '%s,dl_src=%s' % (reg, mac)
+            if version == 4:
+                out[(table, BASE_ALLOW, src + ',arp,arp_spa=%s,arp_sha=%s' % (address, mac))] = \
+                    accept
+                out[(table, IP_FROM_OWN, src + ',ip,nw_src=%s' % address)] = to_rules
+            else:
+                for icmp_type in ICMPV6_OUT:
+                    out[(table, BASE_ALLOW, src + ',icmp6,ipv6_src=%s,icmp_type=%d' % (
+                        address, icmp_type))] = accept
+                out[(table, BASE_ALLOW, src + ',icmp6,icmp_type=%d,icmp_code=0,nd_target=%s'
+                     % (ICMPV6_NA, address))] = accept
+                out[(table, IP_FROM_OWN, src + ',ipv6,ipv6_src=%s' % address)] = to_rules
+            proto, client, server = DHCP[version]
+            field = 'nw_src' if version == 4 else 'ipv6_src'
+            out[(table, BASE_ALLOW, src + ',%s,%s=%s,tp_src=%d,tp_dst=%d' % (
+                proto, field, address, client, server))] = accept
+        src = '%s,dl_src=%s' % (reg, port.mac)
+        # Before an address: DHCP discovery, IPv6 DAD.
+        out[(table, BASE_ALLOW, src + ',udp,nw_src=0.0.0.0,tp_src=68,tp_dst=67')] = accept
+        for icmp_type in ICMPV6_OUT:
+            out[(table, BASE_ALLOW, src + ',icmp6,ipv6_src=::,icmp_type=%d' % icmp_type)] = \
+                accept
+        # No DHCP server, no router advertisements, no neighbour
+        # advertisement but for its own addresses (allowed above).
+        out[(table, BASE_DENY, reg + ',udp,tp_src=67')] = 'drop'
+        out[(table, BASE_DENY, reg + ',udp6,tp_src=547')] = 'drop'
+        out[(table, BASE_DENY, reg + ',icmp6,icmp_type=%d' % ICMPV6_RA)] = 'drop'
+        out[(table, BASE_DENY, reg + ',icmp6,icmp_type=%d' % ICMPV6_NA)] = 'drop'
+        out[(table, PORT_DROP, reg)] = 'drop'
+
+    def _ingress_base(self, reg, ofport, stateful, out):
+        table = INGRESS
+        deliver = 'output:%d' % ofport
+        out[(table, BASE_ALLOW, reg + ',arp')] = deliver
+        out[(table, BASE_ALLOW, reg + ',udp,tp_src=67,tp_dst=68')] = deliver
+        out[(table, BASE_ALLOW, reg + ',udp6,tp_src=547,tp_dst=546')] = deliver
+        for icmp_type in ICMPV6_IN:
+            out[(table, BASE_ALLOW, reg + ',icmp6,icmp_type=%d' % icmp_type)] = deliver
+        for dl_type in ('ip', 'ipv6'):
+            if stateful:
+                # Tracked already: sent by a filtered port of the same network.
+                out[(table, TRACK, reg + ',ct_state=-trk,' + dl_type)] = (
+                    'ct(table=%d,%s)' % (INGRESS_RULES, ZONE))
+                out[(table, TRACK, reg + ',ct_state=+trk,' + dl_type)] = (
+                    'resubmit(,%d)' % INGRESS_RULES)
+            else:
+                out[(table, TRACK, reg + ',' + dl_type)] = 'resubmit(,%d)' % INGRESS_RULES
+        out[(table, PORT_DROP, reg)] = 'drop'
+
+    def _rule_flows(self, port, lvid, reg, table, rule, stateful, accept, out, conj):
+        version = ETHERTYPES.get(rule.get('ethertype'), 4)
+        direction = rule['direction']
+        matches = _protocol_matches(rule, version)
+        if matches is None:
+            return
+        remote = None
+        if rule.get('remote_group_id'):
+            remote = ('sg', rule['remote_group_id'])
+        elif rule.get('remote_address_group_id'):
+            remote = ('ag', rule['remote_address_group_id'])
+        else:
+            prefix = rule.get('remote_ip_prefix')
+            if prefix:
+                prefix_version, prefix = _network(prefix)
+                if prefix_version != version:
+                    return
+                if ipaddress.ip_network(prefix).prefixlen:
+                    field = _address_field(version, direction)
+                    matches = [m + ',%s=%s' % (field, prefix) for m in matches]
+        states = ((CT_NEW, 'ct(commit,%s),' % ZONE), (CT_EST, '')) if stateful else ((None, ''),)
+        for state, commit in states:
+            ct = ',ct_state=%s' % state if state else ''
+            if remote is None:
+                for match in matches:
+                    out[(table, RULE, reg + ct + ',' + match)] = commit + accept
+                continue
+            conj_id = self._conj_id((lvid, remote, direction, version, state))
+            for match in matches:
+                conj[(table, CONJUNCTION, reg + ct + ',' + match)].add((conj_id, 2))
+            out[(table, CONJUNCTION, 'conj_id=%d,%s,%s' % (
+                conj_id, reg, 'ip' if version == 4 else 'ipv6'))] = commit + accept
+
+    def _member_flows(self, used, conj):
+        """Dimension 1 of the conjunctions ``used`` by a port's rule: one
+        flow per remote address."""
+        for (lvid, remote, direction, version, state), conj_id in self._conj_ids.items():
+            if conj_id not in used:
+                continue
+            kind, remote_id = remote
+            source = self.members if kind == 'sg' else self.address_groups
+            table = EGRESS_RULES if direction == 'egress' else INGRESS_RULES
+            field = _address_field(version, direction)
+            dl_type = 'ip' if version == 4 else 'ipv6'
+            for address in (source.get(remote_id) or {}).get(
+                    'IPv4' if version == 4 else 'IPv6', ()):
+                address_version, address = _network(address)
+                if address_version != version:
+                    continue
+                match = 'reg6=%d,%s,%s=%s' % (lvid, dl_type, field, address)
+                conj[(table, CONJUNCTION, match)].add((conj_id, 1))
+
+
+def _address_field(version, direction):
+    """The field of the remote address: the source of what comes in, the
+    destination of what goes out."""
+    if version == 4:
+        return 'nw_src' if direction == 'ingress' else 'nw_dst'
+    return 'ipv6_src' if direction == 'ingress' else 'ipv6_dst'
+
+
+def _protocol_matches(rule, version):
+    """The protocol part of a rule's matches (a list; None: never matches
+    on this IP version)."""
+    protocol = rule.get('protocol')
+    if protocol is None:
+        return ['ip' if version == 4 else 'ipv6']
+    protocol = int(protocol)
+    if version == 6 and protocol == PROTO_ICMP:
+        protocol = PROTO_ICMPV6
+    name = PROTOCOL_NAMES.get((version, protocol))
+    if name is None:
+        if protocol in (PROTO_ICMP, PROTO_ICMPV6):
+            return None
+        return ['%s,nw_proto=%d' % ('ip' if version == 4 else 'ipv6', protocol)]
+    low, high = rule.get('port_range_min'), rule.get('port_range_max')
+    if protocol in (PROTO_ICMP, PROTO_ICMPV6):
+        if low is None:
+            return [name]
+        match = '%s,icmp_type=%d' % (name, low)
+        return [match + (',icmp_code=%d' % high if high is not None else '')]
+    if protocol in PORT_PROTOCOLS and low is not None:
+        high = low if high is None else high
+        if (low, high) == (1, 65535):
+            return [name]
+        return ['%s,tp_dst=%s' % (name, mask) for mask in port_masks(low, high)]
+    return [name]
