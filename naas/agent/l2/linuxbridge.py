@@ -34,7 +34,9 @@ import logging
 import threading
 
 from naas.agent.l2 import base
+from naas.agent.l2 import hooks
 from naas.agent.l2 import nft_firewall
+from naas.agent.l2 import qos_tc
 from naas.host import ip_lib
 from naas.host import vif as host_vif
 from naas.lib import constants
@@ -142,8 +144,9 @@ def reconcile_plan(links, wanted, mappings):
     return delete, release
 
 
-class LinuxBridgeDriver(base.L2Driver):
+class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
+    qos_rule_types = qos_tc.TcQoS.RULE_TYPES
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -164,6 +167,7 @@ class LinuxBridgeDriver(base.L2Driver):
         self._ports = {}          # port_id -> network_id of the VIFs wired here
         self._endpoints = {}      # network_id -> endpoints last given
         self.firewall = nft_firewall.NftFirewall(self.namespace, bridge_name)
+        self.qos = qos_tc.TcQoS(lambda: self.ip, self.namespace)
 
     # ---- plumbing -----------------------------------------------------------
 
@@ -297,6 +301,7 @@ class LinuxBridgeDriver(base.L2Driver):
             self._endpoints.clear()
             self._checked.clear()
         self.firewall.remove_all()
+        self.qos.cleanup()
 
     def plug_service_ports(self, ports):
         """The veth pairs: the poll loop finds their host ends and wires
@@ -309,8 +314,6 @@ class LinuxBridgeDriver(base.L2Driver):
         host_vif.unplug_veth(port_id, self.namespace)
 
     # ---- hooks.PortFilter: nftables (naas.agent.l2.nft_firewall) -----------
-    # (hooks.PortFilter joins the class bases once the server answers
-    # get_security_group_info: the agent asks it before wiring any port.)
 
     def filter_ports(self, details, sg_info):
         self.firewall.filter_ports(details, sg_info)
@@ -323,6 +326,16 @@ class LinuxBridgeDriver(base.L2Driver):
 
     def reconcile_filters(self, wanted, sg_info):
         self.firewall.reconcile_filters(wanted, sg_info)
+
+    # ---- hooks.QoS: tc and nftables (naas.agent.l2.qos_tc) -------------------
+
+    def set_port_qos(self, port_id, policy):
+        with self._lock:
+            self.qos.set_port_qos(port_id, policy)
+
+    def reconcile_qos(self, wanted):
+        with self._lock:
+            self.qos.reconcile_qos(wanted)
 
     # ---- networks -----------------------------------------------------------
 
