@@ -134,7 +134,8 @@ class L2Plugin(core.CorePluginBase):
 
     def delete_network(self, context, id):
         conn = context.connection
-        networks.get_row(context, id, lock=True)
+        network = networks.get_row(context, id, lock=True)
+        self.run_delete_hooks(context, 'network', network)
         if ports.network_in_use(conn, id):
             raise exceptions.NetworkInUse(net_id=id)
         subnet_rows = subnets.rows_of_network(conn, id)

@@ -236,6 +236,19 @@ def disassociate_port(l3, context, port_id):
         l3.notifier.routers_updated(context, [r.router_id for r in rows])
 
 
+def delete_unassociated(l3, context, network_id):
+    """The network is being deleted: its floating IPs that no port uses go
+    with it, as Neutron's delete_disassociated_floatingips (an associated one
+    goes through a router whose gateway keeps the network in use)."""
+    conn = context.connection
+    for row in conn.execute(sa.select(floatingips.c.id, floatingips.c.floating_port_id).where(
+            floatingips.c.floating_network_id == network_id,
+            floatingips.c.fixed_port_id.is_(None))).all():
+        common.delete_tags(conn, row.id)
+        conn.execute(floatingips.delete().where(floatingips.c.id == row.id))
+        l3.core.delete_service_port(context, row.floating_port_id)
+
+
 def set_statuses(conn, router_id, statuses):
     """Statuses an L3 agent reports for the floating IPs of its router."""
     changed = []

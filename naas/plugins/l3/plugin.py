@@ -42,6 +42,7 @@ class L3Plugin(core_plugin.ServicePlugin):
     def attach(self, core_plugin):
         super().attach(core_plugin)
         core_plugin.add_delete_hook('port', self._before_port_delete)
+        core_plugin.add_delete_hook('network', self._before_network_delete)
         core_plugin.add_device_owner(routers.ROUTER_OWNERS, self._router_project)
 
     def start_rpc_listeners(self):
@@ -149,6 +150,10 @@ class L3Plugin(core_plugin.ServicePlugin):
         check_device_owner); None if there is no such router."""
         row = routers.row_by_id(context.connection, router_id)
         return None if row is None else row.project_id
+
+    def _before_network_delete(self, context, network):
+        """A network's unassociated floating IPs are deleted with it."""
+        floatingips.delete_unassociated(self, context, network.id)
 
     def _before_port_delete(self, context, port):
         """DELETE /v2.0/ports of a router's or floating IP's port is 409
