@@ -87,6 +87,7 @@ from naas.agent.l2 import base
 from naas.agent.l2 import hooks
 from naas.agent.l2 import ovs_firewall
 from naas.agent.l2 import ovs_flows as flows
+from naas.agent.l2 import qos_ovs
 from naas.host import offload
 from naas.host import ovs_lib
 from naas.host import vif as host_vif
@@ -115,8 +116,9 @@ class PortState:
         self.ofport = ofport
 
 
-class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter):
+class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
+    qos_rule_types = qos_ovs.OvsQoS.RULE_TYPES
 
     def __init__(self, conf):
         super().__init__(conf)
@@ -134,6 +136,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter):
         self.tunnel_types = types if self.tunnel_ip else []
         self.mappings = dict(agent.bridge_mappings or {})
         self.ofctl = ovs_lib.OFCtl(ovs_lib.rundir_of(self.connection))
+        self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
         self._api = None
         self._lock = threading.RLock()
         self._batch_depth = 0
@@ -504,7 +507,9 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter):
                     self.ofctl.bundle(name, [NAAS_FLOWS_DELETE])
                 except ovs_lib.OVSError as exc:
                     LOG.warning('removing NaaS flows of %s failed: %s', name, exc)
+            ops.append(qos_ovs.op_delete_stale(keep=()))
             ovs_lib.transact(self.api, ops)
+            self.qos.cleanup()
             self._reset_state()
             self.firewall = ovs_firewall.Firewall()
             self._ops = []
@@ -539,6 +544,27 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter):
     def unplug_service_port(self, port_id):
         ovs_lib.transact(self.api, [ovs_lib.op_del_port(base.vif_name(port_id))])
         host_vif.unplug_veth(port_id, self.namespace)
+
+    # ---- hooks.QoS: OVSDB QoS rows, meters, flows (naas.agent.l2.qos_ovs) ------
+
+    def set_port_qos(self, port_id, policy):
+        with self._lock:
+            ops = self.qos.set_port(port_id, self._vif(port_id), policy, self.api)
+            if ops is None:
+                return
+            self._ops += ops
+            self._changed()
+            if not self._pending:
+                self.qos.delete_unused_meters()
+
+    def reconcile_qos(self, wanted):
+        with self._lock:
+            keep = {d['port_id'] for d in wanted if d.get('qos_policy')}
+            self.qos.forget(keep)
+            self._ops.append(qos_ovs.op_delete_stale(keep))
+            self._changed()
+            if not self._pending:
+                self.qos.delete_unused_meters()
 
     # ---- applying --------------------------------------------------------------
 
@@ -630,6 +656,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter):
         tables = flows.render(layout, self.nets.values(), forward=(
             ovs_firewall.FORWARD_ACTION if firewall else 'NORMAL'))
         tables[self.int_br].update(firewall)
+        tables[self.int_br].update(self.qos.flows({p: s.ofport for p, s in self.ports.items()}))
         full = self.full_refresh
         for bridge, table in sorted(tables.items()):
             if full:
