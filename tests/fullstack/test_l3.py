@@ -347,8 +347,11 @@ class _L3Tests(object):
         self.add_interface(a, router, sub1)
         self.add_interface(a, router, sub2)
         a1 = self.vm(env, h1, net1, sub1, '10.11.1.10')
-        # A VM that routes 192.168.77.0/24 (an address on its loopback).
-        gw = self.vm(env, h2, net2, sub2, '10.11.2.20')
+        # A VM that routes 192.168.77.0/24 (an address on its loopback): it
+        # answers from an address not its port's, so port security is off.
+        gw = env.boot_vm(h2, net2, port=env.create_port(
+            net2, h2, '10.11.2.20', port_security_enabled=False))
+        gw.exec(['ip', 'route', 'replace', 'default', 'via', sub2['gateway_ip']])
         gw.exec(['ip', 'addr', 'add', '192.168.77.1/32', 'dev', 'lo'])
         env.wait_port_status(a1.port['id'])
         env.wait_port_status(gw.port['id'])

@@ -33,10 +33,10 @@ call is one ``nft -f -`` transaction: a chain is flushed and refilled
 atomically, packets never see it empty, and a VIF joins its bridge only
 after its chains are in (the agent calls ``filter_ports`` before ``wire``).
 
-Which ports: ``port_security_enabled`` False -> no chain, the VIF passes
-everything; key absent (no security-group plugin on the server) -> filtered
-unless the port is a network service port (device_owner ``network:...``);
-``security_groups`` absent -> anti-spoofing only, then everything passes;
+Which ports: network service ports (device_owner ``network:...``) and
+ports with ``port_security_enabled`` False get no chain: the VIF passes
+everything.  Of the others, ``security_groups`` absent (no security-group
+plugin on the server) -> anti-spoofing only, then everything passes;
 present and empty -> the base rules only.
 """
 import hashlib
@@ -96,9 +96,12 @@ def run_nft(namespace, args, text=None):
 # ---- what a port's chains say (pure functions) ------------------------------
 
 def is_filtered(details):
-    """Whether a port gets chains (the module docstring says which)."""
-    default = not (details.get('device_owner') or '').startswith('network:')
-    return bool(details.get('port_security_enabled', default))
+    """Whether a port gets chains: never a network service port
+    (device_owner ``network:...``: DHCP, router interfaces and gateways,
+    floating IPs), whatever its port_security_enabled, as in Neutron."""
+    if (details.get('device_owner') or '').startswith('network:'):
+        return False
+    return bool(details.get('port_security_enabled', True))
 
 
 def link_local(mac):
