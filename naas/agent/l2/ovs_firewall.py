@@ -23,14 +23,15 @@ forwarding action becomes ``resubmit(,FORWARD)``)::
     EGRESS (71)  anti-spoofing: ARP, ND, DHCP client out, DHCP server and
                  RA dropped, IP from own MAC/addresses -> ct(table=72) (a
                  stateless port: resubmit(,72)); everything else dropped
-    EGRESS_RULES (72)  +inv drop, +est+rpl and +rel accepted, rules
-                 (+new: ct commit), conjunctions for remote groups; drop
+    EGRESS_RULES (72)  +inv drop, +est+rpl and +rel accepted, rules,
+                 conjunctions for remote groups; drop
     FORWARD (73) dl_dst=<filtered MAC> of the packet's network (reg6 of a
                  local sender, or dl_vlan from a patch port) -> reg5,
-                 strip_vlan, resubmit(,INGRESS); else NORMAL
+                 strip_vlan, resubmit(,INGRESS); +new (from a stateful
+                 port's egress) -> ct commit, NORMAL; else NORMAL
     INGRESS (74) ARP, DHCP replies, ICMPv6 RA/NS/NA/MLD -> output; IP ->
                  ct(table=75) unless already tracked in the same zone
-    INGRESS_RULES (75)  as 72; accepted -> output:<port>
+    INGRESS_RULES (75)  as 72; accepted -> output:<port> (+new: ct commit)
 
 Remote groups and address groups are conjunctions: one flow per member
 address (dimension 1, per network) and one per rule of each port
@@ -66,6 +67,7 @@ CONNTRACK = 100       # rules tables: +inv, +est+rpl, +rel
 RULE = 50
 CONJUNCTION = 40
 PORT_DROP = 10
+COMMIT_OUT = 1        # FORWARD, below the filtered ports' MACs
 
 CT_NEW = '+trk+new-est'
 CT_EST = '+trk+est-rel-rpl'
@@ -185,12 +187,13 @@ class Firewall:
         br-int's patch ports (their frames carry the local VLAN)."""
         out = {}
         conj = collections.defaultdict(set)
-        lvids = set()
+        lvids, stateful = set(), False
         for port_id, binding in sorted(bindings.items()):
             port = self.ports.get(port_id)
             if port is None or binding.ofport <= 0:
                 continue
             lvids.add(binding.lvid)
+            stateful = stateful or self._stateful(port)
             key = (port, binding, tuple(trunks), self._rules_key(port))
             cached = self._cache.get(port_id)
             if cached is None or cached[0] != key:
@@ -210,7 +213,18 @@ class Firewall:
         if out:
             for table in TABLES:
                 out[(table, 0, '')] = 'NORMAL' if table == FORWARD else 'drop'
+            # New connections accepted on the way out to a port that is not
+            # filtered here (tracked: only a stateful port's egress tracks).
+            for dl_type in ('ip', 'ipv6') if stateful else ():
+                out[(FORWARD, COMMIT_OUT, 'ct_state=%s,%s' % (CT_NEW, dl_type))] = (
+                    'ct(commit,%s),NORMAL' % ZONE)
         return out
+
+    def _stateful(self, port):
+        """Whether the port tracks connections: it has a stateful group
+        (Neutron refuses to mix stateful and stateless groups on a port)."""
+        return port.groups is not None and any(
+            self.groups.get(g, {}).get('stateful', True) for g in port.groups)
 
     def _rules_key(self, port):
         """What the flows of ``port`` depend on beside its binding."""
@@ -239,8 +253,7 @@ class Firewall:
                 out[(FORWARD, RULE, 'in_port=%d,dl_vlan=%d,dl_dst=%s' % (trunk, lvid, mac))] = (
                     'drop' if binding.dead else 'strip_vlan,load:%d->%s,%s' % (
                         lvid, REG_NET, to_port))
-        stateful = port.groups is not None and any(
-            self.groups.get(g, {}).get('stateful', True) for g in port.groups)
+        stateful = self._stateful(port)
         self._egress_base(port, reg, stateful, out)
         self._ingress_base(reg, ofport, stateful, out)
         accept = {'egress': FORWARD_ACTION, 'ingress': 'output:%d' % ofport}
@@ -335,7 +348,12 @@ class Firewall:
                 if ipaddress.ip_network(prefix).prefixlen:
                     field = _address_field(version, direction)
                     matches = [m + ',%s=%s' % (field, prefix) for m in matches]
-        states = ((CT_NEW, 'ct(commit,%s),' % ZONE), (CT_EST, '')) if stateful else ((None, ''),)
+        # A new connection is committed where it is delivered: in the
+        # ingress rules of its filtered destination, or in FORWARD when it
+        # leaves for anywhere else; never before the destination accepted
+        # it (else a connection a port refused would own the addresses).
+        commit_new = 'ct(commit,%s),' % ZONE if direction == 'ingress' else ''
+        states = ((CT_NEW, commit_new), (CT_EST, '')) if stateful else ((None, ''),)
         for state, commit in states:
             ct = ',ct_state=%s' % state if state else ''
             if remote is None:
