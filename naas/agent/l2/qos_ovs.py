@@ -186,7 +186,7 @@ def has_qos(api, port_name):
         return bool(port is not None and list(port.qos))
 
 
-_METER_LINE = re.compile(r'^meter=(\d+)\s+(\w+)\s+burst\s+stats\s+bands=\s*$')
+_METER_LINE = re.compile(r'^meter=(\d+)\s+(kbps|pktps)\b.*\bbands=\s*$')
 _BAND_LINE = re.compile(r'^type=drop\s+rate=(\d+)\s+burst_size=(\d+)\s*$')
 
 
@@ -244,6 +244,7 @@ class OvsQoS:
         self.ports = {}          # port_id -> PortQoS (policies set here)
         self._installed = None   # {meter id: spec} on the bridge (None: unread)
         self._used = set()       # meter ids the flows last rendered use
+        self._sweep = True       # meters of an earlier agent may be left
 
     def installed(self):
         if self._installed is None:
@@ -273,8 +274,9 @@ class OvsQoS:
         base = self._meter_base(port_id, vif)
         mac = (vif.iface.external_ids or {}).get('attached-mac') if vif.iface else None
         qos = PortQoS(limits, base, mac)
-        installed = self.installed()
-        for meter_id, spec in sorted(meters(qos).items()):
+        wanted = meters(qos)
+        installed = self.installed() if wanted else {}
+        for meter_id, spec in sorted(wanted.items()):
             if installed.get(meter_id) == spec:
                 continue
             if meter_id in installed:
@@ -307,6 +309,7 @@ class OvsQoS:
         """Drop the QoS of ports not in ``keep``; re-read the meters."""
         self.ports = {p: q for p, q in self.ports.items() if p in keep}
         self._installed = None
+        self._sweep = True
 
     def flows(self, ofports):
         """{(table, priority, match): actions} of every port with QoS whose
@@ -324,7 +327,11 @@ class OvsQoS:
 
     def delete_unused_meters(self):
         """After the flows are applied: delete the NaaS meters they no
-        longer use (every meter of br-int is NaaS's)."""
+        longer use (every meter of br-int is NaaS's).  Costs nothing while
+        no meter was made or may be left from an earlier agent."""
+        if self._installed is None and not self._sweep:
+            return
+        self._sweep = False
         installed = self.installed()
         for meter_id in sorted(set(installed) - self._used):
             self.meters.delete(meter_id)

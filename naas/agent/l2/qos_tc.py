@@ -316,12 +316,25 @@ class TcQoS:
         if ifb is not None and ifb.kind != 'ifb':
             raise RuntimeError('%s exists and is not an ifb device' % name)
         if ifb is None:
+            self._sweep_ifbs(ip)
             ifb = ip.add_link(name, 'ifb')
         if not ifb.up or ifb.alias != port_id:
             ip.set_link(ifb.index, state='up', ifalias=port_id)
         self._shape(tc, ifb.index, bandwidth)
         if tc.redirect_target(tap.index) != ifb.index:
             tc.set_redirect(tap.index, ifb.index)
+
+    @staticmethod
+    def _sweep_ifbs(ip):
+        """Delete the ifbs whose VIF is gone (unplugged: the agent does not
+        call the QoS hook then); done when an ifb is made, and at reconcile."""
+        links = ip.links()
+        taps = {lk.name for lk in links if lk.name.startswith(host_vif.VIF_PREFIX)}
+        for lk in links:
+            if (lk.kind == 'ifb' and lk.name.startswith(IFB_PREFIX) and lk.alias
+                    and host_vif.vif_name(lk.alias) not in taps):
+                LOG.info('deleting %s: the VIF of port %s is gone', lk.name, lk.alias)
+                ip.del_link(lk.index)
 
     def _set_nft(self, port_id, rules):
         chains = self._nft_state()
