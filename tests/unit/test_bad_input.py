@@ -298,7 +298,8 @@ class TestMalformedRequests(APITestCase):
                     if status != 200:
                         self.assertError(status, body, resp, 400)
                     else:
-                        self.assertIsInstance(body[collection], list)
+                        self.assertIsInstance(
+                            body[getattr(definition, 'COLLECTION_KEY', collection)], list)
 
     def test_body_too_large(self):
         big = {'network': {'name': 'x', 'description': 'y' * 200000}}
