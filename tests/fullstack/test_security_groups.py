@@ -33,6 +33,7 @@ from naas.conf import agent as agent_conf
 from naas.host import netns
 from naas.host import ovs_lib
 from naas.host import vif
+from tests.fullstack import base
 from tools.harness import fullstack
 from tools.harness import ovs_host
 
@@ -464,6 +465,17 @@ class TestSecurityGroupsOVS(LinuxBridgeFirewallTest):
         self.update()
         self.assertFalse(b1.ping('10.0.0.2', seconds=DENIED_SECONDS), 'member removed')
 
+    def test_a_stateful_port_reaches_a_stateless_one_on_the_same_host(self):
+        # The stateless port keeps no state; the replies it sends are the
+        # stateful port's established traffic all the same.
+        self.groups['stateless'] = {'stateful': False, 'rules': EGRESS_ALL + [
+            rule('ingress', 1)]}
+        self.groups['out'] = {'stateful': True, 'rules': list(EGRESS_ALL)}
+        a, b = self.vm('10.0.0.1', ['out']), self.vm('10.0.0.2', ['stateless'])
+        self.wire(a, b)
+        self.assertTrue(a.ping('10.0.0.2'))
+        self.assertFalse(b.ping('10.0.0.1', seconds=DENIED_SECONDS), 'nothing in to a')
+
     def test_restart_keeps_the_chains_and_removes_what_is_not_wanted(self):
         self.groups['open'] = {'stateful': True, 'rules': EGRESS_ALL + [rule('ingress')]}
         a, b, c = (self.vm('10.0.0.%d' % i, ['open']) for i in (1, 2, 3))
@@ -481,3 +493,149 @@ class TestSecurityGroupsOVS(LinuxBridgeFirewallTest):
         (dead_drop,) = self.flows(c)
         self.assertRegex(dead_drop, r'priority=2,in_port=\d+ actions=drop$')
         self.assertIn('25 packets received', out, 'pings lost across the restart')
+
+
+
+# ---- through the API --------------------------------------------------------
+
+def succeeds(namespace, cmd):
+    return subprocess.run(netns.command(namespace, cmd), capture_output=True).returncode == 0
+
+
+def ping_from(namespace, address, source, seconds):
+    """Whether ``address`` answers a ping sent from ``source`` within ``seconds``."""
+    return poll(lambda: succeeds(namespace, ['busybox', 'ping', '-q', '-c', '1', '-W', '1',
+                                             '-I', source, address]), seconds)
+
+
+class SecurityGroupsTest(base.FullstackTestCase):
+    """From the API to the dataplane: naas-server with the security-group
+    plugin, an agent per host, VMs (tools.harness.fullstack.VM) on ports
+    made through the API.  DRIVER is the hosts' L2 driver (a subclass per
+    driver)."""
+
+    TENANT = 'tenant-sg'
+
+    def sg_env(self):
+        return self.make_env(server_options={
+            'DEFAULT': {'service_plugins': 'router,security-group'}})
+
+    def group(self, client, name, rules=()):
+        """A new group (Neutron gives it the egress rules) with ``rules``."""
+        sg = client.request('POST', '/v2.0/security-groups', {'security_group': {
+            'name': name}}, expect=201)[1]['security_group']
+        for attrs in rules:
+            self.add_rule(client, sg, **attrs)
+        return sg
+
+    def add_rule(self, client, group, **attrs):
+        attrs = dict({'ethertype': 'IPv4'}, security_group_id=group['id'], **attrs)
+        return client.request('POST', '/v2.0/security-group-rules', {
+            'security_group_rule': attrs}, expect=201)[1]['security_group_rule']
+
+    def default_group(self, client):
+        groups = client.get('/v2.0/security-groups?name=default')['security_groups']
+        return groups[0]
+
+    def boot(self, env, host, net, address, groups=None, **attrs):
+        """A VM on a new port (in ``groups``, else the project's default group)."""
+        if groups is not None:
+            attrs['security_groups'] = [g['id'] for g in groups]
+        port = env.create_port(net, host, address, **attrs)
+        vm = env.boot_vm(host, net, port=port)
+        env.wait_port_status(port['id'])
+        return vm
+
+    def assertReaches(self, env, vm, address, seconds=ALLOWED_SECONDS * 2):
+        if not vm.can_ping(address, timeout=seconds):
+            self.fail('%s cannot ping %s\n%s' % (vm.name, address, env.logs()))
+
+    def assertCut(self, vm, address):
+        self.assertFalse(vm.ping(address, count=DENIED_SECONDS, timeout=1),
+                         '%s reached %s' % (vm.name, address))
+
+    def test_default_group_and_a_remote_group_member_on_another_host(self):
+        env = self.sg_env()
+        h1, h2 = env.hosts
+        client = env.client(self.TENANT)
+        net, _ = env.create_network(self.TENANT, '10.0.0.0/24')
+        a = self.boot(env, h1, net, '10.0.0.10')
+        b = self.boot(env, h2, net, '10.0.0.20')
+        # The default group: reachable from its members; egress works.
+        self.assertReaches(env, a, '10.0.0.20')
+        self.assertReaches(env, b, '10.0.0.10')
+        other = self.group(client, 'other')
+        c = self.boot(env, h2, net, '10.0.0.30', groups=[other])
+        self.assertCut(c, '10.0.0.10')
+        self.assertCut(a, '10.0.0.30')
+        # ICMP from the members of ``other`` into the default group.
+        self.add_rule(client, self.default_group(client), direction='ingress',
+                      protocol='icmp', remote_group_id=other['id'])
+        self.assertReaches(env, c, '10.0.0.10')
+        # A member added on host 2 is let in on host 1.
+        d = self.boot(env, h2, net, '10.0.0.40', groups=[other])
+        self.assertReaches(env, d, '10.0.0.10')
+        self.assertCut(d, '10.0.0.30')
+
+    def test_tcp_22_from_one_cidr_opens_exactly_that(self):
+        env = self.sg_env()
+        h1, h2 = env.hosts
+        client = env.client(self.TENANT)
+        net, _ = env.create_network(self.TENANT, '10.0.0.0/24')
+        ssh = self.group(client, 'ssh', [dict(direction='ingress', protocol='tcp',
+                                             port_range_min=22, port_range_max=22,
+                                             remote_ip_prefix='10.0.0.0/28')])
+        server = self.boot(env, h1, net, '10.0.0.20', groups=[ssh])
+        inside = self.boot(env, h2, net, '10.0.0.5')
+        outside = self.boot(env, h2, net, '10.0.0.30')
+        for port in (22, 23):
+            proc = subprocess.Popen(probe_command(server.namespace, 'serve', port),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.addCleanup(proc.wait)
+            self.addCleanup(proc.kill)
+
+        def connects(vm, port, seconds):
+            return succeeds(vm.namespace, [sys.executable, '-c', PROBE, 'connect',
+                                           '10.0.0.20', str(port), str(seconds)])
+        self.assertTrue(connects(inside, 22, ALLOWED_SECONDS * 2), env.logs())
+        self.assertFalse(connects(outside, 22, DENIED_SECONDS))
+        self.assertFalse(connects(inside, 23, DENIED_SECONDS))
+        self.assertCut(inside, '10.0.0.20')
+
+    def test_spoofing_allowed_address_pairs_and_port_security_off(self):
+        env = self.sg_env()
+        h1, h2 = env.hosts
+        client = env.client(self.TENANT)
+        net, _ = env.create_network(self.TENANT, '10.0.0.0/24')
+        icmp_in = self.group(client, 'icmp-in', [dict(direction='ingress', protocol='icmp')])
+        a = self.boot(env, h1, net, '10.0.0.10')
+        b = self.boot(env, h2, net, '10.0.0.20', groups=[icmp_in])
+        self.assertReaches(env, a, '10.0.0.20')
+        # From another IPv4 address: nothing passes...
+        a.exec(['ip', 'addr', 'add', '10.0.0.99/24', 'dev', 'eth0'])
+        self.assertFalse(ping_from(a.namespace, '10.0.0.20', '10.0.0.99', DENIED_SECONDS))
+        # ... until it is an allowed address pair of the port.
+        env.api.update('port', a.port['id'], allowed_address_pairs=[
+            {'ip_address': '10.0.0.99'}])
+        self.assertTrue(ping_from(a.namespace, '10.0.0.20', '10.0.0.99', ALLOWED_SECONDS * 2),
+                        env.logs())
+        # From another MAC address: nothing passes...
+        a.exec(['ip', 'link', 'set', 'eth0', 'address', 'fa:16:3e:99:99:99'])
+        b.flush_neigh()
+        self.assertCut(a, '10.0.0.20')
+        # ... until the port has no port security.
+        env.api.update('port', a.port['id'], security_groups=[],
+                       allowed_address_pairs=[], port_security_enabled=False)
+        self.assertReaches(env, a, '10.0.0.20')
+
+    def test_two_tenants_with_one_cidr_on_one_host(self):
+        env = self.sg_env()
+        h1 = env.hosts[0]
+        vms = {}
+        for tenant in ('tenant-a', 'tenant-b'):
+            net, _ = env.create_network(tenant, '10.0.0.0/24')
+            vms[tenant] = (self.boot(env, h1, net, '10.0.0.1'),
+                           self.boot(env, h1, net, '10.0.0.2'))
+        for first, second in vms.values():
+            self.assertReaches(env, first, '10.0.0.2')
+            self.assertReaches(env, second, '10.0.0.1')

@@ -326,6 +326,11 @@ class Firewall:
                     'resubmit(,%d)' % INGRESS_RULES)
             else:
                 out[(table, TRACK, reg + ',' + dl_type)] = 'resubmit(,%d)' % INGRESS_RULES
+                # A stateful local sender's new connection: committed here,
+                # where it is delivered, so that its replies (untracked from
+                # this port) are the sender's established traffic.
+                out[(table, TRACK + 1, reg + ',ct_state=%s,%s' % (CT_NEW, dl_type))] = (
+                    'ct(commit,%s),resubmit(,%d)' % (ZONE, INGRESS_RULES))
         out[(table, PORT_DROP, reg)] = 'drop'
 
     def _rule_flows(self, port, lvid, reg, table, rule, stateful, accept, out, conj):
