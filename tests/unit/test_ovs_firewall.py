@@ -282,3 +282,16 @@ class TestRestart(FirewallTestCase):
         self.assertTrue(any(self.reg(PORT1) in k[2] for k in self.table()))
         self.assertTrue(all(flows.is_naas_cookie(f.cookie)
                             for f in self.switch.flows['br-int'].values()))
+
+
+class TestWhichPorts(FirewallTestCase):
+    def test_network_service_ports_are_never_filtered(self):
+        # Without the security group plugin the core plugin says
+        # port_security_enabled for every port, DHCP and routers too.
+        dhcp = dict(details(PORT1, groups=None), device_owner='network:dhcp')
+        router = dict(details(PORT2, groups=None), device_owner='network:router_interface')
+        self.filtered(dhcp, router)
+        self.assertEqual('NORMAL', self.table()[(0, 0, '')])
+        self.assertEqual([], [k for k in self.table() if k[0] in fw.TABLES])
+        self.assertTrue(fw.is_filtered(details(PORT3)))
+        self.assertFalse(fw.is_filtered(details(PORT3, security=False)))

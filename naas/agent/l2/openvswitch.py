@@ -418,7 +418,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     def reconcile(self, wanted):
         started = time.monotonic()
         with self._lock:
-            self._filters_pending = any(d.get('port_security_enabled') for d in wanted)
+            self._filters_pending = any(ovs_firewall.is_filtered(d) for d in wanted)
             vifs = self._vifs(refresh=True)
             self._reset_state()
             self._ops = []
@@ -684,7 +684,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
         with self._lock:
             self.firewall.set_groups(sg_info)
             for d in details:
-                if d.get('port_security_enabled'):
+                if ovs_firewall.is_filtered(d):
                     # The network's VLAN now, so that the flows that keep
                     # the VIF closed are in before wire() tags it.
                     self.vlans.allocate(d['network_id'])
@@ -717,7 +717,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             self.firewall = ovs_firewall.Firewall()
             self.firewall.set_groups(sg_info)
             for d in wanted:
-                if d.get('port_security_enabled'):
+                if ovs_firewall.is_filtered(d):
                     self.firewall.set_port(d)
             deferred, self._filters_pending = self._filters_pending, False
             if deferred and self.reconciled:

@@ -39,11 +39,13 @@ address (dimension 1, per network) and one per rule of each port
 
 A port whose details have no ``security_groups`` key gets anti-spoofing
 only; an empty list: the base rules only.  Ports with
-port_security_enabled False are not here at all: their traffic takes the
-normal path.
+port_security_enabled False and network service ports (:func:`is_filtered`)
+are not here at all: their traffic takes the normal path.
 """
 import collections
 import ipaddress
+
+from naas.lib import constants
 
 EGRESS = 71
 EGRESS_RULES = 72
@@ -89,6 +91,15 @@ PORT_PROTOCOLS = (6, 17, 132)
 #: network's local VLAN, dead: the VIF is on the dead VLAN (not wired or
 #: admin down: nothing is delivered to it).
 Binding = collections.namedtuple('Binding', 'ofport lvid dead')
+
+
+def is_filtered(details):
+    """Whether a port gets a filter: port_security_enabled, and never a
+    network service port (device_owner ``network:...``: DHCP, router
+    interfaces and gateways), which the core plugin alone calls secured."""
+    owner = details.get('device_owner') or ''
+    return bool(details.get('port_security_enabled')) and not owner.startswith(
+        constants.DEVICE_OWNER_NETWORK_PREFIX)
 
 
 def link_local(mac):
