@@ -588,3 +588,25 @@ class TestAgents(Base):
                          info['address_groups'])
         # Any protocol is None; egress rules of the template are there.
         self.assertIn(None, {r['protocol'] for r in group['rules']})
+
+
+class TestFilters(Base):
+
+    def test_every_filter_and_sort_key_is_served(self):
+        # Each attribute a definition says is a filter or a sort key is
+        # answered with a list or a 400, never a 500.
+        self.rule(self.group()['id'], protocol='tcp')
+        for collection, definition, _ in plugin_manager.get_manager().registry.served():
+            if collection not in ('security-groups', 'security-group-rules',
+                                  'address-groups', 'default-security-group-rules'):
+                continue
+            for name, spec in definition.RESOURCE_ATTRIBUTE_MAP.items():
+                queries = ['sort_key=%s' % name] if spec.get('is_sort_key') else []
+                if spec.get('is_filter'):
+                    queries += ['%s=%s' % (name, value) for value in ('x', '', '1', UNKNOWN)]
+                for query in queries:
+                    status, body = self.call('GET', '%s?%s' % (collection, query),
+                                             roles='admin')
+                    self.assertIn(status, (200, 400), (collection, query, body))
+                    if status == 200:
+                        self.assertIsInstance(body[definition.COLLECTION_KEY], list)
