@@ -397,6 +397,15 @@ class TestOvsQoS(testtools.TestCase):
                           api=None)
         self.assertEqual({1, 2}, {q.meter_base for q in self.qos.ports.values()})
 
+    def test_a_restart_restores_the_qos_before_the_first_flows(self):
+        wanted = [{'port_id': PORT, 'qos_policy': policy(DSCP_26)},
+                  {'port_id': PORT2, 'qos_policy': None}]
+        ops = self.qos.restore(wanted, {PORT: vif({'naas-qos-meter': '3'})}, api=None)
+        self.assertEqual([PORT], list(self.qos.ports))
+        self.assertEqual(3, self.qos.ports[PORT].meter_base)
+        self.assertEqual(1, len(ops))       # the Port's qos (none); the meter id is kept
+        self.assertIn((0, 65534, 'reg2=0/0x10000,in_port=5,ip'), self.qos.flows({PORT: 5}))
+
     def test_parse_meters(self):
         text = ('OFPST_METER_CONFIG reply (OF1.3) (xid=0x2):\n'
                 'meter=4 kbps burst bands=\ntype=drop rate=10000 burst_size=8000\n\n'

@@ -447,6 +447,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
                         self._wire(d)
                     except Exception as exc:
                         LOG.warning('port %s not wired at reconcile: %s', d['port_id'], exc)
+                self._ops += self.qos.restore(wanted, vifs, self.api)
                 for pid, port in vifs.items():
                     if pid not in by_port and (port.tag != flows.DEAD_VLAN
                                                or NET_KEY in port.other_config):
@@ -495,6 +496,8 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     def cleanup_all(self):
         with self._lock:
             snap = ovs_lib.snapshot(self.api)
+            if self.int_br in snap:
+                self.qos.cleanup()
             ops = []
             for name, br in sorted(snap.items()):
                 if ovs_lib.BRIDGE_MARK in br.external_ids:
@@ -509,7 +512,6 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
                     LOG.warning('removing NaaS flows of %s failed: %s', name, exc)
             ops.append(qos_ovs.op_delete_stale(keep=()))
             ovs_lib.transact(self.api, ops)
-            self.qos.cleanup()
             self._reset_state()
             self.firewall = ovs_firewall.Firewall()
             self._ops = []

@@ -305,6 +305,23 @@ class OvsQoS:
                 return base
         raise RuntimeError('no meter id left for port %s' % port_id)
 
+    def restore(self, wanted, vifs, api):
+        """At the driver's reconcile (a restart), before its first flows:
+        the QoS of the wanted ports (details with ``qos_policy``; ``vifs``:
+        {port_id: ovs_lib.Port}), so that the new generation of flows has
+        their QoS flows from the start (no moment without them).  Returns
+        the OVSDB ops."""
+        ops = []
+        for d in wanted:
+            if not d.get('qos_policy'):
+                continue
+            try:
+                ops += self.set_port(d['port_id'], vifs.get(d['port_id']),
+                                     d['qos_policy'], api) or []
+            except (ValueError, LookupError, ovs_lib.OVSError) as exc:
+                LOG.warning('QoS of port %s not restored: %s', d['port_id'], exc)
+        return ops
+
     def forget(self, keep):
         """Drop the QoS of ports not in ``keep``; re-read the meters."""
         self.ports = {p: q for p, q in self.ports.items() if p in keep}
