@@ -58,6 +58,8 @@ def hosts_of_groups(conn, group_ids, but_port=None):
         return {}
     rows = conn.execute(sa.select(bindings).where(
         bindings.c.security_group_id.in_(sorted(group_ids)))).all()
+    if not rows:
+        return {}
     hosts = ports_db.hosts_of(conn, sa.select(bindings.c.port_id).where(
         bindings.c.security_group_id.in_(sorted(group_ids))))
     out = {}
