@@ -170,7 +170,10 @@ class OverQuota(Conflict):
 
 
 class SubnetOverlap(Conflict):
-    message = 'Invalid input for operation: Requested subnet with cidr %(cidr)s for network %(net_id)s overlaps with subnet %(other)s.'
+    # Neutron's words: clients (tempest's create_subnet) look for
+    # 'overlaps with another subnet' to try the next cidr.
+    message = ('Invalid input for operation: Requested subnet with cidr: %(cidr)s for '
+               'network: %(net_id)s overlaps with another subnet.')
 
     @property
     def type(self):
