@@ -195,14 +195,14 @@ def parse_meters(text):
     out, current = {}, None
     for line in text.splitlines():
         line = line.strip()
-        m = _METER_LINE.match(line)
-        if m:
-            current = (int(m.group(1)), m.group(2))
+        meter = _METER_LINE.match(line)
+        if meter:
+            current = (int(meter.group(1)), meter.group(2))
             continue
-        b = _BAND_LINE.match(line)
-        if b and current:
+        band = _BAND_LINE.match(line)
+        if band and current:
             out[current[0]] = 'meter=%d,%s,burst,band=type=drop,rate=%s,burst_size=%s' % (
-                current[0], current[1], b.group(1), b.group(2))
+                current[0], current[1], band.group(1), band.group(2))
             current = None
     return out
 

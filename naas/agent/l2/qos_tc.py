@@ -60,16 +60,17 @@ NFT_FAMILY = 'bridge'
 NFT_TABLE = 'naas-qos'
 FROM_VM_MAP = 'from-vm'
 TO_VM_MAP = 'to-vm'
-NFT_BASE = (
-    'add table {f} {t}\n'
-    'add map {f} {t} %s {{ type ifname : verdict ; }}\n'
-    'add map {f} {t} %s {{ type ifname : verdict ; }}\n'
-    'add chain {f} {t} forward {{ type filter hook forward priority 0 ; policy accept ; }}\n'
-    'add rule {f} {t} forward iifname vmap @%s\n'
-    'add rule {f} {t} forward oifname vmap @%s\n'
-    % (FROM_VM_MAP, TO_VM_MAP, FROM_VM_MAP, TO_VM_MAP)).format(f=NFT_FAMILY, t=NFT_TABLE)
-
-#: A port's nftables part: {'from': [rules], 'to': [rules]} and its digest.
+#: ``family table`` as nft commands name it.
+NFT_TABLE_REF = '%s %s' % (NFT_FAMILY, NFT_TABLE)
+#: The table, its maps and its base chain (made once, at the first need).
+NFT_BASE = ''.join(line % {'table': NFT_TABLE_REF} + '\n' for line in (
+    'add table %(table)s',
+    'add map %(table)s ' + FROM_VM_MAP + ' { type ifname : verdict ; }',
+    'add map %(table)s ' + TO_VM_MAP + ' { type ifname : verdict ; }',
+    'add chain %(table)s forward { type filter hook forward priority 0 ; policy accept ; }',
+    'add rule %(table)s forward iifname vmap @' + FROM_VM_MAP,
+    'add rule %(table)s forward oifname vmap @' + TO_VM_MAP))
+#: Hex digits of the rules' digest in a port chain's name.
 DIGEST_LENGTH = 8
 
 
@@ -123,21 +124,21 @@ def nft_port_script(port_id, old_digest, rules, base=False):
     tap = host_vif.vif_name(port_id)
     new_digest = nft_digest(rules) if rules and any(rules.values()) else None
     lines = [NFT_BASE] if base else []
-    t = '%s %s' % (NFT_FAMILY, NFT_TABLE)
     if new_digest:
         for side, rule_list in sorted(rules.items()):
             name = chain_name(side, port_id, new_digest)
-            lines.append('add chain %s %s\n' % (t, name))
-            lines += ['add rule %s %s %s\n' % (t, name, r) for r in rule_list]
+            lines.append('add chain %s %s\n' % (NFT_TABLE_REF, name))
+            lines += ['add rule %s %s %s\n' % (NFT_TABLE_REF, name, rule)
+                      for rule in rule_list]
     if old_digest:
-        lines += ['delete element %s %s { "%s" }\n' % (t, m, tap)
-                  for m in (FROM_VM_MAP, TO_VM_MAP)]
+        lines += ['delete element %s %s { "%s" }\n' % (NFT_TABLE_REF, map_name, tap)
+                  for map_name in (FROM_VM_MAP, TO_VM_MAP)]
     if new_digest:
         lines += ['add element %s %s { "%s" : jump %s }\n' % (
-            t, m, tap, chain_name(side, port_id, new_digest))
-            for side, m in (('from', FROM_VM_MAP), ('to', TO_VM_MAP))]
+            NFT_TABLE_REF, map_name, tap, chain_name(side, port_id, new_digest))
+            for side, map_name in (('from', FROM_VM_MAP), ('to', TO_VM_MAP))]
     if old_digest:
-        lines += ['delete chain %s %s\n' % (t, chain_name(side, port_id, old_digest))
+        lines += ['delete chain %s %s\n' % (NFT_TABLE_REF, chain_name(side, port_id, old_digest))
                   for side in ('from', 'to')]
     return ''.join(lines)
 
