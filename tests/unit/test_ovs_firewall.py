@@ -159,22 +159,23 @@ class TestAntiSpoofing(FirewallTestCase):
         # (and anything else from it) is dropped.
         self.assertEqual(FORWARD, egress[(fw.EGRESS, 100, reg + ',dl_src=%s,icmp6,'
                                           'icmp_type=136,icmp_code=0,nd_target=%s' % (mac, ll))])
-        self.assertEqual('drop', egress[(fw.EGRESS, 90, reg + ',icmp6,icmp_type=136')])
-        self.assertEqual('drop', egress[(fw.EGRESS, fw.PORT_DROP, reg)])
+        self.assertEqual('drop', egress[(fw.EGRESS, 90, 'icmp6,icmp_type=136')])
+        self.assertEqual('drop', egress[(fw.EGRESS, 0, '')])
 
     def test_no_dhcp_server_or_router_advertisement_from_a_vm_but_dhcp_client(self):
         self.filtered(details(PORT1))
         egress = self.table(fw.EGRESS)
         reg, mac = self.reg(PORT1), details(PORT1)['mac_address']
+        # (one flow for every filtered port)
         for match in ('udp,tp_src=67', 'udp6,tp_src=547', 'icmp6,icmp_type=134'):
-            self.assertEqual('drop', egress[(fw.EGRESS, 90, reg + ',' + match)])
+            self.assertEqual('drop', egress[(fw.EGRESS, 90, match)])
         self.assertEqual(FORWARD, egress[(fw.EGRESS, 100, reg + ',dl_src=%s,udp,'
                                           'nw_src=0.0.0.0,tp_src=68,tp_dst=67' % mac)])
+        # In: to the port the frame is for (reg5).
         ingress = self.table(fw.INGRESS)
-        out = 'output:%d' % self.of(PORT1)
         for match in ('arp', 'udp,tp_src=67,tp_dst=68', 'udp6,tp_src=547,tp_dst=546',
                       'icmp6,icmp_type=134', 'icmp6,icmp_type=135', 'icmp6,icmp_type=136'):
-            self.assertEqual(out, ingress[(fw.INGRESS, 100, reg + ',' + match)])
+            self.assertEqual('output:NXM_NX_REG5[]', ingress[(fw.INGRESS, 100, match)])
 
     def test_link_local_of_a_mac(self):
         self.assertEqual(LL1, fw.link_local(MAC1))
@@ -194,7 +195,7 @@ class TestRules(FirewallTestCase):
         self.assertEqual(out, ingress[(fw.INGRESS_RULES, 100,
                                        reg + ',ct_state=+trk+est-rel+rpl')])
         self.assertEqual('drop', ingress[(fw.INGRESS_RULES, 100, reg + ',ct_state=+trk+inv')])
-        self.assertEqual('drop', ingress[(fw.INGRESS_RULES, fw.PORT_DROP, reg)])
+        self.assertEqual('drop', ingress[(fw.INGRESS_RULES, 0, '')])
         # No egress rule: only replies leave.
         egress = self.table(fw.EGRESS_RULES)
         self.assertEqual([], [k for k in egress if k[1] == 50])

@@ -666,6 +666,8 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
                 stale = self.ofctl.cookies(bridge, flows.COOKIE_MARK, flows.COOKIE_MASK)
                 lines += ['delete cookie=%#x/-1' % c for c in sorted(stale)
                           if c != self.cookie]
+            elif self.applied.get(bridge) == table:
+                continue        # as installed (the usual case: a cheap check)
             else:
                 lines = flows.flow_mods(self.applied.get(bridge), table, self.cookie)
             if not lines:

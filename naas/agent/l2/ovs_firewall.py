@@ -68,7 +68,6 @@ IP_FROM_OWN = 65
 CONNTRACK = 100       # rules tables: +inv, +est+rpl, +rel
 RULE = 50
 CONJUNCTION = 40
-PORT_DROP = 10
 COMMIT_OUT = 1        # FORWARD, below the filtered ports' MACs
 
 CT_NEW = '+trk+new-est'
@@ -86,6 +85,20 @@ PROTO_ICMP, PROTO_ICMPV6 = 1, 58
 PROTOCOL_NAMES = {(4, 1): 'icmp', (4, 6): 'tcp', (4, 17): 'udp', (4, 132): 'sctp',
                   (6, 58): 'icmp6', (6, 6): 'tcp6', (6, 17): 'udp6', (6, 132): 'sctp6'}
 PORT_PROTOCOLS = (6, 17, 132)
+
+#: The flows of every filtered port (reg5: the one the frame is judged
+#: for); anything a table does not accept is dropped.
+SHARED_FLOWS = dict(
+    [((table, 0, ''), 'NORMAL' if table == FORWARD else 'drop') for table in TABLES]
+    # No DHCP server, no router advertisements from a VM, and no neighbour
+    # advertisement but for its own addresses (allowed above these).
+    + [((EGRESS, BASE_DENY, match), 'drop') for match in (
+        'udp,tp_src=67', 'udp6,tp_src=547', 'icmp6,icmp_type=%d' % ICMPV6_RA,
+        'icmp6,icmp_type=%d' % ICMPV6_NA)]
+    # Always let in: ARP, DHCP replies, ICMPv6 RA, ND and MLD.
+    + [((INGRESS, BASE_ALLOW, match), 'output:' + REG_PORT) for match in (
+        'arp', 'udp,tp_src=67,tp_dst=68', 'udp6,tp_src=547,tp_dst=546')
+       + tuple('icmp6,icmp_type=%d' % icmp_type for icmp_type in ICMPV6_IN)])
 
 #: What the flows of a filtered port hang on: its VIF's ofport, its
 #: network's local VLAN, dead: the VIF is on the dead VLAN (not wired or
@@ -222,8 +235,7 @@ class Firewall:
         for flow_key, ids in conj.items():
             out[flow_key] = ','.join('conjunction(%d,%d/2)' % i for i in sorted(ids))
         if out:
-            for table in TABLES:
-                out[(table, 0, '')] = 'NORMAL' if table == FORWARD else 'drop'
+            out.update(SHARED_FLOWS)
             # New connections accepted on the way out to a port that is not
             # filtered here (tracked: only a stateful port's egress tracks).
             for dl_type in ('ip', 'ipv6') if stateful else ():
@@ -266,10 +278,9 @@ class Firewall:
                         lvid, REG_NET, to_port))
         stateful = self._stateful(port)
         self._egress_base(port, reg, stateful, out)
-        self._ingress_base(reg, ofport, stateful, out)
+        self._ingress_base(reg, stateful, out)
         accept = {'egress': FORWARD_ACTION, 'ingress': 'output:%d' % ofport}
         for direction, table in (('egress', EGRESS_RULES), ('ingress', INGRESS_RULES)):
-            out[(table, PORT_DROP, reg)] = 'drop'
             if port.groups is None:
                 out[(table, RULE, reg)] = accept[direction]
                 continue
@@ -312,22 +323,9 @@ class Firewall:
         for icmp_type in ICMPV6_OUT:
             out[(table, BASE_ALLOW, src + ',icmp6,ipv6_src=::,icmp_type=%d' % icmp_type)] = \
                 accept
-        # No DHCP server, no router advertisements, no neighbour
-        # advertisement but for its own addresses (allowed above).
-        out[(table, BASE_DENY, reg + ',udp,tp_src=67')] = 'drop'
-        out[(table, BASE_DENY, reg + ',udp6,tp_src=547')] = 'drop'
-        out[(table, BASE_DENY, reg + ',icmp6,icmp_type=%d' % ICMPV6_RA)] = 'drop'
-        out[(table, BASE_DENY, reg + ',icmp6,icmp_type=%d' % ICMPV6_NA)] = 'drop'
-        out[(table, PORT_DROP, reg)] = 'drop'
 
-    def _ingress_base(self, reg, ofport, stateful, out):
+    def _ingress_base(self, reg, stateful, out):
         table = INGRESS
-        deliver = 'output:%d' % ofport
-        out[(table, BASE_ALLOW, reg + ',arp')] = deliver
-        out[(table, BASE_ALLOW, reg + ',udp,tp_src=67,tp_dst=68')] = deliver
-        out[(table, BASE_ALLOW, reg + ',udp6,tp_src=547,tp_dst=546')] = deliver
-        for icmp_type in ICMPV6_IN:
-            out[(table, BASE_ALLOW, reg + ',icmp6,icmp_type=%d' % icmp_type)] = deliver
         for dl_type in ('ip', 'ipv6'):
             if stateful:
                 # Tracked already: sent by a filtered port of the same network.
@@ -342,7 +340,6 @@ class Firewall:
                 # this port) are the sender's established traffic.
                 out[(table, TRACK + 1, reg + ',ct_state=%s,%s' % (CT_NEW, dl_type))] = (
                     'ct(commit,%s),resubmit(,%d)' % (ZONE, INGRESS_RULES))
-        out[(table, PORT_DROP, reg)] = 'drop'
 
     def _rule_flows(self, port, lvid, reg, table, rule, stateful, accept, out, conj):
         version = ETHERTYPES.get(rule.get('ethertype'), 4)
