@@ -424,6 +424,19 @@ class AddressPairAndPortSecurityRequired(Conflict):
                'on a port.')
 
 
+class RbacPolicyNotFound(NotFound):
+    message = 'RBAC policy with ID %(id)s not found.'
+
+
+class RbacPolicyInUse(Conflict):
+    message = ('RBAC policy on object %(object_id)s cannot be removed because other '
+               'objects depend on it.\nDetails: %(details)s')
+
+
+class DuplicateRbacPolicy(Conflict):
+    message = 'An RBAC policy already exists with those values.'
+
+
 class DBRetry(Exception):
     """Internal: the transaction lost a race and the request may be retried.
 

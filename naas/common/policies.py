@@ -211,6 +211,19 @@ QOS_POLICY_RULES = _crud(
         delete='rule:admin_or_member')
 ]
 
+# RBAC entries: an entry is its maker's (the object's owner, or an admin);
+# only an admin shares with every project ('*'), as in Neutron.
+NOT_WILDCARD = 'rule:admin_only or not field:rbac_policy:target_tenant=*'
+RBAC_POLICY_RULES = _crud(
+    'rbac_policy',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('create_rbac_policy:target_tenant', NOT_WILDCARD),
+    _attr('update_rbac_policy:target_tenant', NOT_WILDCARD),
+]
+
 AGENT_RULES = [
     _attr('get_agent', 'rule:admin_only'),
     _attr('update_agent', 'rule:admin_only'),
@@ -232,6 +245,6 @@ TAG_RULES = [
 
 
 def list_rules():
-    return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES +
+    return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES + RBAC_POLICY_RULES +
             ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES + SECURITY_GROUP_RULES +
             AGENT_RULES + QUOTA_RULES + TAG_RULES)

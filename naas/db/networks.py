@@ -1,10 +1,20 @@
-"""Networks in the core tables."""
+"""Networks in the core tables.
+
+Who sees a network: its project, and the projects an RBAC entry
+(naas.db.rbac: access_as_shared or access_as_external, to the project or
+'*') lets in.  The ``shared`` column is true while the network has the '*'
+access_as_shared entry, ``router_external`` while it has an
+access_as_external entry (naas.db.rbac keeps both, see sync_rbac_flags).
+As in Neutron, the API's ``shared`` is what the caller gets: true when the
+network is shared with every project or with the caller's own.
+"""
 import sqlalchemy as sa
 
 from naas.common import exceptions
 from naas.db import common
 from naas.db import models
 from naas.db import query
+from naas.db import rbac
 
 networks = models.networks
 COLUMNS = query.column_map(networks, renames={'tenant_id': 'project_id',
@@ -16,17 +26,27 @@ def visible_to(context):
     return _visible(context.is_admin)
 
 
+#: The actions that let a project see a network.
+RBAC_ACTIONS = (rbac.ACCESS_SHARED, rbac.ACCESS_EXTERNAL)
+
+
 def _visible(admin):
     if admin:
         return sa.true()
     return sa.or_(networks.c.project_id == common.CTX_PROJECT, networks.c.shared.is_(True),
-                  networks.c.router_external.is_(True))
+                  rbac.granted(networks.c.id, RBAC_ACTIONS))
+
+
+def shared_with_caller():
+    """The API's ``shared`` as a column expression (uses CTX_PROJECT)."""
+    return sa.or_(networks.c.shared.is_(True), rbac.granted(networks.c.id, [rbac.ACCESS_SHARED]))
 
 
 _GET = common.prebuilt(lambda admin, lock: _for_update(
     sa.select(networks).where(networks.c.id == sa.bindparam('id'), _visible(admin)), lock))
-_TARGET = common.prebuilt(lambda: sa.select(
-    networks.c.project_id, networks.c.shared, networks.c.router_external)
+_TARGET = common.prebuilt(lambda admin: sa.select(
+    networks.c.project_id, shared_with_caller().label('shared'),
+    sa.and_(networks.c.router_external.is_(True), _visible(admin)).label('external'))
     .where(networks.c.id == sa.bindparam('id')))
 
 
@@ -55,13 +75,16 @@ def get_row(context, id, lock=False):
     return row
 
 
-def policy_target(conn, id):
-    """What policy rules read of a network, whoever asks; NetworkNotFound."""
-    row = conn.execute(_TARGET(), {'id': id}).first()
+def policy_target(context, id):
+    """What policy rules read of a network, whoever asks; NetworkNotFound.
+    ``shared`` is whether it is shared with the caller's project and
+    ``router:external`` whether it is external to it: together with the
+    owner, exactly who may see it."""
+    row = context.connection.execute(_TARGET(context.is_admin), common.ctx_params(context, id=id)).first()
     if row is None:
         raise exceptions.NetworkNotFound(net_id=id)
     return {'project_id': row.project_id, 'tenant_id': row.project_id,
-            'shared': row.shared, 'router:external': row.router_external}
+            'shared': bool(row.shared), 'router:external': bool(row.external)}
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False,
@@ -70,6 +93,11 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     list is limited to (the core plugin's own filters), or None."""
     filters = dict(filters or {})
     stmt = sa.select(networks).where(visible_to(context))
+    shared = filters.pop('shared', None)
+    if shared:
+        wanted = {query.coerce(networks.c.shared, value) for value in shared}
+        if len(wanted) == 1:
+            stmt = stmt.where(shared_with_caller() == wanted.pop())
     if only_ids is not None:
         stmt = stmt.where(networks.c.id.in_(only_ids))
     subnet_ids = filters.pop('subnets', None)
@@ -80,8 +108,11 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
                            page_reverse, get_row)
 
 
-def to_dicts(conn, rows):
+def to_dicts(context, rows):
+    conn = context.connection
     ids = [r.id for r in rows]
+    shared_with_project = rbac.granted_to_project(
+        conn, [r.id for r in rows if not r.shared], rbac.ACCESS_SHARED, context.project_id)
     subnet_ids = {}
     for chunk in common.chunks(ids):
         for subnet in conn.execute(sa.select(models.subnets.c.network_id, models.subnets.c.id)
@@ -92,7 +123,8 @@ def to_dicts(conn, rows):
     for r in rows:
         d = common.standard_dict(r)
         d.update({'status': r.status, 'admin_state_up': r.admin_state_up,
-                  'shared': r.shared, 'router:external': r.router_external,
+                  'shared': r.shared or r.id in shared_with_project,
+                  'router:external': r.router_external,
                   'mtu': r.mtu, 'port_security_enabled': r.port_security_enabled,
                   'availability_zone_hints': common.loads(r.availability_zone_hints, []),
                   'availability_zones': [],
@@ -125,6 +157,15 @@ def update(conn, id, values, expected_revision=None):
     common.bump(conn, networks, id, cols, expected_revision)
 
 
+def sync_rbac_flags(conn, id):
+    """The ``shared`` and ``router_external`` columns from the network's
+    RBAC entries (after they changed)."""
+    conn.execute(networks.update().where(networks.c.id == id).values(
+        shared=rbac.has_entry(conn, id, rbac.ACCESS_SHARED, rbac.WILDCARD),
+        router_external=rbac.has_entry(conn, id, rbac.ACCESS_EXTERNAL)))
+
+
 def delete(conn, id):
     common.delete_tags(conn, id)
+    rbac.delete_all(conn, id)
     conn.execute(networks.delete().where(networks.c.id == id))

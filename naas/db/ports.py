@@ -373,11 +373,18 @@ def network_in_use(conn, network_id):
         .limit(1)).first() is not None
 
 
-def used_by_other_projects(conn, network_id, project_id):
-    """Whether a project other than ``project_id`` has a port on the network."""
-    return conn.execute(sa.select(ports.c.id).where(
-        _not_service(network_id), ports.c.project_id != project_id)
-        .limit(1)).first() is not None
+def used_by_projects(conn, network_id, projects=None, all_but=()):
+    """Whether one of ``projects`` (or, when None, a project not in
+    ``all_but``) has a port on the network; the ports of no project (DHCP,
+    router gateways, floating IPs) do not count (RBAC: who still needs
+    access to the network, as Neutron's ensure_no_project_ports_on_network)."""
+    stmt = sa.select(ports.c.id).where(ports.c.network_id == network_id,
+                                       ports.c.project_id != '')
+    if projects is not None:
+        stmt = stmt.where(ports.c.project_id.in_(sorted(projects)))
+    else:
+        stmt = stmt.where(ports.c.project_id.notin_(sorted(all_but)))
+    return conn.execute(stmt.limit(1)).first() is not None
 
 
 def allocations_on_subnet(conn, subnet_id):

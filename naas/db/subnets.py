@@ -6,6 +6,7 @@ from naas.common import exceptions
 from naas.db import common
 from naas.db import ipam
 from naas.db import models
+from naas.db import networks as networks_db
 from naas.db import query
 from naas.lib.definitions import base
 
@@ -22,9 +23,7 @@ def visible_to(context):
     """WHERE clause of the subnets a context may see (uses CTX_PROJECT)."""
     if context.is_admin:
         return sa.true()
-    visible_nets = sa.select(networks.c.id).where(sa.or_(
-        networks.c.project_id == common.CTX_PROJECT, networks.c.shared.is_(True),
-        networks.c.router_external.is_(True)))
+    visible_nets = sa.select(networks.c.id).where(networks_db.visible_to(context))
     return sa.or_(subnets.c.project_id == common.CTX_PROJECT,
                   subnets.c.network_id.in_(visible_nets))
 
@@ -36,7 +35,7 @@ _OF_NETWORK = common.prebuilt(lambda: sa.select(subnets).where(
 
 def _select_with_network():
     return sa.select(subnets, networks.c.project_id.label('network_project_id'),
-                     networks.c.shared.label('network_shared'),
+                     networks_db.shared_with_caller().label('network_shared'),
                      networks.c.router_external.label('network_external')).join(
         networks, networks.c.id == subnets.c.network_id)
 

@@ -139,6 +139,12 @@ class CorePluginBase(ServicePlugin):
         if owner is not None and owner != project_id:
             raise exceptions.DeviceIDNotOwnedByTenant(device_id=device_id)
 
+    def device_project(self, context, device_owner, device_id):
+        """The project of the device a port of ``device_owner`` belongs to
+        (add_device_owner), or None (unknown owner or device)."""
+        project_of = self.__dict__.get('_device_projects', {}).get(device_owner)
+        return None if project_of is None else project_of(context, device_id)
+
     def create_service_port(self, context, project_id, values):
         """A port a plugin makes for itself (a DHCP port; a router's
         interface or gateway, a floating IP's port): ``values`` are checked

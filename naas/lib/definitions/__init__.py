@@ -32,6 +32,7 @@ from naas.lib.definitions import project_id
 from naas.lib.definitions import provider
 from naas.lib.definitions import quota
 from naas.lib.definitions import quota_details
+from naas.lib.definitions import rbac_policy
 from naas.lib.definitions import revision_if_match
 from naas.lib.definitions import router
 from naas.lib.definitions import securitygroup
@@ -47,7 +48,7 @@ from naas.lib.definitions import subnet_route
 
 #: collection -> resource definition module.
 RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
-    network, subnet, port, agent, router, floatingip, subnet_route,
+    network, subnet, port, agent, router, floatingip, subnet_route, rbac_policy,
     securitygroup, securitygroup_rule, address_group, default_security_group_rule)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
@@ -75,6 +76,7 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     provider,
     quota,
     quota_details,
+    rbac_policy,
     revision_if_match,
     router,
     securitygroup,

@@ -9,6 +9,12 @@ tables: naas.db.networks, subnets and ports (the core tables, shared with
 the service plugins' reads), naas.db.agents; segments.py, binding.py,
 dhcp.py (its bindings and DHCP ports), netconfig.py; notify.py casts after
 commit; agents.py answers what the L2 agents ask.
+
+RBAC (rbac-policies) is core behaviour, as in Neutron: the plugin serves
+the entries (naas.db.rbac) and holds the registry of object types
+(``self.rbac``), where it registers 'network' and service plugins register
+theirs.  A network's ``shared`` and ``router:external`` are its '*'
+entries.
 """
 from naas.common import exceptions
 from naas.conf import CONF
@@ -16,11 +22,14 @@ from naas.db import agents as db_agents
 from naas.db import models as core_models
 from naas.db import networks
 from naas.db import ports
+from naas.db import rbac
 from naas.db import subnets
+from naas.lib import constants
 from naas.lib.definitions import agent as agent_def
 from naas.lib.definitions import base
 from naas.lib.definitions import network as network_def
 from naas.lib.definitions import port as port_def
+from naas.lib.definitions import rbac_policy as rbac_def
 from naas.lib.definitions import subnet as subnet_def
 from naas.plugins import core
 from naas.plugins.l2 import agents
@@ -32,7 +41,7 @@ from naas.plugins.l2 import segments
 
 
 class L2Plugin(core.CorePluginBase):
-    resources = (network_def, subnet_def, port_def, agent_def)
+    resources = (network_def, subnet_def, port_def, agent_def, rbac_def)
     extensions = (
         'provider', 'external-net', 'network-mtu', 'network-mtu-writable',
         'port-security', 'binding', 'binding-extended', 'allowed-address-pairs',
@@ -40,7 +49,7 @@ class L2Plugin(core.CorePluginBase):
         'standard-attr-description', 'project-id', 'quotas', 'quota_details',
         'pagination', 'sorting', 'filter-validation', 'fixed-ip-substring-filtering',
         'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
-        'network_availability_zone', 'agent', 'network-config',
+        'network_availability_zone', 'agent', 'network-config', 'rbac-policies',
     )
     quota_resources = {'network': core_models.networks, 'subnet': core_models.subnets,
                        'port': core_models.ports}
@@ -50,6 +59,13 @@ class L2Plugin(core.CorePluginBase):
         self.notifier = notify.Notifier()
         self.rpc_handler = agents.RPCHandler(self)
         self.dhcp = dhcp.DHCP(self)
+        self.rbac = rbac.ObjectTypes()
+        self.network_rbac = rbac.ObjectType(
+            'network', (rbac.ACCESS_SHARED, rbac.ACCESS_EXTERNAL),
+            owner=lambda context, id: networks.get_row(context, id).project_id,
+            in_use=self._network_rbac_in_use,
+            changed=lambda context, id: networks.sync_rbac_flags(context.connection, id))
+        self.rbac.register(self.network_rbac)
 
     def start_rpc_listeners(self):
         """The agents' RPC server (topic naas-plugin), threading executor."""
@@ -70,6 +86,7 @@ class L2Plugin(core.CorePluginBase):
         mtu = network['mtu'] if network['mtu'] is not base.ATTR_NOT_SPECIFIED else 0
         # The network first, so that the segment row can refer to it.
         net_id = networks.insert(conn, network, mtu)
+        self._set_network_wildcards(context, net_id, network['project_id'], False, network)
         segment = segments.allocate(conn, net_id, provider)
         if mtu:
             segments.check_mtu(segment['network_type'], mtu)
@@ -83,7 +100,7 @@ class L2Plugin(core.CorePluginBase):
 
     def _network_dicts(self, context, rows):
         conn = context.connection
-        out = networks.to_dicts(conn, rows)
+        out = networks.to_dicts(context, rows)
         by_network = segments.for_networks(conn, [r.id for r in rows])
         for d in out:
             d.update(segments.provider_dict(by_network.get(d['id'])))
@@ -92,7 +109,7 @@ class L2Plugin(core.CorePluginBase):
         return out
 
     def get_network_policy_target(self, context, id):
-        return networks.policy_target(context.connection, id)
+        return networks.policy_target(context, id)
 
     def get_network(self, context, id):
         return self._network_dicts(context, [networks.get_row(context, id)])[0]
@@ -117,11 +134,8 @@ class L2Plugin(core.CorePluginBase):
         if 'mtu' in network:
             segment = segments.of_network(conn, id)
             segments.check_mtu(segment.network_type if segment else 'local', network['mtu'])
-        if network.get('shared') is False and current.shared and \
-                ports.used_by_other_projects(conn, id, current.project_id):
-            raise exceptions.InUse(
-                message='Unable to reconfigure sharing settings for network %s. '
-                        'Multiple tenants are using it.' % id)
+        self._set_network_wildcards(context, id, current.project_id, current.router_external,
+                                    network)
         if self.extenders:
             before = self.get_network(context, id)
             for extender in self.extenders:
@@ -147,6 +161,63 @@ class L2Plugin(core.CorePluginBase):
         segments.release(conn, id)
         networks.delete(conn, id)
         self.notifier.network_deleted(context, id)
+
+    # ---- RBAC (naas.db.rbac) -----------------------------------------------
+
+    def _set_network_wildcards(self, context, id, owner, external, body):
+        """``shared`` sets or removes the '*' access_as_shared entry (refused
+        while other projects' ports need it); ``router:external`` true makes
+        the network external to every project, false to none (Neutron's
+        _process_l3_update)."""
+        if 'shared' in body:
+            if rbac.set_wildcard(context, self.network_rbac, id, owner, rbac.ACCESS_SHARED,
+                                 body['shared']):
+                raise exceptions.InUse(
+                    message='Unable to reconfigure sharing settings for network %s. '
+                            'Multiple tenants are using it.' % id)
+        wanted = body.get('router:external')
+        if wanted is True and not external:
+            rbac.set_wildcard(context, self.network_rbac, id, owner, rbac.ACCESS_EXTERNAL, True)
+        elif wanted is False and external:
+            rbac.delete_all(context.connection, id, rbac.ACCESS_EXTERNAL)
+
+    def _network_rbac_in_use(self, context, id, action, projects, all_but):
+        """Whether projects losing ``action`` on network ``id`` use it: their
+        ports (access_as_shared), their routers' gateways (access_as_external)."""
+        if action == rbac.ACCESS_SHARED:
+            if ports.used_by_projects(context.connection, id, projects, all_but):
+                return 'Ports of the projects losing access are on network %s.' % id
+            return None
+        owner = constants.DEVICE_OWNER_ROUTER_GW
+        for port in ports.select(context.elevated(), {'network_id': [id],
+                                                      'device_owner': [owner]}):
+            project = self.device_project(context, owner, port.device_id)
+            if project is not None and (project in projects if projects is not None
+                                        else project not in all_but):
+                return ('There are routers attached to this network that depend on '
+                        'this policy for access.')
+        return None
+
+    def create_rbac_policy(self, context, rbac_policy):
+        return self.get_rbac_policy(context, rbac.create(context, self.rbac, rbac_policy))
+
+    def get_rbac_policy(self, context, id):
+        return rbac.to_dict(rbac.get_row(context, id))
+
+    def get_rbac_policies(self, context, filters=None, sorts=(), limit=None,
+                          marker=None, page_reverse=False):
+        return [rbac.to_dict(row) for row in rbac.select(context, filters, sorts, limit,
+                                                         marker, page_reverse)]
+
+    def update_rbac_policy(self, context, id, rbac_policy, expected_revision=None):
+        """Only target_tenant changes; entries have no revision (If-Match
+        is not checked, as in Neutron)."""
+        if 'target_tenant' in rbac_policy:
+            rbac.update(context, self.rbac, id, rbac_policy['target_tenant'])
+        return self.get_rbac_policy(context, id)
+
+    def delete_rbac_policy(self, context, id):
+        rbac.delete(context, self.rbac, id)
 
     # ---- subnets -----------------------------------------------------------
 
