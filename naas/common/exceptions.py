@@ -83,6 +83,10 @@ class SubnetNotFound(NotFound):
     message = 'Subnet %(subnet_id)s could not be found.'
 
 
+class SubnetPoolNotFound(NotFound):
+    message = 'Subnet pool %(subnetpool_id)s could not be found.'
+
+
 class PortNotFound(NotFound):
     message = 'Port %(port_id)s could not be found.'
 
@@ -143,6 +147,10 @@ class NetworkInUse(InUse):
 
 class SubnetInUse(InUse):
     message = 'Unable to complete operation on subnet %(subnet_id)s: %(reason)s.'
+
+
+class SubnetPoolInUse(InUse):
+    message = 'Unable to complete operation on subnet pool %(subnet_pool_id)s. %(reason)s.'
 
 
 class GatewayConflictWithAllocationPools(InUse):

@@ -138,6 +138,22 @@ FLOATINGIP_RULES = _crud(
     _attr('create_floatingip:floating_ip_address', 'rule:admin_only'),
 ]
 
+# Subnet pools: members make their project's; a shared pool is readable (and
+# usable for subnets) by every project, and only an administrator shares one
+# or makes one the default.
+SUBNETPOOL_RULES = _crud(
+    'subnetpool',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader or rule:shared_subnetpools',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    policy.RuleDefault('shared_subnetpools', 'field:subnetpools:shared=True',
+                       'The subnet pool is shared with every project.'),
+    _attr('create_subnetpool:shared', 'rule:admin_only'),
+    _attr('create_subnetpool:is_default', 'rule:admin_only'),
+    _attr('update_subnetpool:is_default', 'rule:admin_only'),
+]
+
 SUBNET_ROUTE_RULES = _crud(
     'subnet_route',
     create='rule:admin_or_member',
@@ -239,7 +255,7 @@ QUOTA_RULES = [
 TAG_RULES = [
     _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')
     for op in ('create', 'update', 'delete')
-    for res in ('network', 'subnet', 'port', 'router', 'floatingip', 'subnet_route',
+    for res in ('network', 'subnet', 'subnetpool', 'port', 'router', 'floatingip', 'subnet_route',
                 'security_group', 'address_group')
 ]
 
@@ -247,4 +263,5 @@ TAG_RULES = [
 def list_rules():
     return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES + RBAC_POLICY_RULES +
             ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES + SECURITY_GROUP_RULES +
-            AGENT_RULES + QUOTA_RULES + TAG_RULES)
+            AGENT_RULES + QUOTA_RULES + TAG_RULES +
+            SUBNETPOOL_RULES)

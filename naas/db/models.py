@@ -65,6 +65,22 @@ subnets = sa.Table(
     sa.Column('allocation_pools', sa.Text, nullable=False),
     sa.Column('dns_nameservers', sa.Text, nullable=False),
     sa.Column('host_routes', sa.Text, nullable=False),
+    # The subnet pool the cidr was cut from (naas.db.subnetpools), if any.
+    sa.Column('subnetpool_id', UUID, index=True),
+)
+
+subnetpools = sa.Table(
+    'subnetpools', metadata,
+    *_standard_columns(),
+    sa.Column('ip_version', sa.Integer, nullable=False),
+    # JSON list of CIDRs, merged (netaddr.cidr_merge): only ever grows.
+    sa.Column('prefixes', sa.Text, nullable=False),
+    sa.Column('default_prefixlen', sa.Integer, nullable=False),
+    sa.Column('min_prefixlen', sa.Integer, nullable=False),
+    sa.Column('max_prefixlen', sa.Integer, nullable=False),
+    sa.Column('shared', sa.Boolean, nullable=False),
+    sa.Column('is_default', sa.Boolean, nullable=False),
+    sa.Column('default_quota', sa.Integer),
 )
 
 ports = sa.Table(

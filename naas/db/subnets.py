@@ -130,7 +130,8 @@ def insert(conn, body, gateway, pools):
                ipv6_address_mode=body['ipv6_address_mode'],
                allocation_pools=common.dumps(ipam.pools_to_api(pools, body['ip_version'])),
                dns_nameservers=common.dumps(body['dns_nameservers']),
-               host_routes=common.dumps(body['host_routes']))
+               host_routes=common.dumps(body['host_routes']),
+               subnetpool_id=body['subnetpool_id'])
     conn.execute(subnets.insert().values(**row))
     ipam.create_subnet_pool(conn, row['id'], pools)
     return row['id']
@@ -161,8 +162,6 @@ def rows_by_id(conn, subnet_ids):
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
     filters = dict(filters or {})
     stmt = _select_with_network().where(visible_to(context))
-    if filters.pop('subnetpool_id', None):
-        stmt = stmt.where(sa.false())  # no subnet comes from a pool
     return query.list_rows(context, stmt, subnets, COLUMNS, filters, sorts, limit, marker,
                            page_reverse, get_row)
 
@@ -178,7 +177,7 @@ def to_dicts(conn, rows):
                   'allocation_pools': common.loads(r.allocation_pools, []),
                   'dns_nameservers': common.loads(r.dns_nameservers, []),
                   'host_routes': common.loads(r.host_routes, []),
-                  'subnetpool_id': None, 'segment_id': None})
+                  'subnetpool_id': r.subnetpool_id, 'segment_id': None})
         if hasattr(r, 'network_project_id'):
             d['network:project_id'] = d['network:tenant_id'] = r.network_project_id
             d['shared'] = r.network_shared

@@ -22,7 +22,8 @@ COLUMNS = {'networks': networks.COLUMNS, 'subnets': subnets.COLUMNS,
 # What a Neutron client must send on create (project_id comes from the token).
 REQUIRED_ON_CREATE = {
     'networks': set(),
-    'subnets': {'network_id', 'ip_version', 'cidr'},
+    'subnets': {'network_id', 'ip_version'},   # cidr: or a subnetpool_id
+    'subnetpools': {'prefixes'},
     'ports': {'network_id'},
 }
 

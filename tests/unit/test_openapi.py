@@ -89,7 +89,8 @@ class TestDocument(testtools.TestCase):
         self.assertEqual(
             sorted(n for n, s in subnet.items() if s['allow_post']),
             sorted(create['properties']))
-        self.assertEqual(['cidr', 'ip_version', 'network_id'], create['required'])
+        # cidr is optional: a subnet pool may give it (subnet_allocation).
+        self.assertEqual(['ip_version', 'network_id'], create['required'])
         self.assertEqual(sorted(n for n, s in subnet.items() if s['allow_put']),
                          sorted(schemas['subnet_update']['properties']))
         self.assertEqual({'type': 'integer', 'enum': [4, 6]},

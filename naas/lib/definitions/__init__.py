@@ -45,10 +45,11 @@ from naas.lib.definitions import standard_attr_tag
 from naas.lib.definitions import standard_attr_timestamp
 from naas.lib.definitions import subnet
 from naas.lib.definitions import subnet_route
+from naas.lib.definitions import subnetpool
 
 #: collection -> resource definition module.
 RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
-    network, subnet, port, agent, router, floatingip, subnet_route, rbac_policy,
+    network, subnet, subnetpool, port, agent, router, floatingip, subnet_route, rbac_policy,
     securitygroup, securitygroup_rule, address_group, default_security_group_rule)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
@@ -86,4 +87,5 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     standard_attr_revisions,
     standard_attr_tag,
     standard_attr_timestamp,
-    subnet_route,)}
+    subnet_route,
+    subnetpool,)}

@@ -23,6 +23,7 @@ from naas.db import models as core_models
 from naas.db import networks
 from naas.db import ports
 from naas.db import rbac
+from naas.db import subnetpools
 from naas.db import subnets
 from naas.lib import constants
 from naas.lib.definitions import agent as agent_def
@@ -31,6 +32,7 @@ from naas.lib.definitions import network as network_def
 from naas.lib.definitions import port as port_def
 from naas.lib.definitions import rbac_policy as rbac_def
 from naas.lib.definitions import subnet as subnet_def
+from naas.lib.definitions import subnetpool as subnetpool_def
 from naas.plugins import core
 from naas.plugins.l2 import agents
 from naas.plugins.l2 import binding as binding_
@@ -41,7 +43,7 @@ from naas.plugins.l2 import segments
 
 
 class L2Plugin(core.CorePluginBase):
-    resources = (network_def, subnet_def, port_def, agent_def, rbac_def)
+    resources = (network_def, subnet_def, subnetpool_def, port_def, agent_def, rbac_def)
     extensions = (
         'provider', 'external-net', 'network-mtu', 'network-mtu-writable',
         'port-security', 'binding', 'binding-extended', 'allowed-address-pairs',
@@ -50,6 +52,7 @@ class L2Plugin(core.CorePluginBase):
         'pagination', 'sorting', 'filter-validation', 'fixed-ip-substring-filtering',
         'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
         'network_availability_zone', 'agent', 'network-config', 'rbac-policies',
+        'subnet_allocation',
     )
     quota_resources = {'network': core_models.networks, 'subnet': core_models.subnets,
                        'port': core_models.ports}
@@ -224,6 +227,15 @@ class L2Plugin(core.CorePluginBase):
     def create_subnet(self, context, subnet):
         conn = context.connection
         networks.get_row(context, subnet['network_id'], lock=True)
+        if subnet['subnetpool_id']:
+            subnet['cidr'] = subnetpools.allocate(context, subnet)
+        elif subnet['cidr'] is base.ATTR_NOT_SPECIFIED:
+            raise exceptions.BadRequest(
+                resource='subnets', msg='a cidr must be specified in the absence of a '
+                                        'subnet pool')
+        elif subnet['prefixlen'] is not base.ATTR_NOT_SPECIFIED:
+            raise exceptions.BadRequest(resource='subnets',
+                                        msg='prefixlen is only used with a subnetpool_id')
         gateway, pools = subnets.check_and_fill(conn, subnet['network_id'], subnet)
         subnet_id = subnets.insert(conn, subnet, gateway, pools)
         self.dhcp.subnets_changed(context, subnet['network_id'])
@@ -257,6 +269,28 @@ class L2Plugin(core.CorePluginBase):
         ports.forget_subnet(conn, id, {u.port_id for u in users})
         subnets.delete(conn, id)
         self.dhcp.subnets_changed(context, subnet['network_id'])
+
+    # ---- subnet pools (naas.db.subnetpools) -----------------------------------
+
+    def create_subnetpool(self, context, subnetpool):
+        return self.get_subnetpool(context, subnetpools.insert(context.connection, subnetpool))
+
+    def get_subnetpool(self, context, id):
+        return subnetpools.to_dicts([subnetpools.get_row(context, id)])[0]
+
+    def get_subnetpools(self, context, filters=None, sorts=(), limit=None,
+                        marker=None, page_reverse=False):
+        return subnetpools.to_dicts(subnetpools.select(context, filters, sorts, limit,
+                                                       marker, page_reverse))
+
+    def update_subnetpool(self, context, id, subnetpool, expected_revision=None):
+        current = subnetpools.to_dicts([subnetpools.get_row(context, id, lock=True)])[0]
+        subnetpools.update(context.connection, current, subnetpool, expected_revision)
+        return self.get_subnetpool(context, id)
+
+    def delete_subnetpool(self, context, id):
+        subnetpools.get_row(context, id, lock=True)
+        subnetpools.delete(context.connection, id)
 
     # ---- ports -------------------------------------------------------------
 
