@@ -284,6 +284,21 @@ class TestRestart(FirewallTestCase):
         self.assertTrue(all(flows.is_naas_cookie(f.cookie)
                             for f in self.switch.flows['br-int'].values()))
 
+    def test_a_restart_whose_filters_come_by_filter_ports_ends_the_wait(self):
+        # The server did not answer between reconcile and reconcile_filters
+        # (the agent's resync failed); the poll loop then filters every port.
+        self.filtered(details(PORT1), details(PORT2))
+        bundles = len(self.switch.bundles)
+        second = self.driver()
+        second.scan_vifs()
+        second.reconcile([details(PORT1), details(PORT2)])
+        second.filter_ports([details(PORT1)], sg_info())
+        self.assertEqual(bundles, len(self.switch.bundles), 'PORT2 has no filter yet')
+        second.filter_ports([details(PORT2)], sg_info())
+        self.assertEqual({second.cookie}, {flow.cookie for flow in
+                                           self.switch.flows['br-int'].values()})
+        self.assertIn((0, 1, 'in_port=%d' % self.of(PORT2)), self.table())
+
 
 class TestWhichPorts(FirewallTestCase):
     def test_network_service_ports_are_never_filtered(self):
@@ -296,3 +311,4 @@ class TestWhichPorts(FirewallTestCase):
         self.assertEqual([], [k for k in self.table() if k[0] in fw.TABLES])
         self.assertTrue(fw.is_filtered(details(PORT3)))
         self.assertFalse(fw.is_filtered(details(PORT3, security=False)))
+

@@ -40,6 +40,13 @@ old table or the new one, never a gap.  Nothing that is right is rewritten
 in OVSDB.  Flow cookies: high 32 bits 0x4E414153 ("NAAS"), low 32 bits the
 generation; NaaS never touches a flow without that mark.
 
+Port filter (hooks.PortFilter): naas.agent.l2.ovs_firewall renders the
+filtered ports' flows (br-int tables 71-75) into br-int's table, so they
+go in the same bundles and generations.  The agent filters before it
+wires: the filter is in while the VIF is still on the dead VLAN.  After a
+restart with filtered ports nothing is applied until their filters are
+known again (reconcile_filters): the old generation filters till then.
+
 A restart with less in the config (a bridge mapping or the tunnel_ip
 removed, a bridge renamed) must leave no path to what is gone: else a patch
 port would stay an untagged trunk of br-int, and the old bridge would keep
@@ -147,9 +154,12 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
         self._retired = set()     # bridges no longer configured whose NaaS flows go
         self._canary_checked = 0.0
         self.firewall = ovs_firewall.Firewall()
-        # After a restart, no change is applied before the filters are
-        # known again (reconcile_filters): the old flows stay till then.
+        # After a restart, no change is applied before the filters of the
+        # filtered ports wired by reconcile are known again (by
+        # reconcile_filters, or filter_ports if that failed): the old flows
+        # stay till then.
         self._filters_pending = False
+        self._filters_awaited = frozenset()
         self._reset_state()
         self.cookie = self._new_cookie()
 
@@ -418,7 +428,9 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     def reconcile(self, wanted):
         started = time.monotonic()
         with self._lock:
-            self._filters_pending = any(ovs_firewall.is_filtered(d) for d in wanted)
+            self._filters_awaited = frozenset(
+                d['port_id'] for d in wanted if ovs_firewall.is_filtered(d))
+            self._filters_pending = bool(self._filters_awaited)
             vifs = self._vifs(refresh=True)
             self._reset_state()
             self._ops = []
@@ -695,6 +707,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
                     self.firewall.set_port(d)
                 else:
                     self._unfilter(d['port_id'])
+            self._end_filter_wait()
             self._changed()
 
     def update_security_groups(self, sg_info):
@@ -723,12 +736,19 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             for d in wanted:
                 if ovs_firewall.is_filtered(d):
                     self.firewall.set_port(d)
-            deferred, self._filters_pending = self._filters_pending, False
-            if deferred and self.reconciled:
-                # The new generation's flows (filters included) replace the
-                # old ones in one bundle before OVSDB changes any tag.
-                self._apply_flows()
+            self._end_filter_wait()
             self._changed()
+
+    def _end_filter_wait(self):
+        """After a restart, once every filtered port that reconcile wired
+        has its filter: the new generation's flows (filters included)
+        replace the old ones in one bundle, before OVSDB changes any tag."""
+        if self._filters_pending and not any(
+                p in self.ports and p not in self.firewall.ports
+                for p in self._filters_awaited):
+            self._filters_pending = False
+            if self.reconciled:
+                self._apply_flows()
 
     def _firewall_flows(self, layout):
         """br-int's flows of the filtered ports (empty: none)."""
