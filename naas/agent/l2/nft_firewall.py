@@ -26,9 +26,10 @@ two tables named ``naas-fw``:
 Remote groups and address groups are named sets, one per (group, IP
 version): ``sg-<id>-ipv4``, ``ag-<id>-ipv6``...; a membership change adds or
 deletes set elements and leaves the chains alone.  A port chain is
-rewritten only when its rules changed: its last rule carries the digest of
-its text (``comment "naas-fw <digest>"``), read back after a restart, so
-that a restarted agent keeps every chain that is right.  Every change of one
+rewritten only when its rules changed: the maps ``out_digests`` and
+``in_digests`` hold a digest of each port chain's text, read back after a
+restart (with the chains' names, not their rules: fast), so that a
+restarted agent keeps every chain that is right.  Every change of one
 call is one ``nft -f -`` transaction: a chain is flushed and refilled
 atomically, packets never see it empty, and a VIF joins its bridge only
 after its chains are in (the agent calls ``filter_ports`` before ``wire``).
@@ -57,7 +58,9 @@ TABLE = 'naas-fw'
 TABLES = (('bridge', TABLE), ('inet', TABLE))
 OUT_PREFIX = 'vm-out-'     # from the VM: egress
 IN_PREFIX = 'vm-in-'       # to the VM: ingress
-DIGEST_TAG = 'naas-fw'
+#: The verdict maps (VIF name -> the port's chain) and the digest maps
+#: (VIF name -> digest of that chain's statements), by direction.
+CHAIN_MAPS = {'from_vm': 'out_digests', 'to_vm': 'in_digests'}
 
 #: Bits of the packet mark this module uses (and clears when a packet
 #: enters the bridge): the port is stateless, the connection's state.
@@ -68,13 +71,12 @@ MARK_MASK = MARK_NOTRACK | MARK_ESTABLISHED | MARK_INVALID
 
 FIRST_ZONE, LAST_ZONE = 1, 65535
 
-#: ICMPv6 a VM may send (router solicitation, neighbour discovery, MLD) and
-#: receive (router advertisements, neighbour discovery, MLD).
-ICMPV6_OUT = ('nd-router-solicit', 'nd-neighbor-solicit', 'nd-neighbor-advert',
-              'mld-listener-report', 'mld-listener-done', 'mld2-listener-report')
-ICMPV6_IN = ('nd-router-advert', 'nd-neighbor-solicit', 'nd-neighbor-advert',
-             'mld-listener-query', 'mld-listener-report', 'mld-listener-done',
-             'mld2-listener-report')
+#: ICMPv6 a VM may send (router solicitation, neighbour discovery, MLD
+#: reports: types 131-133, 135-136, 143; 134, a router advertisement, is
+#: dropped before) and receive (router advertisements, neighbour discovery,
+#: MLD: 130-136, 143), as ranges (no anonymous set per port).
+ICMPV6_OUT = ('131-136', '143')
+ICMPV6_IN = ('130-136', '143')
 PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6, PROTO_SCTP = 1, 6, 17, 58, 132
 PORT_PROTOCOLS = (PROTO_TCP, PROTO_UDP, 33, PROTO_SCTP)   # 33: DCCP
 
@@ -186,37 +188,43 @@ def _nd_target(address):
     return '0x%032x' % int(address)
 
 
+def _none_of(selector, values):
+    """``selector != a selector != b ...``: plain comparisons rather than an
+    anonymous set, which the kernel would keep as one more set per rule
+    (slow to create and to list with hundreds of ports)."""
+    return ' '.join('%s != %s' % (selector, v) for v in values)
+
+
+def _address(network):
+    return network if network.prefixlen < network.max_prefixlen else network.network_address
+
+
 def egress_rules(details, stateful, rules):
     """The statements of ``vm-out-<port>`` (without the final drop)."""
     macs, v4, v6 = port_sources(details)
-    v6_hosts = [n.network_address for n in v6 if n.prefixlen == 128]
-    out = ['ether saddr != %s drop' % _anonymous(macs),
-           'meta protocol arp arp saddr ether != %s drop' % _anonymous(macs),
-           'meta protocol arp arp saddr ip != %s drop' % _anonymous(
-               ['0.0.0.0'] + [n if n.prefixlen < 32 else n.network_address for n in v4]),
+    out = [_none_of('ether saddr', macs) + ' drop',
+           'meta protocol arp %s drop' % _none_of('arp saddr ether', macs),
+           'meta protocol arp %s drop' % _none_of(
+               'arp saddr ip', ['0.0.0.0'] + [_address(n) for n in v4]),
            'meta protocol arp return',
            # DHCP discover and request, before the VM has an address
            'meta protocol ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 '
            'udp sport 68 udp dport 67 return',
-           'meta protocol ip udp sport 67 drop']
-    if v4:
-        out.append('meta protocol ip ip saddr != %s drop' % _anonymous(
-            [n if n.prefixlen < 32 else n.network_address for n in v4]))
-    else:
-        out.append('meta protocol ip drop')
-    out += ['meta protocol ip udp sport 68 udp dport 67 return',
-            'meta protocol ip6 ip6 saddr != %s drop' % _anonymous(
-                ['::'] + [n if n.prefixlen < 128 else n.network_address for n in v6]),
-            'meta protocol ip6 udp sport 546 udp dport 547 return',
-            'meta protocol ip6 udp sport 547 drop',
-            'icmpv6 type nd-router-advert drop']
+           'meta protocol ip udp sport 67 drop',
+           'meta protocol ip %s drop' % _none_of('ip saddr', [_address(n) for n in v4]),
+           'meta protocol ip udp sport 68 udp dport 67 return',
+           'meta protocol ip6 %s drop' % _none_of(
+               'ip6 saddr', ['::'] + [_address(n) for n in v6]),
+           'meta protocol ip6 udp sport 546 udp dport 547 return',
+           'meta protocol ip6 udp sport 547 drop',
+           'icmpv6 type nd-router-advert drop']
     if all(n.prefixlen == 128 for n in v6):
         # A neighbour advertisement only for its own addresses (pairs with
         # an IPv6 prefix: any target, as the source check already holds).
-        out.append('icmpv6 type nd-neighbor-advert @th,64,128 != %s drop'
-                   % _anonymous(_nd_target(a) for a in v6_hosts))
-    out += ['icmpv6 type %s return' % _anonymous(ICMPV6_OUT),
-            'meta protocol != { ip, ip6 } drop']
+        out.append('icmpv6 type nd-neighbor-advert %s drop' % _none_of(
+            '@th,64,128', [_nd_target(n.network_address) for n in v6]))
+    out += ['icmpv6 type %s return' % t for t in ICMPV6_OUT]
+    out.append('meta protocol != ip meta protocol != ip6 drop')
     return out + _group_rules(details, stateful, rules, 'egress')
 
 
@@ -224,8 +232,8 @@ def ingress_rules(details, stateful, rules):
     """The statements of ``vm-in-<port>`` (without the final drop)."""
     out = ['meta protocol arp return',
            'meta protocol ip udp sport 67 udp dport 68 return',
-           'meta protocol ip6 udp sport 547 udp dport 546 return',
-           'icmpv6 type %s return' % _anonymous(ICMPV6_IN)]
+           'meta protocol ip6 udp sport 547 udp dport 546 return']
+    out += ['icmpv6 type %s return' % t for t in ICMPV6_IN]
     return out + _group_rules(details, stateful, rules, 'ingress')
 
 
@@ -257,7 +265,9 @@ def port_groups(details, sg_info):
 
 
 def digest(statements):
-    return hashlib.sha1('\n'.join(statements).encode()).hexdigest()[:16]
+    """32 bits of the SHA-1 of a chain's statements (a mark in the maps
+    ``out_digests``/``in_digests``)."""
+    return int(hashlib.sha1('\n'.join(statements).encode()).hexdigest()[:8], 16)
 
 
 def chain_names(port_id):
@@ -286,25 +296,38 @@ def set_elements(name, sg_info):
         n for n in nets if n.version == int(version)))
 
 
-class Desired:
-    """What the tables should hold for these ports (the filtered ones)."""
+def port_filter(details, sg_info):
+    """(stateful, {chain name: (digest, statements)}, set names used) of
+    one port."""
+    stateful, rules = port_groups(details, sg_info)
+    out_chain, in_chain = chain_names(details['port_id'])
+    chains = {}
+    for name, statements in ((out_chain, egress_rules(details, stateful, rules)),
+                             (in_chain, ingress_rules(details, stateful, rules))):
+        chains[name] = (digest(statements), statements)
+    used = used_sets(rules) if 'security_groups' in details else set()
+    return stateful, chains, used
 
-    def __init__(self, ports, sg_info, bridge_of):
+
+class Desired:
+    """What the tables should hold for these ports (the filtered ones).
+    ``build``: :func:`port_filter`, or a memo of it."""
+
+    def __init__(self, ports, sg_info, bridge_of, build=port_filter):
         self.chains = {}          # chain name -> (digest, statements)
-        self.from_vm, self.to_vm = {}, {}   # VIF name -> chain name
+        self.maps = {name: {} for name in list(CHAIN_MAPS) + list(CHAIN_MAPS.values())}
         self.sets = {}            # set name -> frozenset of networks (text)
         self.bridges = set()      # bridges that need a conntrack zone
         self.stateless_vifs, self.stateless_macs = set(), set()
         for details in ports:
-            stateful, rules = port_groups(details, sg_info)
+            stateful, chains, used = build(details, sg_info)
             tap = host_vif.vif_name(details['port_id'])
-            out_chain, in_chain = chain_names(details['port_id'])
-            for name, statements in ((out_chain, egress_rules(details, stateful, rules)),
-                                     (in_chain, ingress_rules(details, stateful, rules))):
-                self.chains[name] = (digest(statements), statements)
-            self.from_vm[tap], self.to_vm[tap] = out_chain, in_chain
-            if 'security_groups' in details:
-                for name in used_sets(rules):
+            self.chains.update(chains)
+            for map_name, chain in zip(CHAIN_MAPS, chain_names(details['port_id'])):
+                self.maps[map_name][tap] = chain
+                self.maps[CHAIN_MAPS[map_name]][tap] = chains[chain][0]
+            for name in used:
+                if name not in self.sets:
                     self.sets[name] = set_elements(name, sg_info)
             self.bridges.add(bridge_of(details['network_id']))
             if not stateful:
@@ -315,13 +338,29 @@ class Desired:
 # ---- what the tables hold (read back from the host) -------------------------
 
 class Current:
-    """The tables as ``nft -j list ruleset`` shows them."""
+    """The tables as ``nft -j list ruleset`` shows them (or as a successful
+    transaction left them: :meth:`after`)."""
+
+    @classmethod
+    def after(cls, desired, zones):
+        """What the tables hold once ``plan(desired, ..., zones)`` is applied."""
+        current = cls()
+        current.tables = {'bridge', 'inet'}
+        current.chains = {name: chain_digest for name, (chain_digest, _) in
+                          desired.chains.items()}
+        current.sets = dict(desired.sets)
+        current.maps = {name: dict(elements) for name, elements in desired.maps.items()}
+        current.maps['zones'] = dict(zones)
+        current.stateless = {'stateless_vifs': set(desired.stateless_vifs),
+                             'stateless_macs': set(desired.stateless_macs)}
+        return current
 
     def __init__(self, ruleset=None):
         self.tables = set()       # families whose naas-fw table exists
         self.chains = {}          # port chain name -> digest (None: unknown)
         self.sets = {}            # sg-/ag- set name -> frozenset of networks
-        self.maps = {'from_vm': {}, 'to_vm': {}, 'zones': {}}
+        self.maps = {name: {} for name in list(CHAIN_MAPS) + list(CHAIN_MAPS.values())}
+        self.maps['zones'] = {}
         self.stateless = {'stateless_vifs': set(), 'stateless_macs': set()}
         for item in (ruleset or {}).get('nftables', ()):
             kind, body = next(iter(item.items()))
@@ -331,10 +370,6 @@ class Current:
                 self.tables.add(body['family'])
             elif kind == 'chain' and body['name'].startswith((OUT_PREFIX, IN_PREFIX)):
                 self.chains.setdefault(body['name'], None)
-            elif kind == 'rule' and body['chain'].startswith((OUT_PREFIX, IN_PREFIX)):
-                tag, _, value = (body.get('comment') or '').partition(' ')
-                if tag == DIGEST_TAG:
-                    self.chains[body['chain']] = value
             elif kind == 'set' and body['name'] in self.stateless:
                 self.stateless[body['name']] = {_element(e) for e in body.get('elem', ())}
             elif kind == 'set' and body['name'].startswith(('sg-', 'ag-')):
@@ -344,6 +379,10 @@ class Current:
             elif kind == 'map' and body['name'] in self.maps:
                 self.maps[body['name']] = {
                     _element(key): _verdict_target(value) for key, value in body.get('elem', ())}
+        for verdicts, digests in CHAIN_MAPS.items():
+            for vif_name, chain in self.maps[verdicts].items():
+                if chain in self.chains:
+                    self.chains[chain] = self.maps[digests].get(vif_name)
 
 
 def _element(elem):
@@ -395,6 +434,8 @@ def base_definitions():
         'add set %s stateless_macs { type ether_addr; }' % bridge,
         'add map %s from_vm { type ifname : verdict; }' % bridge,
         'add map %s to_vm { type ifname : verdict; }' % bridge,
+        'add map %s out_digests { type ifname : mark; }' % bridge,
+        'add map %s in_digests { type ifname : mark; }' % bridge,
         'add chain %s prerouting { type filter hook prerouting priority -300; '
         'policy accept; }' % bridge,
         'add chain %s forward { type filter hook forward priority -100; '
@@ -425,8 +466,9 @@ def allocate_zones(bridges, zones):
     return out
 
 
-def plan(desired, current, base=False, full=False):
-    """The nft commands that make ``current`` what ``desired`` says.
+def plan(desired, current, zones, base=False, full=False):
+    """The nft commands that make ``current`` what ``desired`` says, with
+    conntrack ``zones`` ({bridge: zone}, :func:`allocate_zones`).
     ``base``: write the base chains again (an agent's first transaction);
     ``full``: that, and every port chain and set as well."""
     bridge = 'bridge %s' % TABLE
@@ -456,18 +498,18 @@ def plan(desired, current, base=False, full=False):
         else:
             commands.append('flush chain %s %s' % (bridge, name))
         commands += ['add rule %s %s %s' % (bridge, name, s) for s in statements]
-        commands.append('add rule %s %s drop comment "%s %s"'
-                        % (bridge, name, DIGEST_TAG, chain_digest))
-    for map_name in ('from_vm', 'to_vm'):
-        want, have = getattr(desired, map_name), current.maps[map_name]
+        commands.append('add rule %s %s drop' % (bridge, name))
+    for map_name, want in sorted(desired.maps.items()):
+        have = current.maps[map_name]
         gone = sorted(k for k in have if want.get(k) != have[k])
         if gone:
             commands.append('delete element %s %s %s' % (bridge, map_name, _anonymous(
                 _quoted(k) for k in gone)))
         new = sorted(k for k in want if have.get(k) != want[k])
         if new:
+            value = 'jump %s' if map_name in CHAIN_MAPS else '0x%08x'
             commands.append('add element %s %s %s' % (bridge, map_name, _anonymous(
-                '%s : jump %s' % (_quoted(k), want[k]) for k in new)))
+                '%s : %s' % (_quoted(k), value % want[k]) for k in new)))
     for set_name_, want in (('stateless_vifs', {_quoted(v) for v in desired.stateless_vifs}),
                             ('stateless_macs', desired.stateless_macs)):
         have = {_quoted(v) if set_name_ == 'stateless_vifs' else v
@@ -478,7 +520,6 @@ def plan(desired, current, base=False, full=False):
         if want - have:
             commands.append('add element %s %s %s' % (bridge, set_name_, _anonymous(
                 sorted(want - have))))
-    zones = allocate_zones(desired.bridges, current.maps['zones'])
     have = current.maps['zones']
     gone = sorted(b for b in have if zones.get(b) != have[b])
     if gone:
@@ -505,7 +546,7 @@ class NftFirewall:
     security group information (update_security_groups gives groups, not
     ports); ``reconcile_filters`` sets both again after a restart.  What
     the tables hold is read from the host when the process starts and after
-    a failed transaction, and kept up to date after each successful one.
+    a failed transaction; after a successful one it is what was written.
     """
 
     def __init__(self, namespace, bridge_of, runner=None):
@@ -516,9 +557,25 @@ class NftFirewall:
         self._ports = {}          # port_id -> details of the ports filtered here
         self._sg_info = {'security_groups': {}, 'members': {}, 'address_groups': {}}
         self._current = None      # Current, None: read it from the host first
+        self._built = {}          # port_id -> (what it was built from, port_filter())
 
     def _read(self):
-        return Current(json.loads(self.runner(['-j', 'list', 'ruleset']) or '{}'))
+        """The tables' chains (names only: listing hundreds of ports' rules
+        takes seconds), sets and maps."""
+        items = []
+        for what in ('tables', 'chains', 'sets', 'maps'):
+            items += json.loads(self.runner(['-j', 'list', what]) or '{}').get('nftables', [])
+        return Current({'nftables': items})
+
+    def _build(self, details, sg_info):
+        """port_filter(), again only when the port or its groups changed."""
+        groups = sg_info['security_groups']
+        key = json.dumps([details, [groups.get(g) for g in details.get('security_groups') or ()]],
+                         sort_keys=True, default=str)
+        known = self._built.get(details['port_id'])
+        if known is None or known[0] != key:
+            known = self._built[details['port_id']] = (key, port_filter(details, sg_info))
+        return known[1]
 
     def _merge(self, sg_info):
         for key in self._sg_info:
@@ -528,12 +585,14 @@ class NftFirewall:
         """One transaction that makes the tables what the remembered ports
         need.  A first failure reads the host again and writes everything
         once more (still one transaction); a second one raises NftError."""
-        desired = Desired(self._ports.values(), self._sg_info, self.bridge_of)
+        self._built = {p: b for p, b in self._built.items() if p in self._ports}
+        desired = Desired(self._ports.values(), self._sg_info, self.bridge_of, self._build)
         for attempt in (1, 2):
             fresh = self._current is None
             if fresh:
                 self._current = self._read()
-            commands = plan(desired, self._current, base=fresh, full=attempt == 2)
+            zones = allocate_zones(desired.bridges, self._current.maps['zones'])
+            commands = plan(desired, self._current, zones, base=fresh, full=attempt == 2)
             if not commands:
                 return
             try:
@@ -544,7 +603,7 @@ class NftFirewall:
                     raise
                 LOG.warning('nft transaction failed; reading the tables again', exc_info=True)
                 continue
-            self._current = self._read()
+            self._current = Current.after(desired, zones)
             return
 
     # ---- hooks.PortFilter (the driver delegates to these) -------------------
