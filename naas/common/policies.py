@@ -168,9 +168,11 @@ SUBNET_ROUTE_RULES = _crud(
 SECURITY_GROUP_RULES = _crud(
     'security_group',
     create='rule:admin_or_member',
-    get='rule:admin_or_reader',
+    get='rule:admin_or_reader or rule:shared_security_group',
     update='rule:admin_or_member',
     delete='rule:admin_or_member') + [
+    policy.RuleDefault('shared_security_group', 'field:security_groups:shared=True',
+                       'The security group is shared with the project (RBAC).'),
     _attr('create_security_group_rule', 'rule:admin_or_member'),
     _attr('get_security_group_rule', 'rule:admin_or_reader'),
     _attr('delete_security_group_rule', 'rule:admin_or_member'),

@@ -458,6 +458,13 @@ def hosts_of(conn, port_ids):
         ports.c.id.in_(port_ids), ports.c.binding_host_id != '')).all())
 
 
+def projects_of(conn, port_ids):
+    """The projects of the ports ``port_ids`` (a SELECT of ids), but no
+    project ('': DHCP, routers, floating IPs)."""
+    return set(conn.execute(sa.select(ports.c.project_id).distinct().where(
+        ports.c.id.in_(port_ids), ports.c.project_id != '')).scalars())
+
+
 def write_security_groups(conn, port_id, group_ids):
     """The port's security_groups column, which the list filter reads: the
     security group plugin's bindings are the truth, this is their copy."""

@@ -21,11 +21,12 @@ from tests.fixtures import app
 A, B, C, ADMIN = 'project-a', 'project-b', 'project-c', 'ops'
 
 
-class RbacTestCase(testtools.TestCase):
+class Base(testtools.TestCase):
+    SERVICE_PLUGINS = ['router']
 
     def setUp(self):
         super().setUp()
-        self.api = self.useFixture(app.APIFixture(service_plugins=['router']))
+        self.api = self.useFixture(app.APIFixture(service_plugins=self.SERVICE_PLUGINS))
 
     def call(self, method, path, body=None, project=A, admin=False):
         status, data, _ = self.api.call(method, '/v2.0/' + path, body,
@@ -60,6 +61,9 @@ class RbacTestCase(testtools.TestCase):
 
     def listed(self, project):
         return {n['id'] for n in self.ok('GET', 'networks', project=project)['networks']}
+
+
+class NetworkRbacTestCase(Base):
 
     # ---- access_as_shared ----------------------------------------------------
 
@@ -243,3 +247,43 @@ class RbacTestCase(testtools.TestCase):
         self.assertIn('SEARCH rbac_entries USING', plan)
         self.assertIn('(object_id=? AND target_tenant=? AND action=?)', plan)
         self.assertNotIn('SCAN rbac_entries', plan)
+
+
+class SecurityGroupRbacTestCase(Base):
+    """A security group shared with project B (access_as_shared)."""
+    SERVICE_PLUGINS = ['security-group']
+
+    def test_shared_group_is_read_and_used_not_changed(self):
+        group = self.ok('POST', 'security-groups', {'security_group': {'name': 'web'}})[
+            'security_group']
+        entry = self.ok('POST', 'rbac-policies', {'rbac_policy': {
+            'object_type': 'security_group', 'object_id': group['id'],
+            'action': 'access_as_shared', 'target_tenant': B}})['rbac_policy']
+        seen = self.ok('GET', 'security-groups/' + group['id'], project=B)['security_group']
+        self.assertEqual(('web', True), (seen['name'], seen['shared']))
+        self.assertFalse(self.ok('GET', 'security-groups/' + group['id'])[
+            'security_group']['shared'])
+        self.assertIn(group['id'], [g['id'] for g in self.ok(
+            'GET', 'security-groups', project=B)['security_groups']])
+        net = self.ok('POST', 'networks', {'network': {'name': 'b'}}, project=B)['network']
+        port = self.ok('POST', 'ports', {'port': {'network_id': net['id'],
+                                                  'security_groups': [group['id']]}},
+                       project=B)['port']
+        self.assertEqual([group['id']], port['security_groups'])
+        # B does not change it (403 as in Neutron: B sees it); C does not see it.
+        self.refused(403, 'PolicyNotAuthorized', 'PUT', 'security-groups/' + group['id'],
+                     {'security_group': {'name': 'mine'}}, project=B)
+        self.refused(404, 'SecurityGroupNotFound', 'POST', 'security-group-rules',
+                     {'security_group_rule': {'security_group_id': group['id'],
+                                              'direction': 'ingress'}}, project=B)
+        self.refused(404, 'SecurityGroupNotFound', 'GET', 'security-groups/' + group['id'],
+                     project=C)
+        self.refused(404, 'SecurityGroupNotFound', 'POST', 'ports', {'port': {
+            'network_id': self.ok('POST', 'networks', {'network': {}}, project=C)[
+                'network']['id'], 'security_groups': [group['id']]}}, project=C)
+        # B's port is in it: the entry stays until the port goes.
+        self.refused(409, 'RbacPolicyInUse', 'DELETE', 'rbac-policies/' + entry['id'])
+        self.ok('DELETE', 'ports/' + port['id'], project=B)
+        self.ok('DELETE', 'rbac-policies/' + entry['id'])
+        self.refused(404, 'SecurityGroupNotFound', 'GET', 'security-groups/' + group['id'],
+                     project=B)

@@ -2,7 +2,9 @@
 group, and the groups' API view (with their rules, rules.py).
 
 A group is seen by its project and administrators (``visible``: the one
-WHERE clause of every read, so that sharing adds to it in one place).  A
+WHERE clause of every read, so that sharing adds to it in one place); a
+project it is shared with (RBAC access_as_shared, naas.db.rbac) reads it
+and puts it on its ports (``readable``), but does not change it.  A
 project's ``default`` group is made on first use (ensure_default); the
 primary key of default_security_groups keeps it one per project when
 requests race: the loser's insert fails, its request is retried and finds
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 from naas.common import exceptions
 from naas.db import common
 from naas.db import query
+from naas.db import rbac
 from naas.lib.definitions import securitygroup as group_def
 from naas.plugins.securitygroups import models
 from naas.plugins.securitygroups import rules
@@ -26,34 +29,45 @@ def visible(context):
     return common.owned_by(context, groups)
 
 
-def get_row(context, id, lock=False):
-    """A group the context may see, or SecurityGroupNotFound."""
-    return common.visible_row(context, groups, id, visible(context),
+def readable(context):
+    if context.is_admin:
+        return sa.true()
+    return sa.or_(groups.c.project_id == common.CTX_PROJECT,
+                  rbac.granted(groups.c.id, [rbac.ACCESS_SHARED]))
+
+
+def get_row(context, id, lock=False, shared=False):
+    """A group the context may see (``shared``: or read), or SecurityGroupNotFound."""
+    return common.visible_row(context, groups, id,
+                              readable(context) if shared else visible(context),
                               exceptions.SecurityGroupNotFound(id=id), lock)
 
 
 def visible_ids(context, ids):
     """Rows of the groups ``ids`` the context may see."""
     stmt = sa.select(groups.c.id, groups.c.stateful).where(groups.c.id.in_(list(ids)),
-                                                          visible(context))
+                                                          readable(context))
     return context.connection.execute(stmt, common.ctx_params(context)).all()
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
-    stmt = sa.select(groups).where(visible(context))
+    stmt = sa.select(groups).where(readable(context))
     return query.list_rows(context, stmt, groups, COLUMNS, dict(filters or {}), sorts,
-                           limit, marker, page_reverse, get_row)
+                           limit, marker, page_reverse,
+                           lambda context, id: get_row(context, id, shared=True))
 
 
-def to_dicts(conn, rows):
+def to_dicts(conn, rows, project_id=None):
+    """``shared``: shared with ``project_id`` (the caller's), as Neutron shows it."""
     ids = [r.id for r in rows]
+    shared = rbac.granted_to_project(conn, ids, rbac.ACCESS_SHARED, project_id)
     by_group = {}
     for rule in rules.to_dicts(conn, rules.of_groups(conn, ids)):
         by_group.setdefault(rule['security_group_id'], []).append(rule)
     out = []
     for r in rows:
         d = common.standard_dict(r)
-        d.update(stateful=bool(r.stateful), shared=False,
+        d.update(stateful=bool(r.stateful), shared=r.id in shared,
                  security_group_rules=by_group.get(r.id, []))
         out.append(d)
     return out
@@ -102,4 +116,5 @@ def update(conn, id, cols, expected_revision=None):
 
 def delete(conn, id):
     common.delete_tags(conn, id)
+    rbac.delete_all(conn, id)
     conn.execute(groups.delete().where(groups.c.id == id))

@@ -10,6 +10,7 @@ the API request's transaction and hands over to the module that owns the
 rows (groups.py, rules.py, address_groups.py, port_groups.py).
 """
 from naas.common import exceptions
+from naas.db import rbac
 from naas.lib.definitions import address_group as address_group_def
 from naas.lib.definitions import default_security_group_rule as template_def
 from naas.lib.definitions import securitygroup as group_def
@@ -39,6 +40,10 @@ class SecurityGroupPlugin(core.ServicePlugin):
         super().attach(core_plugin)
         core_plugin.add_extender(self.ports)
         core_plugin.add_delete_hook('port', self.ports.before_port_delete)
+        core_plugin.rbac.register(rbac.ObjectType(
+            'security_group', (rbac.ACCESS_SHARED,),
+            owner=lambda context, id: groups.get_row(context, id, shared=True).project_id,
+            in_use=port_groups.rbac_in_use))
 
     # ---- security groups -----------------------------------------------------
 
@@ -50,7 +55,8 @@ class SecurityGroupPlugin(core.ServicePlugin):
             context, groups.insert(context.connection, security_group))
 
     def get_security_group(self, context, id):
-        return groups.to_dicts(context.connection, [groups.get_row(context, id)])[0]
+        return groups.to_dicts(context.connection, [groups.get_row(context, id, shared=True)],
+                               context.project_id)[0]
 
     def get_security_groups(self, context, filters=None, sorts=(), limit=None,
                             marker=None, page_reverse=False):
@@ -61,7 +67,7 @@ class SecurityGroupPlugin(core.ServicePlugin):
                    [context.project_id])[0]
         groups.ensure_default(context, project)
         rows = groups.select(context, filters, sorts, limit, marker, page_reverse)
-        return groups.to_dicts(context.connection, rows)
+        return groups.to_dicts(context.connection, rows, context.project_id)
 
     def update_security_group(self, context, id, security_group, expected_revision=None):
         conn = context.connection

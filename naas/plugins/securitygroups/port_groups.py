@@ -51,6 +51,17 @@ def in_use(conn, group_id):
         bindings.c.security_group_id == group_id).limit(1)).first() is not None
 
 
+def rbac_in_use(context, group_id, action, projects, all_but):
+    """Why projects losing access to the group (an RBAC entry removed,
+    naas.db.rbac) cannot lose it: their ports are in it."""
+    users = ports_db.projects_of(context.connection, sa.select(bindings.c.port_id).where(
+        bindings.c.security_group_id == group_id))
+    losing = users & projects if projects is not None else users - set(all_but)
+    if losing:
+        return 'Ports of the projects losing access are in security group %s.' % group_id
+    return None
+
+
 def hosts_of_groups(conn, group_ids, but_port=None):
     """{host: {group id}}: the hosts with ports in ``group_ids`` (the ports'
     groups among them), but the port ``but_port`` (one being deleted)."""
