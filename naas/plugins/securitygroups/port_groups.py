@@ -190,7 +190,7 @@ class PortGroups(core.ResourceExtender):
         ids = [d['port_id'] for d in details]
         by_port = of_ports(conn, ids)
         pairs = {r.id: common.loads(r.allowed_address_pairs, [])
-                 for r in ports_db.security_rows(conn, ids)} if ids else {}
+                 for chunk in common.chunks(ids) for r in ports_db.security_rows(conn, chunk)}
         for d in details:
             if trusted(d['device_owner']):
                 d['port_security_enabled'] = False
