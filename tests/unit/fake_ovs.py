@@ -40,9 +40,11 @@ SCHEMA = {
     'Bridge': {'name': str, 'datapath_type': str, 'fail_mode': list, 'protocols': list,
                'external_ids': dict, 'other_config': dict, 'ports': list},
     'Port': {'name': str, 'interfaces': list, 'tag': list, 'other_config': dict,
-             'external_ids': dict},
+             'external_ids': dict, 'qos': list},
     'Interface': {'name': str, 'type': str, 'options': dict, 'external_ids': dict,
                   'ofport': list, 'mtu_request': list},
+    'QoS': {'type': str, 'queues': dict, 'other_config': dict, 'external_ids': dict},
+    'Queue': {'dscp': list, 'other_config': dict, 'external_ids': dict},
 }
 OPTIONAL = {'fail_mode', 'tag', 'ofport', 'mtu_request'}
 
