@@ -2,6 +2,15 @@
 map (naas/lib/definitions) and a plugin that implements
 create_/get_/update_/delete_<resource> and get_<collection>.
 
+A sub-resource (a definition with PARENT: a QoS policy's rules) is served
+under its parent's item, /{parent}/{parent_id}/{collection} (naas.api.router):
+the plugin methods and policy rules are named as Neutron's,
+<op>_<parent resource>_<resource> (create_policy_bandwidth_limit_rule); the
+methods get the parent's id as a keyword
+argument (policy_id=...); the parent must be visible to the caller (else
+the parent's 404), and policy rules read the parent's project_id as the
+item's, with the parent's attributes as ``<parent resource>:ATTR``.
+
 Each request runs in one DB transaction (naas.db.api.retry): validation,
 policy, quota and the plugin call all commit together or not at all.
 """
@@ -21,26 +30,43 @@ from naas.lib.definitions import base as attr_base
 
 
 class Controller:
-    def __init__(self, plugin, collection, definition, core_plugin, quota_tables):
+    def __init__(self, plugin, collection, definition, core_plugin, quota_tables,
+                 attr_map=None):
         """``definition`` is the collection's naas.lib.definitions module;
         ``core_plugin`` answers for the networks in policy targets;
-        ``quota_tables`` is what quotas count (Registry.quota_tables)."""
+        ``quota_tables`` is what quotas count (Registry.quota_tables);
+        ``attr_map`` the collection's attributes with those the loaded
+        extensions add (Registry.attribute_map; the definition's if None)."""
         self.plugin = plugin
         self.collection = collection
         #: the key of its lists in bodies ('security_groups' at /security-groups)
         self.key = getattr(definition, 'COLLECTION_KEY', collection)
         self.resource = definition.RESOURCE_NAME
-        self.attr_map = attr_map = definition.RESOURCE_ATTRIBUTE_MAP
+        if attr_map is None:
+            attr_map = definition.RESOURCE_ATTRIBUTE_MAP
+        self.attr_map = attr_map
+        self.parent = getattr(definition, 'PARENT', None)
+        #: <resource> in the plugin's method names (create_<resource>, ...)
+        self.method_resource = self.resource
+        list_method = 'get_' + collection.rsplit('/', 1)[-1].replace('-', '_')
+        if self.parent is not None:
+            self.method_resource = '%s_%s' % (self.parent.RESOURCE_NAME, self.resource)
+            list_method = 'get_%s_%s' % (self.parent.RESOURCE_NAME, collection)
+            self._get_parent = getattr(plugin, 'get_' + self.parent.RESOURCE_NAME)
         self.core = core_plugin
         self.quota_tables = quota_tables
         self._visible = [n for n, s in attr_map.items() if s.get('is_visible')]
         self._guarded = [n for n, s in attr_map.items() if s.get('enforce_policy')]
-        self._get_one = getattr(plugin, 'get_' + self.resource)
-        # 'subnet-routes' is served by get_subnet_routes.
-        self._get_all = getattr(plugin, 'get_' + collection.replace('-', '_'))
+        self._get_one = getattr(plugin, 'get_' + self.method_resource)
+        # 'subnet-routes' is served by get_subnet_routes, 'qos/policies' by get_policies.
+        self._get_all = getattr(plugin, list_method)
         #: member actions: PUT /{collection}/{id}/{action} -> plugin method
         self.actions = dict(getattr(definition, 'ACTIONS', {}))
         self._not_found_error, self._not_found_key = definition.NOT_FOUND
+
+    def implements(self, action):
+        """Whether the plugin implements ``action`` (create, update, delete)."""
+        return hasattr(self.plugin, '%s_%s' % (action, self.method_resource))
 
     # ---- helpers -----------------------------------------------------------
 
@@ -57,7 +83,7 @@ class Controller:
         for name in fields or self._visible:
             if name not in self.attr_map:
                 continue
-            action = 'get_%s:%s' % (self.resource, name)
+            action = 'get_%s:%s' % (self.method_resource, name)
             if name in self._guarded and checker.has_rule(action):
                 if checker.reads_target(action):
                     per_item.append((name, action))
@@ -79,15 +105,43 @@ class Controller:
         """Requested fields; unknown ones are ignored, as Neutron does."""
         return [f for f in request.GET.getall('fields') if f]
 
-    def _fetch(self, context, checker, id):
+    def _fetch(self, context, checker, id, parent=None):
         """The item if the context may see it, else NotFound."""
         try:
-            item = self._get_one(context, id)
+            item = self._get_one(context, id, **self._parent_arg(parent))
         except exceptions.NotFound:
             raise self._not_found(id)
-        if not checker.check('get_' + self.resource, item):
+        if not checker.check('get_' + self.method_resource, self._target(item, parent)):
             raise self._not_found(id)
         return item
+
+    def _parent(self, context, checker, parent_id):
+        """A sub-resource's parent if the context may see it (else the
+        parent's NotFound); None for a resource without a parent."""
+        if self.parent is None:
+            return None
+        try:
+            parent = self._get_parent(context, parent_id)
+        except exceptions.NotFound:
+            parent = None
+        if parent is None or not checker.check('get_' + self.parent.RESOURCE_NAME, parent):
+            error, key = self.parent.NOT_FOUND
+            raise error(**{key: validators.excerpt(parent_id)})
+        return parent
+
+    def _parent_arg(self, parent):
+        """The plugin's keyword argument naming the parent (policy_id=...)."""
+        return {} if parent is None else {self.parent.RESOURCE_NAME + '_id': parent['id']}
+
+    def _target(self, item, parent):
+        """What policy rules read of a sub-resource's item: its parent's
+        project and attributes (``policy:shared``), then the item's own."""
+        if parent is None:
+            return item
+        target = {'%s:%s' % (self.parent.RESOURCE_NAME, k): v for k, v in parent.items()}
+        target['project_id'] = target['tenant_id'] = parent['project_id']
+        target.update(item)
+        return target
 
     def _add_network_target(self, context, target):
         """Attributes of the parent network, for rules on network owners."""
@@ -128,7 +182,7 @@ class Controller:
 
     # ---- actions -----------------------------------------------------------
 
-    def index(self, request):
+    def index(self, request, parent_id=None):
         context = request.environ['naas.context']
         params = request.GET
         fields = self._fields(request)
@@ -140,16 +194,18 @@ class Controller:
 
         def _list(ctx):
             checker = policy.Checker(ctx)
+            parent = self._parent(ctx, checker, parent_id)
             items = self._get_all(ctx, filters=filters, sorts=sorts,
                                   limit=None if limit is None else limit + 1,
-                                  marker=marker, page_reverse=page_reverse)
+                                  marker=marker, page_reverse=page_reverse,
+                                  **self._parent_arg(parent))
             more = limit is not None and len(items) > limit
             if more:
                 items = items[1:] if page_reverse else items[:limit]
-            action = 'get_' + self.resource
+            action = 'get_' + self.method_resource
             plan = self._view_plan(checker, fields)
             return [self._view(checker, i, fields, plan) for i in items
-                    if checker.check(action, i)], more, items
+                    if checker.check(action, self._target(i, parent))], more, items
 
         views, more, items = db_api.retry(_list, context, writer=False)
         body = {self.key: views}
@@ -180,18 +236,19 @@ class Controller:
             links.append({'rel': 'previous', 'href': href(items[0]['id'], True)})
         return links
 
-    def show(self, request, id):
+    def show(self, request, id, parent_id=None):
         context = request.environ['naas.context']
         fields = self._fields(request)
 
         def _show(ctx):
             checker = policy.Checker(ctx)
-            return self._view(checker, self._fetch(ctx, checker, id), fields)
+            parent = self._parent(ctx, checker, parent_id)
+            return self._view(checker, self._fetch(ctx, checker, id, parent), fields)
 
         return wsgi_utils.json_response(
             {self.resource: db_api.retry(_show, context, writer=False)})
 
-    def create(self, request, body=None):
+    def create(self, request, body=None, parent_id=None):
         context = request.environ['naas.context']
         body = decoding.json_body(request)
         if isinstance(body, dict) and self.key in body:
@@ -209,18 +266,20 @@ class Controller:
 
         def _create(ctx):
             checker = policy.Checker(ctx)
+            parent = self._parent(ctx, checker, parent_id)
             created = []
             counts = {}
             for item in prepared:
-                target = self._add_network_target(ctx, dict(item))
-                checker.enforce('create_' + self.resource, target)
-                self._enforce_attrs(checker, 'create_' + self.resource, item, target)
-                if 'project_id' in item:  # (not a template of no project's)
-                    counts[item['project_id']] = counts.get(item['project_id'], 0) + 1
+                target = self._target(self._add_network_target(ctx, dict(item)), parent)
+                checker.enforce('create_' + self.method_resource, target)
+                self._enforce_attrs(checker, 'create_' + self.method_resource, item, target)
+                if 'project_id' in target:  # (not a template of no project's)
+                    counts[target['project_id']] = counts.get(target['project_id'], 0) + 1
             for project_id, n in sorted(counts.items()):  # locks in one order
                 quota.check(ctx.connection, self.quota_tables, project_id, self.resource, n)
             for item in prepared:
-                result = getattr(self.plugin, 'create_' + self.resource)(ctx, item)
+                result = getattr(self.plugin, 'create_' + self.method_resource)(
+                    ctx, item, **self._parent_arg(parent))
                 created.append(self._view(checker, result, None))
             return created
 
@@ -250,7 +309,7 @@ class Controller:
             item['project_id'] = item['tenant_id'] = project
         return item
 
-    def update(self, request, id, body=None):
+    def update(self, request, id, body=None, parent_id=None):
         context = request.environ['naas.context']
         body = decoding.json_body(request)
         if not isinstance(body, dict) or set(body) != {self.resource}:
@@ -261,28 +320,34 @@ class Controller:
 
         def _update(ctx):
             checker = policy.Checker(ctx)
-            current = self._fetch(ctx, checker, id)
-            target = dict(current, **values)
-            checker.enforce('update_' + self.resource, target)
-            self._enforce_attrs(checker, 'update_' + self.resource, values, target)
-            kwargs = {} if expected is None else {'expected_revision': expected}
-            result = getattr(self.plugin, 'update_' + self.resource)(ctx, id, values, **kwargs)
+            parent = self._parent(ctx, checker, parent_id)
+            current = self._fetch(ctx, checker, id, parent)
+            target = dict(self._target(current, parent), **values)
+            checker.enforce('update_' + self.method_resource, target)
+            self._enforce_attrs(checker, 'update_' + self.method_resource, values, target)
+            kwargs = self._parent_arg(parent)
+            if expected is not None:
+                kwargs['expected_revision'] = expected
+            result = getattr(self.plugin, 'update_' + self.method_resource)(
+                ctx, id, values, **kwargs)
             return self._view(checker, result, None)
 
         return wsgi_utils.json_response({self.resource: db_api.retry(_update, context)})
 
-    def delete(self, request, id):
+    def delete(self, request, id, parent_id=None):
         context = request.environ['naas.context']
         expected = wsgi_utils.if_match_revision(request)
 
         def _delete(ctx):
             checker = policy.Checker(ctx)
-            current = self._fetch(ctx, checker, id)
+            parent = self._parent(ctx, checker, parent_id)
+            current = self._fetch(ctx, checker, id, parent)
             if expected is not None and current.get('revision_number') != expected:
                 raise exceptions.RevisionNumberConstraintFailed(
                     expected=expected, current=current.get('revision_number'))
-            checker.enforce('delete_' + self.resource, current)
-            getattr(self.plugin, 'delete_' + self.resource)(ctx, id)
+            checker.enforce('delete_' + self.method_resource, self._target(current, parent))
+            getattr(self.plugin, 'delete_' + self.method_resource)(
+                ctx, id, **self._parent_arg(parent))
 
         db_api.retry(_delete, context)
         return wsgi_utils.empty_response()

@@ -301,10 +301,13 @@ class Document:
         resource, collection = controller.resource, controller.collection
         attr_map = controller.attr_map
         item = self._ref(resource, _view(attr_map))
-        id_param = [_path_parameter('id', _UUID)]
+        # A sub-resource's paths name its parent (naas.api.router.collection_path).
+        parent_param = [_path_parameter('parent_id', _UUID)] if '{parent_id}' in path else []
+        id_param = parent_param + [_path_parameter(
+            'id', attribute_schema('id', attr_map['id']) if 'id' in attr_map else None)]
         if action == 'index':
             return {'operationId': 'list_' + collection, 'tags': [collection],
-                    'parameters': self._list_parameters(attr_map),
+                    'parameters': parent_param + self._list_parameters(attr_map),
                     'responses': _ok(200, {
                         'type': 'object', 'required': [controller.key],
                         'properties': {
@@ -316,6 +319,7 @@ class Document:
         if action == 'create':
             body = self._ref(resource + '_create', _request_body(attr_map, 'allow_post', True))
             return {'operationId': 'create_' + resource, 'tags': [collection],
+                    **({'parameters': parent_param} if parent_param else {}),
                     'requestBody': {'required': True, 'content': _json({
                         'type': 'object', 'required': [resource],
                         'additionalProperties': False,
@@ -363,11 +367,13 @@ class Document:
             parameters += [_query(name, {'type': 'string'}, 'comma-separated tags')
                            for name in attr_base.TAG_FILTERS if name != 'tags']
         sort_keys = sorted(name for name, spec in attr_map.items() if spec.get('is_sort_key'))
+        if sort_keys:   # (qos/rule-types has none)
+            parameters += [
+                _query('sort_key', {'type': 'array', 'items': {'type': 'string',
+                                                               'enum': sort_keys}}),
+                _query('sort_dir', {'type': 'array', 'items': {'type': 'string',
+                                                               'enum': ['asc', 'desc']}})]
         parameters += [
-            _query('sort_key', {'type': 'array', 'items': {'type': 'string',
-                                                           'enum': sort_keys}}),
-            _query('sort_dir', {'type': 'array', 'items': {'type': 'string',
-                                                           'enum': ['asc', 'desc']}}),
             _query('limit', {'type': 'integer', 'minimum': 0}),
             _query('marker', _UUID),
             _query('page_reverse', {'type': 'boolean'}),

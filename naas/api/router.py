@@ -6,7 +6,10 @@ method, and what serves it.  ``{collection}`` paths are made for every
 collection a loaded plugin serves, with only the methods its plugin
 implements (the others are 405), tags where its attribute map has tags and
 member actions where its definition declares ACTIONS; a collection defined
-in naas.lib.definitions that no loaded plugin serves answers 501.  Errors
+in naas.lib.definitions that no loaded plugin serves answers 501.  A
+sub-resource (a definition with PARENT, e.g. a QoS policy's rules) has its
+``{collection}`` under its parent's item: /{parent collection}/{parent_id}/
+{collection}; its controller passes the parent's id on.  Errors
 are raised as naas.common.exceptions; the faults middleware
 (naas.api.middleware.Faults) turns every one into its response.
 """
@@ -21,6 +24,7 @@ from naas.api import quotas
 from naas.api import tags
 from naas.api import wsgi_utils
 from naas.common import exceptions
+from naas.lib import definitions
 from naas.plugins import manager as plugin_manager
 
 MEMBER = {'GET': 'show', 'PUT': 'update', 'DELETE': 'delete'}
@@ -60,6 +64,15 @@ ROUTES = (
 )
 
 
+def collection_path(definition):
+    """Where a collection is: its name, under its parent's item for a
+    sub-resource (qos/policies/{parent_id}/bandwidth_limit_rules)."""
+    parent = getattr(definition, 'PARENT', None)
+    if parent is None:
+        return definition.COLLECTION_NAME
+    return '%s/{parent_id}/%s' % (parent.COLLECTION_NAME, definition.COLLECTION_NAME)
+
+
 class NotServedController:
     """Answers 501 for a collection no loaded plugin serves."""
 
@@ -84,11 +97,13 @@ class APIRouter:
         self.collections = []
         for collection, definition, plugin in registry.served():
             self.controllers[collection] = base.Controller(
-                plugin, collection, definition, self.manager.core, registry.quota_tables)
+                plugin, collection, definition, self.manager.core, registry.quota_tables,
+                registry.attribute_map(collection))
             if 'tags' in definition.RESOURCE_ATTRIBUTE_MAP:
                 self.controllers[collection + '/tags'] = tags.TagsController(
                     self.controllers[collection])
-            self.collections.append((definition.RESOURCE_NAME, collection))
+            if getattr(definition, 'PARENT', None) is None:
+                self.collections.append((definition.RESOURCE_NAME, collection))
         for collection in registry.unserved():
             self.controllers[collection] = NotServedController(collection)
         if 'network-config' in registry.extensions:
@@ -106,17 +121,19 @@ class APIRouter:
     def _connect_collections(self, template, methods, serves, registry):
         if serves == NOT_SERVED:
             for collection in registry.unserved():
-                self.mapper.connect(template.replace('{collection}', collection),
-                                    controller=collection, action='not_served')
+                if getattr(definitions.RESOURCES[collection], 'PARENT', None) is None:
+                    # (a sub-resource's paths answer as its parent's)
+                    self.mapper.connect(template.replace('{collection}', collection),
+                                        controller=collection, action='not_served')
             return
         for collection, definition, plugin in registry.served():
-            path = template.replace('{collection}', collection)
-            resource = definition.RESOURCE_NAME
+            path = template.replace('{collection}', collection_path(definition))
             if serves == COLLECTION:
                 # Only what the plugin implements; GET (index, show) always.
+                controller = self.controllers[collection]
                 self._connect(path, collection, {
                     method: action for method, action in methods.items()
-                    if method == 'GET' or hasattr(plugin, '%s_%s' % (action, resource))})
+                    if method == 'GET' or controller.implements(action)})
             elif serves == MEMBER_ACTION:
                 for action, method in getattr(definition, 'ACTIONS', {}).items():
                     if hasattr(plugin, method):

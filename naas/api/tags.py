@@ -26,7 +26,9 @@ class TagsController:
         """The parent's tags column and revision follow the change."""
         # networks, ports, ... and the service plugins' tables (routers,
         # floatingips, subnet_routes), all in the one MetaData.
-        table = models.metadata.tables[self.parent.collection.replace('-', '_')]
+        # (qos/policies: the table qos_policies)
+        table = models.metadata.tables[
+            self.parent.collection.replace('/', '_').replace('-', '_')]
         common.write_tags(ctx.connection, table, parent_id)
         common.bump(ctx.connection, table, parent_id)
 

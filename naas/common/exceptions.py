@@ -445,6 +445,35 @@ class DuplicateRbacPolicy(Conflict):
     message = 'An RBAC policy already exists with those values.'
 
 
+class QosPolicyNotFound(NotFound):
+    message = 'QoS policy %(policy_id)s could not be found.'
+
+
+class QosRuleNotFound(NotFound):
+    message = 'QoS rule %(rule_id)s could not be found.'
+
+
+class QosRuleTypeNotFound(NotFound):
+    message = 'QoS rule type %(rule_type)s could not be found.'
+
+
+class QosPolicyInUse(InUse):
+    message = 'QoS Policy %(policy_id)s is used by %(object_type)s %(object_id)s.'
+
+
+class QoSPolicyDefaultAlreadyExists(Conflict):
+    message = 'A default QoS policy exists for project %(project_id)s.'
+
+
+class QoSRulesConflict(Conflict):
+    message = ('Rule %(new_rule_type)s conflicts with rule %(rule_id)s which already '
+               'exists in QoS Policy %(policy_id)s.')
+
+
+class QosRuleTypeNotSupported(Conflict):
+    message = ('Rule type %(rule_type)s is not supported: no alive L2 agent enforces it.')
+
+
 class DBRetry(Exception):
     """Internal: the transaction lost a race and the request may be retried.
 

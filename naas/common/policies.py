@@ -168,11 +168,9 @@ SUBNET_ROUTE_RULES = _crud(
 SECURITY_GROUP_RULES = _crud(
     'security_group',
     create='rule:admin_or_member',
-    get='rule:admin_or_reader or rule:shared_security_group',
+    get='rule:admin_or_reader',
     update='rule:admin_or_member',
     delete='rule:admin_or_member') + [
-    policy.RuleDefault('shared_security_group', 'field:security_groups:shared=True',
-                       'The security group is shared with the project (RBAC).'),
     _attr('create_security_group_rule', 'rule:admin_or_member'),
     _attr('get_security_group_rule', 'rule:admin_or_reader'),
     _attr('delete_security_group_rule', 'rule:admin_or_member'),
@@ -258,12 +256,12 @@ TAG_RULES = [
     _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')
     for op in ('create', 'update', 'delete')
     for res in ('network', 'subnet', 'subnetpool', 'port', 'router', 'floatingip', 'subnet_route',
-                'security_group', 'address_group')
+                'security_group', 'address_group', 'policy')
 ]
 
 
 def list_rules():
     return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES + RBAC_POLICY_RULES +
             ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES + SECURITY_GROUP_RULES +
-            AGENT_RULES + QUOTA_RULES + TAG_RULES +
+            QOS_POLICY_RULES + AGENT_RULES + QUOTA_RULES + TAG_RULES +
             SUBNETPOOL_RULES)

@@ -22,8 +22,12 @@ LOG = logging.getLogger(__name__)
 
 class Registry:
     """What the loaded plugins serve: resources (collection -> definition
-    and plugin), extensions (alias -> descriptor module) and the tables
-    that quotas count (resource -> table), in plugin order."""
+    and plugin), extensions (alias -> descriptor module), the tables that
+    quotas count (resource -> table), in plugin order, and each served
+    collection's attribute map: its definition's, plus the attributes that
+    the loaded extensions add to it (an extension module's
+    EXTENDED_ATTRIBUTES, e.g. qos_policy_id on networks and ports), so that
+    an attribute exists in the API exactly when its extension is loaded."""
 
     def __init__(self, plugins):
         self._served = {}
@@ -41,10 +45,22 @@ class Registry:
                                        % (type(plugin).__name__, alias))
                 self.extensions[alias] = definitions.EXTENSIONS[alias]
             self.quota_tables.update(plugin.quota_resources)
+        self._attribute_maps = {
+            collection: dict(definition.RESOURCE_ATTRIBUTE_MAP)
+            for collection, (definition, _) in self._served.items()}
+        for alias, extension in self.extensions.items():
+            for collection, attributes in getattr(extension, 'EXTENDED_ATTRIBUTES', {}).items():
+                if collection in self._attribute_maps:
+                    self._attribute_maps[collection].update(attributes)
 
     def served(self):
         """[(collection, definition, plugin)] of every served collection."""
         return [(c, d, p) for c, (d, p) in self._served.items()]
+
+    def attribute_map(self, collection):
+        """The attribute map of a served collection, with what the loaded
+        extensions add to it."""
+        return self._attribute_maps[collection]
 
     def unserved(self):
         """Collections defined (naas.lib.definitions) that no plugin serves."""

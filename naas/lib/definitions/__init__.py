@@ -30,6 +30,12 @@ from naas.lib.definitions import port
 from naas.lib.definitions import port_security
 from naas.lib.definitions import project_id
 from naas.lib.definitions import provider
+from naas.lib.definitions import qos
+from naas.lib.definitions import qos_bandwidth_limit_rule
+from naas.lib.definitions import qos_default
+from naas.lib.definitions import qos_dscp_marking_rule
+from naas.lib.definitions import qos_packet_rate_limit_rule
+from naas.lib.definitions import qos_rule_type
 from naas.lib.definitions import quota
 from naas.lib.definitions import quota_details
 from naas.lib.definitions import rbac_policy
@@ -50,7 +56,9 @@ from naas.lib.definitions import subnetpool
 #: collection -> resource definition module.
 RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
     network, subnet, subnetpool, port, agent, router, floatingip, subnet_route, rbac_policy,
-    securitygroup, securitygroup_rule, address_group, default_security_group_rule)}
+    securitygroup, securitygroup_rule, address_group, default_security_group_rule,
+    qos, qos_rule_type, qos_bandwidth_limit_rule, qos_dscp_marking_rule,
+    qos_packet_rate_limit_rule)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
 EXTENSIONS = {extension.ALIAS: extension for extension in (
@@ -75,6 +83,11 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     port_security,
     project_id,
     provider,
+    qos,
+    qos_bandwidth_limit_rule,
+    qos_default,
+    qos_packet_rate_limit_rule,
+    qos_rule_type,
     quota,
     quota_details,
     rbac_policy,

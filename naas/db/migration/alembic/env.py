@@ -5,6 +5,7 @@ from naas.db import models
 from naas.db import rbac  # noqa: F401 (its table)
 from naas.plugins.l2 import models as l2_models  # noqa: F401 (its tables)
 from naas.plugins.l3 import models as l3_models  # noqa: F401 (its tables)
+from naas.plugins.qos import models as qos_models  # noqa: F401 (its tables)
 from naas.plugins.securitygroups import models as sg_models  # noqa: F401 (its tables)
 
 config = context.config
