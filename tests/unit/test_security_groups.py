@@ -5,10 +5,10 @@ agents get (port details, get_security_group_info) and which hosts hear of
 a change.  Everything goes through the real API and plugins on SQLite.
 """
 import os
-import tempfile
 import threading
 from unittest import mock
 
+import fixtures
 import testtools
 
 from naas.plugins import manager as plugin_manager
@@ -443,8 +443,7 @@ class TestDefaultGroupRace(testtools.TestCase):
     primary key of default_security_groups; the loser is retried)."""
 
     def test_one_default_group(self):
-        path = os.path.join(tempfile.mkdtemp(), 'race.db')
-        self.addCleanup(os.unlink, path)
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'race.db')
         api = self.useFixture(app.APIFixture(db_url='sqlite:///' + path,
                                              service_plugins=['security-group']))
         answers = []
