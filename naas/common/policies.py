@@ -168,9 +168,11 @@ SUBNET_ROUTE_RULES = _crud(
 SECURITY_GROUP_RULES = _crud(
     'security_group',
     create='rule:admin_or_member',
-    get='rule:admin_or_reader',
+    get='rule:admin_or_reader or rule:shared_security_group',
     update='rule:admin_or_member',
     delete='rule:admin_or_member') + [
+    policy.RuleDefault('shared_security_group', 'field:security_groups:shared=True',
+                       'The security group is shared with the project (RBAC).'),
     _attr('create_security_group_rule', 'rule:admin_or_member'),
     _attr('get_security_group_rule', 'rule:admin_or_reader'),
     _attr('delete_security_group_rule', 'rule:admin_or_member'),
@@ -225,19 +227,6 @@ QOS_POLICY_RULES = _crud(
         get='rule:admin_or_reader or field:policies:policy:shared=True',
         update='rule:admin_or_member',
         delete='rule:admin_or_member')
-]
-
-# RBAC entries: an entry is its maker's (the object's owner, or an admin);
-# only an admin shares with every project ('*'), as in Neutron.
-NOT_WILDCARD = 'rule:admin_only or not field:rbac_policy:target_tenant=*'
-RBAC_POLICY_RULES = _crud(
-    'rbac_policy',
-    create='rule:admin_or_member',
-    get='rule:admin_or_reader',
-    update='rule:admin_or_member',
-    delete='rule:admin_or_member') + [
-    _attr('create_rbac_policy:target_tenant', NOT_WILDCARD),
-    _attr('update_rbac_policy:target_tenant', NOT_WILDCARD),
 ]
 
 AGENT_RULES = [
