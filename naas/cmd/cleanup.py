@@ -36,6 +36,7 @@ import sys
 import time
 
 from naas.agent.l2 import linuxbridge
+from naas.agent.l2 import qos_tc
 from naas.conf.agent import DEFAULT_OVSDB_CONNECTION as DEFAULT_OVSDB
 from naas.host import ip_lib
 from naas.host import netns
@@ -58,6 +59,9 @@ def is_naas_link(link, prefix=netns.PREFIX):
     if link.name.startswith(vif.VIF_PREFIX):
         return bool(link.alias and UUID_RE.match(link.alias)
                     and vif.vif_name(link.alias) == link.name)
+    if link.kind == 'ifb' and link.name.startswith(qos_tc.IFB_PREFIX):
+        return bool(link.alias and UUID_RE.match(link.alias)
+                    and qos_tc.ifb_name(link.alias) == link.name)
     return bool(prefix) and link.name.startswith(prefix)
 
 

@@ -276,6 +276,12 @@ class TestLinuxBridgeQoS(testtools.TestCase):
         self.assertIsNone(self.ip.link('qosc3c3c3c3-00'))
         self.assertIsNotNone(self.ip.link('qosa1a1a1a1-00'))
 
+    def test_naas_cleanup_knows_the_ifbs(self):
+        from naas.cmd import cleanup
+        self.assertTrue(cleanup.is_naas_link(link(9, 'qosa1a1a1a1-00', 'ifb', alias=PORT)))
+        self.assertFalse(cleanup.is_naas_link(link(9, 'qosa1a1a1a1-00', 'ifb', alias=None)))
+        self.assertFalse(cleanup.is_naas_link(link(9, 'ifb0', 'ifb')))
+
     def test_chain_names_parse_back(self):
         name = qos_tc.chain_name('from', PORT, 'abcdef01')
         self.assertEqual(('from', PORT, 'abcdef01'), qos_tc.parse_chain_name(name))
