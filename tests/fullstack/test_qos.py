@@ -8,6 +8,11 @@ agent calls, naas.agent.l2.hooks.QoS) is called with the policies the
 server would put in port details.  No server, agent or broker: what is
 measured is the driver's dataplane alone.
 
+Agent level: the same through the API and an agent (service plugins
+security-group and qos: the firewall is on too): a policy with a bandwidth
+limit and a DSCP mark set on a port, kept across an agent restart, and
+removed again.
+
 Measurements: iperf3 TCP over IPv4 for 5 s (plus 1 s omitted, where the
 bucket's initial burst goes), 10 Mbit/s limits, far below what the
 machine forwards when loaded (Open vSwitch's userspace datapath: ~100
@@ -28,6 +33,7 @@ import testtools.content_type
 
 from naas.agent.l2 import linuxbridge
 from naas.agent.l2 import openvswitch
+from tests.fullstack import base
 from tools.harness import fullstack
 
 LIMIT_KBPS = 10000
@@ -39,6 +45,7 @@ CIDR = '10.77.0.0/24'
 SUBNET = 'subnet-qos'
 NETWORK = str(uuid.UUID(int=0x77))
 DSCP = 26       # AF31: TOS byte 0x68
+PROJECT = 'tenant-qos'
 
 
 def link_local(mac):
@@ -228,3 +235,57 @@ class OpenvSwitchQoSTest(_DriverQoSTests, testtools.TestCase):
                                       datapath_type='netdev'))
         return openvswitch.OpenvSwitchDriver(conf)
 
+
+class _AgentQoSTests(_Measuring):
+    """A policy through the API: the agent applies it (hooks.QoS)."""
+
+    def test_policy_of_a_port_through_the_api(self):
+        self.start_measuring()
+        env = self.make_env(hosts=1, server_options={
+            'DEFAULT': {'service_plugins': 'router,security-group,qos'}})
+        rule_types = {r['type'] for r in env.api.get('/v2.0/qos/rule-types')['rule_types']}
+        self.assertEqual({'bandwidth_limit', 'dscp_marking', 'packet_rate_limit'}, rule_types)
+        net, _ = env.create_network(PROJECT, '10.78.0.0/24')
+        a = env.boot_vm(env.hosts[0], net, '10.78.0.10')
+        b = env.boot_vm(env.hosts[0], net, '10.78.0.20')
+        for vm in (a, b):
+            env.wait_port_status(vm.port['id'])
+        self.assertTrue(a.can_ping(b.ip_address, timeout=20), env.logs())
+        self.assertUnlimited(self.rate(a, b))
+
+        client = env.client(PROJECT)
+        qos_policy = client.request('POST', '/v2.0/qos/policies', {'policy': {
+            'name': 'limit'}}, expect=201)[1]['policy']
+        rules = '/v2.0/qos/policies/%s/' % qos_policy['id']
+        client.request('POST', rules + 'bandwidth_limit_rules', {'bandwidth_limit_rule': {
+            'max_kbps': LIMIT_KBPS, 'direction': 'egress'}}, expect=201)
+        client.request('POST', rules + 'dscp_marking_rules', {'dscp_marking_rule': {
+            'dscp_mark': DSCP}}, expect=201)
+        env.api.update('port', a.port['id'], qos_policy_id=qos_policy['id'])
+        self.assertEventually(lambda: 'tos 0x68' in self.captured_tos(a, b))
+        self.assertLimited(self.rate(a, b))
+        self.assertUnlimited(self.rate(b, a))
+        # An agent restart finds it on the host and keeps it.
+        env.agents[0].restart()
+        time.sleep(3)       # started and resynced (the poll loop runs every 0.2 s)
+        self.assertIn('tos 0x68', self.captured_tos(a, b))
+        self.assertLimited(self.rate(a, b))
+
+        env.api.update('port', a.port['id'], qos_policy_id=None)
+        self.assertEventually(lambda: 'tos 0x0,' in self.captured_tos(a, b))
+        self.assertUnlimited(self.rate(a, b))
+
+    def assertEventually(self, predicate, timeout=20):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail('not so after %d s' % timeout)
+            time.sleep(0.5)
+
+
+class LinuxBridgeAgentQoSTest(_AgentQoSTests, base.FullstackTestCase):
+    DRIVER = 'linuxbridge'
+
+
+class OpenvSwitchAgentQoSTest(_AgentQoSTests, base.FullstackTestCase):
+    DRIVER = 'openvswitch'
