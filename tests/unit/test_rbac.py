@@ -287,3 +287,49 @@ class SecurityGroupRbacTestCase(Base):
         self.ok('DELETE', 'rbac-policies/' + entry['id'])
         self.refused(404, 'SecurityGroupNotFound', 'GET', 'security-groups/' + group['id'],
                      project=B)
+
+
+class QosPolicyRbacTestCase(Base):
+    """A QoS policy shared with project B (access_as_shared)."""
+    SERVICE_PLUGINS = ['qos']
+
+    def test_shared_policy_is_read_and_used(self):
+        policy = self.ok('POST', 'qos/policies', {'policy': {'name': 'gold'}})['policy']
+        entry = self.ok('POST', 'rbac-policies', {'rbac_policy': {
+            'object_type': 'qos_policy', 'object_id': policy['id'],
+            'action': 'access_as_shared', 'target_tenant': B}})['rbac_policy']
+        seen = self.ok('GET', 'qos/policies/' + policy['id'], project=B)['policy']
+        self.assertEqual(('gold', True), (seen['name'], seen['shared']))
+        self.assertFalse(self.ok('GET', 'qos/policies/' + policy['id'])['policy']['shared'])
+        self.assertIn(policy['id'], [p['id'] for p in self.ok(
+            'GET', 'qos/policies', project=B)['policies']])
+        net = self.ok('POST', 'networks', {'network': {'qos_policy_id': policy['id']}},
+                      project=B)['network']
+        self.assertEqual(policy['id'], net['qos_policy_id'])
+        self.refused(404, 'QosPolicyNotFound', 'GET', 'qos/policies/' + policy['id'],
+                     project=C)
+        self.refused(404, 'QosPolicyNotFound', 'POST', 'networks',
+                     {'network': {'qos_policy_id': policy['id']}}, project=C)
+        # B's network uses it: the entry stays until the network lets it go.
+        self.refused(409, 'RbacPolicyInUse', 'DELETE', 'rbac-policies/' + entry['id'])
+        self.ok('PUT', 'networks/' + net['id'], {'network': {'qos_policy_id': None}},
+                project=B)
+        self.ok('DELETE', 'rbac-policies/' + entry['id'])
+        self.refused(404, 'QosPolicyNotFound', 'GET', 'qos/policies/' + policy['id'],
+                     project=B)
+
+    def test_shared_true_is_the_wildcard_entry(self):
+        policy = self.ok('POST', 'qos/policies', {'policy': {
+            'name': 'all', 'shared': True, 'project_id': A}}, admin=True)['policy']
+        [entry] = self.ok('GET', 'rbac-policies')['rbac_policies']
+        self.assertEqual(('qos_policy', policy['id'], '*'),
+                         (entry['object_type'], entry['object_id'], entry['target_tenant']))
+        net = self.ok('POST', 'networks', {'network': {'qos_policy_id': policy['id']}},
+                      project=C)['network']
+        self.refused(409, 'RbacPolicyInUse', 'PUT', 'qos/policies/' + policy['id'],
+                     {'policy': {'shared': False}}, admin=True)
+        self.ok('DELETE', 'networks/' + net['id'], project=C)
+        self.ok('DELETE', 'rbac-policies/' + entry['id'])
+        self.assertFalse(self.ok('GET', 'qos/policies/' + policy['id'])['policy']['shared'])
+        self.refused(404, 'QosPolicyNotFound', 'GET', 'qos/policies/' + policy['id'],
+                     project=C)

@@ -13,6 +13,7 @@ for an administrator), else QosPolicyNotFound.
 import sqlalchemy as sa
 
 from naas.db import common
+from naas.db import networks as networks_db
 from naas.db import ports as ports_db
 from naas.lib import constants
 from naas.lib.definitions import qos as qos_def
@@ -56,6 +57,21 @@ def user_of(conn, policy_id):
                           .limit(1)).scalar()
         if id is not None:
             return resource, id
+    return None
+
+
+def rbac_in_use(context, policy_id, action, projects, all_but):
+    """Why projects losing access to the policy (an RBAC entry removed,
+    naas.db.rbac) cannot lose it: their networks or ports use it."""
+    conn = context.connection
+    users = ports_db.projects_of(conn, sa.select(models.port_bindings.c.port_id).where(
+        models.port_bindings.c.policy_id == policy_id))
+    network_ids = conn.execute(sa.select(models.network_bindings.c.network_id).where(
+        models.network_bindings.c.policy_id == policy_id)).scalars().all()
+    users.update(row.project_id for row in networks_db.rows_by_id(conn, network_ids).values())
+    losing = users & projects if projects is not None else users - set(all_but)
+    if losing:
+        return 'Networks or ports of the projects losing access use QoS policy %s.' % policy_id
     return None
 
 

@@ -14,6 +14,7 @@ rules as sub-resources of a policy (naas.api.base).
 import functools
 
 from naas.common import exceptions
+from naas.db import rbac
 from naas.lib.definitions import qos as qos_def
 from naas.lib.definitions import qos_rule_type as rule_type_def
 from naas.plugins import core as core_plugin
@@ -39,29 +40,45 @@ class QoSPlugin(core_plugin.ServicePlugin):
     def attach(self, core_plugin):
         super().attach(core_plugin)
         core_plugin.add_extender(bindings.QoSExtender())
+        self.rbac_type = rbac.ObjectType(
+            'qos_policy', (rbac.ACCESS_SHARED,),
+            owner=lambda context, id: policies.get_row(context, id).project_id,
+            in_use=bindings.rbac_in_use,
+            changed=lambda context, id: policies.sync_shared(context.connection, id))
+        core_plugin.rbac.register(self.rbac_type)
 
     # ---- policies --------------------------------------------------------------
 
     def create_policy(self, context, policy):
         policy_id = policies.insert(context.connection, policy)
+        self._set_shared(context, policy_id, policy['project_id'], policy['shared'])
         return self.get_policy(context, policy_id)
 
     def get_policy(self, context, id):
-        return policies.to_dicts(context.connection, [policies.get_row(context, id)])[0]
+        return policies.to_dicts(context.connection, [policies.get_row(context, id)],
+                                 context.project_id)[0]
 
     def get_policies(self, context, filters=None, sorts=(), limit=None,
                      marker=None, page_reverse=False):
         rows = policies.select(context, filters, sorts, limit, marker, page_reverse)
-        return policies.to_dicts(context.connection, rows)
+        return policies.to_dicts(context.connection, rows, context.project_id)
 
     def update_policy(self, context, id, policy, expected_revision=None):
         conn = context.connection
         row = policies.get_row(context, id, lock=True)
         if 'is_default' in policy:
             policies.set_default(conn, id, row.project_id, policy['is_default'])
+        if 'shared' in policy:
+            self._set_shared(context, id, row.project_id, policy['shared'])
         cols = {k: policy[k] for k in ('name', 'description', 'shared') if k in policy}
         policies.update(conn, id, cols, expected_revision)
         return self.get_policy(context, id)
+
+    def _set_shared(self, context, id, owner, shared):
+        """``shared`` is the policy's '*' access_as_shared RBAC entry."""
+        reason = rbac.set_wildcard(context, self.rbac_type, id, owner, rbac.ACCESS_SHARED, shared)
+        if reason:
+            raise exceptions.RbacPolicyInUse(object_id=id, details=reason)
 
     def delete_policy(self, context, id):
         conn = context.connection

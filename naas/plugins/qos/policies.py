@@ -1,14 +1,18 @@
 """QoS policy rows: the qos_policies table, each project's default policy
 (qos_default_policies) and the API view (with the policy's rules).
 
-A policy is visible to its project, to every project when shared, and to
-administrators; anyone else gets QosPolicyNotFound, as for an unknown id.
+A policy is visible to its project, to every project when shared, to the
+projects an RBAC entry shares it with (access_as_shared, naas.db.rbac), and
+to administrators; anyone else gets QosPolicyNotFound, as for an unknown id.
+``shared`` is the '*' entry (the column follows it: sync_shared) and shows,
+as in Neutron, whether the policy is shared with the caller's project.
 """
 import sqlalchemy as sa
 
 from naas.common import exceptions
 from naas.db import common
 from naas.db import query
+from naas.db import rbac
 from naas.plugins.qos import models
 from naas.plugins.qos import rules
 
@@ -20,7 +24,8 @@ COLUMNS = query.column_map(policies, renames={'tenant_id': 'project_id'})
 def _visible(context):
     if context.is_admin:
         return sa.true()
-    return sa.or_(policies.c.project_id == common.CTX_PROJECT, policies.c.shared.is_(True))
+    return sa.or_(policies.c.project_id == common.CTX_PROJECT, policies.c.shared.is_(True),
+                  rbac.granted(policies.c.id, [rbac.ACCESS_SHARED]))
 
 
 def insert(conn, body):
@@ -51,8 +56,9 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
                            page_reverse, get_row)
 
 
-def to_dicts(conn, rows):
+def to_dicts(conn, rows, project_id=None):
     ids = [r.id for r in rows]
+    shared = rbac.granted_to_project(conn, ids, rbac.ACCESS_SHARED, project_id)
     by_policy = rules.of_policies(conn, ids)
     defaults = set()
     for chunk in common.chunks(ids):
@@ -61,7 +67,7 @@ def to_dicts(conn, rows):
     out = []
     for r in rows:
         d = common.standard_dict(r)
-        d.update(shared=r.shared, is_default=r.id in defaults,
+        d.update(shared=r.shared or r.id in shared, is_default=r.id in defaults,
                  rules=by_policy.get(r.id, []))
         out.append(d)
     return out
@@ -99,4 +105,11 @@ def default_of(conn, project_id):
 def delete(conn, id):
     """The rules and the default row go with the policy (ON DELETE CASCADE)."""
     common.delete_tags(conn, id)
+    rbac.delete_all(conn, id)
     conn.execute(policies.delete().where(policies.c.id == id))
+
+
+def sync_shared(conn, id):
+    """The ``shared`` column from the policy's '*' entry (after its entries changed)."""
+    conn.execute(policies.update().where(policies.c.id == id).values(
+        shared=rbac.has_entry(conn, id, rbac.ACCESS_SHARED, rbac.WILDCARD)))
