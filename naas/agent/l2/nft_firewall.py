@@ -20,8 +20,13 @@ two tables named ``naas-fw``:
   ``vm-out-<port_id>`` (egress, as the VM sees it) and ``vm-in-<port_id>``
   (ingress).  An allowed packet ``return``s from a port chain (so that a
   packet between two filtered VMs passes both), a port chain ends in
-  ``drop``.  ``prerouting`` marks the packets of stateless ports
-  (:data:`MARK_NOTRACK`) before br_netfilter hands them to the inet table.
+  ``drop``.  ``prerouting`` clears this module's mark bits and marks the
+  packets of stateless ports (:data:`MARK_NOTRACK`) before br_netfilter
+  hands them to the inet table.
+
+Without br_netfilter's hooks (a host with ``bridge-nf-call-iptables`` 0) no
+packet is marked established: stateful replies are dropped (closed, never
+open).
 
 Remote groups and address groups are named sets, one per (group, IP
 version): ``sg-<id>-ipv4``, ``ag-<id>-ipv6``...; a membership change adds or
