@@ -9,9 +9,9 @@ server would put in port details.  No server, agent or broker: what is
 measured is the driver's dataplane alone.
 
 Agent level: the same through the API and an agent (service plugins
-security-group and qos: the firewall is on too): a policy with a bandwidth
-limit and a DSCP mark set on a port, kept across an agent restart, and
-removed again.
+security-group and qos: the firewall is on too): a policy with bandwidth
+limits both ways and a DSCP mark set on a port, kept across an agent
+restart, and removed again.
 
 Measurements: iperf3 TCP over IPv4 for 5 s (plus 1 s omitted, where the
 bucket's initial burst goes), 10 Mbit/s limits, far below what the
@@ -257,14 +257,15 @@ class _AgentQoSTests(_Measuring):
         qos_policy = client.request('POST', '/v2.0/qos/policies', {'policy': {
             'name': 'limit'}}, expect=201)[1]['policy']
         rules = '/v2.0/qos/policies/%s/' % qos_policy['id']
-        client.request('POST', rules + 'bandwidth_limit_rules', {'bandwidth_limit_rule': {
-            'max_kbps': LIMIT_KBPS, 'direction': 'egress'}}, expect=201)
+        for direction in ('egress', 'ingress'):
+            client.request('POST', rules + 'bandwidth_limit_rules', {'bandwidth_limit_rule': {
+                'max_kbps': LIMIT_KBPS, 'direction': direction}}, expect=201)
         client.request('POST', rules + 'dscp_marking_rules', {'dscp_marking_rule': {
             'dscp_mark': DSCP}}, expect=201)
         env.api.update('port', a.port['id'], qos_policy_id=qos_policy['id'])
         self.assertEventually(lambda: 'tos 0x68' in self.captured_tos(a, b))
         self.assertLimited(self.rate(a, b))
-        self.assertUnlimited(self.rate(b, a))
+        self.assertLimited(self.rate(b, a))
         # An agent restart finds it on the host and keeps it.
         env.agents[0].restart()
         time.sleep(3)       # started and resynced (the poll loop runs every 0.2 s)
@@ -274,6 +275,7 @@ class _AgentQoSTests(_Measuring):
         env.api.update('port', a.port['id'], qos_policy_id=None)
         self.assertEventually(lambda: 'tos 0x0,' in self.captured_tos(a, b))
         self.assertUnlimited(self.rate(a, b))
+        self.assertUnlimited(self.rate(b, a))
 
     def assertEventually(self, predicate, timeout=20):
         deadline = time.monotonic() + timeout
