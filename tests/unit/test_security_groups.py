@@ -199,7 +199,13 @@ class TestRules(Base):
         self.bad('InvalidInput', ethertype='IPv5')
         self.bad('InvalidInput', port_range_min=70000, protocol='tcp')
         self.bad('InvalidInput', remote_ip_prefix='10.0.0.300/24')
-        self.bad('InvalidInput', security_group_id='not-a-uuid')
+        self.bad('SecurityGroupNotFound', 404, security_group_id='not-a-uuid')
+        self.bad('SecurityGroupNotFound', 404, remote_group_id='bad_group_id')
+        data = self.bad('InvalidInput', protocol='tcp', port_range_min=-16, port_range_max=80)
+        self.assertIn('Invalid value for port -16', data['NeutronError']['message'])
+        data = self.bad('InvalidInput', protocol='tcp', port_range_min=80,
+                        port_range_max=65536)
+        self.assertIn('Invalid value for port 65536', data['NeutronError']['message'])
         self.bad('SecurityGroupProtocolRequiredWithPorts', port_range_min=22,
                  port_range_max=22)
         self.bad('SecurityGroupInvalidPortRange', protocol='tcp', port_range_min=23,

@@ -78,6 +78,17 @@ def validate_protocol(value, _arg=None):
             % (validators.excerpt(value), sorted(IP_PROTOCOLS) + [PROTOCOL_ANY]))
 
 
+def convert_port(value):
+    """An integer from a number or its text; what is not one is left for
+    validate_port to refuse in Neutron's words."""
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    try:
+        return validators.convert_to_int(value)
+    except exceptions.InvalidInput:
+        return value
+
+
 def convert_ethertype(value):
     """IPv4 and IPv6 in any case, as Neutron takes them."""
     if isinstance(value, str):
@@ -111,6 +122,21 @@ def validate_ip_prefix(value, _arg=None):
     return None
 
 
+def validate_port(value, _arg=None):
+    """A port (or an ICMP type or code), 0 to 65535, in Neutron's words."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= PORT_MAX:
+        return 'Invalid value for port %s' % (validators.excerpt(value),)
+    return None
+
+
+def validate_id(value, _arg=None):
+    """An id of a group or an address group: any text (what names none is
+    404, as in Neutron), or None."""
+    return validators.validate_string_or_none(value, validators.NAME_MAX_LEN)
+
+
 def rule_attrs(post=True):
     """What a rule and a template rule (default_security_group_rule) share."""
     def attr(validate, default=base.ATTR_NOT_SPECIFIED, convert=None, sort=True):
@@ -126,12 +152,10 @@ def rule_attrs(post=True):
         'ethertype': attr((validators.validate_values, ETHERTYPES), 'IPv4',
                           convert_ethertype),
         'protocol': attr((validate_protocol, None), None, convert_protocol),
-        'port_range_min': attr((validators.validate_range_or_none, (0, PORT_MAX)), None,
-                               validators.convert_to_int_or_none),
-        'port_range_max': attr((validators.validate_range_or_none, (0, PORT_MAX)), None,
-                               validators.convert_to_int_or_none),
+        'port_range_min': attr((validate_port, None), None, convert_port),
+        'port_range_max': attr((validate_port, None), None, convert_port),
         'remote_ip_prefix': attr((validate_ip_prefix, None), None, convert_ip_prefix),
-        'remote_address_group_id': attr((validators.validate_uuid_or_none, None), None),
+        'remote_address_group_id': attr((validate_id, None), None),
     }
 
 
@@ -142,10 +166,10 @@ RESOURCE_ATTRIBUTE_MAP = {
     'description': dict(base.description_attr(), allow_put=False),
     **base.project_attrs(),
     'security_group_id': {'allow_post': True, 'allow_put': False,
-                          'validate': (validators.validate_uuid, None),
+                          'validate': (validators.validate_string, validators.NAME_MAX_LEN),
                           'is_visible': True, 'is_filter': True, 'is_sort_key': True},
     'remote_group_id': {'allow_post': True, 'allow_put': False, 'default': None,
-                        'validate': (validators.validate_uuid_or_none, None),
+                        'validate': (validate_id, None),
                         'is_visible': True, 'is_filter': True, 'is_sort_key': True},
     **rule_attrs(),
     'normalized_cidr': dict(_READ_ONLY),
