@@ -13,6 +13,9 @@ security-group and qos: the firewall is on too): a policy with bandwidth
 limits both ways and a DSCP mark set on a port, kept across an agent
 restart, and removed again.
 
+Packet rate limits: 1 kpps measured with iperf3 UDP (5000 packets/s of
+100 bytes sent).
+
 Measurements: iperf3 TCP over IPv4 for 5 s (plus 1 s omitted, where the
 bucket's initial burst goes), 10 Mbit/s limits, far below what the
 machine forwards when loaded (Open vSwitch's userspace datapath: ~100
@@ -41,6 +44,10 @@ TOLERANCE = 0.15
 #: An unlimited path must be far above the limit for the test to mean anything.
 UNLIMITED_FACTOR = 3
 SECONDS = 5
+LIMIT_KPPS = 1
+#: UDP sent to measure a packet rate limit: 5 times the limit, small datagrams.
+UDP_PPS = 5000
+UDP_PAYLOAD = 100
 CIDR = '10.77.0.0/24'
 SUBNET = 'subnet-qos'
 NETWORK = str(uuid.UUID(int=0x77))
@@ -83,6 +90,22 @@ class _Measuring:
 
     def rate(self, sender, receiver):
         """Mbit/s that ``receiver`` gets from ``sender`` by iperf3 TCP."""
+        result = self.iperf3(sender, receiver)
+        mbps = result['bits_per_second'] / 1e6
+        self.measured.append('%s -> %s: %.2f Mbit/s' % (sender.name, receiver.name, mbps))
+        return mbps
+
+    def packet_rate(self, sender, receiver):
+        """Packets/s that ``receiver`` gets of the UDP_PPS that ``sender``
+        sends (iperf3 UDP, UDP_PAYLOAD-byte datagrams)."""
+        result = self.iperf3(sender, receiver, '-u', '-l', str(UDP_PAYLOAD),
+                             '-b', str(UDP_PPS * UDP_PAYLOAD * 8))
+        pps = result['bytes'] / UDP_PAYLOAD / result['seconds']
+        self.measured.append('%s -> %s: %.0f packets/s' % (sender.name, receiver.name, pps))
+        return pps
+
+    def iperf3(self, sender, receiver, *options):
+        """iperf3's sum_received (TCP unless ``options`` say otherwise)."""
         server = subprocess.Popen(
             ['ip', 'netns', 'exec', receiver.namespace, 'iperf3', '-s', '-4',
              '-B', receiver.ip_address], stdout=subprocess.DEVNULL,
@@ -92,7 +115,8 @@ class _Measuring:
         while True:
             proc = subprocess.run(
                 ['ip', 'netns', 'exec', sender.namespace, 'iperf3', '-c',
-                 receiver.ip_address, '-4', '-t', str(SECONDS), '-O', '1', '-J'],
+                 receiver.ip_address, '-4', '-t', str(SECONDS), '-O', '1', '-J']
+                + list(options),
                 capture_output=True, text=True, timeout=SECONDS + 30)
             try:
                 result = json.loads(proc.stdout)['end']['sum_received']
@@ -104,15 +128,14 @@ class _Measuring:
                 time.sleep(0.2)
         server.kill()
         server.wait(10)
-        mbps = result['bits_per_second'] / 1e6
-        self.measured.append('%s -> %s: %.2f Mbit/s' % (sender.name, receiver.name, mbps))
-        return mbps
+        return result
 
     def assertLimited(self, mbps):
-        limit = LIMIT_KBPS / 1000.0
-        self.assertTrue(limit * (1 - TOLERANCE) <= mbps <= limit * (1 + TOLERANCE),
-                        '%.2f Mbit/s is not within %d%% of %.1f Mbit/s'
-                        % (mbps, TOLERANCE * 100, limit))
+        self.assertWithin(mbps, LIMIT_KBPS / 1000.0)
+
+    def assertWithin(self, measured, limit):
+        self.assertTrue(limit * (1 - TOLERANCE) <= measured <= limit * (1 + TOLERANCE),
+                        '%.2f is not within %d%% of %.1f' % (measured, TOLERANCE * 100, limit))
 
     def assertUnlimited(self, mbps):
         self.assertGreater(mbps, LIMIT_KBPS / 1000.0 * UNLIMITED_FACTOR)
@@ -195,6 +218,16 @@ class _DriverQoSTests(_Measuring):
         self.driver.set_port_qos(a.port['id'], None)
         self.assertUnlimited(self.rate(b, a))
         self.assertUnlimited(self.rate(a, b))
+
+    def test_packet_rate_limit_each_direction_and_removal(self):
+        a, b = self.vm_a, self.vm_b
+        rule = {'type': 'packet_rate_limit', 'max_kpps': LIMIT_KPPS, 'max_burst_kpps': 0}
+        self.driver.set_port_qos(a.port['id'], policy(dict(rule, direction='egress')))
+        self.assertWithin(self.packet_rate(a, b), LIMIT_KPPS * 1000)
+        self.driver.set_port_qos(a.port['id'], policy(dict(rule, direction='ingress')))
+        self.assertWithin(self.packet_rate(b, a), LIMIT_KPPS * 1000)
+        self.driver.set_port_qos(a.port['id'], None)
+        self.assertWithin(self.packet_rate(b, a), UDP_PPS)
 
     def test_dscp_marking_seen_on_the_wire(self):
         a, b = self.vm_a, self.vm_b
