@@ -23,6 +23,8 @@
 # uwsgi.pid and log/.  Running it again is harmless: a Keystone of this root
 # that already answers on PORT is kept, the accounts and endpoint are checked.
 # tools/peer/keystone-down.sh stops it; rm -rf $KEYSTONE_ROOT removes it.
+# KEYSTONE_EXTRA_CONF (text) is appended to keystone.conf, e.g. a cache for a
+# load test (tools/tempest/run_tempest.py).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -75,6 +77,8 @@ key_repository = $ROOT/credential-keys
 [cache]
 enabled = false
 EOF
+  # KEYSTONE_EXTRA_CONF: more keystone.conf lines (a later section wins).
+  [[ -z ${KEYSTONE_EXTRA_CONF:-} ]] || printf '%s\n' "$KEYSTONE_EXTRA_CONF" >>"$ROOT/keystone.conf"
   manage() {
     "$VENV/bin/keystone-manage" --config-file "$ROOT/keystone.conf" "$@" \
       >>"$ROOT/log/manage.log" 2>&1 || { log_tail "$ROOT/log/manage.log"; exit 1; }
