@@ -50,6 +50,7 @@ from naas.lib.definitions import standard_attr_revisions
 from naas.lib.definitions import standard_attr_tag
 from naas.lib.definitions import standard_attr_timestamp
 from naas.lib.definitions import subnet
+from naas.lib.definitions import subnet_external_network
 from naas.lib.definitions import subnet_route
 from naas.lib.definitions import subnetpool
 
@@ -100,5 +101,6 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     standard_attr_revisions,
     standard_attr_tag,
     standard_attr_timestamp,
+    subnet_external_network,
     subnet_route,
     subnetpool,)}

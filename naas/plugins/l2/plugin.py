@@ -52,7 +52,7 @@ class L2Plugin(core.CorePluginBase):
         'pagination', 'sorting', 'filter-validation', 'fixed-ip-substring-filtering',
         'ip-substring-filtering', 'empty-string-filtering', 'revision-if-match',
         'network_availability_zone', 'agent', 'network-config', 'rbac-policies',
-        'subnet_allocation',
+        'subnet_allocation', 'subnet-external-network',
     )
     quota_resources = {'network': core_models.networks, 'subnet': core_models.subnets,
                        'port': core_models.ports}
