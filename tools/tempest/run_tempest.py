@@ -258,7 +258,7 @@ def summary(output, seconds):
         found = re.search(r'^ - %s: (\d+)' % name, output, re.M)
         counts[name] = int(found.group(1)) if found else 0
     ran = re.search(r'^Ran: (\d+) tests', output, re.M)
-    failed = sorted(set(re.findall(r'^\{\d+\} (\S+) \[[\d.]+s\] \.\.\. FAILED', output, re.M)))
+    failed = sorted(set(re.findall(r'^\{\d+\} (.+?) \[[\d.]+s\] \.\.\. FAILED', output, re.M)))
     lines = ['', 'tempest summary: %s tests, %d passed, %d failed, %d skipped, %.1f minutes'
              % (ran.group(1) if ran else '?', counts['Passed'], counts['Failed'],
                 counts['Skipped'], seconds / 60)]
