@@ -80,7 +80,8 @@ def policy_target(context, id):
     ``shared`` is whether it is shared with the caller's project and
     ``router:external`` whether it is external to it: together with the
     owner, exactly who may see it."""
-    row = context.connection.execute(_TARGET(context.is_admin), common.ctx_params(context, id=id)).first()
+    row = context.connection.execute(_TARGET(context.is_admin),
+                                     common.ctx_params(context, id=id)).first()
     if row is None:
         raise exceptions.NetworkNotFound(net_id=id)
     return {'project_id': row.project_id, 'tenant_id': row.project_id,
