@@ -198,6 +198,17 @@ class TestLinuxBridgeQoS(testtools.TestCase):
         self.assertEqual({ifb.index: qos_rules.Bandwidth(5000, 500000)}, self.tc.roots)
         self.assertEqual({7: ifb.index}, self.tc.redirects)
 
+    def test_ports_without_qos_cost_no_request_after_the_first_read(self):
+        # A restart's resync calls set_port_qos(port, None) for every port:
+        # the host's QoS is read once, then such a port asks nothing.
+        asked = []
+        self.ip.link = lambda name: asked.append(name) or self.ip.links_.get(name)
+        self.tc.tbf = lambda ifindex: asked.append(ifindex)
+        for _ in range(3):
+            self.qos.set_port_qos(PORT, None)
+        self.assertEqual([], asked)
+        self.assertEqual(([], {}, []), (self.ip.calls, self.tc.roots, self.nft.scripts))
+
     def test_same_policy_again_changes_nothing(self):
         p = policy(bandwidth('egress'), bandwidth('ingress'), DSCP_26, packet_rate('egress'))
         self.qos.set_port_qos(PORT, p)

@@ -273,6 +273,10 @@ class TcQoS:
         self.nft = nft or Nft(namespace)
         self._chains = None      # {port_id: digest} in the nft table (None: unread)
         self._table = False
+        # Ports with any QoS on this host (None: unread).  A port without a
+        # policy that has none costs no netlink request: most ports, and
+        # every port of a restart's resync.
+        self._with_qos = None
 
     def _tc(self):
         return self.tc or Tc(self._ip())
@@ -282,10 +286,28 @@ class TcQoS:
             self._chains, self._table = self.nft.port_chains()
         return self._chains
 
+    def _ports_with_qos(self):
+        """The ports with a tbf on their VIF, an ifb or nft chains here, read
+        once (one link dump, one qdisc dump, the nft table)."""
+        if self._with_qos is None:
+            links = self._ip().links()
+            taps = {lk.index: lk.alias for lk in links
+                    if lk.name.startswith(host_vif.VIF_PREFIX)}
+            ports = {lk.alias for lk in links
+                     if lk.kind == 'ifb' and lk.name.startswith(IFB_PREFIX)}
+            ports.update(taps[i] for i in self._tc().tbf_roots() if i in taps)
+            ports.update(self._nft_state())
+            self._with_qos = {p for p in ports if p}
+        return self._with_qos
+
     def set_port_qos(self, port_id, policy):
+        has_rules = bool(policy and policy.get('rules'))
+        with_qos = self._ports_with_qos()
+        if not has_rules and port_id not in with_qos:
+            return
         tap = self._ip().link(host_vif.vif_name(port_id))
         if tap is None:
-            if policy and policy.get('rules'):
+            if has_rules:
                 raise LookupError('VIF of port %s is not plugged' % port_id)
             return
         limits = qos_rules.limits(policy, mtu=tap.mtu, supported=self.RULE_TYPES)
@@ -293,6 +315,10 @@ class TcQoS:
         self._shape(tc, tap.index, limits.bandwidth.get(qos_rules.INGRESS))
         self._shape_from_vm(tc, port_id, tap, limits.bandwidth.get(qos_rules.EGRESS))
         self._set_nft(port_id, nft_rules(limits))
+        if limits == qos_rules.NO_LIMITS:
+            with_qos.discard(port_id)
+        else:
+            with_qos.add(port_id)
 
     def _shape(self, tc, ifindex, bandwidth):
         current = tc.tbf(ifindex)
@@ -375,6 +401,7 @@ class TcQoS:
             self.nft.run(script)
             for p in [p for p in chains if p not in keep]:
                 del chains[p]
+        self._with_qos = None
 
     def cleanup(self):
         """Remove the ifbs and the nft table (taps go with their VIFs)."""
@@ -383,5 +410,5 @@ class TcQoS:
             if lk.kind == 'ifb' and lk.name.startswith(IFB_PREFIX):
                 ip.del_link(lk.index)
         self.nft.delete_table()
-        self._chains, self._table = {}, False
+        self._chains, self._table, self._with_qos = {}, False, set()
 
