@@ -195,6 +195,11 @@ class TestRules(Base):
     def test_checks_as_neutron(self):
         self.bad('InvalidInput', protocol='bogus')
         self.bad('InvalidInput', protocol='256')
+        # Found by the fuzz tier (500s): a protocol that is not text or a
+        # number, and digits that int() refuses.
+        self.bad('InvalidInput', protocol=[{}])
+        self.bad('InvalidInput', protocol={'tcp': 1})
+        self.bad('InvalidInput', protocol='\u00b2')
         self.bad('InvalidInput', direction='sideways')
         self.bad('InvalidInput', ethertype='IPv5')
         self.bad('InvalidInput', port_range_min=70000, protocol='tcp')

@@ -64,14 +64,20 @@ def convert_protocol(value):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return value.strip().lower() if not value.strip().isdigit() else str(int(value))
+        value = value.strip()
+        return str(int(value)) if _is_number(value) else value.lower()
     return value
 
 
+def _is_number(text):
+    """ASCII digits only ('²'.isdigit() is true, and int() refuses it)."""
+    return text.isascii() and text.isdigit()
+
+
 def validate_protocol(value, _arg=None):
-    if value is None or value in IP_PROTOCOLS:
+    if value is None or isinstance(value, str) and value in IP_PROTOCOLS:
         return None
-    if isinstance(value, str) and value.isdigit() and 0 <= int(value) <= 255:
+    if isinstance(value, str) and _is_number(value) and 0 <= int(value) <= 255:
         return None
     return ("Security group rule protocol %s not supported. Only protocol values "
             "%s and integer representations [0 to 255] are supported."
