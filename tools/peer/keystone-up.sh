@@ -24,7 +24,8 @@
 # that already answers on PORT is kept, the accounts and endpoint are checked.
 # tools/peer/keystone-down.sh stops it; rm -rf $KEYSTONE_ROOT removes it.
 # KEYSTONE_EXTRA_CONF (text) is appended to keystone.conf, e.g. a cache for a
-# load test (tools/tempest/run_tempest.py).
+# load test (tools/tempest/run_tempest.py); KEYSTONE_PROCESSES: uWSGI's
+# processes (default 2).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -99,9 +100,13 @@ EOF
 [uwsgi]
 http = 127.0.0.1:$PORT
 http-keepalive = 1
+# Idle kept-alive connections stay open 10 min (uWSGI's default: 60 s):
+# a client that reused one just as uWSGI closed it got no answer, and a
+# POST is not retried (tempest's token requests failed a class setup).
+http-timeout = 600
 module = keystone.wsgi.api:application
 master = true
-processes = 2
+processes = ${KEYSTONE_PROCESSES:-2}
 lazy-apps = true
 die-on-term = true
 env = OS_KEYSTONE_CONFIG_DIR=$ROOT

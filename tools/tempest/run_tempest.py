@@ -142,8 +142,11 @@ class Keystone(fixtures.Fixture):
     def __init__(self, root):
         super().__init__()
         self.root = os.path.join(root, 'keystone')
+        # One uWSGI process: with two, their writes to the one SQLite
+        # database collided ('database is locked') and tempest's token
+        # requests got no answer now and then.
         self.env = dict(os.environ, KEYSTONE_ROOT=self.root,
-                        KEYSTONE_EXTRA_CONF=KEYSTONE_EXTRA_CONF)
+                        KEYSTONE_EXTRA_CONF=KEYSTONE_EXTRA_CONF, KEYSTONE_PROCESSES='1')
         self.env.setdefault('KEYSTONE_VENV', '/tmp/naas-keystone/venv')
 
     def _setUp(self):
@@ -279,6 +282,9 @@ def main():
     root = os.path.abspath(args.root)
     log_dir = os.path.join(root, 'log')
     os.makedirs(log_dir, exist_ok=True)
+    for name in ('tempest.log', 'tempest-run.log', 'naas-server.log'):
+        if os.path.exists(os.path.join(log_dir, name)):
+            os.remove(os.path.join(log_dir, name))
     workspace = os.path.join(root, 'workspace')
     with fixtures.Fixture() as stack:
         log('Keystone (tools/peer/keystone-up.sh)')
