@@ -100,7 +100,7 @@ class FuzzTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.api = self.useFixture(app.APIFixture(service_plugins=['router']))
+        self.api = self.useFixture(app.APIFixture(service_plugins=['router', 'security-group', 'qos']))
         status, document, _ = self.api.call('GET', '/v2.0/openapi.json')
         self.assertEqual(200, status)
         self.schema = schemathesis.openapi.from_dict(document)
