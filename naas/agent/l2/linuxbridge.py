@@ -31,6 +31,8 @@ what differs from what the server wants -- traffic that flows keeps flowing.
 import hashlib
 import ipaddress
 import logging
+import os
+import subprocess
 import threading
 
 from naas.agent.l2 import base
@@ -144,6 +146,19 @@ def reconcile_plan(links, wanted, mappings):
     return delete, release
 
 
+def _require_br_netfilter():
+    """The port filter's connection tracking sees bridged packets through
+    br_netfilter (naas.agent.l2.nft_firewall); load the module where it is
+    not built in, as Neutron's Linux bridge agent needs it.  Without it the
+    filter stays closed: stateful replies are dropped, never let through."""
+    if os.path.isdir('/proc/sys/net/bridge'):
+        return
+    result = subprocess.run(['modprobe', 'br_netfilter'], capture_output=True, text=True)
+    if result.returncode != 0:
+        LOG.error('br_netfilter is not loaded (modprobe: %s): replies to filtered '
+                  'ports are dropped', result.stderr.strip())
+
+
 class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
     qos_rule_types = qos_tc.TcQoS.RULE_TYPES
@@ -240,6 +255,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             for physnet, iface in self.mappings.items():
                 if iface not in links:
                     LOG.warning('bridge_mappings %s:%s: no such interface', physnet, iface)
+            _require_br_netfilter()
 
     def scan_vifs(self):
         with self._lock:
