@@ -75,6 +75,17 @@ def project_attrs():
     return {'project_id': dict(attr), 'tenant_id': dict(attr)}
 
 
+def shared_attr(allow_put=True):
+    """``shared``: a boolean the owner sets (policy decides who may), False
+    by default; networks, QoS policies (``allow_put``), subnet pools (set
+    once, on create)."""
+    return {'allow_post': True, 'allow_put': allow_put, 'default': False,
+            'convert_to': validators.convert_to_boolean,
+            'validate': (validators.validate_boolean, None),
+            'is_visible': True, 'is_filter': True, 'is_sort_key': True,
+            'enforce_policy': True}
+
+
 def admin_state_attr():
     return {'allow_post': True, 'allow_put': True, 'default': True,
             'convert_to': validators.convert_to_boolean,

@@ -33,11 +33,7 @@ RESOURCE_ATTRIBUTE_MAP = {
     'name': base.name_attr(),
     'description': base.description_attr(),
     **base.project_attrs(),
-    'shared': {'allow_post': True, 'allow_put': True, 'default': False,
-               'convert_to': validators.convert_to_boolean,
-               'validate': (validators.validate_boolean, None),
-               'is_visible': True, 'is_filter': True, 'is_sort_key': True,
-               'enforce_policy': True},
+    'shared': base.shared_attr(),
     # Extension qos-default (qos_default.py): one default policy per project.
     'is_default': {'allow_post': True, 'allow_put': True, 'default': False,
                    'convert_to': validators.convert_to_boolean,
