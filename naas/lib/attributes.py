@@ -40,14 +40,8 @@ def prepare_create(resource, attr_map, body):
     """Validate a create body; fill defaults; ATTR_NOT_SPECIFIED where none."""
     if not isinstance(body, dict):
         raise _bad(resource, 'Resource body required')
-    out = {}
-    for name, value in body.items():
-        spec = attr_map.get(name)
-        if spec is None:
-            raise _bad(resource, "Unrecognized attribute(s) '%s'" % name)
-        if not spec.get('allow_post'):
-            raise _bad(resource, "Attribute '%s' not allowed in POST" % name)
-        out[name] = _check_value(name, spec, value)
+    out = _check_body(resource, attr_map, body, 'allow_post',
+                      "Attribute '%s' not allowed in POST")
     for name, spec in attr_map.items():
         if name in out or not spec.get('allow_post'):
             continue
@@ -65,13 +59,20 @@ def prepare_update(resource, attr_map, body):
     """Validate an update body: only attributes that allow_put."""
     if not isinstance(body, dict) or not body:
         raise _bad(resource, 'Resource body required')
+    return _check_body(resource, attr_map, body, 'allow_put',
+                       "Cannot update read-only attribute %s")
+
+
+def _check_body(resource, attr_map, body, allowed, refusal):
+    """Each attribute of ``body`` known, ``allowed`` ('allow_post' or
+    'allow_put'; else ``refusal`` % name), converted and validated."""
     out = {}
     for name, value in body.items():
         spec = attr_map.get(name)
         if spec is None:
             raise _bad(resource, "Unrecognized attribute(s) '%s'" % name)
-        if not spec.get('allow_put'):
-            raise _bad(resource, "Cannot update read-only attribute %s" % name)
+        if not spec.get(allowed):
+            raise _bad(resource, refusal % name)
         out[name] = _check_value(name, spec, value)
     return out
 
