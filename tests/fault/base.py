@@ -117,17 +117,22 @@ class PortChurn:
 def ports_known(outcomes):
     """From the clients' point of view: ({port id: the 201 body's port} of
     ports created and not deleted, {ids deleted (204)}, {device_ids whose
-    create got no answer or a 5xx: the port may or may not exist})."""
-    live, deleted, unknown = {}, set(), set()
+    create got no answer or a 5xx: the port may or may not exist}, {ids
+    whose delete got no answer or a 5xx: the port may or may not be gone})."""
+    live, deleted, unknown, undecided = {}, set(), set(), set()
     for outcome in sorted(outcomes, key=lambda o: o.start):
+        unanswered = outcome.status == 0 or outcome.status >= 500
         if outcome.method == 'POST' and outcome.status == 201:
             live[outcome.port_id] = json.loads(outcome.body)['port']
-        elif outcome.method == 'POST' and (outcome.status == 0 or outcome.status >= 500):
+        elif outcome.method == 'POST' and unanswered:
             unknown.add(outcome.device_id)
         elif outcome.method == 'DELETE' and outcome.status == 204:
             live.pop(outcome.port_id, None)
             deleted.add(outcome.port_id)
-    return live, deleted, unknown
+        elif outcome.method == 'DELETE' and unanswered:
+            live.pop(outcome.port_id, None)
+            undecided.add(outcome.port_id)
+    return live, deleted, unknown, undecided
 
 
 def bad_error_bodies(outcomes):
@@ -177,7 +182,7 @@ def check_store(db_url, subnet, outcomes):
     for allocation_pool in subnet['allocation_pools']:
         pool |= _expand(int(netaddr.IPAddress(allocation_pool['start'])),
                         int(netaddr.IPAddress(allocation_pool['end'])))
-    live, deleted, unknown = ports_known(outcomes)
+    live, deleted, unknown, undecided = ports_known(outcomes)
     stored_fixed_ips = {
         port_id: {ip['ip_address'] for ip in json.loads(row.fixed_ips)}
         for port_id, row in port_rows.items()}
@@ -201,14 +206,18 @@ def check_store(db_url, subnet, outcomes):
         'acknowledged_deletes_present': sum(1 for p in deleted if p in port_rows),
         'stored_ports_never_requested': sum(
             1 for p, row in port_rows.items()
-            if p not in live and row.device_id not in unknown),
+            if p not in live and p not in undecided and row.device_id not in unknown),
+        # A delete cut by the fault may have committed (the worker died
+        # after the commit, before its answer): either way is right.
+        'unanswered_deletes_done': sum(1 for p in undecided if p not in port_rows),
         'unanswered_creates_stored': sum(
             1 for p, row in port_rows.items() if p not in live and row.device_id in unknown),
     }
     return figures
 
 
-INFORMATIONAL = ('ports', 'allocations', 'unanswered_creates_stored')
+INFORMATIONAL = ('ports', 'allocations', 'unanswered_creates_stored',
+                 'unanswered_deletes_done')
 
 
 class FaultTestCase(testtools.TestCase):
