@@ -85,6 +85,7 @@ class Cleaner:
         self.dnsmasq()
         if self.root:
             self.root_links()
+            self.root_nft_tables()
         self.ovs()
         return self.removed
 
@@ -125,6 +126,20 @@ class Cleaner:
                 self._did('interface %s (%s) in the root namespace' % (lk.name, lk.kind))
                 if not self.dry_run:
                     h.del_link(lk.index)
+
+    def root_nft_tables(self):
+        """The nftables tables of the Linux bridge driver's port filter and
+        QoS in the root namespace (in a host namespace they go with it)."""
+        from naas.agent.l2 import nft_firewall
+        from naas.agent.l2 import qos_tc
+        ours = set(nft_firewall.TABLES) | {(qos_tc.NFT_FAMILY, qos_tc.NFT_TABLE)}
+        listed = subprocess.run(['nft', 'list', 'tables'], capture_output=True, text=True)
+        present = {tuple(line.split()[1:3]) for line in listed.stdout.splitlines()
+                   if line.startswith('table ')}
+        for family, name in sorted(ours & present):
+            self._did('nftables table %s %s in the root namespace' % (family, name))
+            if not self.dry_run:
+                subprocess.run(['nft', 'delete', 'table', family, name], check=True)
 
     # ---- Open vSwitch -----------------------------------------------------------
 
