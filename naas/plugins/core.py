@@ -77,10 +77,10 @@ class ResourceExtender:
     or 'port'."""
 
     def process_create(self, context, resource, body, result):
-        """After the insert of ``result`` (the new object's dict) from the
-        validated request ``body``: check and store the extender's
-        attributes; raise a NaasException to refuse (the transaction rolls
-        back)."""
+        """After the insert of ``result`` (the new object's core attributes,
+        without any extender's) from the validated request ``body``: check
+        and store the extender's attributes; raise a NaasException to refuse
+        (the transaction rolls back)."""
 
     def process_update(self, context, resource, body, current):
         """Before the update of ``current`` (its dict) with the request

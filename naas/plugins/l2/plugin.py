@@ -96,9 +96,10 @@ class L2Plugin(core.CorePluginBase):
         else:
             networks.set_mtu(conn, net_id, segments.network_mtu(segment['network_type']))
         if self.extenders:
-            result = self.get_network(context, net_id)
+            # The core attributes: no extender has anything stored yet.
+            created = networks.to_dicts(context, [networks.get_row(context, net_id)])[0]
             for extender in self.extenders:
-                extender.process_create(context, 'network', network, result)
+                extender.process_create(context, 'network', network, created)
         return self.get_network(context, net_id)
 
     def _network_dicts(self, context, rows):
@@ -316,7 +317,8 @@ class L2Plugin(core.CorePluginBase):
         binding = binding_.bind(conn, net.id, body)
         port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
         if self.extenders:
-            created = self.get_port(context, port_id)
+            # The core attributes: no extender has anything stored yet.
+            created = ports.to_dicts(conn, [ports.get_row(context, port_id)])[0]
             for extender in self.extenders:
                 extender.process_create(context, 'port', body, created)
         result = self.get_port(context, port_id)
