@@ -145,13 +145,15 @@ class Agent:
             self.driver.reconcile(wanted)
             # Driver hooks (naas.agent.l2.hooks) reconcile after the driver
             # (RemoteTunnels.reconcile_remotes will go here too).
+            sg_info = None
             if self.port_filter is not None:
-                self.port_filter.reconcile_filters(wanted, self._sg_info(wanted))
+                sg_info = self._sg_info(wanted)
+                self.port_filter.reconcile_filters(wanted, sg_info)
             if self.qos is not None:
                 self.qos.reconcile_qos(wanted)
             self.wired = {}
             self.groups_changed = False
-            self._wire(wanted)
+            self._wire(wanted, sg_info)
             gone = [p for p in bound if p not in plugged]
             if gone:
                 self.server.update_device_down({}, gone)
@@ -192,12 +194,14 @@ class Agent:
         groups = sorted({g for d in details for g in d.get('security_groups', ())})
         return self.server.get_security_group_info({}, groups)
 
-    def _wire(self, details):
+    def _wire(self, details, sg_info=None):
         """Filter (a PortFilter, before the port passes any traffic), wire,
-        then set QoS; report the ports up or down."""
+        then set QoS; report the ports up or down.  ``sg_info``: the
+        groups of ``details`` if the caller has them already (resync)."""
         if details and self.port_filter is not None:
             try:
-                self.port_filter.filter_ports(details, self._sg_info(details))
+                self.port_filter.filter_ports(
+                    details, sg_info if sg_info is not None else self._sg_info(details))
             except Exception:
                 # Fail closed: the ports stay cut off, and are retried.
                 LOG.exception('filtering %d port(s) failed; retrying in %ss',
