@@ -411,4 +411,3 @@ class TcQoS:
                 ip.del_link(lk.index)
         self.nft.delete_table()
         self._chains, self._table, self._with_qos = {}, False, set()
-
