@@ -10,9 +10,10 @@ from naas.conf import agent
 from naas.conf import default
 from naas.conf import l2
 from naas.conf import quotas
+from naas.conf import statistics
 from naas.conf import upgrade_levels
 
 CONF = cfg.CONF
 
-for _module in (agent, default, l2, quotas, upgrade_levels):
+for _module in (agent, default, l2, quotas, statistics, upgrade_levels):
     _module.register_opts(CONF)

@@ -36,6 +36,10 @@ OPTS = [
                help='Newest version an L3 agent may send to naas-server '
                     '(naas.rpc.l3_api, topic naas-l3-plugin). Unset: the '
                     'newest.'),
+    cfg.StrOpt('statistics', regex=_VERSION,
+               help='Newest version an agent may send to the statistics '
+                    'plugin of naas-server (naas.rpc.statistics_api, topic '
+                    'naas-statistics). Unset: the newest.'),
 ]
 
 

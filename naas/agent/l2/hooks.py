@@ -133,22 +133,52 @@ Counters = collections.namedtuple(
     'Counters', 'rx_bytes rx_packets tx_bytes tx_packets rx_dropped tx_dropped '
                 'rx_errors tx_errors')
 
+#: Counters of one address of a VIF (a fixed IP or an allowed address
+#: pair), as the VM sees them: rx is what the VM received for that address,
+#: tx what it sent from it.
+AddressCounters = collections.namedtuple(
+    'AddressCounters', 'rx_bytes rx_packets tx_bytes tx_packets')
+
+#: One port's sample: ``vif`` identifies the VIF instance the counters were
+#: read from (any string that changes when the VIF is plugged again: the
+#: Linux bridge driver's tap ifindex, the OVS interface's ofport and
+#: ifindex); ``counters`` a Counters; ``addresses`` {ip_address:
+#: AddressCounters} of the addresses the driver counts (may be empty).
+PortSample = collections.namedtuple('PortSample', 'vif counters addresses')
+
 
 class PortCounters(abc.ABC):
-    """Per-port traffic counters, for the statistics extension.
+    """Per-port and per-address traffic counters, for the statistics
+    extension (naas.plugins.statistics).
 
-    Where the agent calls it: a statistics loop of its own (not the poll
-    loop), every report interval, with the ports it has wired.
+    Where the agent calls it: ``count_addresses`` in ``Agent._wire`` after
+    the driver's ``wire`` (and in ``Agent.resync`` for every wanted port:
+    idempotent); ``uncount_port`` after ``unwire``; ``port_counters`` from
+    a statistics thread of its own (not the poll loop), every
+    [statistics] report_interval, with the ports it has wired; the agent
+    sends the samples in batches (naas.rpc.statistics_api).
     """
 
     @abc.abstractmethod
     def port_counters(self, port_ids):
-        """{port_id: Counters} of ``port_ids`` in ONE pass over the host (one
-        netlink link dump, one OpenFlow port-stats request per bridge), not
-        one request per port.  Ports not plugged are left out.  Counters
-        only grow while the VIF exists; a VIF plugged again starts at 0 and
-        the server tells the two apart by the VIF's ifindex, which the
-        caller reports beside them."""
+        """{port_id: PortSample} of ``port_ids`` in ONE pass over the host
+        (one netlink link dump, one OVSDB read or OpenFlow port-stats
+        request per bridge, one nftables counter listing), never one
+        request or subprocess per port.  Ports not plugged are left out.
+        Counters only grow while the VIF exists; a VIF plugged again
+        starts at 0 and has another ``vif``: the server keeps the totals
+        monotonic with it."""
+
+    @abc.abstractmethod
+    def count_addresses(self, details):
+        """Start (or keep) counting the addresses of these ports (fixed IPs
+        and allowed address pairs in the details), without resetting the
+        counters of an address already counted; stop counting addresses
+        the ports no longer have."""
+
+    @abc.abstractmethod
+    def uncount_port(self, port_id):
+        """Remove the address counters of an unwired port; missing is fine."""
 
 
 class RemoteTunnels(abc.ABC):
