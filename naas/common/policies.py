@@ -241,6 +241,15 @@ QUOTA_RULES = [
     _attr('delete_quota', 'rule:admin_only'),
 ]
 
+# Statistics (naas.plugins.statistics): its owner fills this list.
+STATISTICS_RULES = [
+]
+
+# Remote-site and physical-network bridges (naas.plugins.bridges): its owner
+# fills this list.
+BRIDGE_RULES = [
+]
+
 TAG_RULES = [
     _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')
     for op in ('create', 'update', 'delete')
@@ -253,4 +262,4 @@ def list_rules():
     return (BASE_RULES + NETWORK_RULES + SUBNET_RULES + PORT_RULES + RBAC_POLICY_RULES +
             ROUTER_RULES + FLOATINGIP_RULES + SUBNET_ROUTE_RULES + SECURITY_GROUP_RULES +
             QOS_POLICY_RULES + AGENT_RULES + QUOTA_RULES + TAG_RULES +
-            SUBNETPOOL_RULES)
+            SUBNETPOOL_RULES + STATISTICS_RULES + BRIDGE_RULES)
