@@ -10,9 +10,12 @@ conjunctions with one flow per member; the filter is in place while the
 VIF is still on the dead VLAN; a port without port security, or a host
 without filtered ports, keeps the plain NORMAL pipeline; a restart leaves
 the old flows until the filters are known, then swaps generations in one
-bundle.  The dataplane itself is tested in
-tests/fullstack/test_security_groups.py.
+bundle; a rule or remote member removed cuts the tracked connections it
+allowed (and only those: a change that adds cuts nothing).  The dataplane
+itself is tested in tests/fullstack/test_security_groups.py.
 """
+import testtools
+
 from naas.agent.l2 import ovs_firewall as fw
 from naas.agent.l2 import ovs_flows as flows
 from tests.unit import test_openvswitch as base_test
@@ -49,7 +52,30 @@ def sg_info(rules=(), stateful=True, members=None, group=SG1):
             'members': members or {}, 'address_groups': {}}
 
 
+class FakeConntrack:
+    """ovs_firewall.Conntrack on a dict: {zone: [Connection]}."""
+
+    def __init__(self, rundir, datapath_type='system'):
+        self.zones = {}
+        self.dumps = []
+
+    def dump(self, zone):
+        self.dumps.append(zone)
+        return list(self.zones.get(zone, ()))
+
+    def delete(self, zone, connection):
+        self.zones[zone].remove(connection)
+
+
+def connection(src, dst, protocol=17, sport=4000, dport=5000):
+    return fw.Connection(4, protocol, src, dst, sport, dport, None, None, None)
+
+
 class FirewallTestCase(base_test.OVSTestCase):
+    def setUp(self):
+        super().setUp()
+        self.patch(fw, 'Conntrack', FakeConntrack)
+
     def filtered(self, *port_details, info=None):
         """An agent's start with nothing, then these ports plugged, filtered
         and wired as Agent._wire does."""
@@ -248,6 +274,80 @@ class TestRules(FirewallTestCase):
         self.assertEqual('br-int', bridge)
         self.assertEqual(1, len(lines))
         self.assertIn('reg6=1,ip,nw_src=10.0.0.7,actions=conjunction', lines[0])
+
+
+class TestConnectionsCut(FirewallTestCase):
+    """PORT1 (10.0.0.5) serves udp/5000 and tcp/22; tracked connections in
+    its network's zone (1)."""
+
+    def setUp(self):
+        super().setUp()
+        self.info = sg_info([rule('egress'), rule(protocol=17, low=5000, high=5000),
+                             rule(protocol=6, low=22, high=22, prefix='10.0.0.0/28')])
+        self.driver = self.filtered(details(PORT1), info=self.info)
+        self.udp = connection('10.0.0.7', '10.0.0.5')
+        self.ssh = connection('10.0.0.7', '10.0.0.5', protocol=6, sport=40000, dport=22)
+        self.outgoing = connection('10.0.0.5', '192.0.2.1', protocol=6, dport=443)
+        self.elsewhere = connection('10.0.0.8', '10.0.0.9')      # not PORT1's
+        self.tracked = self.driver.conntrack.zones[1] = [
+            self.udp, self.ssh, self.outgoing, self.elsewhere]
+
+    def update(self, rules):
+        self.info['security_groups'][SG1]['rules'] = rules
+        self.driver.update_security_groups(self.info)
+
+    def test_a_rule_added_or_an_unrelated_one_removed_cuts_nothing(self):
+        rules = self.info['security_groups'][SG1]['rules']
+        self.update(rules + [rule(protocol=6, low=80, high=80)])
+        self.update(rules)          # the tcp/80 rule removed again
+        self.assertEqual([self.udp, self.ssh, self.outgoing, self.elsewhere], self.tracked)
+        self.assertEqual([1, 1], self.driver.conntrack.dumps)
+
+    def test_removing_the_rule_of_a_connection_cuts_it(self):
+        egress, udp, ssh = self.info['security_groups'][SG1]['rules']
+        self.update([egress, ssh])
+        self.assertEqual([self.ssh, self.outgoing, self.elsewhere], self.tracked)
+        # The tcp/22 rule narrowed to a prefix without the client.
+        self.update([egress, dict(ssh, remote_ip_prefix='10.0.0.0/30')])
+        self.assertEqual([self.outgoing, self.elsewhere], self.tracked)
+        # Egress: what PORT1 opened goes with the egress rule.
+        self.update([])
+        self.assertEqual([self.elsewhere], self.tracked)
+
+    def test_a_remote_group_member_removed_loses_its_connections(self):
+        self.info['members'] = {SG2: {'IPv4': ['10.0.0.7']}}
+        self.update([rule('egress'), rule(protocol=17, remote_group=SG2)])
+        self.assertEqual([self.udp, self.outgoing, self.elsewhere], self.tracked)
+        self.info['members'] = {SG2: {'IPv4': []}}
+        self.driver.update_security_groups(self.info)
+        self.assertEqual([self.outgoing, self.elsewhere], self.tracked)
+
+    def test_a_stateless_port_has_no_connections_to_cut(self):
+        self.info['security_groups'][SG1]['stateful'] = False
+        self.update([])
+        self.assertEqual([], self.driver.conntrack.dumps)
+
+
+class TestConntrack(testtools.TestCase):
+    def test_dump_conntrack_lines_and_flush_tuples(self):
+        udp = fw.parse_connection(
+            'udp,orig=(src=10.0.0.7,dst=10.0.0.5,sport=4000,dport=5000),'
+            'reply=(src=10.0.0.5,dst=10.0.0.7,sport=5000,dport=4000),zone=1')
+        self.assertEqual(connection('10.0.0.7', '10.0.0.5'), udp)
+        self.assertEqual('ct_nw_src=10.0.0.7,ct_nw_dst=10.0.0.5,ct_nw_proto=17,'
+                         'ct_tp_src=4000,ct_tp_dst=5000', udp.tuple())
+        icmp = fw.parse_connection(
+            'icmp,orig=(src=10.0.0.7,dst=10.0.0.5,id=9,type=8,code=0),'
+            'reply=(src=10.0.0.5,dst=10.0.0.7,id=9,type=0,code=0),zone=1')
+        self.assertEqual('ct_nw_src=10.0.0.7,ct_nw_dst=10.0.0.5,ct_nw_proto=1,'
+                         'icmp_id=9,icmp_type=8,icmp_code=0', icmp.tuple())
+        tcp6 = fw.parse_connection(
+            'tcp,orig=(src=2001:db8::7,dst=2001:db8::5,sport=40000,dport=22),'
+            'reply=(src=2001:db8::5,dst=2001:db8::7,sport=22,dport=40000),zone=1,'
+            'protoinfo=(state=ESTABLISHED)')
+        self.assertEqual((6, 6, 22), (tcp6.version, tcp6.protocol, tcp6.dport))
+        self.assertTrue(tcp6.tuple().startswith('ct_ipv6_src=2001:db8::7,'))
+        self.assertIsNone(fw.parse_connection(''))
 
 
 class TestRestart(FirewallTestCase):

@@ -154,6 +154,8 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
         self._retired = set()     # bridges no longer configured whose NaaS flows go
         self._canary_checked = 0.0
         self.firewall = ovs_firewall.Firewall()
+        self.conntrack = ovs_firewall.Conntrack(ovs_lib.rundir_of(self.connection),
+                                                self.datapath_type)
         # After a restart, no change is applied before the filters of the
         # filtered ports wired by reconcile are known again (by
         # reconcile_filters, or filter_ports if that failed): the old flows
@@ -693,6 +695,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             LOG.debug('%s: %d flow mods', bridge, len(lines))
         self.full_refresh = False
         self._dead_applied = layout.dead_ofports
+        self.firewall.cut_revoked(self.conntrack)
 
     # ---- hooks.PortFilter: naas.agent.l2.ovs_firewall's flows -----------------
 
