@@ -649,5 +649,6 @@ class Conntrack:
         return [c for c in map(parse_connection, out.splitlines()) if c is not None]
 
     def delete(self, zone, connection):
-        self._appctl(['dpctl/flush-conntrack', self.datapath, 'zone=%d' % zone,
-                      connection.tuple()])
+        # No datapath name here: OVS 3.1 would read it as the tuple (its
+        # ovs-vswitchd has one datapath: the one the driver's bridges use).
+        self._appctl(['dpctl/flush-conntrack', 'zone=%d' % zone, connection.tuple()])
