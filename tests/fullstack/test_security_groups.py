@@ -62,6 +62,38 @@ if role == 'serve':        # serve PORT: answer each TCP connection with "hi"
         c, _ = s.accept()
         c.sendall(b'hi')
         c.close()
+elif role == 'echo':       # echo PORT: every TCP connection's bytes sent back
+    import threading
+
+    def echo(c):
+        with c:
+            while True:
+                data = c.recv(64)
+                if not data:
+                    return
+                c.sendall(data)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', int(args[0])))
+    s.listen(64)
+    while True:
+        threading.Thread(target=echo, args=(s.accept()[0],), daemon=True).start()
+elif role == 'session':    # session HOST PORT: one TCP connection kept open; prints
+    deadline, c = time.monotonic() + 15, None     # "connected", then for each line
+    while c is None and time.monotonic() < deadline:   # SECONDS read: "up" if a byte
+        try:                                     # sent comes back within SECONDS
+            c = socket.create_connection((args[0], int(args[1])), timeout=1)
+        except OSError:
+            time.sleep(0.1)
+    print('connected' if c else 'failed', flush=True)
+    for line in sys.stdin:
+        try:
+            c.settimeout(float(line))
+            c.sendall(b'x')
+            up = c.recv(1) == b'x'
+        except (OSError, AttributeError):
+            up = False
+        print('up' if up else 'down', flush=True)
 elif role == 'connect':    # connect HOST PORT SECONDS: 0 once a connection answers
     deadline = time.monotonic() + float(args[2])
     while time.monotonic() < deadline:
@@ -164,6 +196,21 @@ class FakeVM:
         return subprocess.run(probe_command(self.namespace, 'connect', address, port, seconds),
                               capture_output=True).returncode == 0
 
+    def echo(self, port):
+        """A TCP echo server on ``port`` (stopped at cleanup)."""
+        proc = subprocess.Popen(probe_command(self.namespace, 'echo', port),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.test.addCleanup(proc.wait)
+        self.test.addCleanup(proc.kill)
+
+    def stream(self, port, peer, peer_port, seconds=120):
+        """UDP datagrams from ``port`` to ``peer`` every 0.1 s in the
+        background (stopped at cleanup)."""
+        proc = subprocess.Popen(probe_command(self.namespace, 'send', port, seconds, peer,
+                                              peer_port))
+        self.test.addCleanup(proc.wait)
+        self.test.addCleanup(proc.kill)
+
     def listen(self, port, seconds, peer=None, peer_port=None):
         """A UDP listener (a Popen: returncode 0 if a datagram came)."""
         args = [port, seconds] + ([peer, peer_port] if peer else [])
@@ -172,6 +219,24 @@ class FakeVM:
     def send(self, port, seconds, peer, peer_port):
         subprocess.run(probe_command(self.namespace, 'send', port, seconds, peer, peer_port),
                        check=True)
+
+
+class Session:
+    """A TCP connection from ``vm`` kept open (an ssh session, say) to an
+    ``echo`` server: :meth:`up` says whether it still carries data."""
+
+    def __init__(self, vm, address, port):
+        self.proc = subprocess.Popen(probe_command(vm.namespace, 'session', address, port),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        vm.test.addCleanup(self.proc.wait)
+        vm.test.addCleanup(self.proc.kill)
+        self.connected = self.proc.stdout.readline().strip() == 'connected'
+
+    def up(self, seconds=ALLOWED_SECONDS):
+        """Whether a byte sent comes back within ``seconds``."""
+        self.proc.stdin.write('%s\n' % seconds)
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip() == 'up'
 
 
 def rule(direction, protocol=None, low=None, high=None, prefix=None, remote_group=None,
@@ -187,6 +252,12 @@ EGRESS_ALL = [rule('egress'), rule('egress', ethertype='IPv6')]
 
 class LinuxBridgeFirewallTest(testtools.TestCase):
     """The Linux bridge driver's filter, driven as the agent drives it."""
+
+    #: Known defect: naas.agent.l2.nft_firewall returns every established
+    #: packet before the rules and deletes no conntrack entry when a rule
+    #: goes, so the connections a removed rule allowed stay up (Neutron
+    #: deletes their entries).  The test skips, saying what stayed up.
+    KEEPS_REVOKED_CONNECTIONS = True
 
     def setUp(self):
         super().setUp()
@@ -318,6 +389,52 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         server.send(70, ALLOWED_SECONDS, '10.0.0.2', 69)
         self.assertEqual(0, listener.wait())
 
+    def test_established_connections_survive_until_their_rule_goes(self):
+        # As in Neutron: a rule change judges new connections; removing the
+        # rule a connection came in by cuts it (its conntrack entries go).
+        ssh, udp = rule('ingress', 6, 22, 22, prefix='10.0.0.0/28'), rule('ingress', 17, 5000,
+                                                                           5000)
+        self.groups['server'] = {'stateful': True, 'rules': EGRESS_ALL + [ssh, udp]}
+        self.groups['out'] = {'stateful': True, 'rules': list(EGRESS_ALL)}
+        server, client = self.vm('10.0.0.20', ['server']), self.vm('10.0.0.5', ['out'])
+        self.wire(server, client)
+        server.echo(22)
+        session = Session(client, '10.0.0.20', 22)
+        self.assertTrue(session.connected, 'tcp/22 from 10.0.0.0/28')
+        self.assertTrue(session.up())
+        # A UDP "connection": the client's datagram to udp/5000 lets the
+        # server's stream from 5000 back in (the client accepts nothing new).
+        server.stream(5000, '10.0.0.5', 4000)
+        self.assertEqual(0, client.listen(4000, ALLOWED_SECONDS, '10.0.0.20', 5000).wait())
+
+        def streaming(seconds=ALLOWED_SECONDS):
+            return client.listen(4000, seconds).wait() == 0
+        self.assertTrue(streaming(), 'the replies of the udp/5000 connection')
+        # A rule added, an unrelated rule removed: both connections stay up.
+        icmp = rule('ingress', 1)
+        self.groups['server']['rules'].append(icmp)
+        self.update()
+        self.assertTrue(client.ping('10.0.0.20'), 'the new icmp rule')
+        self.assertTrue(session.up(), 'tcp/22 after a rule was added')
+        self.groups['server']['rules'].remove(icmp)
+        self.update()
+        self.assertTrue(session.up(), 'tcp/22 after an unrelated rule was removed')
+        self.assertTrue(streaming(), 'udp/5000 after an unrelated rule was removed')
+        # The udp/5000 rule removed: its stream is cut, tcp/22 stays; then
+        # the tcp/22 rule removed: the session is cut.
+        self.groups['server']['rules'].remove(udp)
+        self.update()
+        cut = {'udp/5000': not streaming(DENIED_SECONDS)}
+        self.assertTrue(session.up(), 'tcp/22 after the udp/5000 rule was removed')
+        self.groups['server']['rules'].remove(ssh)
+        self.update()
+        cut['tcp/22'] = not session.up(DENIED_SECONDS)
+        if self.KEEPS_REVOKED_CONNECTIONS and not all(cut.values()):
+            self.skipTest('known defect: the rules removed, %s still up (cut: %s)' % (
+                sorted(k for k, v in cut.items() if not v), cut))
+        self.assertEqual({'udp/5000': True, 'tcp/22': True}, cut,
+                         'connections cut once their rule was removed')
+
     def test_stateless_group_needs_both_directions(self):
         self.groups['stateless'] = {'stateful': False, 'rules': list(EGRESS_ALL)}
         self.groups['icmp-in'] = {'stateful': True, 'rules': EGRESS_ALL + [
@@ -411,6 +528,7 @@ class OpenvSwitchFirewallTest(LinuxBridgeFirewallTest):
     flows."""
 
     DRIVER = 'openvswitch'
+    KEEPS_REVOKED_CONNECTIONS = False
     FLOW_NOISE = re.compile(r'\b(cookie|duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]*,?\s*')
 
     def setUp(self):
