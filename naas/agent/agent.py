@@ -24,15 +24,19 @@ import oslo_messaging as messaging
 from stevedore import driver as stevedore_driver
 
 from naas import rpc
+from naas.agent.l2 import counters
 from naas.agent.l2 import hooks
 from naas.conf import CONF
 from naas.rpc import agent_api
 from naas.rpc import server_api
+from naas.rpc import statistics_api
 
 LOG = logging.getLogger(__name__)
 
 #: How long a VIF that is not ours (or failed to wire) is left alone.
 PARK_SECONDS = 10
+#: Ports per report_statistics cast (naas.rpc.statistics_api).
+STATISTICS_BATCH = 500
 
 
 def load_driver(name, conf):
@@ -52,6 +56,8 @@ class Agent:
         self.groups_changed = False  # security_groups_updated was cast
         self.port_filter = hooks.of(self.driver, hooks.PortFilter)
         self.qos = hooks.of(self.driver, hooks.QoS)
+        self.counters = hooks.of(self.driver, hooks.PortCounters)
+        self.statistics = None   # StatisticsAPI, made by the statistics thread
         # Plugged VIFs not to ask about again before a time (port_id ->
         # monotonic deadline): not bound here, or wiring failed.  A
         # port_update cast for one of them clears it at once.
@@ -84,6 +90,8 @@ class Agent:
             self.l3.start()
         self._thread(self._heartbeat_loop, 'heartbeat')
         self._thread(self._poll_loop, 'poll')
+        if self.counters is not None:
+            self._thread(self._statistics_loop, 'statistics')
 
     def stop(self):
         self.stopped.set()
@@ -172,6 +180,7 @@ class Agent:
                     self.driver.unwire(port_id)
                     if self.port_filter is not None:
                         self.port_filter.unfilter_port(port_id)
+                    self._uncount(port_id)
                     del self.wired[port_id]
             if self.groups_changed:
                 self.groups_changed = False
@@ -228,10 +237,54 @@ class Agent:
                         self.qos.set_port_qos(d['port_id'], d.get('qos_policy'))
                     except Exception:
                         LOG.exception('QoS of port %s not set', d['port_id'])
+        self._count_addresses([d for d in details if d['port_id'] in self.wired])
         if up:
             self.server.update_device_up({}, up)
         if down:
             self.server.update_device_down({}, down)
+
+    # ---- statistics (hooks.PortCounters) --------------------------------------
+
+    def _count_addresses(self, details):
+        """Count the addresses of wired ports; a failure costs statistics,
+        never the wiring."""
+        if self.counters is None or not details:
+            return
+        try:
+            self.counters.count_addresses(details)
+        except Exception:
+            LOG.exception('address counters of %d port(s) not set', len(details))
+
+    def _uncount(self, port_id):
+        if self.counters is None:
+            return
+        try:
+            self.counters.uncount_port(port_id)
+        except Exception:
+            LOG.exception('address counters of port %s not removed', port_id)
+
+    def _statistics_loop(self):
+        while not self.stopped.wait(self.conf.statistics.report_interval):
+            self.report_statistics()
+
+    def report_statistics(self):
+        """One pass: the counters of every wired port, cast to the servers
+        in batches of STATISTICS_BATCH ports.  Never raises (the thread
+        logs and goes on at the next interval)."""
+        try:
+            with self.lock:
+                port_ids = list(self.wired)
+            collected_at = time.time()
+            samples = self.counters.port_counters(port_ids)
+            ports = [counters.sample_data(port_id, sample)
+                     for port_id, sample in sorted(samples.items())]
+            if self.statistics is None:
+                self.statistics = statistics_api.StatisticsAPI(self.host)
+            for start in range(0, len(ports), STATISTICS_BATCH):
+                self.statistics.report_statistics(
+                    {}, collected_at, ports[start:start + STATISTICS_BATCH])
+        except Exception:
+            LOG.exception('statistics not reported')
 
     # ---- casts from the server (naas.rpc.agent_api.AgentEndpoint) ----------
 
@@ -256,6 +309,7 @@ class Agent:
             LOG.info('port %s: its device is already gone', port_id)
         if self.port_filter is not None:
             self.port_filter.unfilter_port(port_id)
+        self._uncount(port_id)
         del self.wired[port_id]
 
     def on_network_update(self, network):

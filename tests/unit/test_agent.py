@@ -30,6 +30,7 @@ def _agent(driver):
     agent = agent_mod.Agent.__new__(agent_mod.Agent)
     agent.driver = driver
     agent.port_filter = None
+    agent.counters = None
     agent.lock = threading.RLock()
     agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
     return agent

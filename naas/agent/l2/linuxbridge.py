@@ -36,6 +36,7 @@ import subprocess
 import threading
 
 from naas.agent.l2 import base
+from naas.agent.l2 import counters_linuxbridge
 from naas.agent.l2 import hooks
 from naas.agent.l2 import nft_firewall
 from naas.agent.l2 import qos_tc
@@ -159,7 +160,7 @@ def _require_br_netfilter():
                   'ports are dropped', result.stderr.strip())
 
 
-class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
+class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
     qos_rule_types = qos_tc.TcQoS.RULE_TYPES
 
@@ -183,6 +184,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
         self._endpoints = {}      # network_id -> endpoints last given
         self.firewall = nft_firewall.NftFirewall(self.namespace, bridge_name)
         self.qos = qos_tc.TcQoS(lambda: self.ip, self.namespace)
+        self.counters = counters_linuxbridge.LinuxBridgeCounters(lambda: self.ip, self.namespace)
 
     # ---- plumbing -----------------------------------------------------------
 
@@ -193,6 +195,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
         return self._ip
 
     def close(self):
+        self.counters.close()
         with self._lock:
             if self._ip is not None:
                 self._ip.close()
@@ -318,6 +321,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             self._checked.clear()
         self.firewall.remove_all()
         self.qos.cleanup()
+        self.counters.remove_all()
 
     def plug_service_ports(self, ports):
         """The veth pairs: the poll loop finds their host ends and wires
@@ -352,6 +356,17 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
     def reconcile_qos(self, wanted):
         with self._lock:
             self.qos.reconcile_qos(wanted)
+
+    # ---- hooks.PortCounters: netlink and nftables (counters_linuxbridge) ------
+
+    def port_counters(self, port_ids):
+        return self.counters.port_counters(port_ids)
+
+    def count_addresses(self, details):
+        self.counters.count_addresses(details)
+
+    def uncount_port(self, port_id):
+        self.counters.uncount_port(port_id)
 
     # ---- networks -----------------------------------------------------------
 
