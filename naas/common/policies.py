@@ -245,9 +245,17 @@ QUOTA_RULES = [
 STATISTICS_RULES = [
 ]
 
-# Remote-site and physical-network bridges (naas.plugins.bridges): its owner
-# fills this list.
-BRIDGE_RULES = [
+# Remote-site bridges (naas.plugins.bridges): members manage their project's
+# bridges (the plugin also holds the network to the bridge's project: a
+# bridge exposes every frame of the network); only an administrator names
+# the bridging host.
+BRIDGE_RULES = _crud(
+    'remote_bridge',
+    create='rule:admin_or_member',
+    get='rule:admin_or_reader',
+    update='rule:admin_or_member',
+    delete='rule:admin_or_member') + [
+    _attr('create_remote_bridge:host', 'rule:admin_only'),
 ]
 
 TAG_RULES = [

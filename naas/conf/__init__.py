@@ -7,6 +7,7 @@ ConfigOpts with every NaaS group registered.
 from oslo_config import cfg
 
 from naas.conf import agent
+from naas.conf import bridges
 from naas.conf import default
 from naas.conf import l2
 from naas.conf import quotas
@@ -15,5 +16,5 @@ from naas.conf import upgrade_levels
 
 CONF = cfg.CONF
 
-for _module in (agent, default, l2, quotas, statistics, upgrade_levels):
+for _module in (agent, bridges, default, l2, quotas, statistics, upgrade_levels):
     _module.register_opts(CONF)

@@ -40,6 +40,10 @@ OPTS = [
                help='Newest version an agent may send to the statistics '
                     'plugin of naas-server (naas.rpc.statistics_api, topic '
                     'naas-statistics). Unset: the newest.'),
+    cfg.StrOpt('bridges', regex=_VERSION,
+               help='Newest version an agent may send to the bridges '
+                    'plugin of naas-server (naas.rpc.bridges_api, topic '
+                    'naas-bridges). Unset: the newest.'),
 ]
 
 

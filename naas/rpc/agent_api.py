@@ -8,6 +8,8 @@ Version history (client and endpoint):
           endpoints_update
     1.1 - dhcp_network_changed (to the DHCP hosts of a network)
     1.2 - security_groups_updated (to the hosts with ports that use them)
+    1.3 - remote_bridges_updated (to the host that terminates a network's
+          remote-site bridges)
 """
 import logging
 
@@ -27,7 +29,7 @@ class AgentNotifyAPI(rpc.Client):
     """
 
     TOPIC = rpc.AGENT_TOPIC
-    VERSION = '1.2'
+    VERSION = '1.3'
     UPGRADE_LEVEL = 'agent'
 
     def port_update(self, port, host=None):
@@ -67,12 +69,23 @@ class AgentNotifyAPI(rpc.Client):
         self.cast('1.2', 'security_groups_updated', host=host,
                   security_group_ids=security_group_ids)
 
+    def remote_bridges_updated(self, network_id, host):
+        """The remote-site bridges of a network that ``host`` terminates
+        changed (created, deleted, entries): its agent reads its ports of
+        the network again (their details carry the remotes).  Under a cap
+        of 1.2, network_update is cast instead (every agent re-reads its
+        ports of the network: more work, the same result)."""
+        if not self.can_send_version('1.3'):
+            self.network_update({'id': network_id})
+            return
+        self.cast('1.3', 'remote_bridges_updated', host=host, network_id=network_id)
+
 
 class AgentEndpoint:
     """Agent side: hands each cast to the agent (naas.agent.agent.Agent).
     Serves every 1.x message up to its target version."""
 
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, agent):
         self.agent = agent
@@ -97,3 +110,6 @@ class AgentEndpoint:
 
     def security_groups_updated(self, context, security_group_ids):
         self.agent.on_security_groups_updated(security_group_ids)
+
+    def remote_bridges_updated(self, context, network_id):
+        self.agent.on_remote_bridges_updated(network_id)

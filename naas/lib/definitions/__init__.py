@@ -39,6 +39,7 @@ from naas.lib.definitions import qos_rule_type
 from naas.lib.definitions import quota
 from naas.lib.definitions import quota_details
 from naas.lib.definitions import rbac_policy
+from naas.lib.definitions import remote_bridge
 from naas.lib.definitions import revision_if_match
 from naas.lib.definitions import router
 from naas.lib.definitions import securitygroup
@@ -59,7 +60,7 @@ RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
     network, subnet, subnetpool, port, agent, router, floatingip, subnet_route, rbac_policy,
     securitygroup, securitygroup_rule, address_group, default_security_group_rule,
     qos, qos_rule_type, qos_bandwidth_limit_rule, qos_dscp_marking_rule,
-    qos_packet_rate_limit_rule)}
+    qos_packet_rate_limit_rule, remote_bridge)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
 EXTENSIONS = {extension.ALIAS: extension for extension in (
@@ -92,6 +93,7 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     quota,
     quota_details,
     rbac_policy,
+    remote_bridge,
     revision_if_match,
     router,
     securitygroup,

@@ -1,0 +1,20 @@
+"""Options of the [bridges] group: the remote-site bridges extension
+(naas.plugins.bridges, on naas-server)."""
+from oslo_config import cfg
+
+OPTS = [
+    cfg.ListOpt('allowed_remote_cidrs', default=['0.0.0.0/0', '::/0'],
+                help='Prefixes a remote-site bridge\'s remote_ip must be in '
+                     '(an administrator is held to them too). Loopback, '
+                     'multicast, link-local and unspecified addresses are '
+                     'refused whatever this says. Narrow it to the sites '
+                     'and VPN ranges tenants may tunnel to.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group='bridges')
+
+
+def list_opts():
+    return [('bridges', OPTS)]

@@ -1,0 +1,31 @@
+"""The bridges plugin's tables (in the one MetaData of naas.db.models).
+
+One row per remote-site bridge; its static remote entries as JSON (read
+with the bridge, always whole).  A VNI is one bridge's on the whole
+deployment (unique): it names the tunnel on the underlay, and on a host two
+VXLAN devices cannot share a VNI and a UDP port.  Bridges go with their
+network (ON DELETE CASCADE: deleting a network deletes its bridges).
+"""
+import sqlalchemy as sa
+
+from naas.db import models
+
+remote_bridges = sa.Table(
+    'remote_bridges', models.metadata,
+    sa.Column('id', models.UUID, primary_key=True),
+    sa.Column('project_id', models.NAME, index=True),
+    sa.Column('name', models.NAME, nullable=False, server_default=''),
+    sa.Column('description', models.NAME, nullable=False, server_default=''),
+    sa.Column('created_at', sa.String(20), nullable=False),
+    sa.Column('updated_at', sa.String(20), nullable=False),
+    sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
+    sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
+    sa.Column('network_id', models.UUID, sa.ForeignKey('networks.id', ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('remote_ip', sa.String(64), nullable=False),
+    sa.Column('segmentation_id', sa.Integer, nullable=False, unique=True),
+    sa.Column('encapsulation', sa.String(16), nullable=False),
+    sa.Column('host', models.NAME, nullable=False, index=True),
+    sa.Column('remote_entries', sa.Text, nullable=False, server_default='[]'),
+    sa.Column('status', sa.String(16), nullable=False),
+)
