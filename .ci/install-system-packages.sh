@@ -21,6 +21,7 @@ PACKAGES=(
     openvswitch-switch dnsmasq-base iproute2 busybox
     iptables nftables ebtables curl
     iperf3 tcpdump
+    chromium chromium-driver
 )
 SERVICES=(postgresql rabbitmq-server openvswitch-switch mariadb)
 
