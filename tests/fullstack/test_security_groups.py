@@ -32,6 +32,7 @@ import testtools
 import testtools.content
 
 from naas.agent.l2 import linuxbridge
+from naas.agent.l2 import nft_firewall
 from naas.agent.l2 import openvswitch
 from naas.conf import agent as agent_conf
 from naas.host import netns
@@ -152,12 +153,12 @@ class FakeVM:
     """A namespace plugged into the host as a VM port: its details are
     written here, as the server would send them."""
 
-    def __init__(self, test, host_ns, name, network_id, ip_address, groups):
+    def __init__(self, test, host_ns, name, network_id, ip_address, groups, ipv6=None):
         self.test = test
         self.namespace = name
         self.port_id = str(uuid.uuid4())
         self.mac = 'fa:16:3e:%02x:%02x:%02x' % tuple(random.randrange(256) for _ in range(3))
-        self.ip_address = ip_address
+        self.ip_address, self.ipv6 = ip_address, ipv6
         self.details = {
             'port_id': self.port_id, 'network_id': network_id, 'mac_address': self.mac,
             'admin_state_up': True, 'mtu': 1500, 'network_type': 'local',
@@ -171,6 +172,23 @@ class FakeVM:
         self.exec(['sysctl', '-qw', 'net.ipv4.neigh.eth0.retrans_time_ms=100',
                    'net.ipv4.neigh.eth0.mcast_solicit=20'])
         netns.add_address(name, 'eth0', '%s/24' % ip_address)
+        if ipv6:
+            self.details['fixed_ips'].append({'subnet_id': 'subnet6-' + network_id,
+                                              'ip_address': ipv6})
+            self.exec(['sysctl', '-qw', 'net.ipv6.neigh.eth0.retrans_time_ms=100',
+                       'net.ipv6.neigh.eth0.mcast_solicit=20'])
+            self.add_ipv6(ipv6)
+
+    def add_ipv6(self, address):
+        self.exec(['ip', '-6', 'addr', 'add', address + '/64', 'dev', 'eth0', 'nodad'])
+
+    def resolves(self, address, seconds=DENIED_SECONDS):
+        """Whether ND finds ``address``'s MAC within ``seconds`` (a ping asks)."""
+        def found():
+            self.exec(['busybox', 'ping', '-q', '-c', '1', '-W', '1', address], check=False)
+            return 'lladdr' in self.exec(['ip', '-6', 'neigh', 'show', address, 'dev', 'eth0'],
+                                         check=False).stdout
+        return poll(found, seconds)
 
     def exec(self, cmd, check=True):
         return netns.execute(self.namespace, cmd, check=check)
@@ -278,9 +296,9 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         self.groups = {}     # sg_id -> {'stateful', 'rules'}
         self.extra_members = {}   # sg_id -> [addresses] of ports on "other hosts"
 
-    def vm(self, ip_address, groups, network_id='net-a'):
+    def vm(self, ip_address, groups, network_id='net-a', ipv6=None):
         vm = FakeVM(self, self.host_ns, '%s-vm%d' % (self.prefix, len(self.vms) + 1),
-                    network_id, ip_address, groups)
+                    network_id, ip_address, groups, ipv6)
         self.vms.append(vm)
         return vm
 
@@ -290,6 +308,8 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
             for group in vm.details.get('security_groups', ()):
                 members.setdefault(group, {'IPv4': [], 'IPv6': []})['IPv4'].append(
                     vm.ip_address)
+                if vm.ipv6:
+                    members[group]['IPv6'].append(vm.ipv6)
         for group, addresses in self.extra_members.items():
             members.setdefault(group, {'IPv4': [], 'IPv6': []})['IPv4'].extend(addresses)
         return {'security_groups': dict(self.groups), 'members': members,
@@ -373,6 +393,35 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         self.wire(a)
         self.assertTrue(a.ping('10.0.0.2', source='10.0.0.99'))
         self.assertNotIn('vm-out-' + a.port_id, self.nft_ruleset())
+
+    def test_ipv6_spoofing_is_dropped_until_allowed(self):
+        self.groups['open'] = {'stateful': True, 'rules': EGRESS_ALL + [
+            rule('ingress'), rule('ingress', ethertype='IPv6')]}
+        a = self.vm('10.0.0.1', ['open'], ipv6='2001:db8::1')
+        b = self.vm('10.0.0.2', ['open'], ipv6='2001:db8::2')
+        self.wire(a, b)
+        b_link_local = '%s%%eth0' % nft_firewall.link_local(b.mac)
+        self.assertTrue(a.ping('2001:db8::2'))
+        self.assertTrue(a.ping(b_link_local), 'from its own link-local address')
+        # Another global and another link-local source address (its only
+        # one: a link-local source cannot be chosen by ping); ND answered
+        # for them.
+        for address in ('2001:db8::99', 'fe80::99'):
+            a.add_ipv6(address)
+        a.exec(['ip', '-6', 'addr', 'del', '%s/64' % nft_firewall.link_local(a.mac),
+                'dev', 'eth0'])
+        self.assertFalse(a.ping('2001:db8::2', source='2001:db8::99', seconds=DENIED_SECONDS))
+        self.assertFalse(a.ping(b_link_local, seconds=DENIED_SECONDS), 'from fe80::99')
+        self.assertFalse(b.resolves('2001:db8::99'), 'ND answered for an address not its own')
+        self.assertTrue(b.resolves('2001:db8::1', seconds=ALLOWED_SECONDS))
+        # Allowed address pairs make them work.
+        a.details['allowed_address_pairs'] = [
+            {'ip_address': address, 'mac_address': a.mac}
+            for address in ('2001:db8::99', 'fe80::99')]
+        self.wire(a)
+        self.assertTrue(a.ping('2001:db8::2', source='2001:db8::99'))
+        self.assertTrue(a.ping(b_link_local), 'from fe80::99')
+        self.assertTrue(b.resolves('2001:db8::99', seconds=ALLOWED_SECONDS))
 
     def test_dhcp_and_router_advertisement_servers_in_a_vm_are_dropped(self):
         self.groups['open'] = {'stateful': True, 'rules': EGRESS_ALL + [
@@ -559,8 +608,8 @@ class OpenvSwitchFirewallTest(LinuxBridgeFirewallTest):
         driver.reconcile_filters([vm.details for vm in wanted], self.sg_info())
         return driver
 
-    def vm(self, ip_address, groups, network_id='net-a'):
-        vm = super().vm(ip_address, groups, network_id)
+    def vm(self, ip_address, groups, network_id='net-a', ipv6=None):
+        vm = super().vm(ip_address, groups, network_id, ipv6)
         ovs_lib.transact(self.driver.api, [ovs_lib.op_plug_vif(
             'br-int', vif.vif_name(vm.port_id), vm.port_id, vm.mac)])
         ovs_host.disable_tx_offload(vm.namespace, 'eth0')
