@@ -10,6 +10,7 @@ import testtools
 from naas.agent import agent as agent_mod
 from naas.agent.l2 import counters
 from naas.agent.l2 import counters_linuxbridge as lbc
+from naas.agent.l2 import counters_ovs
 from naas.agent.l2 import hooks
 from naas.host import ip_lib
 
@@ -270,3 +271,119 @@ class TestAgentStatistics(testtools.TestCase):
         agent._count_addresses([])
         agent._uncount('p1')
         self.assertEqual(([['p1', 'p2']], ['p1']), (driver.counted, driver.uncounted))
+
+
+# ---- Open vSwitch ---------------------------------------------------------------
+
+MAC1 = 'fa:16:3e:00:00:01'
+ENTRY_DUMP = (' cookie=0x4e53544100000000, duration=1.0s, table=0, n_packets=9, n_bytes=900, '
+              'priority=65535,reg2=0/0x20000 actions=load:0x1->NXM_NX_REG2[17],'
+              'resubmit(,81),resubmit(,82),resubmit(,0)')
+
+
+def _flow(table, direction, address, packets, nbytes, mac=MAC1):
+    v6 = ':' in address
+    return (' cookie=0x4e53544100000000, duration=1.0s, table=%d, n_packets=%d, n_bytes=%d, '
+            'priority=1,%s,dl_%s=%s,%s_%s=%s actions=drop'
+            % (table, packets, nbytes, 'ipv6' if v6 else 'ip', direction, mac,
+               'ipv6' if v6 else 'nw', direction, address))
+
+
+class FakeOFCtl:
+    def __init__(self, flows=()):
+        self.flows = list(flows)
+        self.bundles = []
+
+    def dump_flows(self, bridge, match=None):
+        assert (bridge, match) == ('br-int', 'cookie=%#x/-1' % counters_ovs.COOKIE)
+        return list(self.flows)
+
+    def bundle(self, bridge, lines):
+        self.bundles.append(lines)
+
+
+class Row:
+    def __init__(self, name, port_id, ofport, ifindex, **stats):
+        self.name, self.external_ids = name, {'iface-id': port_id} if port_id else {}
+        self.ofport, self.ifindex, self.statistics = [ofport], [ifindex], stats
+
+
+class FakeOvsdb:
+    def __init__(self, *rows):
+        self.ovsdb_connection = type('Connection', (), {'lock': threading.Lock()})()
+        self.tables = {'Interface': type('Table', (), {'rows': dict(enumerate(rows))})()}
+
+
+class TestOvsFlows(testtools.TestCase):
+    def test_parse_dump(self):
+        found, entry = counters_ovs.parse_flows(
+            [ENTRY_DUMP, _flow(81, 'src', '10.0.0.5', 3, 294),
+             _flow(82, 'dst', '2001:db8::5', 1, 118)])
+        self.assertTrue(entry)
+        self.assertEqual({(81, MAC1, '10.0.0.5'): (3, 294),
+                          (82, MAC1, '2001:db8::5'): (1, 118)}, found)
+        self.assertFalse(counters_ovs.parse_flows([])[1])
+
+    def test_first_count_adds_the_entry_and_both_directions_in_one_bundle(self):
+        ofctl = FakeOFCtl()
+        counter = counters_ovs.OvsCounters(None, ofctl, 'br-int')
+        counter.count_addresses([{'port_id': P1, 'mac_address': MAC1,
+                                  'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
+        self.assertEqual([[
+            counters_ovs.entry_line(),
+            'add cookie=0x4e53544100000000,table=81,priority=1,ip,dl_src=%s,'
+            'nw_src=10.0.0.5,actions=' % MAC1,
+            'add cookie=0x4e53544100000000,table=82,priority=1,ip,dl_dst=%s,'
+            'nw_dst=10.0.0.5,actions=' % MAC1]], ofctl.bundles)
+        self.assertIn('resubmit(,0)', counters_ovs.entry_line())
+
+    def test_a_restarted_agent_keeps_the_flows_that_are_right(self):
+        ofctl = FakeOFCtl([ENTRY_DUMP, _flow(81, 'src', '10.0.0.5', 3, 294),
+                           _flow(82, 'dst', '10.0.0.5', 3, 294),
+                           _flow(81, 'src', '10.0.0.7', 1, 98), _flow(82, 'dst', '10.0.0.7', 1, 98)])
+        counter = counters_ovs.OvsCounters(None, ofctl, 'br-int')
+        counter.count_addresses([{'port_id': P1, 'mac_address': MAC1,
+                                  'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
+        self.assertEqual(1, len(ofctl.bundles))
+        self.assertEqual(['delete_strict cookie=0x4e53544100000000,table=81,priority=1,ip,'
+                          'dl_src=%s,nw_src=10.0.0.7' % MAC1,
+                          'delete_strict cookie=0x4e53544100000000,table=82,priority=1,ip,'
+                          'dl_dst=%s,nw_dst=10.0.0.7' % MAC1], ofctl.bundles[0][1:])
+        counter.count_addresses([{'port_id': P1, 'mac_address': MAC1,
+                                  'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
+        self.assertEqual(1, len(ofctl.bundles), 'nothing changed: no bundle')
+        counter.uncount_port(P1)
+        self.assertEqual(2, len([line for line in ofctl.bundles[1] if 'delete' in line]))
+
+    def test_a_pass_reads_ovsdb_and_one_dump(self):
+        ofctl = FakeOFCtl([ENTRY_DUMP, _flow(81, 'src', '10.0.0.5', 3, 294),
+                           _flow(82, 'dst', '10.0.0.5', 2, 196)])
+        api = FakeOvsdb(Row('tapaaaaaaaa-00', P1, 5, 17, rx_bytes=294, rx_packets=3,
+                            tx_bytes=500, tx_packets=5, rx_dropped=1),
+                        Row('tapbbbbbbbb-00', P2, -1, 18), Row('patch-tun', None, 1, 0))
+        counter = counters_ovs.OvsCounters(lambda: api, ofctl, 'br-int')
+        counter.count_addresses([{'port_id': P1, 'mac_address': MAC1,
+                                  'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
+        samples = counter.port_counters([P1, P2])
+        self.assertEqual([P1], list(samples))
+        sample = samples[P1]
+        self.assertEqual('5/17', sample.vif)
+        self.assertEqual((500, 5, 294, 3, 1), (sample.counters.rx_bytes, sample.counters.rx_packets,
+                                               sample.counters.tx_bytes, sample.counters.tx_packets,
+                                               sample.counters.tx_dropped))
+        self.assertEqual({'10.0.0.5': hooks.AddressCounters(196, 2, 294, 3)}, sample.addresses)
+        bundles = len(ofctl.bundles)
+        api.tables['Interface'].rows[0].ofport = [6]          # plugged again
+        sample = counter.port_counters([P1])[P1]
+        self.assertEqual(('6/17', {}), (sample.vif, sample.addresses))
+        self.assertEqual(['delete_strict', 'delete_strict', 'add', 'add'],
+                         [line.split()[0] for line in ofctl.bundles[bundles]])
+
+    def test_flows_gone_are_installed_again(self):
+        ofctl = FakeOFCtl()
+        api = FakeOvsdb(Row('tapaaaaaaaa-00', P1, 5, 17))
+        counter = counters_ovs.OvsCounters(lambda: api, ofctl, 'br-int')
+        counter.count_addresses([{'port_id': P1, 'mac_address': MAC1,
+                                  'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
+        counter.port_counters([P1])          # the fake's dump is empty: vswitchd restarted
+        self.assertEqual(ofctl.bundles[0], ofctl.bundles[1])

@@ -91,6 +91,7 @@ import threading
 import time
 
 from naas.agent.l2 import base
+from naas.agent.l2 import counters_ovs
 from naas.agent.l2 import hooks
 from naas.agent.l2 import ovs_firewall
 from naas.agent.l2 import ovs_flows as flows
@@ -123,7 +124,7 @@ class PortState:
         self.ofport = ofport
 
 
-class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
+class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
     qos_rule_types = qos_ovs.OvsQoS.RULE_TYPES
 
@@ -144,6 +145,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
         self.mappings = dict(agent.bridge_mappings or {})
         self.ofctl = ovs_lib.OFCtl(ovs_lib.rundir_of(self.connection))
         self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
+        self.counters = counters_ovs.OvsCounters(lambda: self.api, self.ofctl, self.int_br)
         self._api = None
         self._lock = threading.RLock()
         self._batch_depth = 0
@@ -512,6 +514,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             snap = ovs_lib.snapshot(self.api)
             if self.int_br in snap:
                 self.qos.cleanup()
+                self.counters.remove_all()
             ops = []
             for name, br in sorted(snap.items()):
                 if ovs_lib.BRIDGE_MARK in br.external_ids:
@@ -581,6 +584,17 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS):
             self._changed()
             if not self._pending:
                 self.qos.delete_unused_meters()
+
+    # ---- hooks.PortCounters: OVSDB and flow statistics (counters_ovs) ----------
+
+    def port_counters(self, port_ids):
+        return self.counters.port_counters(port_ids)
+
+    def count_addresses(self, details):
+        self.counters.count_addresses(details)
+
+    def uncount_port(self, port_id):
+        self.counters.uncount_port(port_id)
 
     # ---- applying --------------------------------------------------------------
 
