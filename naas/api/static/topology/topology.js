@@ -22,6 +22,7 @@
 const params = new URLSearchParams(location.search);
 const INTERVAL_MS = Math.max(1, Number(params.get('interval')) || 3) * 1000;
 const HISTORY = 40;  // rate samples kept per chart
+const MIN_SLOTS = 12;  // a chart's width holds at least this many samples
 const TOKEN_KEY = 'naas-topology-token';
 const PROJECT_KEY = 'naas-topology-project';
 const STATISTICS_ALIAS = 'port-statistics';
@@ -30,8 +31,8 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 // Geometry (SVG user units = CSS pixels).
 const MARGIN = 16;
-const LABEL_W = 260;        // the networks' label column
-const ROUTER_W = 170;
+const LABEL_W = 300;        // the networks' label column
+const ROUTER_W = 190;
 const ROUTER_H = 48;
 const ROUTER_GAP = 40;
 const BAND_H = 70;
@@ -261,11 +262,12 @@ function traffic(parent, stat, x, y, width) {
   if (!stat) {
     return;
   }
-  const g = el(parent, 'g', {class: 'traffic', transform: `translate(${x},${y})`});
-  el(g, 'rect', {class: 'chart', width, height: SPARK_H, rx: 3});
   const points = (history.get(stat.id) || {points: []}).points;
+  const g = el(parent, 'g', {class: 'traffic', transform: `translate(${x},${y})`,
+                             'data-samples': points.length});
+  el(g, 'rect', {class: 'chart', width, height: SPARK_H, rx: 3});
   const top = Math.max(1, ...points.flat());
-  const step = width / (HISTORY - 1);
+  const step = width / (Math.max(points.length, MIN_SLOTS) - 1);
   ['rx', 'tx'].forEach((direction, index) => {
     if (points.length > 1) {
       const coords = points.map((point, i) => {
@@ -398,18 +400,24 @@ function render(model) {
     const tags = [network.shared ? 'shared' : '', network['router:external'] ? 'external' : '']
       .filter(Boolean).join(', ');
     el(g, 'text', {class: 'name', x: MARGIN + 24, y: y + 20},
-       clip(network.name || short(network.id), 24) + (tags ? ` (${tags})` : ''));
-    const subnets = el(g, 'text', {class: 'subnets', x: MARGIN + 24, y: y + 36});
-    (subnetsOf.get(network.id) || []).forEach((subnet, i) => {
+       clip(network.name || short(network.id), 32) + (tags ? ` (${tags})` : ''));
+    // Subnets and the port count on the left, the chart on the right.
+    const subnets = el(g, 'text', {class: 'subnets', x: MARGIN + 24, y: y + 40});
+    const networkSubnets = subnetsOf.get(network.id) || [];
+    networkSubnets.forEach((subnet, i) => {
+      // Two on the line (the rest: a count; each still has its element).
       el(subnets, 'tspan', {'data-subnet-id': subnet.id},
-         (i ? ', ' : '') + subnet.cidr);
+         i < 2 ? (i ? ', ' : '') + subnet.cidr : '');
     });
-    el(g, 'title', {}, `network ${network.id} ${network.status}`);
-    traffic(g, stat, MARGIN + 24, y + 42, 120);
+    if (networkSubnets.length > 2) {
+      el(subnets, 'tspan', {}, ` +${networkSubnets.length - 2}`);
+    }
     if (stat) {
-      el(g, 'text', {class: 'rate', x: MARGIN + 152, y: y + 58},
+      el(g, 'text', {class: 'rate', x: MARGIN + 24, y: y + 56},
          `${stat.port_count} ports`);
     }
+    el(g, 'title', {}, `network ${network.id} ${network.status}`);
+    traffic(g, stat, MARGIN + LABEL_W - 140, y + 28, 120);
   }
 
   // A junction where a line meets a network: above the band (routers) or
@@ -438,7 +446,7 @@ function render(model) {
     el(g, 'circle', {class: `status ${statusOf(router.status)}`, cx: rx + 14,
                      cy: routersY + 18, r: 5});
     el(g, 'text', {class: 'name', x: rx + 26, y: routersY + 22},
-       clip(`⇄ ${router.name || 'router'}`, 20));
+       clip(`⇄ ${router.name || 'router'}`, 22));
     el(g, 'text', {class: 'detail', x: rx + 26, y: routersY + 38},
        `router ${short(router.id)} ${router.status}`);
     el(g, 'title', {}, `router ${router.id} ${router.status}`);
