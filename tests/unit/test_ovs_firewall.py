@@ -14,8 +14,7 @@ bundle; a rule or remote member removed cuts the tracked connections it
 allowed (and only those: a change that adds cuts nothing).  The dataplane
 itself is tested in tests/fullstack/test_security_groups.py.
 """
-import testtools
-
+from naas.agent.l2 import conntrack
 from naas.agent.l2 import ovs_firewall as fw
 from naas.agent.l2 import ovs_flows as flows
 from tests.unit import test_openvswitch as base_test
@@ -53,7 +52,7 @@ def sg_info(rules=(), stateful=True, members=None, group=SG1):
 
 
 class FakeConntrack:
-    """ovs_firewall.Conntrack on a dict: {zone: [Connection]}."""
+    """conntrack.OVSConntrack on a dict: {zone: [Connection]}."""
 
     def __init__(self, rundir, datapath_type='system'):
         self.zones = {}
@@ -68,13 +67,13 @@ class FakeConntrack:
 
 
 def connection(src, dst, protocol=17, sport=4000, dport=5000):
-    return fw.Connection(4, protocol, src, dst, sport, dport, None, None, None)
+    return conntrack.Connection(4, protocol, src, dst, sport, dport, None, None, None)
 
 
 class FirewallTestCase(base_test.OVSTestCase):
     def setUp(self):
         super().setUp()
-        self.patch(fw, 'Conntrack', FakeConntrack)
+        self.patch(conntrack, 'OVSConntrack', FakeConntrack)
 
     def filtered(self, *port_details, info=None):
         """An agent's start with nothing, then these ports plugged, filtered
@@ -326,28 +325,6 @@ class TestConnectionsCut(FirewallTestCase):
         self.info['security_groups'][SG1]['stateful'] = False
         self.update([])
         self.assertEqual([], self.driver.conntrack.dumps)
-
-
-class TestConntrack(testtools.TestCase):
-    def test_dump_conntrack_lines_and_flush_tuples(self):
-        udp = fw.parse_connection(
-            'udp,orig=(src=10.0.0.7,dst=10.0.0.5,sport=4000,dport=5000),'
-            'reply=(src=10.0.0.5,dst=10.0.0.7,sport=5000,dport=4000),zone=1')
-        self.assertEqual(connection('10.0.0.7', '10.0.0.5'), udp)
-        self.assertEqual('ct_nw_src=10.0.0.7,ct_nw_dst=10.0.0.5,ct_nw_proto=17,'
-                         'ct_tp_src=4000,ct_tp_dst=5000', udp.tuple())
-        icmp = fw.parse_connection(
-            'icmp,orig=(src=10.0.0.7,dst=10.0.0.5,id=9,type=8,code=0),'
-            'reply=(src=10.0.0.5,dst=10.0.0.7,id=9,type=0,code=0),zone=1')
-        self.assertEqual('ct_nw_src=10.0.0.7,ct_nw_dst=10.0.0.5,ct_nw_proto=1,'
-                         'icmp_id=9,icmp_type=8,icmp_code=0', icmp.tuple())
-        tcp6 = fw.parse_connection(
-            'tcp,orig=(src=2001:db8::7,dst=2001:db8::5,sport=40000,dport=22),'
-            'reply=(src=2001:db8::5,dst=2001:db8::7,sport=22,dport=40000),zone=1,'
-            'protoinfo=(state=ESTABLISHED)')
-        self.assertEqual((6, 6, 22), (tcp6.version, tcp6.protocol, tcp6.dport))
-        self.assertTrue(tcp6.tuple().startswith('ct_ipv6_src=2001:db8::7,'))
-        self.assertIsNone(fw.parse_connection(''))
 
 
 class TestRestart(FirewallTestCase):

@@ -91,6 +91,7 @@ import threading
 import time
 
 from naas.agent.l2 import base
+from naas.agent.l2 import conntrack
 from naas.agent.l2 import counters_ovs
 from naas.agent.l2 import hooks
 from naas.agent.l2 import ovs_firewall
@@ -156,7 +157,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self._retired = set()     # bridges no longer configured whose NaaS flows go
         self._canary_checked = 0.0
         self.firewall = ovs_firewall.Firewall()
-        self.conntrack = ovs_firewall.Conntrack(ovs_lib.rundir_of(self.connection),
+        self.conntrack = conntrack.OVSConntrack(ovs_lib.rundir_of(self.connection),
                                                 self.datapath_type)
         # After a restart, no change is applied before the filters of the
         # filtered ports wired by reconcile are known again (by

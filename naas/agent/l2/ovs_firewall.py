@@ -42,26 +42,20 @@ only; an empty list: the base rules only.  Ports with
 port_security_enabled False and network service ports (:func:`is_filtered`)
 are not here at all: their traffic takes the normal path.
 
-Connections a change no longer allows are cut, as Neutron does: the flows
-judge only new connections (and the originating side of established
-ones), so a stateful port whose rules, remote group members or addresses
-changed is marked by :meth:`Firewall.render`, and once the driver applied
-the flows, :meth:`Firewall.cut_revoked` reads its network's conntrack zone
-and deletes the entries to or from its addresses that its rules no longer
-allow (a UDP stream in the reply direction would flow on otherwise).  A
-change that only adds keeps every connection.  :class:`Conntrack` is the
-one piece of I/O here: ``ovs-appctl dpctl/dump-conntrack`` and
-``dpctl/flush-conntrack`` of the ovs-vswitchd the driver talks to (the
-userspace datapath keeps its conntrack there; the kernel's is reached the
-same way).
+Connections a change no longer allows are cut, as Neutron does (see
+naas.agent.l2.conntrack): the flows judge only new connections and the
+originating side of established ones, so a stateful port whose rules,
+remote group members or addresses changed is marked by
+:meth:`Firewall.render`, and once the driver applied the flows,
+:meth:`Firewall.cut_revoked` deletes the connections of its zone that its
+rules no longer allow (the replies of a UDP stream would flow on
+otherwise) through the driver's conntrack.OVSConntrack.
 """
 import collections
 import ipaddress
 import logging
-import os
-import re
-import subprocess
 
+from naas.agent.l2 import conntrack as conntrack_lib
 from naas.lib import constants
 
 LOG = logging.getLogger(__name__)
@@ -294,79 +288,35 @@ class Firewall:
                 for rule in self.groups.get(group_id, {}).get('rules', ())]
 
     def cut_revoked(self, conntrack):
-        """Delete the conntrack entries to or from the marked ports that
-        their rules no longer allow (call it once the flows are in); the
-        number deleted.  A conntrack failure is logged, not raised: the
-        flows hold already, only replies of a cut connection may pass."""
+        """Delete the connections to or from the marked ports that their
+        rules no longer allow (call it once the flows are in), through
+        ``conntrack`` (a conntrack.OVSConntrack); the number deleted.  A
+        failure is logged, not raised: the flows hold already, only the
+        replies of a cut connection may pass."""
         revoked, self._revoked = self._revoked, {}
         zones = collections.defaultdict(list)
         for port_id, zone in sorted(revoked.items()):
             if port_id in self.ports:
-                zones[zone].append(self.ports[port_id])
-        cut = 0
-        for zone, ports in sorted(zones.items()):
+                port = self.ports[port_id]
+                zones[zone].append(lambda connection, port=port: self.allows(port, connection))
+        count = 0
+        for zone, judges in sorted(zones.items()):
             try:
-                for connection in conntrack.dump(zone):
-                    if not all(self.allows(port, connection) for port in ports):
-                        conntrack.delete(zone, connection)
-                        cut += 1
-            except ConntrackError as exc:
+                count += conntrack_lib.cut(conntrack, zone, judges)
+            except conntrack_lib.ConntrackError as exc:
                 LOG.warning('cutting the connections no longer allowed in zone %d failed: %s',
                             zone, exc)
-        if cut:
-            LOG.info('%d connection(s) no longer allowed cut (ports %s)', cut, sorted(revoked))
-        return cut
+        if count:
+            LOG.info('%d connection(s) no longer allowed cut (ports %s)', count, sorted(revoked))
+        return count
 
     def allows(self, port, connection):
         """Whether the rules of ``port`` allow ``connection`` (a
-        :class:`Connection`) where the port is an end of it (its egress
-        rules if it is the source, its ingress rules if the destination);
-        True when it is neither."""
-        if port.groups is None:
-            return True
-        rules = self._rules(port)
-        for direction, own, remote in (('egress', connection.src, connection.dst),
-                                       ('ingress', connection.dst, connection.src)):
-            if _owns(port, connection.version, own) and not any(
-                    rule.get('direction') == direction
-                    and self._rule_allows(rule, connection, remote) for rule in rules):
-                return False
-        return True
-
-    def _rule_allows(self, rule, connection, remote):
-        version = connection.version
-        if ETHERTYPES.get(rule.get('ethertype'), 4) != version:
-            return False
-        protocol = rule.get('protocol')
-        if protocol is not None:
-            protocol = int(protocol)
-            if version == 6 and protocol == PROTO_ICMP:
-                protocol = PROTO_ICMPV6
-            if protocol != connection.protocol:
-                return False
-            low, high = rule.get('port_range_min'), rule.get('port_range_max')
-            if protocol in (PROTO_ICMP, PROTO_ICMPV6):
-                if low is not None and (connection.icmp_type != low or (
-                        high is not None and connection.icmp_code != high)):
-                    return False
-            elif protocol in PORT_PROTOCOLS and low is not None:
-                high = low if high is None else high
-                if connection.dport is None or not low <= connection.dport <= high:
-                    return False
-        if rule.get('remote_group_id'):
-            networks = (self.members.get(rule['remote_group_id']) or {}).get(
-                'IPv4' if version == 4 else 'IPv6', ())
-        elif rule.get('remote_address_group_id'):
-            networks = (self.address_groups.get(rule['remote_address_group_id']) or {}).get(
-                'IPv4' if version == 4 else 'IPv6', ())
-        elif rule.get('remote_ip_prefix'):
-            networks = [rule['remote_ip_prefix']]
-        else:
-            return True
-        address = ipaddress.ip_address(remote)
-        return any(address in ipaddress.ip_network(network, strict=False)
-                   for network in networks
-                   if ipaddress.ip_network(network, strict=False).version == version)
+        conntrack.Connection; see conntrack.allows)."""
+        return conntrack_lib.allows(
+            [ipaddress.ip_network(address) for _mac, _version, address in port.addresses],
+            None if port.groups is None else self._rules(port),
+            self.members, self.address_groups, connection)
 
     def _stateful(self, port):
         """Whether the port tracks connections: it has a stateful group
@@ -559,96 +509,3 @@ def _protocol_matches(rule, version):
         return ['%s,tp_dst=%s' % (name, mask) for mask in port_masks(low, high)]
     return [name]
 
-
-def _owns(port, version, address):
-    """Whether ``address`` is one the port may send from."""
-    address = ipaddress.ip_address(address)
-    return any(own_version == version and address in ipaddress.ip_network(own)
-               for _mac, own_version, own in port.addresses)
-
-
-# ---- conntrack (the one piece of I/O) -----------------------------------------
-
-class ConntrackError(Exception):
-    pass
-
-
-class Connection(collections.namedtuple(
-        'Connection', 'version protocol src dst sport dport icmp_type icmp_code icmp_id')):
-    """A conntrack entry's original direction (ports or ICMP fields None
-    where the protocol has none)."""
-
-    def tuple(self):
-        """The entry as ``dpctl/flush-conntrack`` takes it."""
-        field = 'ct_nw' if self.version == 4 else 'ct_ipv6'
-        out = '%s_src=%s,%s_dst=%s,ct_nw_proto=%d' % (
-            field, self.src, field, self.dst, self.protocol)
-        if self.protocol in (PROTO_ICMP, PROTO_ICMPV6):
-            return out + ',icmp_id=%d,icmp_type=%d,icmp_code=%d' % (
-                self.icmp_id or 0, self.icmp_type or 0, self.icmp_code or 0)
-        if self.sport is not None:
-            out += ',ct_tp_src=%d,ct_tp_dst=%d' % (self.sport, self.dport)
-        return out
-
-
-#: The protocol names ``dpctl/dump-conntrack`` prints.
-CONNTRACK_PROTOCOLS = {'icmp': PROTO_ICMP, 'icmpv6': PROTO_ICMPV6, 'tcp': 6, 'udp': 17,
-                       'sctp': 132, 'dccp': 33, 'udplite': 136}
-_ENTRY = re.compile(r'^(\w+),orig=\(([^)]*)\)')
-
-
-def parse_connection(line):
-    """A :class:`Connection` of a ``dpctl/dump-conntrack`` line (None: not one)."""
-    match = _ENTRY.match(line.strip())
-    if not match:
-        return None
-    name = match.group(1)
-    protocol = CONNTRACK_PROTOCOLS.get(name, CONNTRACK_PROTOCOLS.get(name.rstrip('6')))
-    if protocol is None:
-        if not name.isdigit():
-            return None
-        protocol = int(name)
-    fields = dict(item.split('=', 1) for item in match.group(2).split(',') if '=' in item)
-    if 'src' not in fields or 'dst' not in fields:
-        return None
-
-    def number(key):
-        return int(fields[key]) if key in fields else None
-    return Connection(ipaddress.ip_address(fields['src']).version, protocol,
-                      fields['src'], fields['dst'], number('sport'), number('dport'),
-                      number('type'), number('code'), number('id'))
-
-
-class Conntrack:
-    """The connection tracker of one ovs-vswitchd (``rundir``: where its
-    control socket is; ``datapath_type``: its datapath, system or netdev)."""
-
-    def __init__(self, rundir, datapath_type='system', timeout=30):
-        self.rundir = rundir
-        datapath_type = datapath_type or 'system'
-        self.datapath = '%s@ovs-%s' % (datapath_type, datapath_type)
-        self.timeout = timeout
-
-    def _appctl(self, args):
-        # A private ovs-vswitchd's socket has no pid in its name.
-        ctl = os.path.join(self.rundir, 'ovs-vswitchd.ctl')
-        cmd = ['ovs-appctl', '-t', ctl if os.path.exists(ctl) else 'ovs-vswitchd'] + args
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout,
-                                  env=dict(os.environ, OVS_RUNDIR=self.rundir))
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConntrackError('%s: %s' % (' '.join(cmd[3:5]), exc))
-        if proc.returncode != 0:
-            raise ConntrackError('%s failed (exit %d): %s' % (
-                ' '.join(cmd[3:]), proc.returncode, proc.stderr.strip()[:1000]))
-        return proc.stdout
-
-    def dump(self, zone):
-        """The connections of conntrack zone ``zone``."""
-        out = self._appctl(['dpctl/dump-conntrack', self.datapath, 'zone=%d' % zone])
-        return [c for c in map(parse_connection, out.splitlines()) if c is not None]
-
-    def delete(self, zone, connection):
-        # No datapath name here: OVS 3.1 would read it as the tuple (its
-        # ovs-vswitchd has one datapath: the one the driver's bridges use).
-        self._appctl(['dpctl/flush-conntrack', 'zone=%d' % zone, connection.tuple()])
