@@ -28,6 +28,7 @@ from naas.agent.l2 import counters
 from naas.agent.l2 import hooks
 from naas.conf import CONF
 from naas.rpc import agent_api
+from naas.rpc import bridges_api
 from naas.rpc import server_api
 from naas.rpc import statistics_api
 
@@ -57,6 +58,8 @@ class Agent:
         self.port_filter = hooks.of(self.driver, hooks.PortFilter)
         self.qos = hooks.of(self.driver, hooks.QoS)
         self.counters = hooks.of(self.driver, hooks.PortCounters)
+        self.remotes = hooks.of(self.driver, hooks.RemoteTunnels)
+        self.bridges = None      # BridgesAPI, made on the first status report
         self.statistics = None   # StatisticsAPI, made by the statistics thread
         # Plugged VIFs not to ask about again before a time (port_id ->
         # monotonic deadline): not bound here, or wiring failed.  A
@@ -117,7 +120,10 @@ class Agent:
                                         dhcp=self.dhcp is not None,
                                         port_filter=self.port_filter is not None,
                                         qos_rule_types=sorted(
-                                            self.qos.qos_rule_types if self.qos else ()))}
+                                            self.qos.qos_rule_types if self.qos else ()),
+                                        remote_tunnels=sorted(
+                                            self.remotes.remote_tunnel_types
+                                            if self.remotes else ()))}
         self.server.report_state({}, state)
         self.start_flag = False
 
@@ -151,14 +157,14 @@ class Agent:
             plugged = self.driver.scan_vifs()
             wanted = [bound[p] for p in plugged if p in bound]
             self.driver.reconcile(wanted)
-            # Driver hooks (naas.agent.l2.hooks) reconcile after the driver
-            # (RemoteTunnels.reconcile_remotes will go here too).
+            # Driver hooks (naas.agent.l2.hooks) reconcile after the driver.
             sg_info = None
             if self.port_filter is not None:
                 sg_info = self._sg_info(wanted)
                 self.port_filter.reconcile_filters(wanted, sg_info)
             if self.qos is not None:
                 self.qos.reconcile_qos(wanted)
+            self._reconcile_remotes(wanted)
             self.wired = {}
             self.groups_changed = False
             self._wire(wanted, sg_info)
@@ -175,6 +181,7 @@ class Agent:
             removed = [p for p in self.wired if p not in plugged]
             changed = [p for p in self.refresh if p in plugged and p not in added]
             self.refresh.clear()
+            left = {self.wired[p]['network_id'] for p in removed}
             with self.driver.batch():
                 for port_id in removed:
                     self.driver.unwire(port_id)
@@ -182,6 +189,7 @@ class Agent:
                         self.port_filter.unfilter_port(port_id)
                     self._uncount(port_id)
                     del self.wired[port_id]
+            self._drop_remotes(left)
             if self.groups_changed:
                 self.groups_changed = False
                 if self.port_filter is not None and self.wired:
@@ -238,10 +246,63 @@ class Agent:
                     except Exception:
                         LOG.exception('QoS of port %s not set', d['port_id'])
         self._count_addresses([d for d in details if d['port_id'] in self.wired])
+        self._set_remotes([d for d in details if d['port_id'] in self.wired])
         if up:
             self.server.update_device_up({}, up)
         if down:
             self.server.update_device_down({}, down)
+
+    # ---- remote-site bridges (hooks.RemoteTunnels) ----------------------------
+
+    def _set_remotes(self, details):
+        """The remote tunnels of the networks of these wired ports, from the
+        newest details of each (those without ``remotes``: no bridges
+        plugin); each bridge's status goes to the server."""
+        if self.remotes is None:
+            return
+        by_network = {d['network_id']: d['remotes'] for d in details if 'remotes' in d}
+        statuses = {}
+        for network_id, remotes in sorted(by_network.items()):
+            try:
+                self.remotes.set_remotes(network_id, remotes)
+                status = 'ACTIVE'
+            except Exception:
+                LOG.exception('remote tunnels of network %s not set', network_id)
+                status = 'ERROR'
+            statuses.update((r['id'], status) for r in remotes)
+        if statuses:
+            self._report_bridges(statuses)
+
+    def _drop_remotes(self, network_ids):
+        """Remove the remote tunnels of networks this host has no port of
+        any more (their bridge went with the last port)."""
+        if self.remotes is None:
+            return
+        present = {d['network_id'] for d in self.wired.values()}
+        for network_id in sorted(set(network_ids) - present):
+            try:
+                self.remotes.set_remotes(network_id, [])
+            except Exception:
+                LOG.exception('remote tunnels of network %s not removed', network_id)
+
+    def _reconcile_remotes(self, wanted):
+        if self.remotes is None:
+            return
+        by_network = {}
+        for d in wanted:
+            by_network.setdefault(d['network_id'], d.get('remotes') or [])
+        try:
+            self.remotes.reconcile_remotes(by_network)
+        except Exception:
+            LOG.exception('remote tunnels not reconciled')
+
+    def _report_bridges(self, statuses):
+        try:
+            if self.bridges is None:
+                self.bridges = bridges_api.BridgesAPI(self.host)
+            self.bridges.update_bridge_status({}, statuses)
+        except Exception:
+            LOG.exception('status of remote bridges not reported')
 
     # ---- statistics (hooks.PortCounters) --------------------------------------
 
@@ -310,7 +371,8 @@ class Agent:
         if self.port_filter is not None:
             self.port_filter.unfilter_port(port_id)
         self._uncount(port_id)
-        del self.wired[port_id]
+        network_id = self.wired.pop(port_id)['network_id']
+        self._drop_remotes([network_id])
 
     def on_network_update(self, network):
         with self.lock:
@@ -334,6 +396,14 @@ class Agent:
                 # be applied after a newer one.  Have the poll loop read the
                 # list again from the server (it comes with a port's details).
                 self.refresh.add(ports[0])
+
+    def on_remote_bridges_updated(self, network_id):
+        """The network's remote-site bridges that this host terminates
+        changed: the poll loop re-reads the details of its ports of the
+        network (they carry the remotes) and calls set_remotes."""
+        with self.lock:
+            self.refresh.update(p for p, d in self.wired.items()
+                                if d['network_id'] == network_id)
 
     def on_security_groups_updated(self, security_group_ids):
         """Rules, members or address groups of these groups changed: the

@@ -31,6 +31,7 @@ def _agent(driver):
     agent.driver = driver
     agent.port_filter = None
     agent.counters = None
+    agent.remotes = None
     agent.lock = threading.RLock()
     agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
     return agent

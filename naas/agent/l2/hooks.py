@@ -183,22 +183,45 @@ class PortCounters(abc.ABC):
 
 class RemoteTunnels(abc.ABC):
     """A network's bridge to a remote site: a tunnel from this host to a
-    remote VTEP that is not a NaaS host (the bridges extension).
+    remote VTEP that is not a NaaS host (the remote-bridges extension,
+    naas.plugins.bridges).
 
-    Where the agent calls it: ``Agent.on_network_update`` and the details
-    of a network's ports carry its remotes ([{id, remote_ip, type: vxlan |
-    gre, segmentation_id}]); the agent calls ``set_remotes`` for each
-    network it has ports of, and ``reconcile_remotes`` in ``Agent.resync``.
+    Port details add ``remotes``: the network's remote-site bridges that
+    this host terminates, [{'id': bridge id, 'remote_ip', 'type': 'vxlan',
+    'segmentation_id': the VNI on the wire, 'entries': [{'mac_address',
+    'ip_address' (or None)}] (static remote entries)}] -- empty on every
+    other host, and on this one when the network has none.  Without the
+    bridges plugin the key is absent.
+
+    Where the agent calls it: ``set_remotes`` in ``Agent._wire`` after the
+    driver's ``wire``, once per network of the batch whose details carry
+    ``remotes`` (the server casts remote_bridges_updated to the bridging
+    host, whose agent then re-reads its ports of the network); with an
+    empty list when the host's last port of a network goes;
+    ``reconcile_remotes`` in ``Agent.resync`` after ``driver.reconcile``.
+    The agent reports each bridge ACTIVE after ``set_remotes`` returned,
+    ERROR if it raised (naas.rpc.bridges_api), and ``remote_tunnel_types``
+    in its configurations (the server schedules bridges to agents that
+    report the encapsulation).
     """
+
+    #: Encapsulations this driver terminates ('vxlan'); empty without a
+    #: tunnel address.
+    remote_tunnel_types = ()
 
     @abc.abstractmethod
     def set_remotes(self, network_id, remotes):
         """Make the network's tunnels to remote VTEPs exactly ``remotes``:
-        traffic of the network floods to them and comes back from them into
-        the network (with the remote's segmentation id); an empty list
-        removes them all."""
+        broadcast, ARP/ND and unknown unicast of the network flood to them,
+        what comes back (with the remote's segmentation id) enters the
+        network, the remote MACs are learned or taken from ``entries``;
+        a tunnel that is right is left as it is, one that differs is made
+        right; an empty list removes them all.  Other networks' tunnels
+        and the network's own overlay are not touched.  Raises when the
+        network is not on this host (no port of it wired here)."""
 
     @abc.abstractmethod
     def reconcile_remotes(self, wanted):
         """After a (re)start: ``wanted`` is {network_id: remotes} of every
-        network with ports here; remove every other remote tunnel."""
+        network with ports here; remove every other remote tunnel, keep
+        those that are right (no loss of traffic across a restart)."""

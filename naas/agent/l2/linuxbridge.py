@@ -40,6 +40,7 @@ from naas.agent.l2 import counters_linuxbridge
 from naas.agent.l2 import hooks
 from naas.agent.l2 import nft_firewall
 from naas.agent.l2 import qos_tc
+from naas.agent.l2 import remote_linuxbridge
 from naas.host import ip_lib
 from naas.host import vif as host_vif
 from naas.lib import constants
@@ -160,7 +161,8 @@ def _require_br_netfilter():
                   'ports are dropped', result.stderr.strip())
 
 
-class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters):
+class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
+                        hooks.RemoteTunnels):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
     qos_rule_types = qos_tc.TcQoS.RULE_TYPES
 
@@ -184,6 +186,9 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self._endpoints = {}      # network_id -> endpoints last given
         self.firewall = nft_firewall.NftFirewall(self.namespace, bridge_name)
         self.qos = qos_tc.TcQoS(lambda: self.ip, self.namespace)
+        self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
+        self.remotes = remote_linuxbridge.LinuxBridgeRemotes(
+            lambda: self.ip, self.tunnel_ip, self.underlay, bridge_name)
         self.counters = counters_linuxbridge.LinuxBridgeCounters(lambda: self.ip, self.namespace)
 
     # ---- plumbing -----------------------------------------------------------
@@ -321,6 +326,8 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
             self._checked.clear()
         self.firewall.remove_all()
         self.qos.cleanup()
+        with self._lock:
+            self.remotes.remove_all()
         self.counters.remove_all()
 
     def plug_service_ports(self, ports):
@@ -367,6 +374,16 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
 
     def uncount_port(self, port_id):
         self.counters.uncount_port(port_id)
+
+    # ---- hooks.RemoteTunnels: kernel VXLAN devices (remote_linuxbridge) ------
+
+    def set_remotes(self, network_id, remotes):
+        with self._lock:
+            self.remotes.set_remotes(network_id, remotes)
+
+    def reconcile_remotes(self, wanted):
+        with self._lock:
+            self.remotes.reconcile_remotes(wanted)
 
     # ---- networks -----------------------------------------------------------
 

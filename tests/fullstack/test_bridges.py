@@ -1,0 +1,151 @@
+"""Remote-site bridges (naas.plugins.bridges) end to end, per driver.
+
+A "remote site" is plain Linux with nothing of NaaS: a namespace
+``<prefix>-rsN`` on the harness's underlay (address 192.0.2.10N, inside the
+test's own namespaces, never the root namespace) holding a kernel VXLAN
+device to the bridging host's tunnel_ip and a bridge, and behind it a host
+namespace ``<prefix>-rhN`` (10.0.0.20N/24, fd00:a::20N/64).  A VM on the
+bridged network pings the remote hosts over IPv4 and IPv6; a VM on another
+network with the same addresses does not reach them; two sites hang off one
+network; the agent's restart keeps the tunnel device (same ifindex) and the
+traffic; deleting a bridge cuts its site and removes exactly its device.
+"""
+import time
+
+import fixtures
+
+from tools.harness import fullstack
+from tools.harness.servers import wait_for
+from tests.fullstack import base
+
+PROJECT = 'tenant-a'
+SERVER_OPTIONS = {'DEFAULT': {'service_plugins': 'bridges'}}
+
+
+class RemoteSite(fixtures.Fixture):
+    """A VTEP with a bridge and a host behind it, built with ip(8) only."""
+
+    def __init__(self, env, index, vni, local_ip):
+        super().__init__()
+        self.env = env
+        self.vni = vni
+        self.local_ip = local_ip            # the NaaS host's tunnel_ip
+        self.namespace = '%s-rs%d' % (env.prefix, index)
+        self.host_namespace = '%s-rh%d' % (env.prefix, index)
+        self.underlay_ip = '192.0.2.%d' % (100 + index)
+        self.ipv4 = '10.0.0.%d' % (200 + index)
+        self.ipv6 = 'fd00:a::%d' % (200 + index)
+
+    def _setUp(self):
+        ns, rh = self.namespace, self.host_namespace
+        for name in (ns, rh):
+            self.addCleanup(fullstack.delete_netns, name)
+            fullstack.run(['ip', 'netns', 'add', name])
+            fullstack.ip('link', 'set', 'lo', 'up', ns=name)
+        self.env.underlay.connect(ns, 'ul0', 'rs%s' % self.namespace[-1])
+        fullstack.ip('addr', 'add', self.underlay_ip + '/24', 'dev', 'ul0', ns=ns)
+        fullstack.ip('link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0',
+                     'forward_delay', '0', ns=ns)
+        fullstack.ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', self.vni, 'local',
+                     self.underlay_ip, 'remote', self.local_ip, 'dstport', 4789,
+                     'dev', 'ul0', ns=ns)
+        fullstack.ip('link', 'add', 'eth0', 'netns', rh, 'type', 'veth', 'peer', 'name',
+                     'site0', 'netns', ns)
+        for dev in ('vx0', 'site0'):
+            fullstack.ip('link', 'set', dev, 'master', 'br0', 'up', ns=ns)
+        fullstack.ip('link', 'set', 'br0', 'up', ns=ns)
+        fullstack.ip('addr', 'add', self.ipv4 + '/24', 'dev', 'eth0', ns=rh)
+        fullstack.ip('addr', 'add', self.ipv6 + '/64', 'dev', 'eth0', 'nodad', ns=rh)
+        # The site's hosts are behind a tunnel: the MTU of the VM's network.
+        fullstack.ip('link', 'set', 'eth0', 'mtu', 1400, 'up', ns=rh)
+
+    @property
+    def mac(self):
+        return fullstack.links(self.host_namespace)['eth0']['address']
+
+
+class _BridgeTests(object):
+
+    def assertPings(self, env, vm, address, timeout=20):
+        if not vm.can_ping(address, timeout=timeout):
+            self.fail('%s cannot ping %s\n%s' % (vm.name, address, env.logs()))
+
+    def create_bridge(self, env, network, site, **attrs):
+        body = dict(network_id=network['id'], remote_ip=site.underlay_ip,
+                    segmentation_id=site.vni, project_id=PROJECT, **attrs)
+        return env.api.request('POST', '/v2.0/remote-bridges', {'remote_bridge': body},
+                               expect=201)[1]['remote_bridge']
+
+    def wait_active(self, env, bridge):
+        path = '/v2.0/remote-bridges/' + bridge['id']
+        wait_for(lambda: env.api.get(path)['remote_bridge']['status'] == 'ACTIVE', 30, 0.2,
+                 'bridge %s ACTIVE' % bridge['id'])
+
+    def tunnel_devices(self, host):
+        return {name: link['ifindex'] for name, link in host.links().items()
+                if name.startswith('rvx-')}
+
+    def test_remote_sites(self):
+        env = self.make_env(hosts=1, server_options=SERVER_OPTIONS)
+        host = env.hosts[0]
+        net, _ = env.create_network(PROJECT, '10.0.0.0/24')
+        v6 = env.api.create('subnet', network_id=net['id'], ip_version=6,
+                            cidr='fd00:a::/64', enable_dhcp=False, gateway_ip=None,
+                            project_id=PROJECT)
+        env.cidr_of[v6['id']] = 'fd00:a::/64'
+        port = env.create_port(net, host, '10.0.0.10')
+        port = env.api.update('port', port['id'], fixed_ips=port['fixed_ips'] + [
+            {'subnet_id': v6['id'], 'ip_address': 'fd00:a::10'}])
+        vm = env.boot_vm(host, net, port=port)
+        vm.exec(['ip', 'addr', 'add', 'fd00:a::10/64', 'dev', 'eth0', 'nodad'])
+        other_net, _ = env.create_network(PROJECT, '10.0.0.0/24', name=env.prefix + '-other')
+        outsider = env.boot_vm(host, other_net, '10.0.0.11')
+        env.wait_port_status(vm.port['id'])
+        env.wait_port_status(outsider.port['id'])
+
+        site1 = self.useFixture(RemoteSite(env, 1, 70001, host.tunnel_ip))
+        site2 = self.useFixture(RemoteSite(env, 2, 70002, host.tunnel_ip))
+        started = time.monotonic()
+        bridge1 = self.create_bridge(env, net, site1)
+        self.assertEqual(host.name, bridge1['host'])
+        self.assertPings(env, vm, site1.ipv4)
+        self.record('bridge create to first ping', seconds=time.monotonic() - started)
+        self.wait_active(env, bridge1)
+        self.assertPings(env, vm, site1.ipv6)
+        self.assertFalse(outsider.ping(site1.ipv4, count=3, timeout=1),
+                         'a VM of another network reached the remote site')
+
+        # A second site on the same network, with a static entry.
+        bridge2 = self.create_bridge(env, net, site2, remote_entries=[
+            {'mac_address': site2.mac, 'ip_address': site2.ipv4}])
+        self.assertPings(env, vm, site2.ipv4)
+        self.assertPings(env, vm, site1.ipv4)
+        fdb = host.exec(['bridge', 'fdb', 'show', 'dev', 'rvx-70002'])
+        self.assertIn('%s master' % site2.mac, fdb)
+        self.assertIn('static', [line for line in fdb.splitlines() if site2.mac in line][0])
+
+        # An agent restart keeps the tunnels as they are, and the traffic.
+        before = self.tunnel_devices(host)
+        self.assertEqual({'rvx-70001', 'rvx-70002'}, set(before))
+        pinger = vm.start_ping(site2.ipv4)
+        env.agents[0].restart()
+        env.wait_agents_alive()
+        time.sleep(3)   # the agent's resync (reconcile_remotes, then set_remotes)
+        result = pinger.stop()
+        self.assertEqual(before, self.tunnel_devices(host))
+        self.assertGreater(result['received'], 0, result)
+        self.assertLessEqual(result['lost'], 2, 'pings lost across the agent restart: %s'
+                             % result)
+
+        # Deleting a bridge cuts its site and removes exactly its device.
+        env.api.request('DELETE', '/v2.0/remote-bridges/' + bridge1['id'], expect=204)
+        wait_for(lambda: 'rvx-70001' not in self.tunnel_devices(host), 20, 0.2,
+                 'rvx-70001 removed')
+        self.assertFalse(vm.ping(site1.ipv4, count=2, timeout=1))
+        self.assertEqual({'rvx-70002': before['rvx-70002']}, self.tunnel_devices(host))
+        self.assertPings(env, vm, site2.ipv4)
+        self.wait_active(env, bridge2)
+
+
+class TestBridgesLinuxBridge(_BridgeTests, base.FullstackTestCase):
+    DRIVER = 'linuxbridge'
