@@ -2,7 +2,9 @@
 
 After a security group change, a connection to or from a stateful port
 that its rules no longer allow is cut (as Neutron deletes the conntrack
-entries of a removed rule); one they still allow stays.  Also how the two
+entries of a removed rule); one they still allow stays: the rules alone,
+then the Linux bridge filter (naas.agent.l2.nft_firewall) on a fake nft
+(the OVS one: tests/unit/test_ovs_firewall.py).  Also how the two
 connection trackers are read and written: ``ovs-appctl dpctl/*`` lines and
 tuples, netlink tuples.
 """
@@ -11,6 +13,8 @@ import ipaddress
 import testtools
 
 from naas.agent.l2 import conntrack
+from naas.agent.l2 import nft_firewall
+from tests.unit import test_nft_firewall as nft_test
 
 PORT = [ipaddress.ip_network('10.0.0.5'), ipaddress.ip_network('2001:db8::5')]
 
@@ -99,3 +103,65 @@ class TestTrackers(testtools.TestCase):
         self.assertEqual(1, conntrack.cut(Tracker(), 3, [lambda c: True,
                                                           lambda c: c.src != '10.0.0.8']))
         self.assertEqual([(3, refused)], deleted)
+
+
+class FakeTracker:
+    """A connection tracker on a dict: {zone: [Connection]}."""
+
+    def __init__(self):
+        self.zones = {}
+        self.dumps = []
+
+    def dump(self, zone):
+        self.dumps.append(zone)
+        return list(self.zones.get(zone, ()))
+
+    def delete(self, zone, connection):
+        self.zones[zone].remove(connection)
+
+
+class TestLinuxBridgeCut(testtools.TestCase):
+    """PORT1 (10.0.0.5) serves udp/5000 and tcp/22 in zone 1 (NET1's bridge)."""
+
+    def setUp(self):
+        super().setUp()
+        self.tracker = FakeTracker()
+        self.fw = nft_firewall.NftFirewall(None, lambda network_id: 'brq' + network_id[:11],
+                                           runner=nft_test.FakeNft(), tracker=self.tracker)
+        self.rules = [nft_test.rule('egress'), nft_test.rule(protocol=17, low=5000, high=5000),
+                      nft_test.rule(protocol=6, low=22, high=22, prefix='10.0.0.0/28')]
+        self.info = nft_test.sg_info(list(self.rules))
+        self.fw.filter_ports([nft_test.details()], self.info)
+        self.udp = connection('10.0.0.7', '10.0.0.5')
+        self.ssh = connection('10.0.0.7', '10.0.0.5', protocol=6, sport=40000, dport=22)
+        self.elsewhere = connection('10.0.0.8', '10.0.0.9')
+        self.tracked = self.tracker.zones[1] = [self.udp, self.ssh, self.elsewhere]
+
+    def update(self, rules):
+        self.info['security_groups'][nft_test.SG_WEB]['rules'] = rules
+        self.fw.update_security_groups(self.info)
+
+    def test_a_rule_added_or_an_unrelated_one_removed_cuts_nothing(self):
+        self.update(self.rules + [nft_test.rule(protocol=6, low=80, high=80)])
+        self.update(self.rules)
+        self.assertEqual([self.udp, self.ssh, self.elsewhere], self.tracked)
+
+    def test_removing_the_rule_of_a_connection_cuts_it(self):
+        egress, udp, ssh = self.rules
+        self.update([egress, ssh])
+        self.assertEqual([self.ssh, self.elsewhere], self.tracked)
+        self.update([egress])
+        self.assertEqual([self.elsewhere], self.tracked)
+        self.assertEqual([1, 1], self.tracker.dumps)
+
+    def test_a_remote_group_member_removed_loses_its_connections(self):
+        self.info['members'] = {'sg-peers': {'IPv4': ['10.0.0.7'], 'IPv6': []}}
+        self.update([nft_test.rule(protocol=17, remote_group='sg-peers')])
+        self.assertEqual([self.udp, self.elsewhere], self.tracked)
+        self.info['members']['sg-peers']['IPv4'] = []
+        self.fw.update_security_groups(self.info)
+        self.assertEqual([self.elsewhere], self.tracked)
+
+    def test_without_a_tracker_a_fake_nft_touches_no_conntrack(self):
+        fw = nft_firewall.NftFirewall(None, str, runner=nft_test.FakeNft())
+        self.assertIsNone(fw.tracker)

@@ -39,12 +39,20 @@ call is one ``nft -f -`` transaction: a chain is flushed and refilled
 atomically, packets never see it empty, and a VIF joins its bridge only
 after its chains are in (the agent calls ``filter_ports`` before ``wire``).
 
+Established packets pass before the rules, so, as Neutron does, a change
+that narrows what a stateful port allows (a rule removed, a remote member
+or an address gone) deletes from its network's conntrack zone the
+connections its rules no longer allow (naas.agent.l2.conntrack, the
+kernel's conntrack through netlink): their next packet is judged as new.
+
 Which ports: network service ports (device_owner ``network:...``) and
 ports with ``port_security_enabled`` False get no chain: the VIF passes
 everything.  Of the others, ``security_groups`` absent (no security-group
 plugin on the server) -> anti-spoofing only, then everything passes;
 present and empty -> the base rules only.
 """
+import collections
+import functools
 import hashlib
 import ipaddress
 import json
@@ -52,6 +60,7 @@ import logging
 import subprocess
 import threading
 
+from naas.agent.l2 import conntrack
 from naas.host import netns
 from naas.host import vif as host_vif
 
@@ -150,41 +159,129 @@ def _family(ethertype):
     return ('ip', 4) if ethertype == 'IPv4' else ('ip6', 6)
 
 
+#: The fields of a rule its statement depends on (the key of its memo).
+RULE_FIELDS = ('direction', 'ethertype', 'remote_ip_prefix', 'remote_group_id',
+               'remote_address_group_id', 'protocol', 'port_range_min', 'port_range_max')
+#: Rules of one shape (the same statement but for their remote prefix and
+#: ports) that a chain has at least this many of become one statement with
+#: an anonymous set (below, one statement per rule reads better): a port
+#: with 1,000 rules is a few statements, one set lookup per packet instead
+#: of a thousand comparisons, and half the nft transaction.
+MERGE_AT = 4
+
+
+class RuleForm(collections.namedtuple('RuleForm', 'statement used template element')):
+    """A rule rendered (:func:`rule_form`): its own ``statement`` and the
+    named set it ``used``; ``template`` (a statement with ``%s`` for an
+    anonymous set's elements) and ``element`` (its element there, a tuple
+    ``(text, host address or None, lowest port, highest port)``) when it
+    can be merged with rules of the same template, else None."""
+
+
 def rule_statement(rule):
     """One security group rule as an nft statement ending in ``return``,
     and the named set it uses (or None); (None, None) for a rule that
     cannot match (a remote prefix of the other IP version)."""
-    family, version = _family(rule.get('ethertype', 'IPv4'))
-    peer = 'saddr' if rule['direction'] == 'ingress' else 'daddr'
-    parts, used = ['meta protocol %s' % family], None
-    if rule.get('remote_ip_prefix'):
+    form = rule_form(rule)
+    return form.statement, form.used
+
+
+def rule_form(rule):
+    """The :class:`RuleForm` of a rule (memoized on :data:`RULE_FIELDS`:
+    the rules of a group are rendered once for all its ports)."""
+    return _rule_form(tuple(rule.get(field) for field in RULE_FIELDS))
+
+
+@functools.lru_cache(maxsize=65536)
+def _rule_form(key):
+    rule = dict(zip(RULE_FIELDS, key))
+    family, version = _family(rule['ethertype'] or 'IPv4')
+    peer = '%s %s' % (family, 'saddr' if rule['direction'] == 'ingress' else 'daddr')
+    head, address, used = ['meta protocol %s' % family], None, None
+    if rule['remote_ip_prefix']:
         prefix = ipaddress.ip_network(rule['remote_ip_prefix'], strict=False)
         if prefix.version != version:
-            return None, None
+            return RuleForm(None, None, None, None)
         if prefix.prefixlen:
-            parts.append('%s %s %s' % (family, peer, prefix))
-    elif rule.get('remote_group_id'):
+            address = prefix
+    elif rule['remote_group_id']:
         used = set_name('sg', rule['remote_group_id'], version)
-    elif rule.get('remote_address_group_id'):
+    elif rule['remote_address_group_id']:
         used = set_name('ag', rule['remote_address_group_id'], version)
     if used:
-        parts.append('%s %s @%s' % (family, peer, used))
-    protocol = rule.get('protocol')
+        head.append('%s @%s' % (peer, used))
+    l4, ports, protocol = [], None, rule['protocol']
     if protocol is not None:
         protocol = int(protocol)
         if version == 6 and protocol == PROTO_ICMP:
             protocol = PROTO_ICMPV6
-        parts.append('meta l4proto %d' % protocol)
-        low, high = rule.get('port_range_min'), rule.get('port_range_max')
+        l4.append('meta l4proto %d' % protocol)
+        low, high = rule['port_range_min'], rule['port_range_max']
         if protocol in (PROTO_ICMP, PROTO_ICMPV6) and low is not None:
             icmp = 'icmp' if protocol == PROTO_ICMP else 'icmpv6'
-            parts.append('%s type %d' % (icmp, low))
+            l4.append('%s type %d' % (icmp, low))
             if high is not None:
-                parts.append('%s code %d' % (icmp, high))
+                l4.append('%s code %d' % (icmp, high))
         elif protocol in PORT_PROTOCOLS and low is not None:
-            high = low if high is None else high
-            parts.append('th dport %s' % (low if low == high else '%d-%d' % (low, high)))
-    return ' '.join(parts + ['return']), used
+            ports = (low, low if high is None else high)
+    port_text = ports and (str(ports[0]) if ports[0] == ports[1] else '%d-%d' % ports)
+    statement = ' '.join(head + (['%s %s' % (peer, address)] if address else []) + l4
+                         + (['th dport %s' % port_text] if ports else []) + ['return'])
+    template = element = None
+    if used is None and address is not None and ports is not None:
+        # Overlapping elements are refused in a concatenated set: only host
+        # addresses merge (overlaps between them are checked by merge()).
+        if address.prefixlen == address.max_prefixlen:
+            template = ' '.join(head + l4 + ['%s . th dport { %%s } return' % peer])
+            element = ('%s . %s' % (address.network_address, port_text),
+                       address.network_address) + ports
+    elif used is None and address is not None:
+        template = ' '.join(head + ['%s { %%s }' % peer] + l4 + ['return'])
+        element = (str(address), None, None, None)
+    elif used is None and ports is not None:
+        template = ' '.join(head + l4 + ['th dport { %s } return'])
+        element = (port_text, None) + ports
+    return RuleForm(statement, used, template, element)
+
+
+def merge(forms):
+    """The statements of ``forms`` (RuleForms, in order): each once, those
+    of a template that :data:`MERGE_AT` or more forms share as one
+    statement with an anonymous set, at the place of the first; an element
+    that would overlap another's (the same host address, overlapping
+    ports) keeps its own statement."""
+    elements = collections.defaultdict(dict)       # template -> {text: element}
+    for form in forms:
+        if form.template is not None:
+            elements[form.template].setdefault(form.element[0], form)
+    merged = {}                                     # template -> statements
+    for template, by_text in elements.items():
+        if len(by_text) < MERGE_AT:
+            continue
+        inside, alone, ranges = [], [], collections.defaultdict(list)
+        for text, form in sorted(by_text.items()):
+            _, host, low, high = form.element
+            if host is not None:
+                if any(low <= other_high and other_low <= high
+                       for other_low, other_high in ranges[host]):
+                    alone.append(form.statement)
+                    continue
+                ranges[host].append((low, high))
+            inside.append(text)
+        merged[template] = [template % ', '.join(inside)] + alone
+    out, seen = [], set()
+    for form in forms:
+        if form.statement is None:
+            continue
+        if form.template not in elements or len(elements[form.template]) < MERGE_AT:
+            statements = [form.statement]
+        else:
+            statements = merged.pop(form.template, ())    # at the first form only
+        for statement in statements:
+            if statement not in seen:
+                seen.add(statement)
+                out.append(statement)
+    return out
 
 
 def _nd_target(address):
@@ -249,15 +346,7 @@ def _group_rules(details, stateful, rules, direction):
     if stateful:
         out += ['meta mark & 0x%08x == 0x%08x drop' % (MARK_INVALID, MARK_INVALID),
                 'meta mark & 0x%08x == 0x%08x return' % (MARK_ESTABLISHED, MARK_ESTABLISHED)]
-    seen = set()
-    for rule in rules:
-        if rule['direction'] != direction:
-            continue
-        statement, _ = rule_statement(rule)
-        if statement and statement not in seen:
-            seen.add(statement)
-            out.append(statement)
-    return out
+    return out + merge([rule_form(r) for r in rules if r['direction'] == direction])
 
 
 def port_groups(details, sg_info):
@@ -545,7 +634,9 @@ class NftFirewall:
     """The port filter of one host (``namespace``: the host's network
     namespace, None for this process's own).  ``bridge_of(network_id)``
     names a network's bridge (its conntrack zone's key).  ``runner(args,
-    text)`` runs nft (tests give a fake one).
+    text)`` runs nft (tests give a fake one); ``tracker``: the connection
+    tracker (default: the kernel's in ``namespace``; none when a fake
+    runner is given without one).
 
     It remembers the details of the ports it filters and the last
     security group information (update_security_groups gives groups, not
@@ -554,10 +645,13 @@ class NftFirewall:
     a failed transaction; after a successful one it is what was written.
     """
 
-    def __init__(self, namespace, bridge_of, runner=None):
+    def __init__(self, namespace, bridge_of, runner=None, tracker=None):
         self.namespace = namespace
         self.bridge_of = bridge_of
         self.runner = runner or (lambda args, text=None: run_nft(namespace, args, text))
+        self.tracker = tracker if tracker is not None or runner is not None else (
+            conntrack.KernelConntrack(namespace))
+        self._grants = {}         # port_id -> what allowed its connections (stateful ones)
         self._lock = threading.Lock()
         self._ports = {}          # port_id -> details of the ports filtered here
         self._sg_info = {'security_groups': {}, 'members': {}, 'address_groups': {}}
@@ -609,7 +703,39 @@ class NftFirewall:
                 LOG.warning('nft transaction failed; reading the tables again', exc_info=True)
                 continue
             self._current = Current.after(desired, zones)
+            self._cut_revoked(desired, zones)
             return
+
+    def _cut_revoked(self, desired, zones):
+        """Delete the connections of the stateful ports whose rules,
+        addresses or remote members changed that their rules no longer
+        allow (a failure is logged: new connections are judged already)."""
+        grants, judges = {}, collections.defaultdict(list)
+        for port_id, details in self._ports.items():
+            stateful, _, used = self._build(details, self._sg_info)
+            if not stateful or 'security_groups' not in details:
+                continue
+            grants[port_id] = (self._built[port_id][0], sorted(
+                (name, sorted(desired.sets.get(name, ()))) for name in used))
+            if self._grants.get(port_id, grants[port_id]) != grants[port_id]:
+                zone = zones[self.bridge_of(details['network_id'])]
+                judges[zone].append(functools.partial(self._allows, details))
+        self._grants = grants
+        for zone, port_judges in sorted(judges.items()) if self.tracker else ():
+            try:
+                count = conntrack.cut(self.tracker, zone, port_judges)
+            except conntrack.ConntrackError as exc:
+                LOG.warning('cutting the connections no longer allowed in zone %d failed: %s',
+                            zone, exc)
+                continue
+            if count:
+                LOG.info('zone %d: %d connection(s) no longer allowed cut', zone, count)
+
+    def _allows(self, details, connection):
+        _, v4, v6 = port_sources(details)
+        _, rules = port_groups(details, self._sg_info)
+        return conntrack.allows(v4 + v6, rules, self._sg_info['members'],
+                                self._sg_info['address_groups'], connection)
 
     # ---- hooks.PortFilter (the driver delegates to these) -------------------
 
