@@ -271,12 +271,6 @@ EGRESS_ALL = [rule('egress'), rule('egress', ethertype='IPv6')]
 class LinuxBridgeFirewallTest(testtools.TestCase):
     """The Linux bridge driver's filter, driven as the agent drives it."""
 
-    #: Known defect: naas.agent.l2.nft_firewall returns every established
-    #: packet before the rules and deletes no conntrack entry when a rule
-    #: goes, so the connections a removed rule allowed stay up (Neutron
-    #: deletes their entries).  The test skips, saying what stayed up.
-    KEEPS_REVOKED_CONNECTIONS = True
-
     def setUp(self):
         super().setUp()
         if os.geteuid() != 0 or not shutil.which('nft') or not shutil.which('busybox'):
@@ -478,9 +472,6 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         self.groups['server']['rules'].remove(ssh)
         self.update()
         cut['tcp/22'] = not session.up(DENIED_SECONDS)
-        if self.KEEPS_REVOKED_CONNECTIONS and not all(cut.values()):
-            self.skipTest('known defect: the rules removed, %s still up (cut: %s)' % (
-                sorted(k for k, v in cut.items() if not v), cut))
         self.assertEqual({'udp/5000': True, 'tcp/22': True}, cut,
                          'connections cut once their rule was removed')
 
@@ -577,7 +568,6 @@ class OpenvSwitchFirewallTest(LinuxBridgeFirewallTest):
     flows."""
 
     DRIVER = 'openvswitch'
-    KEEPS_REVOKED_CONNECTIONS = False
     FLOW_NOISE = re.compile(r'\b(cookie|duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]*,?\s*')
 
     def setUp(self):
