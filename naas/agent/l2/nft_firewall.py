@@ -652,6 +652,7 @@ class NftFirewall:
         self.tracker = tracker if tracker is not None or runner is not None else (
             conntrack.KernelConntrack(namespace))
         self._grants = {}         # port_id -> what allowed its connections (stateful ones)
+        self._set_elements = {}   # set name -> its elements at the last transaction
         self._lock = threading.Lock()
         self._ports = {}          # port_id -> details of the ports filtered here
         self._sg_info = {'security_groups': {}, 'members': {}, 'address_groups': {}}
@@ -710,14 +711,16 @@ class NftFirewall:
         """Delete the connections of the stateful ports whose rules,
         addresses or remote members changed that their rules no longer
         allow (a failure is logged: new connections are judged already)."""
+        shrunk = {name for name, elements in self._set_elements.items()
+                  if elements - desired.sets.get(name, frozenset())}
+        self._set_elements = dict(desired.sets)
         grants, judges = {}, collections.defaultdict(list)
         for port_id, details in self._ports.items():
-            stateful, _, used = self._build(details, self._sg_info)
+            key, (stateful, _, used) = self._built[port_id]    # what Desired built
             if not stateful or 'security_groups' not in details:
                 continue
-            grants[port_id] = (self._built[port_id][0], sorted(
-                (name, sorted(desired.sets.get(name, ()))) for name in used))
-            if self._grants.get(port_id, grants[port_id]) != grants[port_id]:
+            grants[port_id] = key
+            if port_id in self._grants and (self._grants[port_id] != key or used & shrunk):
                 zone = zones[self.bridge_of(details['network_id'])]
                 judges[zone].append(functools.partial(self._allows, details))
         self._grants = grants
