@@ -191,6 +191,7 @@ class Firewall:
         self._cache = {}          # port_id -> (key, flows, conj flows) of the last render
         self._granted = {}        # port_id -> what allowed its connections at the last render
         self._revoked = {}        # port_id -> zone: stateful ports whose grants changed
+        self._remote_addresses = {}   # ('sg'/'ag', id) -> addresses at the last render
 
     # ---- state ---------------------------------------------------------------
 
@@ -229,14 +230,16 @@ class Firewall:
         out = {}
         conj = collections.defaultdict(set)
         lvids, stateful = set(), False
+        shrunk = self._shrunk_remotes()
         for port_id, binding in sorted(bindings.items()):
             port = self.ports.get(port_id)
             if port is None or binding.ofport <= 0:
                 continue
             lvids.add(binding.lvid)
             stateful = stateful or self._stateful(port)
-            self._note_grants(port, binding.lvid)
-            key = (port, binding, tuple(trunks), self._rules_key(port))
+            rules_key = self._rules_key(port)
+            self._note_grants(port, binding.lvid, rules_key, shrunk)
+            key = (port, binding, tuple(trunks), rules_key)
             cached = self._cache.get(port_id)
             if cached is None or cached[0] != key:
                 flows, port_conj = {}, collections.defaultdict(set)
@@ -263,23 +266,31 @@ class Firewall:
 
     # ---- connections a change no longer allows ---------------------------------
 
-    def _note_grants(self, port, lvid):
-        """Mark a stateful port whose rules, remote members or addresses
-        changed since the last render (its connections are judged again by
-        :meth:`cut_revoked`)."""
+    def _shrunk_remotes(self):
+        """The remote groups and address groups that lost an address since
+        the last render: ('sg' or 'ag', id)."""
+        now = {}
+        for kind, source in (('sg', self.members), ('ag', self.address_groups)):
+            for remote_id, families in source.items():
+                now[(kind, remote_id)] = frozenset(
+                    address for addresses in (families or {}).values() for address in addresses)
+        before, self._remote_addresses = self._remote_addresses, now
+        return {remote for remote, addresses in before.items()
+                if addresses - now.get(remote, frozenset())}
+
+    def _note_grants(self, port, lvid, rules_key, shrunk):
+        """Mark a stateful port whose rules or addresses changed, or one of
+        whose remote groups lost a member, since the last render (its
+        connections are judged again by :meth:`cut_revoked`)."""
         if not self._stateful(port):
             self._granted.pop(port.port_id, None)
             return
-        remotes = sorted({(kind, remote_id) for rule in self._rules(port)
-                          for kind, remote_id in (('sg', rule.get('remote_group_id')),
-                                                  ('ag', rule.get('remote_address_group_id')))
-                          if remote_id})
-        grants = (lvid, port.addresses, self._rules_key(port), tuple(
-            (kind, remote_id, repr((self.members if kind == 'sg' else self.address_groups)
-                                   .get(remote_id)))
-            for kind, remote_id in remotes))
+        grants = (lvid, port.addresses, rules_key)
         before = self._granted.get(port.port_id)
-        if before is not None and before != grants:
+        if before is not None and (before != grants or shrunk and shrunk & {
+                (kind, rule[field]) for rule in self._rules(port)
+                for kind, field in (('sg', 'remote_group_id'),
+                                    ('ag', 'remote_address_group_id')) if rule.get(field)}):
             self._revoked[port.port_id] = lvid
         self._granted[port.port_id] = grants
 
