@@ -219,6 +219,51 @@ class TestPortRules(testtools.TestCase):
                          nft.ingress_rules(d, True, [])[-1])
 
 
+    def test_many_rules_of_one_shape_are_one_statement_with_a_set(self):
+        rules = [rule(protocol=6, low=1000 + i, prefix='10.100.%d.%d/32' % (i // 250, i % 250))
+                 for i in range(999)] + [rule(protocol=1, prefix='10.80.0.0/22')]
+        out = nft.ingress_rules(details(), True, rules)
+        self.assertLess(len(out), 12)
+        merged = [s for s in out if '. th dport' in s]
+        self.assertEqual(1, len(merged))
+        self.assertTrue(merged[0].startswith(
+            'meta protocol ip meta l4proto 6 ip saddr . th dport { '))
+        elements = merged[0].split('{ ')[1].split(' }')[0].split(', ')
+        self.assertEqual({'10.100.%d.%d . %d' % (i // 250, i % 250, 1000 + i)
+                          for i in range(999)}, set(elements))
+        self.assertEqual(999, len(elements))
+        # A rule of another shape keeps its own statement.
+        self.assertIn('meta protocol ip ip saddr 10.80.0.0/22 meta l4proto 1 return', out)
+        # The same rules in another order: the same set.
+        self.assertIn(merged[0], nft.ingress_rules(details(), True, list(reversed(rules))))
+
+    def test_addresses_or_ports_alone_merge_and_overlaps_stay_apart(self):
+        rules = [rule(protocol=1, prefix='10.%d.0.0/16' % i) for i in range(4)]
+        rules += [rule(protocol=17, low=p, high=p + 5) for p in (100, 200, 300, 400)]
+        # Networks one in the other and overlapping ports: kept out of the
+        # set (the kernel refuses overlapping elements in a concatenated set).
+        rules += [rule(protocol=6, low=p, prefix='192.0.2.%d' % (p % 10)) for p in (21, 22, 23)]
+        rules += [rule(protocol=6, low=20, high=30, prefix='192.0.2.1'),
+                  rule(protocol=6, low=20, high=30, prefix='192.0.2.0/30'),
+                  rule(protocol=6, low=40, prefix='192.0.2.0/24'),
+                  rule(protocol=6, low=40, prefix='198.51.100.0/24')]
+        out = nft.ingress_rules(details(), False, rules)[-7:]
+        self.assertEqual([
+            'meta protocol ip ip saddr { 10.0.0.0/16, 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16 } '
+            'meta l4proto 1 return',
+            'meta protocol ip meta l4proto 17 th dport { 100-105, 200-205, 300-305, 400-405 } '
+            'return',
+            'meta protocol ip meta l4proto 6 ip saddr . th dport { 192.0.2.0/24 . 40, '
+            '192.0.2.0/30 . 20-30, 198.51.100.0/24 . 40 } return',
+            'meta protocol ip ip saddr 192.0.2.1/32 meta l4proto 6 th dport 20-30 return',
+            'meta protocol ip ip saddr 192.0.2.1/32 meta l4proto 6 th dport 21 return',
+            'meta protocol ip ip saddr 192.0.2.2/32 meta l4proto 6 th dport 22 return',
+            'meta protocol ip ip saddr 192.0.2.3/32 meta l4proto 6 th dport 23 return'], out)
+        # Three of a shape: one statement each, as written.
+        out = nft.ingress_rules(details(), False, rules[:3])
+        self.assertEqual('meta protocol ip ip saddr 10.2.0.0/16 meta l4proto 1 return', out[-1])
+
+
 class TestFirewall(testtools.TestCase):
     def setUp(self):
         super().setUp()
@@ -273,6 +318,18 @@ class TestFirewall(testtools.TestCase):
         self.assertTrue(text.startswith('flush chain bridge naas-fw vm-in-%s\n' % PORT1))
         self.assertNotIn('vm-out-', text)
         self.assertIn('th dport 80 return', text)
+
+    def test_a_port_with_1000_rules_is_a_short_transaction(self):
+        rules = [rule(protocol=6, low=1000 + i, prefix='10.100.%d.%d/32' % (i // 250, i % 250))
+                 for i in range(1000)]
+        self.fw.filter_ports([details()], sg_info(rules))
+        self.assertEqual(1, len(self.host.transactions))
+        self.assertLess(len(self.host.transactions[0].splitlines()), 80)
+        # A second port of the group: its own chains, no rule rendered again.
+        rendered = nft._rule_form.cache_info().misses
+        self.fw.filter_ports([details(PORT2, ips=('10.0.0.6',))], sg_info(rules))
+        self.assertEqual(rendered, nft._rule_form.cache_info().misses)
+        self.assertEqual(self.host.chains['vm-in-' + PORT1], self.host.chains['vm-in-' + PORT2])
 
     def test_restart_keeps_chains_that_are_right(self):
         info = sg_info([rule(protocol=6, low=22)])

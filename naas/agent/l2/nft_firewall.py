@@ -174,8 +174,10 @@ class RuleForm(collections.namedtuple('RuleForm', 'statement used template eleme
     """A rule rendered (:func:`rule_form`): its own ``statement`` and the
     named set it ``used``; ``template`` (a statement with ``%s`` for an
     anonymous set's elements) and ``element`` (its element there, a tuple
-    ``(text, host address or None, lowest port, highest port)``) when it
-    can be merged with rules of the same template, else None."""
+    ``(text, remote network or None, lowest port, highest port)``, the
+    network and ports given when the set is a concatenation, whose elements
+    must not overlap) when it can be merged with rules of the same
+    template, else None."""
 
 
 def rule_statement(rule):
@@ -229,12 +231,8 @@ def _rule_form(key):
                          + (['th dport %s' % port_text] if ports else []) + ['return'])
     template = element = None
     if used is None and address is not None and ports is not None:
-        # Overlapping elements are refused in a concatenated set: only host
-        # addresses merge (overlaps between them are checked by merge()).
-        if address.prefixlen == address.max_prefixlen:
-            template = ' '.join(head + l4 + ['%s . th dport { %%s } return' % peer])
-            element = ('%s . %s' % (address.network_address, port_text),
-                       address.network_address) + ports
+        template = ' '.join(head + l4 + ['%s . th dport { %%s } return' % peer])
+        element = ('%s . %s' % (network_text(address), port_text), address) + ports
     elif used is None and address is not None:
         template = ' '.join(head + ['%s { %%s }' % peer] + l4 + ['return'])
         element = (str(address), None, None, None)
@@ -247,9 +245,11 @@ def _rule_form(key):
 def merge(forms):
     """The statements of ``forms`` (RuleForms, in order): each once, those
     of a template that :data:`MERGE_AT` or more forms share as one
-    statement with an anonymous set, at the place of the first; an element
-    that would overlap another's (the same host address, overlapping
-    ports) keeps its own statement."""
+    statement with an anonymous set, at the place of the first.  The
+    kernel refuses overlapping elements in a concatenated set (an
+    interval set of one field merges them itself): an element whose
+    network holds or is held by another's, with overlapping ports, keeps
+    its own statement."""
     elements = collections.defaultdict(dict)       # template -> {text: element}
     for form in forms:
         if form.template is not None:
@@ -258,15 +258,26 @@ def merge(forms):
     for template, by_text in elements.items():
         if len(by_text) < MERGE_AT:
             continue
-        inside, alone, ranges = [], [], collections.defaultdict(list)
+        inside, alone = [], []
+        # Port ranges of the elements in the set, by their network, and by
+        # each network that holds theirs (networks as (bits, prefix length)).
+        at, under = collections.defaultdict(list), collections.defaultdict(list)
         for text, form in sorted(by_text.items()):
-            _, host, low, high = form.element
-            if host is not None:
+            _, network, low, high = form.element
+            if network is not None:
+                bits = int(network.network_address)
+                shift = network.max_prefixlen
+                holders = [(bits >> (shift - length), length)
+                           for length in range(network.prefixlen + 1)]
                 if any(low <= other_high and other_low <= high
-                       for other_low, other_high in ranges[host]):
+                       for key in holders[:-1] for other_low, other_high in at[key]) or any(
+                        low <= other_high and other_low <= high
+                        for other_low, other_high in under[holders[-1]]):
                     alone.append(form.statement)
                     continue
-                ranges[host].append((low, high))
+                at[holders[-1]].append((low, high))
+                for key in holders:
+                    under[key].append((low, high))
             inside.append(text)
         merged[template] = [template % ', '.join(inside)] + alone
     out, seen = [], set()
