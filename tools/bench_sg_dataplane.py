@@ -67,6 +67,9 @@ SERVER_OPTIONS = {'DEFAULT': {'service_plugins': 'router,security-group'},
                   'quotas': {'quota_port': -1, 'quota_security_group': -1,
                              'quota_security_group_rule': -1}}
 UDP_PORT, DENIED_PORT, IPERF_PORT = 7000, 6000, 5201
+#: On a loaded machine an agent's heartbeat can be late by seconds: a port
+#: bound meanwhile would fail to bind (the harness's default is 6 s).
+AGENT_DOWN_TIME = 60
 
 # Runs in a VM namespace.  "listen PORT": prints "SOURCE-IP MONOTONIC" for
 # the first datagram of each source, then "count SOURCE-IP N" lines on
@@ -187,7 +190,7 @@ class Bench(object):
     def environment(self):
         self.env = fullstack.FullstackEnvironment(
             self.rabbit, driver=self.driver, server_options=SERVER_OPTIONS,
-            debug=self.args.debug)
+            agent_down_time=AGENT_DOWN_TIME, debug=self.args.debug)
         self.env.setUp()
         log('%s: environment %s up', self.driver, self.env.prefix)
         return self.env
