@@ -9,26 +9,20 @@ saves a screenshot and prints where.
 The server loads the router and statistics service plugins, the agents
 report statistics every second.  The traffic part needs the
 ``port-statistics`` extension listed; without it the page must say so,
-and that part is skipped.
-
-Chromium runs in the root namespace and reaches the server on 127.0.0.1
-only: every other host name resolves to nothing and its background
-services are off (nothing leaves the machine).
+and that part is skipped.  The browser: tools.harness.browser.
 """
 import importlib.util
 import os
 import tempfile
 
-import fixtures
 import testtools.content
 
 from tests.fullstack import base
+from tools.harness import browser as harness_browser
 from tools.harness.servers import wait_for
 
 TENANT_A = 'tenant-a'
 TENANT_B = 'tenant-b'
-CHROMIUM = '/usr/bin/chromium'
-CHROMEDRIVER = '/usr/bin/chromedriver'
 #: Where screenshots go (else the system's temporary directory).
 ARTIFACTS_ENV = 'NAAS_ARTIFACTS'
 STATISTICS_ALIAS = 'port-statistics'
@@ -38,63 +32,11 @@ POLL = 1
 CHARTED = 5
 
 
-class Browser(fixtures.Fixture):
-    """A headless Chromium driven by selenium, quit at cleanup."""
-
-    def _setUp(self):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-        options = Options()
-        options.binary_location = CHROMIUM
-        for argument in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
-                         '--window-size=1500,900', '--no-first-run',
-                         '--disable-background-networking', '--disable-component-update',
-                         '--disable-default-apps', '--disable-sync', '--disable-extensions',
-                         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'):
-            options.add_argument(argument)
-        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        self.addCleanup(self.driver.quit)
-
-    def wait(self, predicate, timeout, what):
-        """predicate(driver) until true; its last value."""
-        from selenium.webdriver.support.ui import WebDriverWait
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(
-            predicate, 'page: %s' % what)
-
-    def query(self, selector):
-        from selenium.webdriver.common.by import By
-        return self.driver.find_elements(By.CSS_SELECTOR, selector)
-
-    def attribute(self, selector, name):
-        """``name`` of the element ``selector`` finds, or None."""
-        found = self.query(selector)
-        return found[0].get_attribute(name) if found else None
-
-    def screenshot(self, path):
-        """The whole page (the window grown to it) as PNG at ``path``."""
-        driver = self.driver
-        width, height = driver.execute_script(
-            'return [document.documentElement.scrollWidth, '
-            'document.documentElement.scrollHeight];')
-        driver.set_window_size(max(width, 1200) + 20, height + 140)
-        driver.save_screenshot(path)
-
-
-def _missing():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            return '%s not installed (.ci/install-system-packages.sh)' % path
-    if importlib.util.find_spec('selenium') is None:
-        return 'selenium not installed (pip install -e .[test])'
-    return None
-
-
 class TestTopologyPage(base.FullstackTestCase):
 
     def setUp(self):
         super().setUp()
-        reason = _missing()
+        reason = harness_browser.missing_requirements()
         if reason:
             self.skipTest(reason)
 
@@ -136,7 +78,7 @@ class TestTopologyPage(base.FullstackTestCase):
                  30, 0.1, 'router ports ACTIVE')
         listed = {e['alias'] for e in env.api.list('extension')}
 
-        browser = self.useFixture(Browser())
+        browser = self.useFixture(harness_browser.Browser())
         page = '%s/topology/?interval=%d' % (env.server.url, POLL)
         browser.driver.get(page)
         self.addOnException(lambda exc_info: self.addDetail('page state', testtools.content

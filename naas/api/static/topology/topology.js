@@ -101,8 +101,12 @@ async function poll() {
     setState('ok', `updated ${new Date().toLocaleTimeString()}`);
   } catch (error) {
     if (error instanceof Unauthorized) {
+      // Nothing of what an earlier token showed stays on the page.
       mode = 'keystone';
       sessionStorage.removeItem(TOKEN_KEY);
+      history.clear();
+      document.getElementById('topology').replaceChildren();
+      showNote('');
       setState('signed-out', 'a Keystone token is needed');
       showCredentials(true, error.message);
       return;  // until a token is given
@@ -168,6 +172,7 @@ function useCredentials(event) {
     document.getElementById('credential').value = '';
   }
   history.clear();
+  setState('loading', 'loading…');
   poll();
 }
 
@@ -176,6 +181,7 @@ function forgetCredentials() {
   sessionStorage.removeItem(PROJECT_KEY);
   document.getElementById('credential').value = '';
   history.clear();
+  setState('loading', 'loading…');
   poll();
 }
 
