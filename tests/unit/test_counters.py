@@ -1,7 +1,6 @@
 """Port counters without root: the netlink stats decoding, the VM's view,
 the addresses counted, the nftables listing and transactions of the Linux
 bridge driver, and the agent's statistics pass (batches, failures)."""
-import json
 import struct
 import threading
 
@@ -18,30 +17,50 @@ P1 = 'aaaaaaaa-0000-0000-0000-000000000001'
 P2 = 'bbbbbbbb-0000-0000-0000-000000000002'
 
 
-def _newlink(index, name, alias, stats):
-    body = ip_lib._IFINFOMSG.pack(0, 1, index, 0, 0)
-    body += ip_lib._rtattr(ip_lib.IFLA_IFNAME, name.encode() + b'\0')
-    body += ip_lib._rtattr(ip_lib.IFLA_MTU, struct.pack('=I', 1500))
-    if alias:
-        body += ip_lib._rtattr(ip_lib.IFLA_IFALIAS, alias.encode() + b'\0')
+def _newstats(index, stats):
+    body = counters._IF_STATS_MSG.pack(0, 0, 0, index, 1)
     if stats:
-        body += ip_lib._rtattr(counters.IFLA_STATS64, struct.pack('=24Q', *stats, *[0] * 16))
+        body += ip_lib._rtattr(counters.IFLA_STATS_LINK_64,
+                               struct.pack('=24Q', *stats, *[0] * 16))
     return body
 
 
 class TestLinkStats(testtools.TestCase):
-    def test_decodes_name_alias_and_the_first_eight_counters(self):
-        body = _newlink(7, 'tapaaaaaaaa-00', P1, (1, 2, 3, 4, 5, 6, 7, 8))
-        link = counters.parse_link_stats(body, 0, len(body))
-        self.assertEqual((7, 'tapaaaaaaaa-00', P1), (link.index, link.name, link.alias))
-        self.assertEqual((1, 2, 3, 4, 5, 6, 7, 8),
-                         (link.rx_packets, link.tx_packets, link.rx_bytes, link.tx_bytes,
-                          link.rx_errors, link.tx_errors, link.rx_dropped, link.tx_dropped))
+    def test_decodes_the_first_eight_counters(self):
+        body = _newstats(7, (1, 2, 3, 4, 5, 6, 7, 8))
+        self.assertEqual((7, (1, 2, 3, 4, 5, 6, 7, 8)), counters.parse_stats(body, 0, len(body)))
 
     def test_no_stats_reads_as_zero(self):
-        body = _newlink(3, 'lo', None, None)
-        link = counters.parse_link_stats(body, 0, len(body))
-        self.assertEqual((None, 0, 0), (link.alias, link.rx_bytes, link.tx_packets))
+        body = _newstats(3, None)
+        self.assertEqual((3, (0,) * 8), counters.parse_stats(body, 0, len(body)))
+
+    def test_links_are_named_again_only_when_they_changed(self):
+        class Route:
+            def __init__(self):
+                self.stats = {7: (1, 2, 3, 4, 5, 6, 7, 8), 8: (0,) * 8}
+                self.link_dumps = 0
+
+            def dump(self, kind, payload):
+                assert kind == counters.RTM_GETSTATS
+                out = [_newstats(index, stats) for index, stats in self.stats.items()]
+                return [(counters.RTM_NEWSTATS, body, 0, len(body)) for body in out]
+
+            def links(self):
+                self.link_dumps += 1
+                return [ip_lib.Link(index, 'tap%d' % index, 'veth', 0, 1500, True,
+                                    'port-%d' % index, None, None, None, 0)
+                        for index in self.stats]
+        route = Route()
+        reader = counters.LinkCounters.__new__(counters.LinkCounters)
+        reader._route, reader._lock, reader._names = route, threading.Lock(), {}
+        first = reader.read()
+        self.assertEqual([(7, 'tap7', 'port-7', 3), (8, 'tap8', 'port-8', 0)],
+                         [(s.index, s.name, s.alias, s.rx_bytes) for s in first])
+        reader.read()
+        self.assertEqual(1, route.link_dumps)
+        route.stats[9] = (0,) * 8               # a VIF plugged
+        self.assertEqual(3, len(reader.read()))
+        self.assertEqual(2, route.link_dumps)
 
     def test_the_host_sides_tx_is_what_the_vm_received(self):
         host = counters.LinkStats(7, 'tap', P1, rx_packets=1, tx_packets=2, rx_bytes=10,
@@ -75,14 +94,18 @@ class TestAddresses(testtools.TestCase):
 
 
 def _listing(elements):
-    """``nft -j list table`` output: elements {set: [(ifname, addr, pkts, bytes)]}."""
-    items = [{'metainfo': {}}, {'table': {'family': 'bridge', 'name': 'naas-stats'}}]
-    for name, elems in elements.items():
-        items.append({'set': {'family': 'bridge', 'name': name, 'table': 'naas-stats',
-                              'elem': [{'elem': {'val': {'concat': [ifname, address]},
-                                                 'counter': {'packets': p, 'bytes': b}}}
-                                       for ifname, address, p, b in elems]}})
-    return json.dumps({'nftables': items})
+    """``nft list table`` output: elements {set: [(ifname, addr, pkts, bytes)]}."""
+    out = ['table bridge naas-stats {']
+    for name in ('rx4', 'rx6', 'tx4', 'tx6'):
+        out += ['\tset %s {' % name, '\t\ttype ifname . ipv%s_addr' % name[-1], '\t\tcounter']
+        elems = elements.get(name)
+        if elems:
+            out.append('\t\telements = { %s }' % ',\n\t\t\t     '.join(
+                '"%s" . %s counter packets %d bytes %d' % elem for elem in elems))
+        out += ['\t}', '']
+    out += ['\tchain count {', '\t\ttype filter hook forward priority 100; policy accept;',
+            '\t\toifname . ip daddr @rx4', '\t}', '}']
+    return '\n'.join(out) + '\n'
 
 
 class FakeNft:
@@ -93,7 +116,7 @@ class FakeNft:
     def __call__(self, args, text=None):
         if args == ['list', 'tables', 'bridge']:
             return 'table bridge naas-stats\n' if self.listing is not None else ''
-        if args[:3] == ['-j', 'list', 'table']:
+        if args[:2] == ['list', 'table']:
             return self.listing
         if args == ['-f', '-']:
             self.transactions.append(text.splitlines())
@@ -169,7 +192,7 @@ class FakeDump:
     def __init__(self, links):
         self.links_now = links
 
-    def links(self):
+    def read(self):
         return self.links_now
 
 
@@ -302,10 +325,30 @@ class FakeOFCtl:
         self.bundles.append(lines)
 
 
+class Atom:
+    def __init__(self, value):
+        self.value = value
+
+
+class Datum:
+    """python-ovs's Datum as the replica holds it: {Atom: Atom or None}."""
+
+    def __init__(self, value):
+        if isinstance(value, dict):
+            self.values = {Atom(k): Atom(v) for k, v in value.items()}
+        else:
+            self.values = {Atom(v): None for v in value}
+
+
 class Row:
     def __init__(self, name, port_id, ofport, ifindex, **stats):
-        self.name, self.external_ids = name, {'iface-id': port_id} if port_id else {}
-        self.ofport, self.ifindex, self.statistics = [ofport], [ifindex], stats
+        self._data = {'name': Datum([name]),
+                      'external_ids': Datum({'iface-id': port_id} if port_id else {}),
+                      'ofport': Datum([ofport]), 'ifindex': Datum([ifindex]),
+                      'statistics': Datum(stats)}
+
+    def plug_again(self, ofport):
+        self._data['ofport'] = Datum([ofport])
 
 
 class FakeOvsdb:
@@ -373,7 +416,7 @@ class TestOvsFlows(testtools.TestCase):
                                                sample.counters.tx_dropped))
         self.assertEqual({'10.0.0.5': hooks.AddressCounters(196, 2, 294, 3)}, sample.addresses)
         bundles = len(ofctl.bundles)
-        api.tables['Interface'].rows[0].ofport = [6]          # plugged again
+        api.tables['Interface'].rows[0].plug_again(6)
         sample = counter.port_counters([P1])[P1]
         self.assertEqual(('6/17', {}), (sample.vif, sample.addresses))
         self.assertEqual(['delete_strict', 'delete_strict', 'add', 'add'],
