@@ -240,14 +240,14 @@ class FakeVM:
 
 
 class Session:
-    """A TCP connection from ``vm`` kept open (an ssh session, say) to an
-    ``echo`` server: :meth:`up` says whether it still carries data."""
+    """A TCP connection from ``namespace`` kept open (an ssh session, say)
+    to an ``echo`` server: :meth:`up` says whether it still carries data."""
 
-    def __init__(self, vm, address, port):
-        self.proc = subprocess.Popen(probe_command(vm.namespace, 'session', address, port),
+    def __init__(self, test, namespace, address, port):
+        self.proc = subprocess.Popen(probe_command(namespace, 'session', address, port),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        vm.test.addCleanup(self.proc.wait)
-        vm.test.addCleanup(self.proc.kill)
+        test.addCleanup(self.proc.wait)
+        test.addCleanup(self.proc.kill)
         self.connected = self.proc.stdout.readline().strip() == 'connected'
 
     def up(self, seconds=ALLOWED_SECONDS):
@@ -442,7 +442,7 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         server, client = self.vm('10.0.0.20', ['server']), self.vm('10.0.0.5', ['out'])
         self.wire(server, client)
         server.echo(22)
-        session = Session(client, '10.0.0.20', 22)
+        session = Session(self, client.namespace, '10.0.0.20', 22)
         self.assertTrue(session.connected, 'tcp/22 from 10.0.0.0/28')
         self.assertTrue(session.up())
         # A UDP "connection": the client's datagram to udp/5000 lets the
@@ -763,7 +763,7 @@ class SecurityGroupsTest(base.FullstackTestCase):
         self.assertReaches(env, d, '10.0.0.10')
         self.assertCut(d, '10.0.0.30')
 
-    def test_tcp_22_from_one_cidr_opens_exactly_that(self):
+    def test_tcp_22_from_one_cidr_and_an_established_session(self):
         env = self.sg_env()
         h1, h2 = env.hosts
         client = env.client(self.TENANT)
@@ -787,6 +787,27 @@ class SecurityGroupsTest(base.FullstackTestCase):
         self.assertFalse(connects(outside, 22, DENIED_SECONDS))
         self.assertFalse(connects(inside, 23, DENIED_SECONDS))
         self.assertCut(inside, '10.0.0.20')
+        # A session on tcp/2200 stays up while a rule is added and an
+        # unrelated one removed; removing its own rule cuts it.
+        echo = subprocess.Popen(probe_command(server.namespace, 'echo', 2200),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(echo.wait)
+        self.addCleanup(echo.kill)
+        session_rule = self.add_rule(client, ssh, direction='ingress', protocol='tcp',
+                                     port_range_min=2200, port_range_max=2200)
+        session = Session(self, inside.namespace, '10.0.0.20', 2200)
+        self.assertTrue(session.connected, env.logs())
+        self.assertTrue(session.up())
+        icmp = self.add_rule(client, ssh, direction='ingress', protocol='icmp')
+        self.assertReaches(env, inside, '10.0.0.20')
+        self.assertTrue(session.up(), 'after a rule was added')
+        client.delete('security-group-rule', icmp['id'])
+        self.assertTrue(poll(lambda: not inside.ping('10.0.0.20', count=1, timeout=1),
+                             ALLOWED_SECONDS * 2), 'the icmp rule removed')
+        self.assertTrue(session.up(), 'after an unrelated rule was removed')
+        client.delete('security-group-rule', session_rule['id'])
+        self.assertTrue(poll(lambda: not session.up(2), ALLOWED_SECONDS * 2),
+                        'the session after its rule was removed\n' + env.logs())
 
     def test_spoofing_allowed_address_pairs_and_port_security_off(self):
         env = self.sg_env()
