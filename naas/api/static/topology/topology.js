@@ -38,7 +38,8 @@ const ROUTER_GAP = 40;
 const BAND_H = 70;
 const BAND_GAP = 14;
 const PORT_W = 170;
-const PORT_H = 92;
+const PORT_H = 92;          // with a chart; 52 without
+const PORT_H_BARE = 52;
 const DEVICE_PAD = 8;
 const DEVICE_HEAD = 24;
 const DEVICE_GAP = 10;
@@ -94,7 +95,7 @@ async function poll() {
     for (const stat of portStats.concat(networkStats)) {
       record(stat);
     }
-    render({networks, subnets, routers, ports, portStats, networkStats});
+    render({networks, subnets, routers, ports, portStats, networkStats, statistics});
     showNote(statistics ? '' : 'Traffic charts are off: this server does not list the ' +
              `"${STATISTICS_ALIAS}" extension (its statistics service plugin is not loaded).`);
     document.body.dataset.statistics = statistics ? 'present' : 'absent';
@@ -377,7 +378,7 @@ function render(model) {
   });
   const routersEnd = busX + routers.length * (ROUTER_W + ROUTER_GAP);
   const width = Math.max(x, routersEnd, svg.parentElement.clientWidth - 2, 640) + MARGIN;
-  const deviceH = DEVICE_HEAD + PORT_H + DEVICE_PAD;
+  const deviceH = DEVICE_HEAD + (model.statistics ? PORT_H : PORT_H_BARE) + DEVICE_PAD;
   const height = (hosts.length ? hostsY + HOST_HEAD + deviceH + HOST_PAD : hostsY) + MARGIN;
   svg.setAttribute('width', width);
   svg.setAttribute('height', height);
@@ -474,7 +475,10 @@ function render(model) {
     el(g, 'rect', {class: 'box', x: box.x, y: hostsY, width: box.width,
                    height: HOST_HEAD + deviceH + HOST_PAD, rx: 8});
     el(g, 'text', {class: 'name', x: box.x + HOST_PAD, y: hostsY + 19},
-       box.host ? `▣ ${box.host}` : '▣ host not shown');
+       box.host ? `▣ ${box.host}` : '▣ host unknown');
+    if (!box.host) {
+      el(g, 'title', {}, 'ports not bound to a host, or whose host this project may not see');
+    }
     const deviceY = hostsY + HOST_HEAD;
     for (const deviceBox of box.devices) {
       const first = deviceBox.ports[0].port;
