@@ -1,6 +1,7 @@
 """Port counters without root: the netlink stats decoding, the VM's view,
 the addresses counted, the nftables listing and transactions of the Linux
 bridge driver, and the agent's statistics pass (batches, failures)."""
+import socket
 import struct
 import threading
 
@@ -93,43 +94,60 @@ class TestAddresses(testtools.TestCase):
                          data['addresses']['10.0.0.5'])
 
 
-def _listing(elements):
-    """``nft list table`` output: elements {set: [(ifname, addr, pkts, bytes)]}."""
-    out = ['table bridge naas-stats {']
-    for name in ('rx4', 'rx6', 'tx4', 'tx6'):
-        out += ['\tset %s {' % name, '\t\ttype ifname . ipv%s_addr' % name[-1], '\t\tcounter']
-        elems = elements.get(name)
-        if elems:
-            out.append('\t\telements = { %s }' % ',\n\t\t\t     '.join(
-                '"%s" . %s counter packets %d bytes %d' % elem for elem in elems))
-        out += ['\t}', '']
-    out += ['\tchain count {', '\t\ttype filter hook forward priority 100; policy accept;',
-            '\t\toifname . ip daddr @rx4', '\t}', '}']
-    return '\n'.join(out) + '\n'
+def _element(ifname, address, packets, nbytes):
+    """One NFTA_LIST_ELEM as the kernel writes it (counter in NFTA_SET_ELEM_EXPR)."""
+    raw = ifname.encode().ljust(lbc.IFNAMSIZ, b'\0') + socket.inet_pton(
+        socket.AF_INET6 if ':' in address else socket.AF_INET, address)
+    key = ip_lib._rtattr(lbc.NFTA_SET_ELEM_KEY | 0x8000, ip_lib._rtattr(lbc.NFTA_DATA_VALUE, raw))
+    counter = (ip_lib._rtattr(lbc.NFTA_COUNTER_BYTES, struct.pack('>Q', nbytes))
+               + ip_lib._rtattr(lbc.NFTA_COUNTER_PACKETS, struct.pack('>Q', packets)))
+    expr = ip_lib._rtattr(lbc.NFTA_SET_ELEM_EXPR | 0x8000,
+                          ip_lib._rtattr(1, b'counter\0')
+                          + ip_lib._rtattr(lbc.NFTA_EXPR_DATA | 0x8000, counter))
+    return ip_lib._rtattr(lbc.NFTA_LIST_ELEM | 0x8000, key + expr)
 
 
 class FakeNft:
-    def __init__(self, listing=None):
-        self.listing = listing
+    """nft for changes, and the element reader: ``elements`` {set: [(ifname,
+    address, packets, bytes)]}, None: no table."""
+
+    def __init__(self, elements=None):
+        self.elements = elements
         self.transactions = []
 
     def __call__(self, args, text=None):
         if args == ['list', 'tables', 'bridge']:
-            return 'table bridge naas-stats\n' if self.listing is not None else ''
-        if args[:2] == ['list', 'table']:
-            return self.listing
+            return 'table bridge naas-stats\n' if self.elements is not None else ''
         if args == ['-f', '-']:
             self.transactions.append(text.splitlines())
             return ''
         raise AssertionError(args)
 
+    def read(self):
+        return self.elements
 
-class TestNftListing(testtools.TestCase):
+
+def _counters(nft):
+    return lbc.LinuxBridgeCounters(None, None, runner=nft, read_elements=nft.read)
+
+
+class TestNftElements(testtools.TestCase):
+    def test_decodes_a_setelem_dump(self):
+        body = (lbc._NFGENMSG.pack(lbc.NFPROTO_BRIDGE, 0, 0)
+                + ip_lib._rtattr(lbc.NFTA_SET_ELEM_LIST_TABLE, b'naas-stats\0')
+                + ip_lib._rtattr(lbc.NFTA_SET_ELEM_LIST_SET, b'tx6\0')
+                + ip_lib._rtattr(lbc.NFTA_SET_ELEM_LIST_ELEMENTS | 0x8000,
+                                 _element('tapaaaaaaaa-00', '10.0.0.5', 10, 840)
+                                 + _element('tapbbbbbbbb-00', '2001:db8::5', 1, 2 ** 40)))
+        self.assertEqual([('tapaaaaaaaa-00', '10.0.0.5', 10, 840),
+                          ('tapbbbbbbbb-00', '2001:db8::5', 1, 2 ** 40)],
+                         lbc.parse_elements(body, 0, len(body)))
+
     def test_directions_and_the_ethernet_header(self):
-        text = _listing({'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 10, 840)],
-                         'rx4': [('tapaaaaaaaa-00', '10.0.0.5', 3, 300)],
-                         'rx6': [('tapaaaaaaaa-00', '2001:db8::5', 1, 100)]})
-        got = lbc.parse_listing(text)['tapaaaaaaaa-00']
+        got = lbc.address_counters({'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 10, 840)],
+                                    'rx4': [('tapaaaaaaaa-00', '10.0.0.5', 3, 300)],
+                                    'rx6': [('tapaaaaaaaa-00', '2001:db8::5', 1, 100)]})
+        got = got['tapaaaaaaaa-00']
         self.assertEqual(hooks.AddressCounters(rx_bytes=342, rx_packets=3, tx_bytes=980,
                                                tx_packets=10), got['10.0.0.5'])
         self.assertEqual(hooks.AddressCounters(114, 1, 0, 0), got['2001:db8::5'])
@@ -142,7 +160,7 @@ class TestNftTransactions(testtools.TestCase):
 
     def test_first_batch_creates_the_table_in_one_transaction(self):
         nft = FakeNft()
-        counter = lbc.LinuxBridgeCounters(None, None, runner=nft)
+        counter = _counters(nft)
         counter.count_addresses([self._details(P1, '10.0.0.5', '2001:db8::5'),
                                  self._details(P2, '10.0.0.6')])
         self.assertEqual(1, len(nft.transactions))
@@ -156,11 +174,11 @@ class TestNftTransactions(testtools.TestCase):
                       lines)
 
     def test_changes_touch_only_the_addresses_that_changed(self):
-        nft = FakeNft(_listing({'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 9, 900),
-                                        ('tapaaaaaaaa-00', '10.0.0.7', 1, 100)],
-                                'rx4': [('tapaaaaaaaa-00', '10.0.0.5', 9, 900),
-                                        ('tapaaaaaaaa-00', '10.0.0.7', 1, 100)]}))
-        counter = lbc.LinuxBridgeCounters(None, None, runner=nft)
+        nft = FakeNft({'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 9, 900),
+                               ('tapaaaaaaaa-00', '10.0.0.7', 1, 100)],
+                       'rx4': [('tapaaaaaaaa-00', '10.0.0.5', 9, 900),
+                               ('tapaaaaaaaa-00', '10.0.0.7', 1, 100)]})
+        counter = _counters(nft)
         counter.count_addresses([self._details(P1, '10.0.0.5', '10.0.0.8')])
         lines = [line for line in nft.transactions[0] if 'element' in line]
         self.assertEqual(
@@ -175,7 +193,7 @@ class TestNftTransactions(testtools.TestCase):
 
     def test_a_failed_transaction_reads_the_table_again(self):
         nft = FakeNft()
-        counter = lbc.LinuxBridgeCounters(None, None, runner=nft)
+        counter = _counters(nft)
 
         def fail(args, text=None):
             if args == ['-f', '-']:
@@ -205,9 +223,9 @@ def _link(index, port_id, **stats):
 
 class TestLinuxBridgePass(testtools.TestCase):
     def test_one_dump_one_listing_and_a_replug_resets_the_addresses(self):
-        nft = FakeNft(_listing({'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 2, 200)],
-                                'rx4': [('tapaaaaaaaa-00', '10.0.0.5', 1, 100)]}))
-        counter = lbc.LinuxBridgeCounters(None, None, runner=nft)
+        nft = FakeNft({'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 2, 200)],
+                       'rx4': [('tapaaaaaaaa-00', '10.0.0.5', 1, 100)]})
+        counter = _counters(nft)
         counter._dump = FakeDump([_link(7, P1, tx_bytes=500, tx_packets=5),
                                   _link(8, P2), counters.LinkStats(1, 'lo', None, *[0] * 8),
                                   counters.LinkStats(9, 'tapother', P2, *[0] * 8)])
@@ -430,3 +448,17 @@ class TestOvsFlows(testtools.TestCase):
                                   'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
         counter.port_counters([P1])          # the fake's dump is empty: vswitchd restarted
         self.assertEqual(ofctl.bundles[0], ofctl.bundles[1])
+
+
+class TestNftTableFirst(testtools.TestCase):
+    def test_a_pass_before_any_count_does_not_skip_the_table(self):
+        nft = FakeNft()                    # no table yet
+        counter = _counters(nft)
+        counter._dump = FakeDump([_link(7, P1)])
+        self.assertEqual({}, counter.port_counters([P1])[P1].addresses)
+        counter.count_addresses([{'port_id': P1, 'mac_address': 'fa:16:3e:00:00:01',
+                                  'fixed_ips': [{'ip_address': '10.0.0.5'}]}])
+        self.assertIn('add table bridge naas-stats', nft.transactions[0])
+        counter.count_addresses([{'port_id': P2, 'mac_address': 'fa:16:3e:00:00:02',
+                                  'fixed_ips': [{'ip_address': '10.0.0.6'}]}])
+        self.assertNotIn('add table bridge naas-stats', nft.transactions[1])
