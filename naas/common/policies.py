@@ -241,8 +241,15 @@ QUOTA_RULES = [
     _attr('delete_quota', 'rule:admin_only'),
 ]
 
-# Statistics (naas.plugins.statistics): its owner fills this list.
+# Statistics (naas.plugins.statistics), read only: a port's statistics are
+# seen by whoever sees the port (its project, its network's owner); a
+# network's sums only by the network's owner, as they include the traffic of
+# every project's ports on it (a shared network's too).  The host of a port
+# is an administrator's, as binding:host_id.
 STATISTICS_RULES = [
+    _attr('get_port_statistic', 'rule:admin_or_reader or (%s)' % NET_OWNER_READER),
+    _attr('get_port_statistic:host', 'rule:admin_only'),
+    _attr('get_network_statistic', 'rule:admin_or_reader'),
 ]
 
 # Remote-site bridges (naas.plugins.bridges): members manage their project's

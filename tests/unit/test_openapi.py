@@ -17,7 +17,7 @@ from naas.lib import validators
 from tests.fixtures import app
 
 #: Every service plugin, so that the document covers the whole API.
-SERVICE_PLUGINS = ['router', 'security-group', 'qos']
+SERVICE_PLUGINS = ['router', 'security-group', 'qos', 'statistics']
 DOCUMENT = os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'openapi.json')
 
 

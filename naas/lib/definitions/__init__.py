@@ -25,9 +25,11 @@ from naas.lib.definitions import network_availability_zone
 from naas.lib.definitions import network_config
 from naas.lib.definitions import network_mtu
 from naas.lib.definitions import network_mtu_writable
+from naas.lib.definitions import network_statistics
 from naas.lib.definitions import pagination
 from naas.lib.definitions import port
 from naas.lib.definitions import port_security
+from naas.lib.definitions import port_statistics
 from naas.lib.definitions import project_id
 from naas.lib.definitions import provider
 from naas.lib.definitions import qos
@@ -60,7 +62,7 @@ RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
     network, subnet, subnetpool, port, agent, router, floatingip, subnet_route, rbac_policy,
     securitygroup, securitygroup_rule, address_group, default_security_group_rule,
     qos, qos_rule_type, qos_bandwidth_limit_rule, qos_dscp_marking_rule,
-    qos_packet_rate_limit_rule, remote_bridge)}
+    qos_packet_rate_limit_rule, port_statistics, network_statistics, remote_bridge)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
 EXTENSIONS = {extension.ALIAS: extension for extension in (
@@ -83,6 +85,7 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     network_mtu_writable,
     pagination,
     port_security,
+    port_statistics,
     project_id,
     provider,
     qos,

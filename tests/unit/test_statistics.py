@@ -1,0 +1,451 @@
+"""The statistics extension (naas.plugins.statistics): the agents' samples
+stored through the plugin's RPC handler, and what the API shows of them
+through the real WSGI stack.
+
+Totals only grow: across a VIF re-plug (another ``vif``), a counter reset
+(the same ``vif``, lower counters: a driver that lost its counters) and a
+port moving host; samples of a port bound elsewhere or older than the
+stored one are ignored.  Another project sees 404; a network's figures are
+its ports' sums; rates are over the last interval.
+"""
+import threading
+import uuid
+
+import oslo_messaging as messaging
+from prometheus_client import parser as prometheus_parser
+from oslo_messaging.notify import _impl_test as test_notifications
+import sqlalchemy as sa
+import testtools
+import webob
+
+from naas import rpc
+from naas.common import context as naas_context
+from naas.conf import CONF
+from naas.db import api as db_api
+from naas.plugins import manager as plugin_manager
+from naas.plugins.statistics import models
+from naas.rpc import statistics_api
+from tests.fixtures import app
+from tests.unit import test_qos
+
+T0 = 1_800_000_000.0
+
+
+def counters(rx_bytes=0, rx_packets=0, tx_bytes=0, tx_packets=0, rx_dropped=0, tx_dropped=0,
+             rx_errors=0, tx_errors=0):
+    return {'rx_bytes': rx_bytes, 'rx_packets': rx_packets, 'tx_bytes': tx_bytes,
+            'tx_packets': tx_packets, 'rx_dropped': rx_dropped, 'tx_dropped': tx_dropped,
+            'rx_errors': rx_errors, 'tx_errors': tx_errors}
+
+
+def sample(port_id, vif='7', addresses=None, **values):
+    return {'port_id': port_id, 'vif': vif, 'counters': counters(**values),
+            'addresses': addresses or {}}
+
+
+class StatisticsTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.api = self.useFixture(app.APIFixture(service_plugins=['statistics'],
+                                                  agent_down_time=30))
+        self.plugin = plugin_manager.get_manager().services['statistics']
+        for host in ('h1', 'h2'):
+            test_qos.register_agent(host, [])
+        self.network = self.call('POST', '/networks', {'network': {}}, 201)['network']
+        self.call('POST', '/subnets', {'subnet': {
+            'network_id': self.network['id'], 'ip_version': 4, 'cidr': '10.0.0.0/24'}}, 201)
+
+    def call(self, method, path, body=None, expect=None, project='pa', roles='member'):
+        status, data, _ = self.api.call(method, '/v2.0' + path, body, project=project,
+                                        roles=roles)
+        if expect is not None:
+            self.assertEqual(expect, status, data)
+        return data
+
+    def port(self, host='h1', network=None, project='pa', **attrs):
+        """A port of ``project`` bound to ``host`` (an administrator binds it)."""
+        body = dict(attrs, network_id=(network or self.network)['id'], project_id=project)
+        if host:
+            body['binding:host_id'] = host
+        return self.call('POST', '/ports', {'port': body}, 201, roles='admin')['port']
+
+    def override(self, **options):
+        for name, value in options.items():
+            CONF.set_override(name, value, group='statistics')
+            self.addCleanup(CONF.clear_override, name, group='statistics')
+
+    def report(self, host, collected_at, *samples):
+        return self.plugin.report_statistics(host, collected_at, list(samples))
+
+    def stats(self, port_id, **kwargs):
+        return self.call('GET', '/port-statistics/' + port_id, None, 200,
+                         **kwargs)['port_statistic']
+
+
+class TestPortStatistics(StatisticsTestCase):
+
+    def test_port_never_reported_has_zero_counters(self):
+        port = self.port()
+        stats = self.stats(port['id'])
+        self.assertIsNone(stats['collected_at'])
+        self.assertEqual(counters(), {k: stats[k] for k in counters()})
+        self.assertEqual(0.0, stats['rx_bytes_rate'])
+        self.assertEqual([], stats['addresses'])
+        self.assertEqual({'id': port['id'], 'port_id': port['id'],
+                          'network_id': self.network['id'], 'project_id': 'pa',
+                          'device_id': '', 'device_owner': ''},
+                         {k: stats[k] for k in ('id', 'port_id', 'network_id', 'project_id',
+                                                'device_id', 'device_owner')})
+
+    def test_sample_is_shown_with_its_time_and_addresses(self):
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        self.assertEqual(1, self.report('h1', T0, sample(
+            port['id'], rx_bytes=1000, rx_packets=10, tx_bytes=500, tx_packets=5, rx_dropped=1,
+            tx_dropped=2, rx_errors=3, tx_errors=4,
+            addresses={ip: {'rx_bytes': 900, 'rx_packets': 9, 'tx_bytes': 400,
+                            'tx_packets': 4}})))
+        stats = self.stats(port['id'])
+        self.assertEqual(counters(1000, 10, 500, 5, 1, 2, 3, 4),
+                         {k: stats[k] for k in counters()})
+        self.assertEqual('2027-01-15T08:00:00.000000Z', stats['collected_at'])
+        self.assertEqual([{'ip_address': ip, 'rx_bytes': 900, 'rx_packets': 9,
+                           'tx_bytes': 400, 'tx_packets': 4}], stats['addresses'])
+
+    def test_rates_over_the_last_interval(self):
+        port = self.port()
+        self.report('h1', T0, sample(port['id'], rx_bytes=1000, tx_bytes=0, rx_packets=10))
+        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=21000, tx_bytes=5000,
+                                          rx_packets=110, tx_packets=50))
+        stats = self.stats(port['id'])
+        self.assertEqual({'rx_bytes_rate': 2000.0, 'tx_bytes_rate': 500.0,
+                          'rx_packets_rate': 10.0, 'tx_packets_rate': 5.0},
+                         {k: stats[k] for k in ('rx_bytes_rate', 'tx_bytes_rate',
+                                                'rx_packets_rate', 'tx_packets_rate')})
+
+    def test_monotonic_across_a_vif_change(self):
+        port = self.port()
+        self.report('h1', T0, sample(port['id'], vif='7', rx_bytes=5000, tx_packets=40))
+        # Plugged again: a new VIF counting from 0, here already past 0.
+        self.report('h1', T0 + 10, sample(port['id'], vif='9', rx_bytes=6000, tx_packets=1))
+        stats = self.stats(port['id'])
+        self.assertEqual((11000, 41), (stats['rx_bytes'], stats['tx_packets']))
+        self.assertEqual(600.0, stats['rx_bytes_rate'])
+        self.report('h1', T0 + 20, sample(port['id'], vif='9', rx_bytes=7000, tx_packets=2))
+        stats = self.stats(port['id'])
+        self.assertEqual((12000, 42), (stats['rx_bytes'], stats['tx_packets']))
+
+    def test_monotonic_across_a_counter_reset(self):
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        self.report('h1', T0, sample(port['id'], rx_bytes=5000, tx_bytes=300, addresses={
+            ip: {'rx_bytes': 4000, 'rx_packets': 4, 'tx_bytes': 300, 'tx_packets': 3}}))
+        # Same VIF, lower counters: they were reset (an address's too).
+        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=100, tx_bytes=900, addresses={
+            ip: {'rx_bytes': 50, 'rx_packets': 1, 'tx_bytes': 10, 'tx_packets': 1}}))
+        stats = self.stats(port['id'])
+        self.assertEqual((5100, 1200), (stats['rx_bytes'], stats['tx_bytes']))
+        self.assertEqual([{'ip_address': ip, 'rx_bytes': 4050, 'rx_packets': 5,
+                           'tx_bytes': 310, 'tx_packets': 4}], stats['addresses'])
+
+    def test_address_counters_survive_a_vif_change(self):
+        # The drivers keep an address's counters across re-plugs: a new vif
+        # with higher address counters is not a reset of the address.
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        self.report('h1', T0, sample(port['id'], vif='7', rx_bytes=10, addresses={
+            ip: {'rx_bytes': 100, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))
+        self.report('h1', T0 + 10, sample(port['id'], vif='8', rx_bytes=5, addresses={
+            ip: {'rx_bytes': 150, 'rx_packets': 2, 'tx_bytes': 0, 'tx_packets': 0}}))
+        stats = self.stats(port['id'])
+        self.assertEqual(15, stats['rx_bytes'])
+        self.assertEqual(150, stats['addresses'][0]['rx_bytes'])
+
+    def test_monotonic_across_a_host_move(self):
+        port = self.port(host='h1')
+        self.report('h1', T0, sample(port['id'], vif='7', rx_bytes=5000))
+        self.call('PUT', '/ports/' + port['id'], {'port': {'binding:host_id': 'h2'}}, 200,
+                  roles='admin')
+        # The old host's late samples are not the port's any more.
+        self.assertEqual(0, self.report('h1', T0 + 10, sample(port['id'], vif='7',
+                                                              rx_bytes=9000)))
+        # The new host's VIF happens to have the same identity: still a new VIF.
+        self.report('h2', T0 + 20, sample(port['id'], vif='7', rx_bytes=6000))
+        stats = self.stats(port['id'], roles='admin')
+        self.assertEqual(11000, stats['rx_bytes'])
+        self.assertEqual('h2', stats['host'])
+
+    def test_unbound_port_and_unknown_port_are_ignored(self):
+        unbound = self.port(host=None)
+        self.assertEqual(0, self.report('h1', T0, sample(unbound['id'], rx_bytes=1),
+                                        sample(str(uuid.uuid4()), rx_bytes=1)))
+        self.assertIsNone(self.stats(unbound['id'])['collected_at'])
+
+    def test_older_or_repeated_sample_is_ignored(self):
+        port = self.port()
+        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=5000))
+        self.assertEqual(0, self.report('h1', T0 + 10, sample(port['id'], rx_bytes=5000)))
+        self.assertEqual(0, self.report('h1', T0, sample(port['id'], rx_bytes=4000)))
+        self.assertEqual(5000, self.stats(port['id'])['rx_bytes'])
+
+    def test_removed_address_is_no_longer_shown(self):
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        zero = {'rx_bytes': 0, 'rx_packets': 0, 'tx_bytes': 0, 'tx_packets': 0}
+        self.report('h1', T0, sample(port['id'], addresses={ip: zero, '10.0.0.200': zero}))
+        self.assertEqual(2, len(self.stats(port['id'])['addresses']))
+        self.report('h1', T0 + 10, sample(port['id'], addresses={ip: zero}))
+        self.assertEqual([ip], [a['ip_address'] for a in self.stats(port['id'])['addresses']])
+
+    def test_batch_of_many_ports(self):
+        ports = [self.port() for _ in range(3)]
+        self.assertEqual(3, self.report('h1', T0, *[
+            sample(port['id'], rx_bytes=100 * i) for i, port in enumerate(ports)]))
+        listed = self.call('GET', '/port-statistics?network_id=' + self.network['id'], None,
+                           200)['port_statistics']
+        self.assertEqual(sorted((p['id'], 100 * i) for i, p in enumerate(ports)),
+                         sorted((s['port_id'], s['rx_bytes']) for s in listed))
+
+    def test_rows_go_with_the_port(self):
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        self.report('h1', T0, sample(port['id'], rx_bytes=1, addresses={
+            ip: {'rx_bytes': 1, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))
+        self.call('DELETE', '/ports/' + port['id'], None, 204)
+        self.call('GET', '/port-statistics/' + port['id'], None, 404)
+        counts = db_api.retry(lambda ctx: [
+            ctx.connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+            for table in (models.port_statistics, models.port_address_statistics)],
+            naas_context.get_admin_context())
+        self.assertEqual([0, 0], counts)
+
+
+class TestRPC(StatisticsTestCase):
+
+    def test_agent_cast_is_stored(self):
+        """StatisticsAPI's cast reaches the plugin's listener (in-process
+        transport) and is stored."""
+        port = self.port()
+        stored = threading.Event()
+        handler = self.plugin.report_statistics
+
+        def report_statistics(*args):
+            # (The test's in-memory database is one connection: the API is
+            # read once the listener's transaction is over.)
+            try:
+                return handler(*args)
+            finally:
+                stored.set()
+
+        self.plugin.report_statistics = report_statistics
+        rpc.cleanup()
+        self.addCleanup(rpc.cleanup)
+        for server in self.plugin.start_rpc_listeners():
+            self.addCleanup(server.wait)
+            self.addCleanup(server.stop)
+        statistics_api.StatisticsAPI('h1').report_statistics(
+            {}, T0, [sample(port['id'], rx_bytes=42)])
+        self.assertTrue(stored.wait(10), 'the cast did not reach the plugin')
+        self.assertEqual(42, self.stats(port['id'])['rx_bytes'])
+
+
+class TestVisibility(StatisticsTestCase):
+
+    def test_other_project_gets_404(self):
+        port = self.port()
+        self.report('h1', T0, sample(port['id'], rx_bytes=1))
+        self.call('GET', '/port-statistics/' + port['id'], None, 404, project='pb')
+        self.call('GET', '/network-statistics/' + self.network['id'], None, 404, project='pb')
+        self.assertEqual([], self.call('GET', '/port-statistics', None, 200,
+                                       project='pb')['port_statistics'])
+        self.assertEqual([], self.call('GET', '/network-statistics', None, 200,
+                                       project='pb')['network_statistics'])
+
+    def test_admin_sees_all_and_the_host(self):
+        port = self.port()
+        self.assertNotIn('host', self.stats(port['id']))
+        self.assertEqual('h1', self.stats(port['id'], project='pb', roles='admin')['host'])
+
+    def test_shared_network(self):
+        """A project sees its own port on another's shared network, not the
+        network's sums; the network's owner sees every port on it."""
+        shared = self.call('POST', '/networks', {'network': {'shared': True}}, 201,
+                           roles='admin')['network']
+        self.call('POST', '/subnets', {'subnet': {
+            'network_id': shared['id'], 'ip_version': 4, 'cidr': '10.1.0.0/24'}}, 201)
+        theirs = self.port(network=shared, project='pb')
+        self.stats(theirs['id'], project='pb')
+        self.call('GET', '/network-statistics/' + shared['id'], None, 404, project='pb')
+        self.stats(theirs['id'], project='pa')
+        self.call('GET', '/network-statistics/' + shared['id'], None, 200, project='pa')
+
+
+class TestNetworkStatistics(StatisticsTestCase):
+
+    def test_sums_over_all_ports(self):
+        vm = self.port(device_owner='compute:nova')
+        dhcp = self.port(device_owner='network:dhcp', project='pa')
+        unreported = self.port()
+        self.report('h1', T0, sample(vm['id'], rx_bytes=100, tx_packets=1),
+                    sample(dhcp['id'], rx_bytes=10, tx_packets=2, rx_errors=1))
+        self.report('h1', T0 + 10, sample(vm['id'], rx_bytes=1100, tx_packets=1),
+                    sample(dhcp['id'], rx_bytes=110, tx_packets=2, rx_errors=1))
+        stats = self.call('GET', '/network-statistics/' + self.network['id'], None,
+                          200)['network_statistic']
+        self.assertEqual(dict(counters(rx_bytes=1210, tx_packets=3, rx_errors=1),
+                              port_count=3, rx_bytes_rate=110.0, network_id=self.network['id'],
+                              project_id='pa', collected_at='2027-01-15T08:00:10.000000Z'),
+                         {k: stats[k] for k in list(counters()) + [
+                             'port_count', 'rx_bytes_rate', 'network_id', 'project_id',
+                             'collected_at']})
+        device_owners = {s['port_id']: s['device_owner'] for s in self.call(
+            'GET', '/port-statistics', None, 200)['port_statistics']}
+        self.assertEqual({vm['id']: 'compute:nova', dhcp['id']: 'network:dhcp',
+                          unreported['id']: ''}, device_owners)
+
+    def test_network_without_ports(self):
+        empty = self.call('POST', '/networks', {'network': {}}, 201)['network']
+        stats = self.call('GET', '/network-statistics/' + empty['id'], None,
+                          200)['network_statistic']
+        self.assertEqual((0, 0, None), (stats['port_count'], stats['rx_bytes'],
+                                        stats['collected_at']))
+
+    def test_list_filters_and_pages(self):
+        other = self.call('POST', '/networks', {'network': {}}, 201)['network']
+        listed = self.call('GET', '/network-statistics?network_id=' + other['id'], None,
+                           200)['network_statistics']
+        self.assertEqual([other['id']], [n['id'] for n in listed])
+        page = self.call('GET', '/network-statistics?limit=1', None, 200)
+        self.assertEqual(1, len(page['network_statistics']))
+        self.assertEqual('next', page['network_statistics_links'][0]['rel'])
+
+
+class TestReadOnly(StatisticsTestCase):
+
+    def test_no_writes(self):
+        port = self.port()
+        self.call('POST', '/port-statistics', {'port_statistic': {}}, 405)
+        self.call('PUT', '/port-statistics/' + port['id'], {'port_statistic': {}}, 405)
+        self.call('DELETE', '/network-statistics/' + self.network['id'], None, 405)
+
+    def test_not_served_without_the_plugin(self):
+        api = self.useFixture(app.APIFixture())
+        status, _, _ = api.call('GET', '/v2.0/port-statistics', project='pa', roles='member')
+        self.assertEqual(501, status)
+
+
+class TestNotifications(StatisticsTestCase):
+
+    def setUp(self):
+        super().setUp()
+        messaging.get_notification_transport(CONF)  # registers its options
+        CONF.set_override('driver', ['test'], group='oslo_messaging_notifications')
+        self.addCleanup(CONF.clear_override, 'driver', group='oslo_messaging_notifications')
+        test_notifications.reset()
+        self.addCleanup(test_notifications.reset)
+
+    def test_batch_is_notified_with_ceilometer_meter_names(self):
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        self.report('h1', T0, sample(port['id'], rx_bytes=100, tx_packets=2, rx_dropped=1,
+                                     addresses={ip: {'rx_bytes': 90, 'rx_packets': 1,
+                                                     'tx_bytes': 0, 'tx_packets': 0}}))
+        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=300, tx_packets=4, rx_dropped=1))
+        self.assertEqual(2, len(test_notifications.NOTIFICATIONS))
+        _, message, priority, _ = test_notifications.NOTIFICATIONS[0]
+        self.assertEqual(('INFO', 'port.statistics'), (priority, message['event_type']))
+        first = message['payload']
+        self.assertEqual(('h1', '2027-01-15T08:00:00.000000Z'),
+                         (first['host'], first['collected_at']))
+        self.assertEqual({'port_id': port['id'], 'network_id': self.network['id'],
+                          'project_id': 'pa', 'device_id': '',
+                          'network.incoming.bytes': 100, 'network.incoming.packets': 0,
+                          'network.outgoing.bytes': 0, 'network.outgoing.packets': 2,
+                          'network.incoming.packets.drop': 1,
+                          'network.outgoing.packets.drop': 0,
+                          'network.incoming.packets.error': 0,
+                          'network.outgoing.packets.error': 0,
+                          'network.incoming.bytes.rate': 0.0,
+                          'network.outgoing.bytes.rate': 0.0,
+                          'network.incoming.packets.rate': 0.0,
+                          'network.outgoing.packets.rate': 0.0,
+                          'addresses': [{'ip_address': ip, 'network.incoming.bytes': 90,
+                                         'network.incoming.packets': 1,
+                                         'network.outgoing.bytes': 0,
+                                         'network.outgoing.packets': 0}]},
+                         first['ports'][0])
+        second = test_notifications.NOTIFICATIONS[1][1]['payload']['ports'][0]
+        self.assertEqual((300, 20.0, 0.2), (second['network.incoming.bytes'],
+                                            second['network.incoming.bytes.rate'],
+                                            second['network.outgoing.packets.rate']))
+
+    def test_option_turns_them_off(self):
+        self.override(notifications=False)
+        port = self.port()
+        self.report('h1', T0, sample(port['id'], rx_bytes=100))
+        self.assertEqual([], test_notifications.NOTIFICATIONS)
+
+    def test_nothing_stored_nothing_sent(self):
+        self.report('h1', T0, sample(str(uuid.uuid4()), rx_bytes=100))
+        self.assertEqual([], test_notifications.NOTIFICATIONS)
+
+
+class TestPrometheus(StatisticsTestCase):
+
+    def scrape(self, remote_addr='127.0.0.1', path='/metrics', method='GET'):
+        request = webob.Request.blank(path, method=method)
+        request.remote_addr = remote_addr
+        return request.get_response(self.api.app)
+
+    def series(self, response):
+        """{(metric, frozenset of labels): value} of a text exposition."""
+        return {(s.name, frozenset(s.labels.items())): s.value
+                for family in prometheus_parser.text_string_to_metric_families(response.text)
+                for s in family.samples}
+
+    def test_port_and_network_series(self):
+        vm = self.port(device_owner='compute:nova')
+        dhcp = self.port(device_owner='network:dhcp')
+        self.port()  # never reported: counted on the network, no series
+        self.report('h1', T0, sample(vm['id'], rx_bytes=100, tx_errors=2),
+                    sample(dhcp['id'], rx_bytes=10))
+        response = self.scrape()
+        self.assertEqual(200, response.status_int)
+        self.assertTrue(response.content_type.startswith('text/plain'))
+        series = self.series(response)
+        net = self.network['id']
+        vm_labels = frozenset({'port_id': vm['id'], 'network_id': net, 'project_id': 'pa',
+                               'device_owner': 'compute:nova'}.items())
+        net_labels = frozenset({'network_id': net, 'project_id': 'pa'}.items())
+        self.assertEqual(100, series['naas_port_rx_bytes_total', vm_labels])
+        self.assertEqual(2, series['naas_port_tx_errors_total', vm_labels])
+        self.assertEqual(110, series['naas_network_rx_bytes_total', net_labels])
+        self.assertEqual(3, series['naas_network_ports', net_labels])
+        self.assertEqual(T0, series['naas_network_collected_timestamp_seconds', net_labels])
+        self.assertEqual(2, len([key for key in series if key[0] == 'naas_port_rx_bytes_total']))
+
+    def test_cardinality_bound(self):
+        self.override(prometheus_max_ports=1)
+        first, second = self.port(), self.port()
+        self.report('h1', T0, sample(first['id'], rx_bytes=1), sample(second['id'], rx_bytes=2))
+        series = self.series(self.scrape())
+        self.assertEqual([], [key for key in series if key[0].startswith('naas_port_')])
+        net_labels = frozenset({'network_id': self.network['id'], 'project_id': 'pa'}.items())
+        self.assertEqual(3, series['naas_network_rx_bytes_total', net_labels])
+
+    def test_only_allowed_clients(self):
+        self.assertEqual(403, self.scrape('192.0.2.10').status_int)
+        self.assertEqual(200, self.scrape('::1').status_int)
+        self.override(prometheus_allowed_cidrs=['192.0.2.0/24'])
+        self.assertEqual(200, self.scrape('192.0.2.10').status_int)
+        self.assertEqual(403, self.scrape('127.0.0.1').status_int)
+
+    def test_disabled_or_not_loaded_is_404(self):
+        self.assertEqual(405, self.scrape(method='POST').status_int)
+        self.override(prometheus_enabled=False)
+        self.assertEqual(404, self.scrape().status_int)
+        api = self.useFixture(app.APIFixture())
+        request = webob.Request.blank('/metrics')
+        request.remote_addr = '127.0.0.1'
+        self.assertEqual(404, request.get_response(api.app).status_int)

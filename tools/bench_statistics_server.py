@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Benchmark the server side of the statistics extension (naas.plugins.statistics).
+
+    .venv/bin/python tools/bench_statistics_server.py [--db sqlite|postgresql]
+        [--hosts 100] [--ports-per-host 500] [--network-ports 1000]
+        [--scrape-ports 10000] [--repeat 20] [--json FILE]
+
+In one process, as one naas-server API worker runs (the plugin, the real
+paste pipeline, no HTTP socket): a fresh database (a SQLite file in a
+temporary directory, or a private PostgreSQL of tools.harness.servers;
+migrated to head), ``service_plugins = statistics``, notifications off (no
+[oslo_messaging_notifications] driver).  Networks of ``--network-ports``
+ports each are written directly into the core tables (what 50,000 port
+creates through the API would make, without the minutes they take), bound
+round-robin to ``--hosts`` hosts.
+
+* ``ingest``: one reporting interval of every host: ``--hosts`` batches of
+  ``--ports-per-host`` samples (one address per port), stored one after the
+  other by the plugin's RPC handler (report_statistics: its transaction, no
+  transport); measured twice: the first interval (rows inserted) and the
+  second (rows replaced, rates computed).  Goal: <= 1 s for 100 x 500.
+* ``network``: GET /v2.0/network-statistics/{id} of a network with
+  ``--network-ports`` ports, as its owner (p50 and p99 of ``--repeat``).
+  Goal: <= 20 ms for 1,000 ports.
+* ``scrape``: GET /metrics with ``--scrape-ports`` ports, each with its
+  per-port series (p50 of ``--repeat`` / 4).  Goal: <= 500 ms for 10,000
+  ports.  Measured before the other hosts' ports are added; then once more
+  with every port, above [statistics] prometheus_max_ports (network series
+  only).
+
+Prints a Markdown table; exit status 0 when every goal is met.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import fixtures  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+import webob  # noqa: E402
+
+from naas.conf import CONF  # noqa: E402
+from naas.db import api as db_api  # noqa: E402
+from naas.db import migration  # noqa: E402
+from naas.db import models  # noqa: E402
+from naas.plugins import manager as plugin_manager  # noqa: E402
+from tools.harness import servers  # noqa: E402
+
+PROJECT = 'bench-project'
+NOW = '2026-11-30T00:00:00Z'
+GOALS_MS = {'ingest': 1000.0, 'network': 20.0, 'scrape': 500.0}
+
+
+def configure(db_url):
+    CONF([], project='naas', default_config_files=[])
+    CONF.set_override('service_plugins', ['statistics'])
+    CONF.set_override('notifications', False, group='statistics')
+    engine = db_api.create_engine(db_url)
+    db_api.set_engine(engine)
+    migration.upgrade('head', engine)
+    plugin_manager.reset()
+    from naas.api import wsgi
+    return wsgi.load_app(), engine
+
+
+def add_ports(engine, hosts, networks, network_ports):
+    """``networks`` networks of ``network_ports`` ports each, bound
+    round-robin to ``hosts``: {host: [port ids]} and the network ids."""
+    net_rows, port_rows, by_host = [], [], {host: [] for host in hosts}
+    network_ids = []
+    for _ in range(networks):
+        net_id = str(uuid.uuid4())
+        network_ids.append(net_id)
+        net_rows.append({'id': net_id, 'project_id': PROJECT, 'name': '', 'description': '',
+                         'created_at': NOW, 'updated_at': NOW, 'revision_number': 0,
+                         'tags': '[]', 'status': 'ACTIVE', 'admin_state_up': True,
+                         'shared': False, 'router_external': False, 'mtu': 1450,
+                         'port_security_enabled': True, 'availability_zone_hints': '[]'})
+        for i in range(network_ports):
+            port_id = str(uuid.uuid4())
+            host = hosts[len(port_rows) % len(hosts)]
+            by_host[host].append(port_id)
+            n = len(port_rows)
+            port_rows.append({
+                'id': port_id, 'project_id': PROJECT, 'name': '', 'description': '',
+                'created_at': NOW, 'updated_at': NOW, 'revision_number': 0, 'tags': '[]',
+                'network_id': net_id, 'mac_address': 'fa:16:3e:%02x:%02x:%02x' % (
+                    n >> 16 & 255, n >> 8 & 255, n & 255),
+                'admin_state_up': True, 'status': 'ACTIVE', 'device_id': str(uuid.uuid4()),
+                'device_owner': 'compute:nova', 'port_security_enabled': True,
+                'dns_name': '', 'security_groups': '[]', 'allowed_address_pairs': '[]',
+                'binding_host_id': host, 'binding_vnic_type': 'normal',
+                'binding_vif_type': 'bridge', 'binding_vif_details': '{}',
+                'binding_profile': '{}', 'fixed_ips': '[]'})
+    with engine.begin() as conn:
+        conn.execute(models.networks.insert(), net_rows)
+        for start in range(0, len(port_rows), 5000):
+            conn.execute(models.ports.insert(), port_rows[start:start + 5000])
+    return by_host, network_ids
+
+
+def batch(port_ids, step):
+    """One host's samples of interval ``step`` (counters grow each time)."""
+    samples = []
+    for i, port_id in enumerate(port_ids):
+        base = (i + 1) * 1000 * step
+        samples.append({
+            'port_id': port_id, 'vif': str(i + 10),
+            'counters': {'rx_bytes': base, 'rx_packets': base // 100, 'tx_bytes': base // 2,
+                         'tx_packets': base // 200, 'rx_dropped': 0, 'tx_dropped': 0,
+                         'rx_errors': 0, 'tx_errors': 0},
+            'addresses': {'10.%d.%d.%d' % (i >> 16 & 255, i >> 8 & 255, i & 255): {
+                'rx_bytes': base // 2, 'rx_packets': base // 200, 'tx_bytes': base // 4,
+                'tx_packets': base // 400}}})
+    return samples
+
+
+def ingest(plugin, by_host, collected_at, step):
+    """Seconds to store one interval of every host, one batch at a time."""
+    batches = [(host, batch(port_ids, step)) for host, port_ids in by_host.items()]
+    start = time.perf_counter()
+    stored = sum(plugin.report_statistics(host, collected_at, samples)
+                 for host, samples in batches)
+    elapsed = time.perf_counter() - start
+    expected = sum(len(samples) for _, samples in batches)
+    if stored != expected:
+        raise RuntimeError('stored %d samples of %d' % (stored, expected))
+    return elapsed
+
+
+def timed_get(app, path, repeat, **headers):
+    """Milliseconds of ``repeat`` GETs (all must answer 200)."""
+    times = []
+    for _ in range(repeat):
+        request = webob.Request.blank(path)
+        request.remote_addr = '127.0.0.1'
+        for name, value in headers.items():
+            request.headers[name] = value
+        start = time.perf_counter()
+        response = request.get_response(app)
+        times.append((time.perf_counter() - start) * 1000.0)
+        if response.status_int != 200:
+            raise RuntimeError('%s: %s %s' % (path, response.status, response.text[:300]))
+    times.sort()
+    return {'p50_ms': statistics.median(times),
+            'p99_ms': times[min(len(times) - 1, int(len(times) * 0.99))],
+            'bytes': len(response.body)}
+
+
+def run(args, db_url):
+    app, engine = configure(db_url)
+    plugin = plugin_manager.get_manager().services['statistics']
+    hosts = ['host-%03d' % i for i in range(args.hosts)]
+    results = {}
+    # 1. The scrape's and the network's ports, on as many hosts as they fill.
+    scrape_hosts = hosts[:max(1, args.scrape_ports // args.ports_per_host)]
+    by_host, network_ids = add_ports(engine, scrape_hosts,
+                                     args.scrape_ports // args.network_ports, args.network_ports)
+    t0 = time.time()
+    ingest(plugin, by_host, t0, 1)
+    ingest(plugin, by_host, t0 + 10, 2)
+    owner = {'X-Project-Id': PROJECT, 'X-Roles': 'member'}
+    results['network'] = timed_get(app, '/v2.0/network-statistics/' + network_ids[0],
+                                   args.repeat, **owner)
+    results['network']['ports'] = args.network_ports
+    results['scrape'] = timed_get(app, '/metrics', max(3, args.repeat // 4))
+    results['scrape']['ports'] = args.scrape_ports
+    # 2. Every host's ports: one interval of all of them, twice.
+    rest = hosts[len(scrape_hosts):]
+    if rest:
+        more, _ = add_ports(engine, rest,
+                            len(rest) * args.ports_per_host // args.network_ports,
+                            args.network_ports)
+        by_host.update(more)
+    ports = sum(len(p) for p in by_host.values())
+    results['ingest_first'] = {'ms': ingest(plugin, by_host, t0 + 20, 3) * 1000.0,
+                               'ports': ports, 'batches': len(by_host)}
+    results['ingest'] = {'ms': ingest(plugin, by_host, t0 + 30, 4) * 1000.0,
+                         'ports': ports, 'batches': len(by_host)}
+    results['scrape_all'] = timed_get(app, '/metrics', 3)
+    results['scrape_all']['ports'] = ports
+    with engine.connect() as conn:
+        results['rows'] = {table: conn.execute(sa.text('SELECT count(*) FROM %s' % table))
+                           .scalar() for table in ('port_statistics', 'port_address_statistics')}
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--db', choices=('sqlite', 'postgresql'), default='sqlite')
+    parser.add_argument('--hosts', type=int, default=100)
+    parser.add_argument('--ports-per-host', type=int, default=500)
+    parser.add_argument('--network-ports', type=int, default=1000)
+    parser.add_argument('--scrape-ports', type=int, default=10000)
+    parser.add_argument('--repeat', type=int, default=20)
+    parser.add_argument('--json')
+    args = parser.parse_args()
+    with fixtures.TempDir() as tmp:
+        if args.db == 'sqlite':
+            results = run(args, 'sqlite:///%s' % os.path.join(tmp.path, 'naas.sqlite'))
+        else:
+            with servers.PostgreSQLServer() as pg:
+                results = run(args, pg.create_database())
+        db_api.set_engine(None)
+    load = os.getloadavg()
+    print('statistics server, %s, load %.1f %.1f %.1f\n' % ((args.db,) + load))
+    print('| measure | figure | goal |\n|---|---|---|')
+    ingest_ms = results['ingest']['ms']
+    rows = [
+        ('ingest, %d hosts x %d ports, first interval (inserts)' % (
+            args.hosts, args.ports_per_host), '%.0f ms' % results['ingest_first']['ms'], ''),
+        ('ingest, %d hosts x %d ports, next interval' % (args.hosts, args.ports_per_host),
+         '%.0f ms' % ingest_ms, '<= 1000 ms'),
+        ('network statistics, %d ports (p50 / p99)' % args.network_ports,
+         '%.1f / %.1f ms' % (results['network']['p50_ms'], results['network']['p99_ms']),
+         '<= 20 ms'),
+        ('Prometheus scrape, %d ports (p50, %d kB)' % (
+            args.scrape_ports, results['scrape']['bytes'] // 1024),
+         '%.0f ms' % results['scrape']['p50_ms'], '<= 500 ms'),
+        ('Prometheus scrape, %d ports, network series only (p50)' % (
+            results['scrape_all']['ports']), '%.0f ms' % results['scrape_all']['p50_ms'], ''),
+    ]
+    for row in rows:
+        print('| %s | %s | %s |' % row)
+    print('\nrows stored: %s' % results['rows'])
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(results, load=load, args=vars(args)), f, indent=1)
+    met = (ingest_ms <= GOALS_MS['ingest'] and results['network']['p50_ms'] <= GOALS_MS['network']
+           and results['scrape']['p50_ms'] <= GOALS_MS['scrape'])
+    return 0 if met else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
