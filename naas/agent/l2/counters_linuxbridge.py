@@ -113,42 +113,57 @@ def element_lines(verb, ifname, addresses):
             for name, items in sorted(by_set.items())]
 
 
-def parse_elements(data, offset, end):
+def _decode_key(raw):
+    """(ifname, address) of an element's key: IFNAMSIZ bytes of name, then
+    the address (4 or 16 bytes)."""
+    address = raw[IFNAMSIZ:]
+    return (raw[:IFNAMSIZ].split(b'\0', 1)[0].decode(),
+            socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6, address))
+
+
+def _counter(data, expression):
+    """(packets, bytes) of a counter expression's attributes (span)."""
+    expr = ip_lib._attrs(data, *expression)
+    if NFTA_EXPR_DATA not in expr:
+        return 0, 0
+    counter = ip_lib._attrs(data, *expr[NFTA_EXPR_DATA])
+    return (_BE64.unpack_from(data, counter[NFTA_COUNTER_PACKETS][0])[0]
+            if NFTA_COUNTER_PACKETS in counter else 0,
+            _BE64.unpack_from(data, counter[NFTA_COUNTER_BYTES][0])[0]
+            if NFTA_COUNTER_BYTES in counter else 0)
+
+
+def parse_elements(data, offset, end, keys=None):
     """[(ifname, address, packets, bytes)] of one NFT_MSG_NEWSETELEM body
     (after the nlmsghdr) of a set keyed ``ifname . ipv4_addr`` or
-    ``ifname . ipv6_addr`` with a counter per element."""
+    ``ifname . ipv6_addr`` with a counter per element.  ``keys``: a dict
+    that caches decoded keys from one dump to the next."""
     attrs = ip_lib._attrs(data, offset + _NFGENMSG.size, end)
     if NFTA_SET_ELEM_LIST_ELEMENTS not in attrs:
         return []
+    keys = {} if keys is None else keys
     out = []
     position, stop = attrs[NFTA_SET_ELEM_LIST_ELEMENTS]
     while position + 4 <= stop:
         length = ip_lib._RTATTR.unpack_from(data, position)[0]
         element = ip_lib._attrs(data, position + 4, position + length)
-        position += ip_lib._align(length)
+        position += (length + 3) & ~3
         if NFTA_SET_ELEM_KEY not in element:
             continue
-        key = ip_lib._attrs(data, *element[NFTA_SET_ELEM_KEY])[NFTA_DATA_VALUE]
-        raw = bytes(data[key[0]:key[1]])
-        address = raw[IFNAMSIZ:]
+        # The key attribute holds one NFTA_DATA_VALUE: its payload follows
+        # its 4-byte header.
+        key_start, key_end = element[NFTA_SET_ELEM_KEY]
+        raw = bytes(data[key_start + 4:key_end])
+        decoded = keys.get(raw)
+        if decoded is None:
+            decoded = keys[raw] = _decode_key(raw)
         expression = element.get(NFTA_SET_ELEM_EXPR)
         if expression is None and NFTA_SET_ELEM_EXPRESSIONS in element:
             # a list of expressions: the counter is the set's only one
             expression = ip_lib._attrs(data, *element[NFTA_SET_ELEM_EXPRESSIONS]).get(
                 NFTA_LIST_ELEM)
-        packets = nbytes = 0
-        if expression is not None:
-            expr = ip_lib._attrs(data, *expression)
-            if NFTA_EXPR_DATA in expr:
-                counter = ip_lib._attrs(data, *expr[NFTA_EXPR_DATA])
-                if NFTA_COUNTER_PACKETS in counter:
-                    packets = _BE64.unpack_from(data, counter[NFTA_COUNTER_PACKETS][0])[0]
-                if NFTA_COUNTER_BYTES in counter:
-                    nbytes = _BE64.unpack_from(data, counter[NFTA_COUNTER_BYTES][0])[0]
-        out.append((raw[:IFNAMSIZ].split(b'\0', 1)[0].decode(),
-                    socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6,
-                                     address),
-                    packets, nbytes))
+        packets, nbytes = _counter(data, expression) if expression is not None else (0, 0)
+        out.append((decoded[0], decoded[1], packets, nbytes))
     return out
 
 
@@ -182,6 +197,7 @@ class ElementReader:
         self._route = ip.call(lambda ipr: ip_lib._RawRoute(
             socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)))
         self._lock = threading.Lock()
+        self._keys = {}           # element key bytes -> (ifname, address)
 
     def __call__(self):
         """{set name: [(ifname, address, packets, bytes)]}, or None when the
@@ -201,7 +217,9 @@ class ElementReader:
                     raise
                 out[name] = [element for kind, data, start, end in answers
                              if kind == NFT_NEWSETELEM
-                             for element in parse_elements(data, start, end)]
+                             for element in parse_elements(data, start, end, self._keys)]
+            if len(self._keys) > 2 * sum(map(len, out.values())) + 64:
+                self._keys = {}         # keys of elements long deleted
         return out
 
     def close(self):
