@@ -51,6 +51,7 @@ const SPARK_H = 24;
 const history = new Map();  // statistics id -> {collectedAt, last, points: [[rx, tx]]}
 let mode = sessionStorage.getItem(TOKEN_KEY) ? 'keystone' : 'unknown';
 let timer = null;
+let generation = 0;  // of the latest poll: an older one still answering is dropped
 
 class Unauthorized extends Error {}
 
@@ -81,6 +82,7 @@ async function list(collection) {
 
 async function poll() {
   clearTimeout(timer);
+  const mine = ++generation;
   try {
     const aliases = new Set((await get('extensions')).extensions.map(e => e.alias));
     const statistics = aliases.has(STATISTICS_ALIAS);
@@ -88,6 +90,9 @@ async function poll() {
       list('networks'), list('subnets'), aliases.has('router') ? list('routers') : [],
       list('ports'), statistics ? list('port-statistics') : [],
       statistics ? list('network-statistics') : []]);
+    if (mine !== generation) {
+      return;  // credentials changed meanwhile: the newer poll draws
+    }
     if (mode === 'unknown') {
       mode = 'noauth';
     }
@@ -101,6 +106,9 @@ async function poll() {
     document.body.dataset.statistics = statistics ? 'present' : 'absent';
     setState('ok', `updated ${new Date().toLocaleTimeString()}`);
   } catch (error) {
+    if (mine !== generation) {
+      return;
+    }
     if (error instanceof Unauthorized) {
       // Nothing of what an earlier token showed stays on the page.
       mode = 'keystone';
