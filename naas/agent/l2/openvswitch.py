@@ -97,6 +97,7 @@ from naas.agent.l2 import hooks
 from naas.agent.l2 import ovs_firewall
 from naas.agent.l2 import ovs_flows as flows
 from naas.agent.l2 import qos_ovs
+from naas.agent.l2 import remote_ovs
 from naas.host import offload
 from naas.host import ovs_lib
 from naas.host import vif as host_vif
@@ -125,7 +126,8 @@ class PortState:
         self.ofport = ofport
 
 
-class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters):
+class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
+                         hooks.RemoteTunnels):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
     qos_rule_types = qos_ovs.OvsQoS.RULE_TYPES
 
@@ -147,6 +149,10 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.ofctl = ovs_lib.OFCtl(ovs_lib.rundir_of(self.connection))
         self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
         self.counters = counters_ovs.OvsCounters(lambda: self.api, self.ofctl, self.int_br)
+        self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
+        self.remotes = remote_ovs.OvsRemotes(
+            lambda: self.api, ovs_lib.rundir_of(self.connection), self.int_br, self.tunnel_ip,
+            lambda network_id: self.vlans.get(network_id))
         self._api = None
         self._lock = threading.RLock()
         self._batch_depth = 0
@@ -597,6 +603,17 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
     def uncount_port(self, port_id):
         self.counters.uncount_port(port_id)
 
+    # ---- hooks.RemoteTunnels: tunnel ports on br-int (remote_ovs) --------------
+
+    def set_remotes(self, network_id, remotes):
+        with self._lock:
+            self.remotes.set_remotes(network_id, remotes)
+            self._changed()     # the firewall's flows of the tunnel ports
+
+    def reconcile_remotes(self, wanted):
+        with self._lock:
+            self.remotes.reconcile_remotes(wanted)
+
     # ---- applying --------------------------------------------------------------
 
     def flush(self):
@@ -783,6 +800,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                     ofport, lvid, ofport in layout.dead_ofports)
         others = [(state.ofport, self.vlans.get(state.network_id))
                   for port_id, state in self.ports.items() if port_id not in bindings]
+        others += self.remotes.others()
         names = {flows.int_patch_name(bridge) for bridge in self.mappings.values()}
         if self.tunnel_ip:
             names.add(PATCH_TUN)
