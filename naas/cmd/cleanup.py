@@ -128,11 +128,14 @@ class Cleaner:
                     h.del_link(lk.index)
 
     def root_nft_tables(self):
-        """The nftables tables of the Linux bridge driver's port filter and
-        QoS in the root namespace (in a host namespace they go with it)."""
+        """The nftables tables of the Linux bridge driver's port filter, QoS
+        and address counters in the root namespace (in a host namespace they
+        go with it)."""
+        from naas.agent.l2 import counters_linuxbridge
         from naas.agent.l2 import nft_firewall
         from naas.agent.l2 import qos_tc
-        ours = set(nft_firewall.TABLES) | {(qos_tc.NFT_FAMILY, qos_tc.NFT_TABLE)}
+        ours = set(nft_firewall.TABLES) | {(qos_tc.NFT_FAMILY, qos_tc.NFT_TABLE),
+                                           tuple(counters_linuxbridge.TABLE.split())}
         listed = subprocess.run(['nft', 'list', 'tables'], capture_output=True, text=True)
         present = {tuple(line.split()[1:3]) for line in listed.stdout.splitlines()
                    if line.startswith('table ')}
