@@ -29,6 +29,13 @@ the port filter (a packet it drops was counted); flow bytes are Ethernet
 frame bytes (naas.agent.l2.counters).  ovs-vswitchd updates flow
 statistics from the datapath about once a second.
 
+So an address's tx is what reached ovs-vswitchd, where the port's tx is
+what the kernel took from the VM: on the userspace datapath (netdev,
+AF_PACKET ports) frames the VM sends faster than ovs-vswitchd reads them
+are dropped at its socket and count in the port's tx only (a burst of
+20,000 UDP datagrams on a loaded test machine: port tx 20,001, address tx
+6,548, the receiver got 6,549).  The kernel datapath has no such queue.
+
 Flows are keyed by MAC and address, which a VIF plugged again keeps: when
 a port's ``vif`` changes between two passes its flows are replaced
 (counters at 0), as the port counters start again.  A pass that finds the
