@@ -1,6 +1,9 @@
-"""Helpers shared by the resource tables: standard attributes and tags."""
+"""Helpers shared by the resource tables: standard attributes and tags,
+and rows that are quick to read (``records``)."""
+import collections
 import datetime
 import json
+import keyword
 import uuid
 
 import orjson
@@ -46,11 +49,45 @@ def owned_by(context, table):
     return sa.true() if context.is_admin else table.c.project_id == CTX_PROJECT
 
 
-def visible_row(context, table, id, visible, not_found, lock=False):
-    """The row ``id`` of ``table`` if ``visible`` (a WHERE clause using
-    CTX_PROJECT) lets the context see it, locked if asked; else raise
-    ``not_found``."""
-    stmt = sa.select(table).where(table.c.id == id, visible)
+_RECORD_TYPES = {}
+
+
+def records(result):
+    """The rows of ``result`` as named tuples (with Row's ``_mapping``).
+
+    SQLAlchemy's Row reads an attribute in Python code (a few microseconds
+    each); a named tuple reads it in C.  A list of 150 security group rules
+    of 18 attributes spent more time in Row attribute reads than in the
+    database.  The tuple types are made once per list of column names (the
+    statements' shapes, a bounded set; no data is kept).
+    """
+    keys = tuple(result.keys())
+    try:
+        record = _RECORD_TYPES[keys]
+    except KeyError:
+        record = _RECORD_TYPES[keys] = _record_type(keys)
+    if record is None:
+        return result.all()
+    return list(map(record._make, result))
+
+
+def _record_type(keys):
+    """A named tuple type of fields ``keys``; None for names it cannot
+    take (a keyword, a leading underscore, the same name twice)."""
+    if len(set(keys)) != len(keys) or not all(
+            key.isidentifier() and not key.startswith('_') and not keyword.iskeyword(key)
+            for key in keys):
+        return None
+    fields = collections.namedtuple('Record', keys)
+    # ``_mapping`` as Row has it, for code that reads a column by its name.
+    return type('Record', (fields,), {'__slots__': (), '_mapping': property(fields._asdict)})
+
+
+def visible_row(context, table, id, visible, not_found, lock=False, columns=()):
+    """The row ``id`` of ``table`` (with the more ``columns``, e.g. labelled
+    EXISTS) if ``visible`` (a WHERE clause using CTX_PROJECT) lets the
+    context see it, locked if asked; else raise ``not_found``."""
+    stmt = sa.select(table, *columns).where(table.c.id == id, visible)
     if lock:
         stmt = stmt.with_for_update()
     row = context.connection.execute(stmt, ctx_params(context)).first()
@@ -87,16 +124,32 @@ def bump(conn, table, id, values=None, expected_revision=None):
     (If-Match), otherwise RevisionNumberConstraintFailed.
     """
     values = dict(values or {})
-    values['revision_number'] = table.c.revision_number + 1
+    values.pop('revision_number', None)
     values['updated_at'] = now()
-    stmt = table.update().where(table.c.id == id).values(**values)
-    if expected_revision is not None:
-        stmt = stmt.where(table.c.revision_number == expected_revision)
-    if conn.execute(stmt).rowcount != 1 and expected_revision is not None:
+    checked = expected_revision is not None
+    if any(isinstance(value, sa.ClauseElement) for value in values.values()):
+        stmt, params = _bump_statement(table, checked).values(**values), {}
+    else:  # (the statement built once; the values are its SET parameters)
+        stmt, params = _BUMP(table, checked), values
+    params['bump_id'] = id
+    if checked:
+        params['bump_expected'] = expected_revision
+    if conn.execute(stmt, params).rowcount != 1 and checked:
         current = conn.execute(sa.select(table.c.revision_number)
                                .where(table.c.id == id)).scalar()
         raise exceptions.RevisionNumberConstraintFailed(
             expected=expected_revision, current=current)
+
+
+def _bump_statement(table, checked):
+    stmt = table.update().where(table.c.id == sa.bindparam('bump_id')).values(
+        revision_number=table.c.revision_number + 1)
+    if checked:
+        stmt = stmt.where(table.c.revision_number == sa.bindparam('bump_expected'))
+    return stmt
+
+
+_BUMP = prebuilt(_bump_statement)
 
 
 def chunks(items, size=CHUNK):

@@ -116,5 +116,5 @@ def list_rows(context, stmt, table, columns, filters, sorts=(), limit=None,
     stmt, flip = apply_sort_and_page(conn, stmt, table, columns, sorts, limit,
                                      marker, page_reverse,
                                      lambda id: get_marker(context, id))
-    rows = conn.execute(stmt, common.ctx_params(context)).all()
+    rows = common.records(conn.execute(stmt, common.ctx_params(context)))
     return rows[::-1] if flip else rows

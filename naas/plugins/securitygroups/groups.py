@@ -9,7 +9,13 @@ project's ``default`` group is made on first use (ensure_default); the
 primary key of default_security_groups keeps it one per project when
 requests race: the loser's insert fails, its request is retried and finds
 the winner's group.
+
+The API view (``to_dicts``) is made of the rows: a read selects the
+``VIEW_COLUMNS`` with them, and a new group is shown from what was written
+(``insert``), not read back.
 """
+import types
+
 import sqlalchemy as sa
 
 from naas.common import exceptions
@@ -24,76 +30,109 @@ groups = models.security_groups
 defaults = models.default_security_groups
 COLUMNS = query.column_map(groups, renames={'tenant_id': 'project_id'})
 
+#: Whether a group is its project's default group, and whether it is shared
+#: with the caller (CTX_PROJECT) or every project, as Neutron shows
+#: ``shared``: EXISTS columns of the group's own select (an index probe per
+#: group), not more queries.
+IS_DEFAULT = sa.exists().where(defaults.c.security_group_id == groups.c.id).label('is_default')
+VIEW_COLUMNS = (IS_DEFAULT,
+                rbac.granted(groups.c.id, [rbac.ACCESS_SHARED]).label('shared'))
 
-def visible(context):
-    return common.owned_by(context, groups)
+
+def visible(admin):
+    """WHERE clause of the groups a context (``admin`` or not) may see and
+    change: its project's (CTX_PROJECT)."""
+    return sa.true() if admin else groups.c.project_id == common.CTX_PROJECT
 
 
-def readable(context):
-    if context.is_admin:
+def readable(admin):
+    """WHERE clause of the groups a context may read: also those shared with it."""
+    if admin:
         return sa.true()
     return sa.or_(groups.c.project_id == common.CTX_PROJECT,
                   rbac.granted(groups.c.id, [rbac.ACCESS_SHARED]))
 
 
-def get_row(context, id, lock=False, shared=False):
-    """A group the context may see (``shared``: or read), or SecurityGroupNotFound."""
-    return common.visible_row(context, groups, id,
-                              readable(context) if shared else visible(context),
-                              exceptions.SecurityGroupNotFound(id=id), lock)
+_GET = common.prebuilt(lambda admin, shared, lock, columns: _for_update(
+    sa.select(groups, *columns).where(groups.c.id == sa.bindparam('id'),
+                                      readable(admin) if shared else visible(admin)), lock))
+
+
+def _for_update(stmt, lock):
+    return stmt.with_for_update() if lock else stmt
+
+
+def get_row(context, id, lock=False, shared=False, columns=()):
+    """A group the context may see (``shared``: or read), with the more
+    ``columns`` (IS_DEFAULT, VIEW_COLUMNS), or SecurityGroupNotFound."""
+    row = context.connection.execute(_GET(context.is_admin, shared, lock, tuple(columns)),
+                                     common.ctx_params(context, id=id)).first()
+    if row is None:
+        raise exceptions.SecurityGroupNotFound(id=id)
+    return row
 
 
 def visible_ids(context, ids):
     """Rows of the groups ``ids`` the context may see."""
     stmt = sa.select(groups.c.id, groups.c.stateful).where(groups.c.id.in_(list(ids)),
-                                                          readable(context))
+                                                          readable(context.is_admin))
     return context.connection.execute(stmt, common.ctx_params(context)).all()
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
-    stmt = sa.select(groups).where(readable(context))
+    """Rows with the VIEW_COLUMNS."""
+    stmt = sa.select(groups, *VIEW_COLUMNS).where(readable(context.is_admin))
     return query.list_rows(context, stmt, groups, COLUMNS, dict(filters or {}), sorts,
                            limit, marker, page_reverse,
                            lambda context, id: get_row(context, id, shared=True))
 
 
-def to_dicts(conn, rows, project_id=None):
-    """``shared``: shared with ``project_id`` (the caller's), as Neutron shows it."""
-    ids = [r.id for r in rows]
-    shared = rbac.granted_to_project(conn, ids, rbac.ACCESS_SHARED, project_id)
+def to_dicts(conn, rows):
+    """The API view of group rows read with the VIEW_COLUMNS, with their
+    rules (one query)."""
     by_group = {}
-    for rule in rules.to_dicts(conn, rules.of_groups(conn, ids)):
+    for rule in rules.to_dicts(rules.of_groups(conn, [r.id for r in rows], view=True)):
         by_group.setdefault(rule['security_group_id'], []).append(rule)
-    out = []
-    for r in rows:
-        d = common.standard_dict(r)
-        d.update(stateful=bool(r.stateful), shared=r.id in shared,
-                 security_group_rules=by_group.get(r.id, []))
-        out.append(d)
-    return out
+    return [_view(r, by_group.get(r.id, [])) for r in rows]
+
+
+def _view(row, rule_views):
+    view = common.standard_dict(row)
+    view.update(stateful=bool(row.stateful), shared=bool(row.shared),
+                security_group_rules=rule_views)
+    return view
 
 
 def insert(conn, body, default=False):
-    """A group with the template's rules (rules.insert_from_template)."""
+    """A group with the template's rules (rules.insert_from_template); its
+    view, made of what was written (a new group has no RBAC entry: not
+    shared)."""
     row = common.new_standard(body)
     row['stateful'] = body.get('stateful', True)
-    conn.execute(groups.insert().values(**row))
+    conn.execute(_INSERT, row)
     if default:
-        conn.execute(defaults.insert().values(project_id=row['project_id'],
-                                              security_group_id=row['id']))
-    rules.insert_from_template(conn, row['id'], row['project_id'], default)
-    return row['id']
+        conn.execute(_INSERT_DEFAULT, {'project_id': row['project_id'],
+                                       'security_group_id': row['id']})
+    new_rules = rules.insert_from_template(conn, row['id'], row['project_id'], default)
+    return _view(types.SimpleNamespace(tags='[]', is_default=default, shared=False, **row),
+                 rules.to_dicts(new_rules))
+
+
+_INSERT = groups.insert()
+_INSERT_DEFAULT = defaults.insert()
+_DEFAULT_OF = sa.select(defaults.c.security_group_id).where(
+    defaults.c.project_id == sa.bindparam('project_id'))
+_IS_DEFAULT = sa.select(defaults.c.project_id).where(
+    defaults.c.security_group_id == sa.bindparam('id'))
 
 
 def default_of(conn, project_id):
     """The id of the project's default group, or None."""
-    return conn.execute(sa.select(defaults.c.security_group_id)
-                        .where(defaults.c.project_id == project_id)).scalar()
+    return conn.execute(_DEFAULT_OF, {'project_id': project_id}).scalar()
 
 
 def is_default(conn, id):
-    return conn.execute(sa.select(defaults.c.project_id)
-                        .where(defaults.c.security_group_id == id)).first() is not None
+    return conn.execute(_IS_DEFAULT, {'id': id}).first() is not None
 
 
 def ensure_default(context, project_id):
@@ -106,7 +145,7 @@ def ensure_default(context, project_id):
     id = default_of(conn, project_id)
     if id is None:
         id = insert(conn, {'project_id': project_id, 'name': group_def.DEFAULT_NAME,
-                           'description': group_def.DEFAULT_DESCRIPTION}, default=True)
+                           'description': group_def.DEFAULT_DESCRIPTION}, default=True)['id']
     return id
 
 

@@ -51,12 +51,11 @@ class SecurityGroupPlugin(core.ServicePlugin):
         if security_group['name'] == group_def.DEFAULT_NAME:
             raise exceptions.SecurityGroupDefaultAlreadyExists()
         groups.ensure_default(context, security_group['project_id'])
-        return self.get_security_group(
-            context, groups.insert(context.connection, security_group))
+        return groups.insert(context.connection, security_group)
 
     def get_security_group(self, context, id):
-        return groups.to_dicts(context.connection, [groups.get_row(context, id, shared=True)],
-                               context.project_id)[0]
+        row = groups.get_row(context, id, shared=True, columns=groups.VIEW_COLUMNS)
+        return groups.to_dicts(context.connection, [row])[0]
 
     def get_security_groups(self, context, filters=None, sorts=(), limit=None,
                             marker=None, page_reverse=False):
@@ -67,7 +66,7 @@ class SecurityGroupPlugin(core.ServicePlugin):
                    [context.project_id])[0]
         groups.ensure_default(context, project)
         rows = groups.select(context, filters, sorts, limit, marker, page_reverse)
-        return groups.to_dicts(context.connection, rows, context.project_id)
+        return groups.to_dicts(context.connection, rows)
 
     def update_security_group(self, context, id, security_group, expected_revision=None):
         conn = context.connection
@@ -100,7 +99,8 @@ class SecurityGroupPlugin(core.ServicePlugin):
     def create_security_group_rule(self, context, security_group_rule):
         conn = context.connection
         rule = dict(security_group_rule)
-        group = groups.get_row(context, rule['security_group_id'], lock=True)
+        group = groups.get_row(context, rule['security_group_id'], lock=True,
+                               columns=(groups.IS_DEFAULT,))
         rules.check(rule)
         if rule['remote_group_id']:
             groups.get_row(context, rule['remote_group_id'])
@@ -109,18 +109,18 @@ class SecurityGroupPlugin(core.ServicePlugin):
         existing = rules.with_key(conn, group.id, rules.key(rule))
         if existing is not None:
             raise exceptions.SecurityGroupRuleExists(rule_id=existing)
-        rule_id = rules.insert(conn, rule, group.id, group.project_id)
+        new_rules = rules.insert(conn, [rule], group.id, group.project_id, group.is_default)
         groups.update(conn, group.id, {})
         self.notifier.rules_changed(context, [group.id])
-        return self.get_security_group_rule(context, rule_id)
+        return rules.to_dicts(new_rules)[0]
 
     def get_security_group_rule(self, context, id):
-        return rules.to_dicts(context.connection, [rules.get_row(context, id)])[0]
+        return rules.to_dicts([rules.get_row(context, id, view=True)])[0]
 
     def get_security_group_rules(self, context, filters=None, sorts=(), limit=None,
                                  marker=None, page_reverse=False):
-        rows = rules.select(context, filters, sorts, limit, marker, page_reverse)
-        return rules.to_dicts(context.connection, rows)
+        return rules.to_dicts(rules.select(context, filters, sorts, limit, marker,
+                                           page_reverse))
 
     def delete_security_group_rule(self, context, id):
         conn = context.connection

@@ -62,13 +62,16 @@ def rbac_in_use(context, group_id, action, projects, all_but):
     return None
 
 
+_BINDINGS_OF_GROUPS = sa.select(bindings).where(
+    bindings.c.security_group_id.in_(sa.bindparam('group_ids', expanding=True)))
+
+
 def hosts_of_groups(conn, group_ids, but_port=None):
     """{host: {group id}}: the hosts with ports in ``group_ids`` (the ports'
     groups among them), but the port ``but_port`` (one being deleted)."""
     if not group_ids:
         return {}
-    rows = conn.execute(sa.select(bindings).where(
-        bindings.c.security_group_id.in_(sorted(group_ids)))).all()
+    rows = conn.execute(_BINDINGS_OF_GROUPS, {'group_ids': sorted(group_ids)}).all()
     if not rows:
         return {}
     hosts = ports_db.hosts_of(conn, sa.select(bindings.c.port_id).where(

@@ -7,7 +7,14 @@ order (an ICMP rule over IPv6 becomes ipv6-icmp; the full port range
 IP version, IPv6-only protocols, at most one remote).  ``key`` is the rule
 in one normal form (protocol by number, any-address prefixes as none):
 unique per group in the table, so that a rule is never stored twice.
+
+The API view (``to_dicts``) is made of the rows alone: a read selects the
+``VIEW_COLUMNS`` with them (whether the rule's group is a default group),
+and a new rule is shown from what was written (``insert``'s record).
 """
+import functools
+import types
+
 import netaddr
 import sqlalchemy as sa
 
@@ -20,6 +27,7 @@ from naas.plugins.securitygroups import models
 
 rules = models.security_group_rules
 template = models.default_security_group_rules
+defaults = models.default_security_groups
 COLUMNS = query.column_map(rules, renames={'tenant_id': 'project_id'}, skip=('rule_key',))
 TEMPLATE_COLUMNS = query.column_map(template, skip=('rule_key',))
 
@@ -28,6 +36,11 @@ KEY_FIELDS = ('direction', 'ethertype', 'protocol', 'port_range_min', 'port_rang
               'remote_group_id', 'remote_address_group_id', 'remote_ip_prefix')
 _ANY_PREFIXES = ('0.0.0.0/0', '::/0')
 _PORT_RANGE_ALL = (1, rule_def.PORT_MAX)
+
+#: What a rule's view reads besides its row: an EXISTS on the unique
+#: default_security_groups.security_group_id, one index probe per rule.
+VIEW_COLUMNS = (sa.exists().where(defaults.c.security_group_id == rules.c.security_group_id)
+                .label('belongs_to_default_sg'),)
 
 
 # ---- checks ------------------------------------------------------------------
@@ -82,7 +95,11 @@ def _check_ports(rule):
             protocol=number, valid_port_protocols='DCCP, SCTP, TCP, UDP, UDPLITE')
 
 
+@functools.lru_cache(maxsize=4096)
 def normalized_cidr(prefix):
+    """The network of ``prefix`` (host bits cleared).  Remembered: a pure
+    function of the string, parsed with netaddr for every rule of every
+    list otherwise."""
     return None if prefix is None else str(netaddr.IPNetwork(prefix).cidr)
 
 
@@ -107,30 +124,40 @@ def visible(context):
     return common.owned_by(context, rules)
 
 
-def get_row(context, id, lock=False):
+def get_row(context, id, lock=False, view=False):
+    """The rule (``view``: with the VIEW_COLUMNS) or SecurityGroupRuleNotFound."""
     return common.visible_row(context, rules, id, visible(context),
-                              exceptions.SecurityGroupRuleNotFound(id=id), lock)
+                              exceptions.SecurityGroupRuleNotFound(id=id), lock,
+                              VIEW_COLUMNS if view else ())
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
-    stmt = sa.select(rules).where(visible(context))
+    """Rows with the VIEW_COLUMNS."""
+    stmt = sa.select(rules, *VIEW_COLUMNS).where(visible(context))
     return query.list_rows(context, stmt, rules, COLUMNS, dict(filters or {}), sorts,
                            limit, marker, page_reverse, get_row)
 
 
-def of_groups(conn, group_ids):
-    """Rows of the rules of ``group_ids`` (by the security_group_id index)."""
+def of_groups(conn, group_ids, view=False):
+    """Rows of the rules of ``group_ids`` (by the security_group_id index;
+    ``view``: with the VIEW_COLUMNS), in the order insert returns them."""
     out = []
     for chunk in common.chunks(group_ids):
-        out += conn.execute(sa.select(rules).where(rules.c.security_group_id.in_(chunk))
-                            .order_by(rules.c.created_at, rules.c.id)).all()
+        out += common.records(conn.execute(_OF_GROUPS(view), {'group_ids': chunk}))
     return out
+
+
+_OF_GROUPS = common.prebuilt(lambda view: sa.select(rules, *(VIEW_COLUMNS if view else ()))
+                             .where(rules.c.security_group_id.in_(
+                                 sa.bindparam('group_ids', expanding=True)))
+                             .order_by(rules.c.created_at, rules.c.id))
+_WITH_KEY = sa.select(rules.c.id).where(rules.c.security_group_id == sa.bindparam('group_id'),
+                                        rules.c.rule_key == sa.bindparam('rule_key'))
 
 
 def with_key(conn, group_id, rule_key):
     """The id of the group's rule with this key, or None."""
-    return conn.execute(sa.select(rules.c.id).where(
-        rules.c.security_group_id == group_id, rules.c.rule_key == rule_key)).scalar()
+    return conn.execute(_WITH_KEY, {'group_id': group_id, 'rule_key': rule_key}).scalar()
 
 
 def naming_groups(conn, group_ids):
@@ -147,28 +174,33 @@ def naming_address_group(conn, address_group_id):
         .where(rules.c.remote_address_group_id == address_group_id))}
 
 
-def insert(conn, rule, group_id, project_id):
-    row = common.new_standard(rule)
-    del row['name']
-    row.update(security_group_id=group_id, project_id=project_id, rule_key=key(rule),
-               description=rule.get('description') or '',
-               **{f: rule.get(f) for f in KEY_FIELDS})
-    conn.execute(rules.insert().values(**row))
-    return row['id']
+def insert(conn, new_rules, group_id, project_id, in_default):
+    """Store ``new_rules`` (checked bodies) in the group, in one statement;
+    their records, as a read with the VIEW_COLUMNS returns them
+    (``in_default``: the group is a default group)."""
+    rows = []
+    for rule in new_rules:
+        row = common.new_standard(rule)
+        del row['name']
+        row.update(security_group_id=group_id, project_id=project_id, rule_key=key(rule),
+                   description=rule.get('description') or '',
+                   **{f: rule.get(f) for f in KEY_FIELDS})
+        rows.append(row)
+    if rows:
+        conn.execute(_INSERT, rows)
+    return [types.SimpleNamespace(belongs_to_default_sg=in_default, **row)
+            for row in sorted(rows, key=lambda row: (row['created_at'], row['id']))]
+
+
+_INSERT = rules.insert()
 
 
 def delete(conn, id):
     conn.execute(rules.delete().where(rules.c.id == id))
 
 
-def to_dicts(conn, rows):
-    defaults = models.default_security_groups
-    group_ids = list({r.security_group_id for r in rows})
-    in_default = set()
-    for chunk in common.chunks(group_ids):
-        in_default.update(r.security_group_id for r in conn.execute(
-            sa.select(defaults.c.security_group_id)
-            .where(defaults.c.security_group_id.in_(chunk))))
+def to_dicts(rows):
+    """The API view of rule rows read with the VIEW_COLUMNS."""
     return [{'id': r.id, 'project_id': r.project_id, 'tenant_id': r.project_id,
              'security_group_id': r.security_group_id, 'description': r.description,
              'direction': r.direction, 'ethertype': r.ethertype, 'protocol': r.protocol,
@@ -177,7 +209,7 @@ def to_dicts(conn, rows):
              'normalized_cidr': normalized_cidr(r.remote_ip_prefix),
              'remote_group_id': r.remote_group_id,
              'remote_address_group_id': r.remote_address_group_id,
-             'belongs_to_default_sg': r.security_group_id in in_default,
+             'belongs_to_default_sg': bool(r.belongs_to_default_sg),
              'created_at': r.created_at, 'updated_at': r.updated_at,
              'revision_number': r.revision_number} for r in rows]
 
@@ -213,6 +245,11 @@ def template_insert(conn, rule):
     return row['id']
 
 
+_TEMPLATE_FOR = common.prebuilt(lambda default: sa.select(template).where(
+    (template.c.used_in_default_sg if default else template.c.used_in_non_default_sg)
+    .is_(True)).order_by(template.c.direction, template.c.ethertype))
+
+
 def template_delete(conn, id):
     conn.execute(template.delete().where(template.c.id == id))
 
@@ -229,11 +266,11 @@ def template_to_dicts(rows):
 
 def insert_from_template(conn, group_id, project_id, default):
     """A new group's rules: the template's for default groups or for the
-    others; PARENT is the group itself."""
-    used = template.c.used_in_default_sg if default else template.c.used_in_non_default_sg
-    for row in conn.execute(sa.select(template).where(used.is_(True))
-                            .order_by(template.c.direction, template.c.ethertype)).all():
+    others; PARENT is the group itself.  Their records (see insert)."""
+    new_rules = []
+    for row in common.records(conn.execute(_TEMPLATE_FOR(default))):
         rule = {f: getattr(row, f) for f in KEY_FIELDS}
         if rule['remote_group_id'] == template_def.PARENT_GROUP:
             rule['remote_group_id'] = group_id
-        insert(conn, rule, group_id, project_id)
+        new_rules.append(rule)
+    return insert(conn, new_rules, group_id, project_id, default)
