@@ -1,71 +1,24 @@
 """Remote-site bridges (naas.plugins.bridges) end to end, per driver.
 
-A "remote site" is plain Linux with nothing of NaaS: a namespace
-``<prefix>-rsN`` on the harness's underlay (address 192.0.2.10N, inside the
-test's own namespaces, never the root namespace) holding a kernel VXLAN
-device to the bridging host's tunnel_ip and a bridge, and behind it a host
-namespace ``<prefix>-rhN`` (10.0.0.20N/24, fd00:a::20N/64).  A VM on the
+A "remote site" (tools.harness.remote_site) is plain Linux with nothing of
+NaaS: a namespace on the harness's underlay (inside the test's own
+namespaces, never the root namespace) holding a kernel VXLAN device to the
+bridging host's tunnel_ip and a bridge, and behind it a host namespace
+(10.0.0.20N/24, fd00:a::20N/64).  A VM on the
 bridged network pings the remote hosts over IPv4 and IPv6; a VM on another
 network with the same addresses does not reach them; two sites hang off one
-network; the agent's restart keeps the tunnel device (same ifindex) and the
-traffic; deleting a bridge cuts its site and removes exactly its device.
+network; the agent's restart keeps the tunnel device (same ifindex, same OVS
+Interface row) and the traffic; deleting a bridge cuts its site and removes exactly its device.
 """
 import time
 
-import fixtures
-
 from tools.harness import fullstack
-from tools.harness import ovs_host
+from tools.harness import remote_site
 from tools.harness.servers import wait_for
 from tests.fullstack import base
 
 PROJECT = 'tenant-a'
 SERVER_OPTIONS = {'DEFAULT': {'service_plugins': 'bridges'}}
-
-
-class RemoteSite(fixtures.Fixture):
-    """A VTEP with a bridge and a host behind it, built with ip(8) only."""
-
-    def __init__(self, env, index, vni, local_ip):
-        super().__init__()
-        self.env = env
-        self.vni = vni
-        self.local_ip = local_ip            # the NaaS host's tunnel_ip
-        self.namespace = '%s-rs%d' % (env.prefix, index)
-        self.host_namespace = '%s-rh%d' % (env.prefix, index)
-        self.underlay_ip = '192.0.2.%d' % (100 + index)
-        self.ipv4 = '10.0.0.%d' % (200 + index)
-        self.ipv6 = 'fd00:a::%d' % (200 + index)
-
-    def _setUp(self):
-        ns, rh = self.namespace, self.host_namespace
-        for name in (ns, rh):
-            self.addCleanup(fullstack.delete_netns, name)
-            fullstack.run(['ip', 'netns', 'add', name])
-            fullstack.ip('link', 'set', 'lo', 'up', ns=name)
-        self.env.underlay.connect(ns, 'ul0', 'rs%s' % self.namespace[-1])
-        fullstack.ip('addr', 'add', self.underlay_ip + '/24', 'dev', 'ul0', ns=ns)
-        # Checksums complete on the underlay, as on a wire (a veth passes
-        # partial ones, which OVS's userspace tunnels drop).
-        ovs_host.disable_tx_offload(ns, 'ul0')
-        fullstack.ip('link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0',
-                     'forward_delay', '0', ns=ns)
-        fullstack.ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', self.vni, 'local',
-                     self.underlay_ip, 'remote', self.local_ip, 'dstport', 4789,
-                     'dev', 'ul0', ns=ns)
-        fullstack.ip('link', 'add', 'eth0', 'netns', rh, 'type', 'veth', 'peer', 'name',
-                     'site0', 'netns', ns)
-        for dev in ('vx0', 'site0'):
-            fullstack.ip('link', 'set', dev, 'master', 'br0', 'up', ns=ns)
-        fullstack.ip('link', 'set', 'br0', 'up', ns=ns)
-        fullstack.ip('addr', 'add', self.ipv4 + '/24', 'dev', 'eth0', ns=rh)
-        fullstack.ip('addr', 'add', self.ipv6 + '/64', 'dev', 'eth0', 'nodad', ns=rh)
-        # The site's hosts are behind a tunnel: the MTU of the VM's network.
-        fullstack.ip('link', 'set', 'eth0', 'mtu', 1400, 'up', ns=rh)
-
-    @property
-    def mac(self):
-        return fullstack.links(self.host_namespace)['eth0']['address']
 
 
 class _BridgeTests(object):
@@ -138,8 +91,8 @@ class _BridgeTests(object):
         env.wait_port_status(vm.port['id'])
         env.wait_port_status(outsider.port['id'])
 
-        site1 = self.useFixture(RemoteSite(env, 1, 70001, host.tunnel_ip))
-        site2 = self.useFixture(RemoteSite(env, 2, 70002, host.tunnel_ip))
+        site1 = self.useFixture(remote_site.RemoteSite(env, 1, 70001, host.tunnel_ip))
+        site2 = self.useFixture(remote_site.RemoteSite(env, 2, 70002, host.tunnel_ip))
         self.sites = [site1, site2]
         started = time.monotonic()
         bridge1 = self.create_bridge(env, net, site1)
