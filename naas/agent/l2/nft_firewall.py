@@ -242,14 +242,15 @@ def _rule_form(key):
     return RuleForm(statement, used, template, element)
 
 
+@functools.lru_cache(maxsize=1024)
 def merge(forms):
-    """The statements of ``forms`` (RuleForms, in order): each once, those
-    of a template that :data:`MERGE_AT` or more forms share as one
-    statement with an anonymous set, at the place of the first.  The
-    kernel refuses overlapping elements in a concatenated set (an
-    interval set of one field merges them itself): an element whose
-    network holds or is held by another's, with overlapping ports, keeps
-    its own statement."""
+    """The statements of ``forms`` (a tuple of RuleForms, in order;
+    memoized: the ports of a group share them): each once, those of a
+    template that :data:`MERGE_AT` or more forms share as one statement
+    with an anonymous set, at the place of the first.  The kernel refuses
+    overlapping elements in a concatenated set (an interval set of one
+    field merges them itself): an element whose network is held by
+    another's, with overlapping ports, keeps its own statement."""
     elements = collections.defaultdict(dict)       # template -> {text: element}
     for form in forms:
         if form.template is not None:
@@ -259,27 +260,24 @@ def merge(forms):
         if len(by_text) < MERGE_AT:
             continue
         inside, alone = [], []
-        # Port ranges of the elements in the set, by their network, and by
-        # each network that holds theirs (networks as (bits, prefix length)).
-        at, under = collections.defaultdict(list), collections.defaultdict(list)
-        for text, form in sorted(by_text.items()):
+        # The port ranges in the set by network ((bits, prefix length)),
+        # filled from the shortest prefix: a network can only be held by
+        # one already there.
+        taken, lengths = collections.defaultdict(list), set()
+        for text, form in sorted(by_text.items(), key=_shortest_first):
             _, network, low, high = form.element
             if network is not None:
-                bits = int(network.network_address)
-                shift = network.max_prefixlen
-                holders = [(bits >> (shift - length), length)
-                           for length in range(network.prefixlen + 1)]
+                bits, shift = int(network.network_address), network.max_prefixlen
                 if any(low <= other_high and other_low <= high
-                       for key in holders[:-1] for other_low, other_high in at[key]) or any(
-                        low <= other_high and other_low <= high
-                        for other_low, other_high in under[holders[-1]]):
+                       for length in lengths if length <= network.prefixlen
+                       for other_low, other_high in taken[(bits >> (shift - length), length)]):
                     alone.append(form.statement)
                     continue
-                at[holders[-1]].append((low, high))
-                for key in holders:
-                    under[key].append((low, high))
+                taken[(bits >> (shift - network.prefixlen), network.prefixlen)].append(
+                    (low, high))
+                lengths.add(network.prefixlen)
             inside.append(text)
-        merged[template] = [template % ', '.join(inside)] + alone
+        merged[template] = [template % ', '.join(sorted(inside))] + alone
     out, seen = [], set()
     for form in forms:
         if form.statement is None:
@@ -293,6 +291,12 @@ def merge(forms):
                 seen.add(statement)
                 out.append(statement)
     return out
+
+
+def _shortest_first(item):
+    text, form = item
+    network = form.element[1]
+    return (network.prefixlen if network is not None else 0), text
 
 
 def _nd_target(address):
@@ -357,7 +361,7 @@ def _group_rules(details, stateful, rules, direction):
     if stateful:
         out += ['meta mark & 0x%08x == 0x%08x drop' % (MARK_INVALID, MARK_INVALID),
                 'meta mark & 0x%08x == 0x%08x return' % (MARK_ESTABLISHED, MARK_ESTABLISHED)]
-    return out + merge([rule_form(r) for r in rules if r['direction'] == direction])
+    return out + merge(tuple(rule_form(r) for r in rules if r['direction'] == direction))
 
 
 def port_groups(details, sg_info):
