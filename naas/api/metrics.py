@@ -10,9 +10,10 @@ others get 403 (REMOTE_ADDR: behind a proxy, the proxy's address).  404 when
 loaded.
 
 One scrape is one query (naas.plugins.statistics.port_statistics
-.metric_rows), turned into metric families by a collector of our own (no
-registry of per-port gauges kept in the process, which several API workers
-would each hold a stale part of):
+.metric_rows), turned into prometheus_client metric families by a collector
+of our own (no registry of per-port gauges kept in the process, which
+several API workers would each hold a stale part of), written out by
+``render`` (the text format, each port's labels formatted once):
 
 - per network, always: ``naas_network_<counter>_total`` (the sums over all
   its ports, DHCP and router ports included), ``naas_network_ports``,
@@ -26,11 +27,10 @@ would each hold a stale part of):
 Counters are as in the API: seen from the VM, monotonic.  Rates are left to
 PromQL's rate().
 """
-import itertools
-
 import netaddr
 from prometheus_client import core as prometheus_core
 from prometheus_client import exposition
+from prometheus_client import samples as prometheus_samples
 import webob
 import webob.dec
 
@@ -56,9 +56,20 @@ FIRST_COUNTER = 6
 NETWORK_LABELS = ('network_id', 'project_id')
 
 
+def _label_text(names, values):
+    """A series' label set in the text format: {a="x",b="y"}."""
+    return '{%s}' % ','.join(
+        '%s="%s"' % (name, str(value).replace('\\', '\\\\').replace('\n', '\\n')
+                     .replace('"', '\\"'))
+        for name, value in zip(names, values))
+
+
 class StatisticsCollector:
     """Metric families of one read of the statistics (``rows`` is a
-    callable answering metric_rows' rows)."""
+    callable answering metric_rows' rows).
+
+    The families are prometheus_client's; each port's labels are one dict
+    shared by its series, which ``render`` formats once."""
 
     def __init__(self, rows, max_ports):
         self.rows = rows
@@ -79,20 +90,26 @@ class StatisticsCollector:
             'naas_network_collected_timestamp_seconds',
             'When the latest sample of a port of the network was read (epoch).',
             labels=NETWORK_LABELS)
-        for network_id, network_rows in itertools.groupby(rows, key=lambda row: row[1]):
-            sums, count, latest = [0] * len(COUNTERS), 0, None
-            for row in network_rows:
-                labels = [network_id, row[4]]
-                count += 1
-                if row[5] is None:  # never reported
-                    continue
-                latest = row[5] if latest is None else max(latest, row[5])
-                values = row[FIRST_COUNTER:]
-                sums = [total + value for total, value in zip(sums, values)]
-                if per_port:
-                    port_labels = [row[0], network_id, row[2], row[3]]
-                    for family, value in zip(port_families, values):
-                        family.add_metric(port_labels, value)
+        networks = {}  # network_id -> [labels, sums, port count, latest collected_at]
+        reported = []
+        for row in rows:
+            network = networks.get(row[1])
+            if network is None:
+                network = networks[row[1]] = [[row[1], row[4]], [0] * len(COUNTERS), 0, None]
+            network[2] += 1
+            if row[5] is not None:  # (never reported: no series)
+                reported.append(row)
+                network[1] = [total + value
+                              for total, value in zip(network[1], row[FIRST_COUNTER:])]
+                network[3] = row[5] if network[3] is None else max(network[3], row[5])
+        if per_port:
+            sample = prometheus_samples.Sample
+            labels = [dict(zip(PORT_LABELS, row[:4])) for row in reported]
+            for index, family in enumerate(port_families, FIRST_COUNTER):
+                name = family.name + '_total'
+                family.samples = [sample(name, port_labels, row[index])
+                                  for port_labels, row in zip(labels, reported)]
+        for labels, sums, count, latest in networks.values():
             for family, value in zip(network_families, sums):
                 family.add_metric(labels, value)
             port_count.add_metric(labels, count)
@@ -103,6 +120,29 @@ class StatisticsCollector:
         yield from network_families
         yield port_count
         yield collected
+
+
+def render(families):
+    """The text exposition format (0.0.4) of these metric families.
+
+    As prometheus_client's generate_latest writes it, but each label set is
+    formatted once however many series share its dict (a port's 8
+    counters): generate_latest formats and checks every sample's labels
+    again, ten times slower with 10,000 ports."""
+    label_texts = {}
+    out = []
+    for family in families:
+        name = family.name + '_total' if family.type == 'counter' else family.name
+        out.append('# HELP %s %s\n# TYPE %s %s\n' % (
+            name, family.documentation.replace('\\', '\\\\').replace('\n', '\\n'),
+            name, family.type))
+        for sample in family.samples:
+            text = label_texts.get(id(sample.labels))
+            if text is None:
+                text = label_texts[id(sample.labels)] = _label_text(
+                    sample.labels.keys(), sample.labels.values())
+            out.append('%s%s %r\n' % (sample.name, text, sample.value))
+    return ''.join(out).encode()
 
 
 class MetricsApp:
@@ -133,9 +173,6 @@ class MetricsApp:
             return webob.Response(status=403, content_type='text/plain', charset='utf-8',
                                   text='%s may not read /metrics: see [statistics] '
                                        'prometheus_allowed_cidrs\n' % request.remote_addr)
-        registry = prometheus_core.CollectorRegistry(auto_describe=False)
-        registry.register(StatisticsCollector(plugin.metric_rows,
-                                              CONF.statistics.prometheus_max_ports))
-        body = exposition.generate_latest(registry)
-        return webob.Response(body=body, content_type=exposition.CONTENT_TYPE_LATEST,
-                              charset=None)
+        collector = StatisticsCollector(plugin.metric_rows, CONF.statistics.prometheus_max_ports)
+        return webob.Response(body=render(collector.collect()),
+                              content_type=exposition.CONTENT_TYPE_PLAIN_0_0_4, charset=None)

@@ -12,13 +12,16 @@ import threading
 import uuid
 
 import oslo_messaging as messaging
+from prometheus_client import exposition as prometheus_exposition
 from prometheus_client import parser as prometheus_parser
+from prometheus_client import registry as prometheus_registry
 from oslo_messaging.notify import _impl_test as test_notifications
 import sqlalchemy as sa
 import testtools
 import webob
 
 from naas import rpc
+from naas.api import metrics
 from naas.common import context as naas_context
 from naas.conf import CONF
 from naas.db import api as db_api
@@ -424,6 +427,24 @@ class TestPrometheus(StatisticsTestCase):
         self.assertEqual(3, series['naas_network_ports', net_labels])
         self.assertEqual(T0, series['naas_network_collected_timestamp_seconds', net_labels])
         self.assertEqual(2, len([key for key in series if key[0] == 'naas_port_rx_bytes_total']))
+
+    def test_render_agrees_with_prometheus_client(self):
+        port = self.port(device_owner='compute:nova')
+        self.report('h1', T0, sample(port['id'], rx_bytes=2 ** 40, tx_packets=3))
+        plugin = self.plugin
+        registry = prometheus_registry.CollectorRegistry(auto_describe=False)
+        registry.register(metrics.StatisticsCollector(plugin.metric_rows, 10))
+        reference = prometheus_exposition.generate_latest(registry).decode()
+        mine = self.scrape().text
+        self.assertEqual(
+            {(s.name, frozenset(s.labels.items()), s.value)
+             for f in prometheus_parser.text_string_to_metric_families(reference)
+             for s in f.samples},
+            {(s.name, frozenset(s.labels.items()), s.value)
+             for f in prometheus_parser.text_string_to_metric_families(mine)
+             for s in f.samples})
+        self.assertEqual([line for line in reference.splitlines() if line.startswith('#')],
+                         [line for line in mine.splitlines() if line.startswith('#')])
 
     def test_cardinality_bound(self):
         self.override(prometheus_max_ports=1)

@@ -19,6 +19,12 @@ UUID = models.UUID
 NAME = models.NAME
 
 
+#: Rows stored in their primary key's order (SQLite's WITHOUT ROWID; the
+#: other databases' tables are so already, or ignore it): a sample's
+#: replacement touches one B-tree, not a table and its key's index.
+CLUSTERED = {'sqlite_with_rowid': False}
+
+
 def _counter_columns(counters):
     return ([sa.Column('raw_' + name, sa.BigInteger, nullable=False) for name in counters] +
             [sa.Column('offset_' + name, sa.BigInteger, nullable=False) for name in counters])
@@ -40,6 +46,7 @@ port_statistics = sa.Table(
     sa.Column('collected_at', sa.Double, nullable=False),
     *_counter_columns(definition.COUNTERS),
     *[sa.Column(name, sa.Double, nullable=False) for name in definition.RATES],
+    **CLUSTERED,
 )
 
 port_address_statistics = sa.Table(
@@ -47,4 +54,5 @@ port_address_statistics = sa.Table(
     _port_fk(),
     sa.Column('ip_address', sa.String(64), primary_key=True),
     *_counter_columns(definition.ADDRESS_COUNTERS),
+    **CLUSTERED,
 )

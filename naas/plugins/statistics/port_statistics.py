@@ -25,6 +25,8 @@ its new host reports it).
 """
 import collections
 import datetime
+import itertools
+import operator
 
 import sqlalchemy as sa
 
@@ -79,7 +81,7 @@ def _marks(conn, count):
 def _values(conn, rows, width):
     """(VALUES clause, flat parameters) of ``rows`` of ``width`` values."""
     row = '(%s)' % _marks(conn, width)
-    return ', '.join([row] * len(rows)), [value for row in rows for value in row]
+    return ', '.join([row] * len(rows)), tuple(itertools.chain.from_iterable(rows))
 
 
 def ingest(conn, host, collected_at, samples):
@@ -117,13 +119,26 @@ def _current_addresses(conn, port_ids):
             for row in conn.exec_driver_sql(sql, tuple(port_ids)).all()}
 
 
+_read_counters = operator.itemgetter(*COUNTERS)
+_read_address_counters = operator.itemgetter(*ADDRESS_COUNTERS)
+
+
+def _raw(read, names, counters):
+    """The counters ``names`` of a sample as a list of ints (a missing one: 0)."""
+    try:
+        return list(map(int, read(counters)))
+    except KeyError:
+        return [int(counters.get(name) or 0) for name in names]
+
+
 def _restarted(raw, old_raw):
-    return any(new < last for new, last in zip(raw, old_raw))
+    """Whether any counter went back: the VIF (or address) counts from 0 again."""
+    return any(map(operator.lt, raw, old_raw))
 
 
 def _ingest_chunk(conn, host, collected_at, samples):
     current = _current(conn, host, [s['port_id'] for s in samples])
-    n = len(COUNTERS)
+    n, n_address = len(COUNTERS), len(ADDRESS_COUNTERS)
     # Ports bound elsewhere (or gone) and samples not newer than the stored one.
     samples = [s for s in samples if s['port_id'] in current and (
         current[s['port_id']][6] is None or current[s['port_id']][6] < collected_at)]
@@ -133,44 +148,43 @@ def _ingest_chunk(conn, host, collected_at, samples):
     old_addresses = _current_addresses(conn, ids)
     replaced = [port_id for port_id in ids if current[port_id][6] is not None]
     rate_at = [COUNTERS.index(name[:-len('_rate')]) for name in RATES]
+    no_offsets, no_rates = [0] * n, [0.0] * len(RATES)
     rows, address_rows, stored = [], [], []
     for sample in samples:
         port_id = sample['port_id']
         old = current[port_id]
-        counters = sample['counters']
-        raw = [int(counters.get(name) or 0) for name in COUNTERS]
+        raw = _raw(_read_counters, COUNTERS, sample['counters'])
         vif = str(sample.get('vif') or '')
         if old[6] is None:
-            offsets, totals, rates = [0] * n, raw, [0.0] * len(RATES)
+            offsets, totals, rates = no_offsets, raw, no_rates
         else:
-            old_raw, offsets = old[7:7 + n], list(old[7 + n:7 + 2 * n])
-            old_totals = [r + o for r, o in zip(old_raw, offsets)]
+            old_raw, offsets = old[7:7 + n], old[7 + n:7 + 2 * n]
+            old_totals = list(map(operator.add, old_raw, offsets))
             if old[4] != host or old[5] != vif or _restarted(raw, old_raw):
                 offsets = old_totals
-            totals = [r + o for r, o in zip(raw, offsets)]
+            totals = list(map(operator.add, raw, offsets))
             interval = collected_at - old[6]
             rates = [(totals[i] - old_totals[i]) / interval for i in rate_at]
-        rows.append([port_id, host, vif, collected_at] + raw + offsets + rates)
+        rows.append((port_id, host, vif, collected_at, *raw, *offsets, *rates))
         addresses = []
         for ip_address, address_counters in sorted((sample.get('addresses') or {}).items()):
-            address_raw = [int(address_counters.get(name) or 0) for name in ADDRESS_COUNTERS]
+            address_raw = _raw(_read_address_counters, ADDRESS_COUNTERS, address_counters)
             old_address = old_addresses.get((port_id, ip_address))
             if old_address is None:
-                address_offsets = [0] * len(ADDRESS_COUNTERS)
+                address_offsets = no_offsets[:n_address]
             else:
-                old_raw = old_address[:len(ADDRESS_COUNTERS)]
-                address_offsets = list(old_address[len(ADDRESS_COUNTERS):])
+                old_raw, address_offsets = old_address[:n_address], old_address[n_address:]
                 if _restarted(address_raw, old_raw):
-                    address_offsets = [r + o for r, o in zip(old_raw, address_offsets)]
-            address_rows.append([port_id, ip_address] + address_raw + address_offsets)
-            addresses.append((ip_address, [r + o for r, o in zip(address_raw, address_offsets)]))
+                    address_offsets = list(map(operator.add, old_raw, address_offsets))
+            address_rows.append((port_id, ip_address, *address_raw, *address_offsets))
+            addresses.append((ip_address, list(map(operator.add, address_raw, address_offsets))))
         stored.append(Stored(port_id, old[1], old[2], old[3], totals, rates, addresses))
     if replaced:
         conn.exec_driver_sql('DELETE FROM port_statistics WHERE port_id IN (%s)'
                              % _marks(conn, len(replaced)), tuple(replaced))
     values, params = _values(conn, rows, len(_STATS_COLUMNS))
     conn.exec_driver_sql('INSERT INTO port_statistics (%s) VALUES %s'
-                         % (', '.join(_STATS_COLUMNS), values), tuple(params))
+                         % (', '.join(_STATS_COLUMNS), values), params)
     if old_addresses:
         had = sorted({key[0] for key in old_addresses})
         conn.exec_driver_sql('DELETE FROM port_address_statistics WHERE port_id IN (%s)'
@@ -178,7 +192,7 @@ def _ingest_chunk(conn, host, collected_at, samples):
     if address_rows:
         values, params = _values(conn, address_rows, len(_ADDRESS_COLUMNS))
         conn.exec_driver_sql('INSERT INTO port_address_statistics (%s) VALUES %s'
-                             % (', '.join(_ADDRESS_COLUMNS), values), tuple(params))
+                             % (', '.join(_ADDRESS_COLUMNS), values), params)
     return stored
 
 

@@ -41,7 +41,8 @@ def upgrade():
         *_counters(COUNTERS),
         *[sa.Column(name, sa.Double(), nullable=False) for name in RATES],
         _port_fk('port_statistics'),
-        sa.PrimaryKeyConstraint('port_id', name=op.f('pk_port_statistics')))
+        sa.PrimaryKeyConstraint('port_id', name=op.f('pk_port_statistics')),
+        sqlite_with_rowid=False)
     op.create_table(
         'port_address_statistics',
         sa.Column('port_id', sa.String(length=36), nullable=False),
@@ -49,7 +50,8 @@ def upgrade():
         *_counters(ADDRESS_COUNTERS),
         _port_fk('port_address_statistics'),
         sa.PrimaryKeyConstraint('port_id', 'ip_address',
-                                name=op.f('pk_port_address_statistics')))
+                                name=op.f('pk_port_address_statistics')),
+        sqlite_with_rowid=False)
 
 
 def downgrade():
