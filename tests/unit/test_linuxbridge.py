@@ -174,7 +174,7 @@ class TestDriver(testtools.TestCase):
         driver = lb.LinuxBridgeDriver(Conf)
         driver._ip = ip
         driver.firewall.runner = lambda args, text=None: '{}'   # no nft on the test host
-        driver.counters.runner = driver.firewall.runner
+        driver.counters.addresses.runner = driver.firewall.runner
         return driver, ip
 
     def test_configurations_report_vxlan_only(self):

@@ -148,7 +148,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.mappings = dict(agent.bridge_mappings or {})
         self.ofctl = ovs_lib.OFCtl(ovs_lib.rundir_of(self.connection))
         self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
-        self.counters = counters_ovs.OvsCounters(lambda: self.api, self.ofctl, self.int_br)
+        self.counters = counters_ovs.OvsCounters(lambda: self.api, self.namespace)
         self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
         self.remotes = remote_ovs.OvsRemotes(
             lambda: self.api, ovs_lib.rundir_of(self.connection), self.int_br, self.tunnel_ip,
