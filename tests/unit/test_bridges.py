@@ -238,3 +238,52 @@ class TestHostsAndAgents(BridgesTestCase):
                 heartbeat=l2_agents.core_models.agents.c.heartbeat - 3600)),
             naas_context.get_admin_context())
         self.bridge(expect=409)
+
+
+class FakeRemotes:
+    """A driver with the RemoteTunnels hook that records its calls."""
+
+    remote_tunnel_types = ('vxlan',)
+
+    def __init__(self, fail=()):
+        self.calls = []
+        self.fail = set(fail)
+
+    def set_remotes(self, network_id, remotes):
+        self.calls.append((network_id, [r['id'] for r in remotes]))
+        if network_id in self.fail:
+            raise OSError('no bridge')
+
+
+class TestAgentRemotes(testtools.TestCase):
+    """naas.agent.agent.Agent's calls of the RemoteTunnels hook."""
+
+    def agent(self, remotes):
+        from naas.agent import agent as agent_mod
+        agent = agent_mod.Agent.__new__(agent_mod.Agent)
+        agent.remotes = remotes
+        agent.wired = {}
+        agent.reported = []
+        agent._report_bridges = agent.reported.append
+        return agent
+
+    def test_each_network_of_a_batch_once_and_its_status_reported(self):
+        remotes = FakeRemotes(fail={'n2'})
+        agent = self.agent(remotes)
+        bridge = {'id': 'b1', 'remote_ip': '198.51.100.7', 'type': 'vxlan',
+                  'segmentation_id': 70000, 'entries': []}
+        other = dict(bridge, id='b2', segmentation_id=70001)
+        agent._set_remotes([
+            {'port_id': 'p1', 'network_id': 'n1', 'remotes': [bridge]},
+            {'port_id': 'p2', 'network_id': 'n1', 'remotes': [bridge]},
+            {'port_id': 'p3', 'network_id': 'n2', 'remotes': [other]},
+            {'port_id': 'p4', 'network_id': 'n3'}])          # no bridges plugin
+        self.assertEqual([('n1', ['b1']), ('n2', ['b2'])], remotes.calls)
+        self.assertEqual([{'b1': 'ACTIVE', 'b2': 'ERROR'}], agent.reported)
+
+    def test_a_network_without_ports_here_loses_its_tunnels(self):
+        remotes = FakeRemotes()
+        agent = self.agent(remotes)
+        agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
+        agent._drop_remotes(['n1', 'n2'])
+        self.assertEqual([('n2', [])], remotes.calls)
