@@ -12,7 +12,7 @@ For each driver the script builds a host as a namespace of its own
 the compute library plugs them (named ``base.vif_name(port_id)``; on Open
 vSwitch ports of a private br-int, tools.harness.ovs_host, with
 external_ids iface-id), and counts two addresses per port (an IPv4 fixed
-IP and an IPv6 one: 4 nftables elements / 4 flows per port) with the
+IP and an IPv6 one: 4 nftables elements per port) with the
 driver's counters object (what the driver's PortCounters methods delegate
 to: naas.agent.l2.counters_linuxbridge / counters_ovs).  Then, ``--passes``
 times, one pass as the agent's statistics thread makes it: port_counters
@@ -25,9 +25,9 @@ Figures per pass (median and max):
 * ``cpu_ms``: time.process_time() around port_counters + the casts: this
   process, every thread (the goal's figure); ``of_which_casts_cpu_ms``:
   the casts' part;
-* ``child_cpu_ms``: the CPU of the processes a pass runs (``nft -j list``
-  on Linux bridge, ``ovs-ofctl dump-flows`` on Open vSwitch), from
-  RUSAGE_CHILDREN;
+* ``child_cpu_ms``: the CPU of processes a pass runs, from RUSAGE_CHILDREN
+  (none is expected: counters are read by netlink and from the OVSDB
+  replica; the figure shows it);
 * ``wall_ms``;
 * ``idle_cpu_ms_per_interval``: this process's CPU during ``--interval``
   seconds of sleep after the passes: what the agent spends between passes
@@ -179,9 +179,12 @@ def bench_openvswitch(namespace, args, api):
         wanted = {port_id(i) for i in range(args.ports)}
         servers.wait_for(lambda: len(counters_ovs.interface_counters(ovsdb, wanted))
                          == args.ports, timeout=120, what='ofports of the VIFs')
-        counter = counters_ovs.OvsCounters(lambda: ovsdb, ovs_lib.OFCtl(run_dir), 'br-int')
+        counter = counters_ovs.OvsCounters(lambda: ovsdb, namespace)
         counter.count_addresses([details(i) for i in range(args.ports)])
-        return measure(collector(counter, args.ports, api), args.passes, args.interval)
+        try:
+            return measure(collector(counter, args.ports, api), args.passes, args.interval)
+        finally:
+            counter.close()
     finally:
         ovs_lib.close()
         try:
