@@ -29,7 +29,7 @@ STATISTICS_ALIAS = 'port-statistics'
 #: The page's polling interval in this test, in seconds.
 POLL = 1
 #: Rate samples each pinging port's chart shows before the screenshot.
-CHARTED = 5
+CHARTED = 3
 
 
 class TestTopologyPage(base.FullstackTestCase):

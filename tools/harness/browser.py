@@ -71,8 +71,9 @@ class Browser(fixtures.Fixture):
     def screenshot(self, path):
         """The whole page (the window grown to it) as PNG at ``path``."""
         driver = self.driver
-        width, height = driver.execute_script(
-            'return [document.documentElement.scrollWidth, '
-            'document.documentElement.scrollHeight];')
-        driver.set_window_size(max(width, 1200) + 20, height + 140)
+        width, height, chrome_width, chrome_height = driver.execute_script(
+            'return [document.documentElement.scrollWidth,'
+            ' Math.ceil(document.body.getBoundingClientRect().bottom),'
+            ' window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];')
+        driver.set_window_size(max(width, 1200) + chrome_width, height + chrome_height)
         driver.save_screenshot(path)

@@ -385,7 +385,9 @@ function render(model) {
     return box;
   });
   const routersEnd = busX + routers.length * (ROUTER_W + ROUTER_GAP);
-  const width = Math.max(x, routersEnd, svg.parentElement.clientWidth - 2, 640) + MARGIN;
+  // As wide as the drawing, or as the window if wider (no scroll bar then).
+  const width = Math.max(x - HOST_GAP + MARGIN, routersEnd - ROUTER_GAP + MARGIN,
+                         svg.parentElement.clientWidth);
   const deviceH = DEVICE_HEAD + (model.statistics ? PORT_H : PORT_H_BARE) + DEVICE_PAD;
   const height = (hosts.length ? hostsY + HOST_HEAD + deviceH + HOST_PAD : hostsY) + MARGIN;
   svg.setAttribute('width', width);
