@@ -502,12 +502,14 @@ IPERF_GOAL = 0.85
 def summarize(figures):
     """[(benchmark, goal, measured, load, pass)] of one driver."""
     rows = []
-    for count in sorted({s.get('rules', 0) for s in figures.get('rules') or ()}, reverse=True):
-        samples = [s for s in figures['rules'] if s.get('rules', 0) == count]
+    every = figures['args']['rules']
+    for count in sorted({s.get('rules', every) for s in figures.get('rules') or ()},
+                        reverse=True):
+        samples = [s for s in figures['rules'] if s.get('rules', every) == count]
         for key, what in (('from_bind_ms', 'port bind (POST) -> first allowed packet'),
                           ('from_plug_ms', 'VIF plug -> first allowed packet')):
             values = [s[key] for s in samples]
-            big = count == figures['args']['rules']
+            big = count == every
             rows.append(('%d rule%s: %s (%d samples)' % (count, 's' if count > 1 else '', what,
                                                           len(values)),
                          '<= 1 s' if big else '(reference)', 'p50 %.0f ms / max %.0f ms'
