@@ -9,8 +9,10 @@ import threading
 from unittest import mock
 
 import fixtures
+import sqlalchemy
 import testtools
 
+from naas.db import api as db_api
 from naas.plugins import manager as plugin_manager
 from naas.rpc import agent_api
 from tests.fixtures import app
@@ -93,6 +95,41 @@ class TestGroups(Base):
         # Creating a group made the project's default group too.
         names = sorted(g['name'] for g in self.ok('GET', 'security-groups')['security_groups'])
         self.assertEqual(['default', 'web'], names)
+
+    def test_a_new_group_and_rule_are_shown_as_read_back(self):
+        # Creates answer with what they wrote, not with a read: the answer
+        # must be what a later read returns.
+        group = self.group()
+        self.assertEqual(group, self.ok('GET', 'security-groups/' + group['id'])['security_group'])
+        rule = self.rule(group['id'], protocol='tcp', port_range_min=22, port_range_max=22,
+                         remote_ip_prefix='10.0.0.1/24')
+        self.assertEqual(rule, self.ok('GET', 'security-group-rules/' + rule['id'])
+                         ['security_group_rule'])
+        default = self.default_group()
+        rule = self.rule(default['id'], protocol='udp')
+        self.assertTrue(rule['belongs_to_default_sg'])
+        self.assertEqual(rule, self.ok('GET', 'security-group-rules/' + rule['id'])
+                         ['security_group_rule'])
+
+    def test_a_list_reads_the_groups_and_rules_in_a_few_statements(self):
+        statements = []
+        engine = db_api.get_engine()
+
+        def count(*_args):
+            statements.append(1)
+        sqlalchemy.event.listen(engine, 'before_cursor_execute', count)
+        self.addCleanup(sqlalchemy.event.remove, engine, 'before_cursor_execute', count)
+        per_list = []
+        for n in (1, 5):
+            while len(self.ok('GET', 'security-groups')['security_groups']) < n + 1:
+                self.rule(self.group('web-%d' % n)['id'], protocol='tcp')
+            del statements[:]
+            self.ok('GET', 'security-groups')
+            per_list.append(len(statements))
+        # Not one query per group: the default group check, the groups
+        # (with default and shared as columns), their rules.
+        self.assertEqual([per_list[0]] * 2, per_list)
+        self.assertLessEqual(per_list[0], 5)
 
     def test_update_and_delete(self):
         group = self.group()
