@@ -62,11 +62,12 @@ def _for_update(stmt, lock):
     return stmt.with_for_update() if lock else stmt
 
 
-def get_row(context, id, lock=False, shared=False, columns=()):
+def get_row(context, id, lock=False, shared=False, columns=(), **params):
     """A group the context may see (``shared``: or read), with the more
-    ``columns`` (IS_DEFAULT, VIEW_COLUMNS), or SecurityGroupNotFound."""
+    ``columns`` (IS_DEFAULT, VIEW_COLUMNS, rules.WITH_KEY with its
+    ``params``), or SecurityGroupNotFound."""
     row = context.connection.execute(_GET(context.is_admin, shared, lock, tuple(columns)),
-                                     common.ctx_params(context, id=id)).first()
+                                     common.ctx_params(context, id=id, **params)).first()
     if row is None:
         raise exceptions.SecurityGroupNotFound(id=id)
     return row

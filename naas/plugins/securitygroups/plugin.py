@@ -99,16 +99,16 @@ class SecurityGroupPlugin(core.ServicePlugin):
     def create_security_group_rule(self, context, security_group_rule):
         conn = context.connection
         rule = dict(security_group_rule)
+        rules.check(rule)  # (first, as Neutron: its normal form is the key)
         group = groups.get_row(context, rule['security_group_id'], lock=True,
-                               columns=(groups.IS_DEFAULT,))
-        rules.check(rule)
+                               columns=(groups.IS_DEFAULT, rules.WITH_KEY),
+                               rule_key=rules.key(rule))
         if rule['remote_group_id']:
             groups.get_row(context, rule['remote_group_id'])
         if rule['remote_address_group_id']:
             address_groups.get_row(context, rule['remote_address_group_id'])
-        existing = rules.with_key(conn, group.id, rules.key(rule))
-        if existing is not None:
-            raise exceptions.SecurityGroupRuleExists(rule_id=existing)
+        if group.rule_with_key is not None:
+            raise exceptions.SecurityGroupRuleExists(rule_id=group.rule_with_key)
         new_rules = rules.insert(conn, [rule], group.id, group.project_id, group.is_default)
         groups.update(conn, group.id, {})
         self.notifier.rules_changed(context, [group.id])

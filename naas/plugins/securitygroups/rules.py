@@ -151,13 +151,14 @@ _OF_GROUPS = common.prebuilt(lambda view: sa.select(rules, *(VIEW_COLUMNS if vie
                              .where(rules.c.security_group_id.in_(
                                  sa.bindparam('group_ids', expanding=True)))
                              .order_by(rules.c.created_at, rules.c.id))
-_WITH_KEY = sa.select(rules.c.id).where(rules.c.security_group_id == sa.bindparam('group_id'),
-                                        rules.c.rule_key == sa.bindparam('rule_key'))
 
-
-def with_key(conn, group_id, rule_key):
-    """The id of the group's rule with this key, or None."""
-    return conn.execute(_WITH_KEY, {'group_id': group_id, 'rule_key': rule_key}).scalar()
+#: The id of the group's rule whose key is the parameter ``rule_key``, or
+#: None: a column of the group's own select (groups.get_row), so that a
+#: rule create reads its group and the duplicate check in one statement.
+WITH_KEY = (sa.select(rules.c.id)
+            .where(rules.c.security_group_id == models.security_groups.c.id,
+                   rules.c.rule_key == sa.bindparam('rule_key'))
+            .scalar_subquery().label('rule_with_key'))
 
 
 def naming_groups(conn, group_ids):
