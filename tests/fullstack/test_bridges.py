@@ -85,6 +85,8 @@ class _BridgeTests(object):
         port = env.api.update('port', port['id'], fixed_ips=port['fixed_ips'] + [
             {'subnet_id': v6['id'], 'ip_address': 'fd00:a::10'}])
         vm = env.boot_vm(host, net, port=port)
+        # The VM fixture sets the port's first fixed IP (either family): both.
+        vm.exec(['ip', 'addr', 'replace', '10.0.0.10/24', 'dev', 'eth0'])
         vm.exec(['ip', 'addr', 'replace', 'fd00:a::10/64', 'dev', 'eth0', 'nodad'])
         other_net, _ = env.create_network(PROJECT, '10.0.0.0/24', name=env.prefix + '-other')
         outsider = env.boot_vm(host, other_net, '10.0.0.11')
