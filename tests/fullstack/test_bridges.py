@@ -111,7 +111,8 @@ class _BridgeTests(object):
             {'mac_address': site2.mac, 'ip_address': site2.ipv4}])
         self.assertPings(env, vm, site2.ipv4)
         self.assertPings(env, vm, site1.ipv4)
-        self.assertEqual({site2.mac}, self.static_entries(host, 'rvx-70002'))
+        wait_for(lambda: self.static_entries(host, 'rvx-70002') == {site2.mac}, 10, 0.2,
+                 'static entry of %s on rvx-70002' % site2.mac)
         self.assertEqual(set(), self.static_entries(host, 'rvx-70001'))
 
         # An agent restart keeps the tunnels as they are, and the traffic.

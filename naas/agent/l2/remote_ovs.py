@@ -25,6 +25,7 @@ restart does not touch the traffic.
 import logging
 import os
 import subprocess
+import time
 
 from naas.host import ovs_lib
 
@@ -34,6 +35,9 @@ DEVICE_PREFIX = 'rvx-'
 ROLE = 'remote'
 NET_KEY = 'naas-network-id'
 BRIDGE_KEY = 'naas-remote-bridge'
+#: Rounds of adding static MAC entries, and the pause between two.
+STATIC_ATTEMPTS = 5
+STATIC_RETRY_SECONDS = 0.2
 
 
 def port_name(vni):
@@ -135,11 +139,21 @@ class OvsRemotes:
             if wanted:
                 raise LookupError('tunnel port %s has no ofport yet' % name)
             return
-        have = self._static_macs(ofport, lvid)
-        for mac in sorted(wanted - have):
-            self._appctl('fdb/add', self.int_br, name, str(lvid), mac)
-        for mac in sorted(have - wanted):
-            self._appctl('fdb/del', self.int_br, str(lvid), mac)
+        # An entry added while ovs-vswitchd is still setting up the new port
+        # (after the OVSDB commit) can be lost (seen once in the fullstack
+        # test): add until they are there.
+        for attempt in range(STATIC_ATTEMPTS):
+            have = self._static_macs(ofport, lvid)
+            if have == wanted:
+                return
+            if attempt:
+                time.sleep(STATIC_RETRY_SECONDS)
+            for mac in sorted(wanted - have):
+                self._appctl('fdb/add', self.int_br, name, str(lvid), mac)
+            for mac in sorted(have - wanted):
+                self._appctl('fdb/del', self.int_br, str(lvid), mac)
+        LOG.warning('static MAC entries of %s do not stay: %s', name,
+                    sorted(wanted ^ self._static_macs(ofport, lvid)))
 
     def others(self):
         """[(ofport, lvid)] of the remote tunnel ports: unfiltered ports of
