@@ -72,6 +72,12 @@ OPTS = [
     cfg.IntOpt('dhcp_agents_per_network', default=1, min=1,
                help='How many DHCP agents serve each network that has a '
                     'DHCP-enabled subnet.'),
+    cfg.BoolOpt('allow_automatic_dhcp_failover', default=True,
+                help='Move the networks of a DHCP agent dead for agent_down_time '
+                     'to alive DHCP agents (docs/ha.md).'),
+    cfg.BoolOpt('allow_automatic_l3agent_failover', default=True,
+                help='Move the routers of an L3 agent dead for agent_down_time '
+                     'to an alive L3 agent (docs/ha.md).'),
 ]
 
 DATABASE_OPTS = [

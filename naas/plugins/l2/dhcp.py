@@ -8,9 +8,19 @@ what a DHCP agent asks (get_dhcp_networks) and the casts it gets.
   (ties: host name).  It happens when a DHCP-enabled subnet is created or
   updated, and when an agent syncs (networks left unscheduled because no
   DHCP agent was alive then go to it).  A network with no DHCP-enabled
-  subnet left is unbound and its DHCP ports are deleted.  Bindings to an
-  agent that died are kept (no failover yet): it serves them again when it
-  comes back.
+  subnet left is unbound and its DHCP ports are deleted.
+* Failover (``[DEFAULT] allow_automatic_dhcp_failover``, on by default): a
+  periodic check in the server (every agent_down_time / 4 s, the first
+  after agent_down_time) unbinds the networks of DHCP agents dead for
+  agent_down_time, deletes those hosts' DHCP ports and schedules the
+  networks again among the alive agents (Neutron's network
+  auto-rescheduling).  Nothing moves while no DHCP agent at all is alive
+  (the server's or the broker's trouble, not the agents').  An agent that
+  comes back gets networks again when it syncs (those short of
+  dhcp_agents_per_network) and drops its dnsmasq for the others.
+  With dhcp_agents_per_network >= 2 every dnsmasq of a network has the same
+  hosts (each port's MAC -> fixed IP), so a client gets the same lease from
+  any of them: losing one agent costs nothing, not even the failover time.
 * The DHCP port: one per (network, bound host), made by the server when the
   host's agent asks for its networks: device_owner ``network:dhcp``,
   device_id ``dhcp-<host>``, binding:host_id the host, one fixed IP per
@@ -28,6 +38,7 @@ from sqlalchemy import exc as sa_exc
 
 from naas.common import context as naas_context
 from naas.common import exceptions
+from naas.common import periodic
 from naas.conf import CONF
 from naas.db import agents as db_agents
 from naas.db import api as db_api
@@ -120,6 +131,22 @@ def _unscheduled(conn):
     return sorted(r.network_id for r in rows)
 
 
+def dead_bindings(conn, now=None):
+    """[(network_id, agent_id, host)] of the bindings to DHCP agents dead
+    for agent_down_time, or [] while no DHCP agent is alive at all."""
+    now = now or time.time()
+    rows = db_agents.of_types(conn, agents.VIF_TYPES)
+    if not any(is_dhcp_agent(r, now) for r in rows):
+        return []
+    dead = {r.id: r.host for r in rows if not db_agents.is_alive(r, now)}
+    if not dead:
+        return []
+    return [(r.network_id, r.agent_id, dead[r.agent_id]) for r in conn.execute(
+        sa.select(bindings.c.network_id, bindings.c.agent_id)
+        .where(bindings.c.agent_id.in_(list(dead)))
+        .order_by(bindings.c.network_id, bindings.c.agent_id))]
+
+
 # ---- casts -----------------------------------------------------------------
 
 class _Casts:
@@ -187,6 +214,38 @@ class DHCP:
 
     def network_changed(self, context, network_id):
         self.notify(context, network_id)
+
+    # ---- failover ------------------------------------------------------------
+
+    def start_failover(self):
+        """The periodic failover check (see the module docstring); None
+        when allow_automatic_dhcp_failover is off."""
+        if not CONF.allow_automatic_dhcp_failover:
+            return None
+        return periodic.Periodic('dhcp-failover', self.reschedule_dead_agents,
+                                 interval=max(1.0, CONF.agent_down_time / 4.0),
+                                 initial_delay=CONF.agent_down_time).start()
+
+    def reschedule_dead_agents(self):
+        """Move the networks of dead DHCP agents; returns {network_id:
+        [hosts bound after]} of the networks it moved."""
+        return db_api.retry(self._reschedule_dead_agents,
+                            naas_context.get_admin_context())
+
+    def _reschedule_dead_agents(self, context):
+        conn = context.connection
+        moved = {}
+        for network_id, agent_id, host in dead_bindings(conn):
+            conn.execute(bindings.delete().where(bindings.c.network_id == network_id,
+                                                 bindings.c.agent_id == agent_id))
+            for port in self._dhcp_ports(conn, network_id, host):
+                self.plugin.delete_service_port(context, port.id)
+            bound, _ = schedule(conn, network_id)
+            LOG.warning('DHCP agent of %s is dead: network %s now served by %s',
+                        host, network_id, ', '.join(bound) or 'no agent')
+            self.notify(context, network_id, bound)
+            moved[network_id] = bound
+        return moved
 
     @staticmethod
     def _dhcp_ports(conn, network_id, host=None):

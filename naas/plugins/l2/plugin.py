@@ -79,7 +79,8 @@ class L2Plugin(core.CorePluginBase):
         target = messaging.Target(topic=rpc.PLUGIN_TOPIC, server=CONF.host)
         server = rpc.get_server(target, [server_api.ServerEndpoint(self.rpc_handler)])
         server.start()
-        return [server]
+        failover = self.dhcp.start_failover()
+        return [server] + ([failover] if failover else [])
 
     # ---- networks ----------------------------------------------------------
 

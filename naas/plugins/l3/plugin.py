@@ -10,8 +10,13 @@ agent asks).  Networks, subnets and ports are changed through the core
 plugin (``self.core``, set by the plugin manager) and read through the
 query functions of naas.db.ports, subnets and networks.
 """
+import logging
+
+from naas.common import context as naas_context
 from naas.common import exceptions
+from naas.common import periodic
 from naas.conf import CONF
+from naas.db import api as db_api
 from naas.db import common
 from naas.lib import constants
 from naas.lib.definitions import floatingip as floatingip_def
@@ -27,6 +32,8 @@ from naas.plugins.l3 import routers
 from naas.plugins.l3 import scheduler
 from naas.plugins.l3 import subnet_routes
 from naas.plugins.l3 import sync
+
+LOG = logging.getLogger(__name__)
 
 
 class L3Plugin(core_plugin.ServicePlugin):
@@ -54,7 +61,30 @@ class L3Plugin(core_plugin.ServicePlugin):
         target = messaging.Target(topic=l3_api.L3_PLUGIN_TOPIC, server=CONF.host)
         server = rpc.get_server(target, [l3_api.L3ServerEndpoint(self.rpc_handler)])
         server.start()
-        return [server]
+        if not CONF.allow_automatic_l3agent_failover:
+            return [server]
+        failover = periodic.Periodic('l3-failover', self.reschedule_dead_agents,
+                                     interval=max(1.0, CONF.agent_down_time / 4.0),
+                                     initial_delay=CONF.agent_down_time).start()
+        return [server, failover]
+
+    def reschedule_dead_agents(self):
+        """Move the routers of dead L3 agents (naas.plugins.l3.scheduler);
+        returns {router_id: new host}."""
+        return db_api.retry(self._reschedule_dead_agents, naas_context.get_admin_context())
+
+    def _reschedule_dead_agents(self, context):
+        conn = context.connection
+        moved = {}
+        for router_id, old_host in scheduler.dead_bindings(conn):
+            host = scheduler.rebind(conn, router_id)
+            scheduler.bind_ports(self.core, context, router_id, host)
+            LOG.warning('L3 agent of %s is dead: router %s moved to %s',
+                        old_host, router_id, host)
+            self.notifier.router_deleted(context, router_id, old_host)
+            self.notifier.routers_updated(context, [router_id])
+            moved[router_id] = host
+        return moved
 
     # ---- routers -------------------------------------------------------------
 

@@ -7,8 +7,17 @@ name; with none alive it stays unbound until an L3 agent asks for its
 routers (sync_routers), which binds every unbound router the same way.
 A router's interface and gateway ports are bound (binding:host_id) to its
 agent's host, so that the L2 side of that host wires them and the tunnel
-endpoint lists include it.  A binding to an agent that died is kept (no
-automatic failover yet): the agent's host gets the router back on restart.
+endpoint lists include it.
+
+Failover (``[DEFAULT] allow_automatic_l3agent_failover``, on by default): a
+periodic check in the server (naas.plugins.l3.plugin starts it: every
+agent_down_time / 4 s, the first after agent_down_time) moves each router
+of an L3 agent dead for agent_down_time to the least loaded alive one
+(dead_bindings, rebind): its ports are bound to the new host, which gets a
+routers_updated cast and builds the namespace with its interfaces, gateway
+(SNAT) and floating IPs.  The dead host gets router_deleted (delivered if
+its agent comes back before the queue expires; its start-up sync removes
+the namespace anyway).  With no alive L3 agent a router stays where it is.
 """
 import time
 
@@ -76,3 +85,23 @@ def bind_ports(core, context, router_id, host):
     for port in routers.ports_of(context.connection, router_id):
         if port.binding_host_id != host:
             core.update_port(context.elevated(), port.id, {'binding:host_id': host})
+
+
+def dead_bindings(conn, now=None):
+    """[(router_id, host)] of the routers bound to L3 agents dead for
+    agent_down_time, or [] while no L3 agent is alive to take them."""
+    now = now or time.time()
+    rows = agents.of_types(conn, L3_AGENT_TYPES)
+    dead = {r.id: r.host for r in rows if not agents.is_alive(r, now)}
+    if not dead or not _candidates(conn):
+        return []
+    return [(r.router_id, dead[r.agent_id]) for r in conn.execute(
+        sa.select(bindings.c.router_id, bindings.c.agent_id)
+        .where(bindings.c.agent_id.in_(list(dead)))
+        .order_by(bindings.c.router_id))]
+
+
+def rebind(conn, router_id):
+    """Unbind ``router_id`` and schedule it again; its new host or None."""
+    conn.execute(bindings.delete().where(bindings.c.router_id == router_id))
+    return schedule(conn, router_id)
