@@ -10,6 +10,7 @@ import testtools
 
 from naas import rpc
 from naas.common import context as naas_context
+from naas.common import periodic
 from naas.db import api as db_api
 from naas.db import models as core_models
 from naas.lib import constants
@@ -177,3 +178,43 @@ class TestL3Failover(testtools.TestCase):
         kill('hv1', [constants.AGENT_TYPE_L3])
         self.assertEqual({}, self.l3.reschedule_dead_agents())
         self.assertEqual('hv1', self.host_of(router['id']))
+
+
+class TestPeriodic(testtools.TestCase):
+
+    def test_runs_after_its_delay_and_survives_an_exception(self):
+        calls = []
+
+        def task():
+            calls.append(time.monotonic())
+            if len(calls) == 1:
+                raise RuntimeError('first run fails')
+        started = time.monotonic()
+        task_thread = periodic.Periodic('test', task, interval=0.05,
+                                        initial_delay=0.2).start()
+        self.addCleanup(task_thread.wait)
+        self.addCleanup(task_thread.stop)
+        deadline = time.monotonic() + 10
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertGreaterEqual(len(calls), 3)
+        self.assertGreaterEqual(calls[0] - started, 0.2)
+        task_thread.stop()
+        task_thread.wait()
+        count = len(calls)
+        time.sleep(0.2)
+        self.assertEqual(count, len(calls))
+
+    def test_failover_checks_follow_their_options(self):
+        self.useFixture(app.APIFixture(service_plugins=['router'],
+                                       allow_automatic_dhcp_failover=False))
+        manager = plugin_manager.get_manager()
+        rpc.cleanup()
+        self.addCleanup(rpc.cleanup)
+        servers = manager.core.start_rpc_listeners() + \
+            manager.services['router'].start_rpc_listeners()
+        for server in servers:
+            self.addCleanup(server.wait)
+            self.addCleanup(server.stop)
+        self.assertEqual(['l3-failover'], [s.name for s in servers
+                                           if isinstance(s, periodic.Periodic)])
