@@ -260,6 +260,8 @@ class _RawRoute:
 
 
 NETNS_DIR = '/run/netns'
+#: IFLA_INET6_ADDR_GEN_MODE value: no IPv6 address is generated.
+ADDR_GEN_MODE_NONE = 1
 CLONE_NEWNET = 0x40000000
 _libc = None
 
@@ -369,12 +371,28 @@ class IPHandle:
 
     # ---- changes (pyroute2) -----------------------------------------------
 
-    def add_link(self, name, kind, **kwargs):
-        """Create a link and return its Link."""
+    def add_link(self, name, kind, ipv6_addresses=True, **kwargs):
+        """Create a link (down) and return its Link.  ``ipv6_addresses``
+        False: see no_ipv6_addresses, done before the link can come up."""
         def _add(ipr):
             ipr.link('add', ifname=name, kind=kind, **kwargs)
             return self._raw.link(name)
-        return self.call(_add)
+        link = self.call(_add)
+        if not ipv6_addresses:
+            self.no_ipv6_addresses(link.index)
+        return link
+
+    def no_ipv6_addresses(self, index):
+        """The host's IPv6 stack gives this link no address, not even a
+        link-local one (address generation mode "none"), so the host sends
+        nothing of its own (DAD, router solicitations, MLD reports) into the
+        tenant network the link belongs to; frames are still bridged.  For
+        the devices of a network's bridge and the host end of a VIF, as
+        Neutron disables IPv6 on its bridges.  Set it while the link is down:
+        an address made before stays."""
+        spec = {'attrs': [('AF_INET6', {'attrs': [('IFLA_INET6_ADDR_GEN_MODE',
+                                                   ADDR_GEN_MODE_NONE)]})]}
+        self.call(lambda ipr: ipr.link('set', index=index, IFLA_AF_SPEC=spec))
 
     def set_link(self, index, **kwargs):
         """pyroute2 ``link('set')``: mtu, master (0: none), state ('up',

@@ -63,6 +63,7 @@ def plug_veth(port_id, host_namespace, peer_namespace, ifname, mac=None, mtu=Non
             host.call(lambda ipr: ipr.link('add', ifname=ifname, kind='veth',
                                            peer=host_end, **peer_end))
             existing = host.link(tap)
+            host.no_ipv6_addresses(existing.index)
             LOG.info('plugged port %s: %s in %s, %s in %s', port_id, tap,
                      host_namespace or '(own)', ifname, peer_namespace)
         host.set_link(existing.index, ifalias=port_id, state='up')

@@ -418,7 +418,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
             raise RuntimeError('%s exists and is not a bridge' % brname)
         if bridge is None:
             LOG.info('creating bridge %s for network %s', brname, nid)
-            bridge = self.ip.add_link(brname, 'bridge', br_stp_state=0,
+            bridge = self.ip.add_link(brname, 'bridge', ipv6_addresses=False, br_stp_state=0,
                                       br_forward_delay=0, br_mcast_snooping=0)
             links[brname] = bridge
         bridge = self._set(bridge, up=True)
@@ -460,7 +460,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 kwargs['vxlan_link'] = link_index
             if details.get('mtu'):
                 kwargs['mtu'] = details['mtu']
-            vx = self.ip.add_link(name, 'vxlan', **kwargs)
+            vx = self.ip.add_link(name, 'vxlan', ipv6_addresses=False, **kwargs)
             links[name] = vx
         return self._set(vx, mtu=details.get('mtu'), master=bridge.index, up=True)
 
@@ -481,7 +481,8 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 dev = None
             if dev is None:
                 LOG.info('creating %s (vlan %s on %s)', name, want_vid, iface_name)
-                dev = self.ip.add_link(name, 'vlan', link=iface.index, vlan_id=want_vid)
+                dev = self.ip.add_link(name, 'vlan', ipv6_addresses=False, link=iface.index,
+                                       vlan_id=want_vid)
                 links[name] = dev
             self._set(iface, up=True)
         else:

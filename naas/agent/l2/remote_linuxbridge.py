@@ -141,7 +141,7 @@ class LinuxBridgeRemotes:
                 kwargs['vxlan_link'] = underlay
             if bridge.mtu:
                 kwargs['mtu'] = bridge.mtu
-            link = self.ip.add_link(name, 'vxlan', **kwargs)
+            link = self.ip.add_link(name, 'vxlan', ipv6_addresses=False, **kwargs)
         changes = {}
         if link.alias != alias:
             changes['ifalias'] = alias
