@@ -173,8 +173,12 @@ class Keystone(object):
         if services:
             service = services[0]
         else:
-            service = self._create('services', 'service',
-                                   {'type': 'network', 'name': 'naas'})
+            # Not removed at cleanup: test classes running at the same time
+            # on one Keystone (stestr workers) share it, and deleting a
+            # service deletes every class's endpoints with it.  Its
+            # endpoints and regions are each class's own and are removed.
+            service = self.call('POST', '/services', {'service': {
+                'type': 'network', 'name': 'naas'}})['service']
         for interface in ('public', 'internal', 'admin'):
             self._create('endpoints', 'endpoint', {
                 'service_id': service['id'], 'interface': interface,
