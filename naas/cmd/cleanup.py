@@ -131,11 +131,12 @@ class Cleaner:
         """The nftables tables of the Linux bridge driver's port filter, QoS
         and address counters in the root namespace (in a host namespace they
         go with it)."""
-        from naas.agent.l2 import counters_linuxbridge
+        from naas.agent.l2 import counters_nft
         from naas.agent.l2 import nft_firewall
         from naas.agent.l2 import qos_tc
-        ours = set(nft_firewall.TABLES) | {(qos_tc.NFT_FAMILY, qos_tc.NFT_TABLE),
-                                           tuple(counters_linuxbridge.TABLE.split())}
+        ours = set(nft_firewall.TABLES) | {(qos_tc.NFT_FAMILY, qos_tc.NFT_TABLE)} | {
+            (layout.family, counters_nft.TABLE_NAME)
+            for layout in (counters_nft.BRIDGE, counters_nft.NETDEV)}
         listed = subprocess.run(['nft', 'list', 'tables'], capture_output=True, text=True)
         present = {tuple(line.split()[1:3]) for line in listed.stdout.splitlines()
                    if line.startswith('table ')}

@@ -3,6 +3,8 @@
 import socket
 import struct
 
+from unittest import mock
+
 import testtools
 
 from naas.cmd import cleanup
@@ -94,3 +96,21 @@ class TestCleanupRule(testtools.TestCase):
         self.assertRaises(ValueError, cleanup.Cleaner, prefix='')
         self.assertRaises(ValueError, cleanup.Cleaner, prefix='n')
         self.assertEqual('nfs1-', cleanup.Cleaner(prefix='nfs1-').prefix)
+
+    def test_root_nft_tables_are_ours_only(self):
+        """--root removes the port filter's, QoS's and address counters'
+        tables of both families, never a table of someone else's."""
+        listing = '\n'.join(['table inet filter', 'table inet naas-fw', 'table bridge naas-fw',
+                             'table bridge naas-stats', 'table netdev naas-stats',
+                             'table bridge naas-qos', 'table ip nat', ''])
+        cleaner = cleanup.Cleaner(prefix='nfs1-', dry_run=True)
+        with mock.patch.object(cleanup.subprocess, 'run',
+                               return_value=mock.Mock(stdout=listing)) as run:
+            cleaner.root_nft_tables()
+        run.assert_called_once_with(['nft', 'list', 'tables'], capture_output=True, text=True)
+        removed = ' | '.join(cleaner.removed)
+        for table in ('inet naas-fw', 'bridge naas-fw', 'bridge naas-stats',
+                      'netdev naas-stats', 'bridge naas-qos'):
+            self.assertIn('table %s ' % table, removed)
+        self.assertNotIn('filter', removed)
+        self.assertNotIn('nat', removed)
