@@ -559,7 +559,6 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         self.assertIn('25 packets received', out, 'pings lost across the restart')
 
 
-
 class OpenvSwitchFirewallTest(LinuxBridgeFirewallTest):
     """The same scenarios on the Open vSwitch driver's filter
     (naas.agent.l2.ovs_firewall): a private OVS (netdev datapath) in the
@@ -681,8 +680,8 @@ class OpenvSwitchFirewallTest(LinuxBridgeFirewallTest):
         self.assertIn('25 packets received', out, 'pings lost across the restart')
 
 
-
 # ---- through the API --------------------------------------------------------
+
 
 def succeeds(namespace, cmd):
     return subprocess.run(netns.command(namespace, cmd), capture_output=True).returncode == 0

@@ -218,7 +218,6 @@ class TestPortRules(testtools.TestCase):
         self.assertEqual('meta mark & 0x02000000 == 0x02000000 return',
                          nft.ingress_rules(d, True, [])[-1])
 
-
     def test_many_rules_of_one_shape_are_one_statement_with_a_set(self):
         rules = [rule(protocol=6, low=1000 + i, prefix='10.100.%d.%d/32' % (i // 250, i % 250))
                  for i in range(999)] + [rule(protocol=1, prefix='10.80.0.0/22')]

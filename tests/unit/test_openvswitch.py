@@ -287,7 +287,6 @@ class TestWire(OVSTestCase):
         self.assertEqual([], self.switch.writes(done))
         self.assertEqual([], self.switch.bundles[bundles:])
 
-
     def test_flows_a_failed_ovs_ofctl_missed_are_installed_at_the_next_change(self):
         driver = self.agent([details(PORT1)])
         self.plug(PORT2)

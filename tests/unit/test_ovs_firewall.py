@@ -388,4 +388,3 @@ class TestWhichPorts(FirewallTestCase):
         self.assertEqual([], [k for k in self.table() if k[0] in fw.TABLES])
         self.assertTrue(fw.is_filtered(details(PORT3)))
         self.assertFalse(fw.is_filtered(details(PORT3, security=False)))
-

@@ -430,4 +430,3 @@ class TestOvsQoS(testtools.TestCase):
         self.assertEqual({4: 'meter=4,kbps,burst,band=type=drop,rate=10000,burst_size=8000',
                           5: 'meter=5,pktps,burst,band=type=drop,rate=1000,burst_size=800'},
                          qos_ovs.parse_meters(text))
-

@@ -50,4 +50,3 @@ esac
 echo "done $event" >> "$dir/events"
 exit 0
 '''
-

@@ -83,7 +83,6 @@ _NFGENMSG = struct.Struct('=BBH')       # family, version, res_id (big endian)
 _BE64 = struct.Struct('>Q')
 
 
-
 def table_of(layout):
     return '%s %s' % (layout.family, TABLE_NAME)
 

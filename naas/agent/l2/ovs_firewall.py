@@ -519,4 +519,3 @@ def _protocol_matches(rule, version):
             return [name]
         return ['%s,tp_dst=%s' % (name, mask) for mask in port_masks(low, high)]
     return [name]
-

@@ -45,6 +45,7 @@ address_stats = models.port_address_statistics
 ports = ports_db.ports
 networks = ports_db.networks
 
+
 def iso_time(seconds):
     """ISO 8601 UTC of an epoch time (None stays None)."""
     if seconds is None:
