@@ -238,15 +238,15 @@ class Agent:
                     continue
                 self.wired[d['port_id']] = d
                 (up if d['admin_state_up'] else down).append(d['port_id'])
+        wired = [d for d in details if d['port_id'] in self.wired]
         if self.qos is not None:
-            for d in details:
-                if d['port_id'] in self.wired:
-                    try:
-                        self.qos.set_port_qos(d['port_id'], d.get('qos_policy'))
-                    except Exception:
-                        LOG.exception('QoS of port %s not set', d['port_id'])
-        self._count_addresses([d for d in details if d['port_id'] in self.wired])
-        self._set_remotes([d for d in details if d['port_id'] in self.wired])
+            for d in wired:
+                try:
+                    self.qos.set_port_qos(d['port_id'], d.get('qos_policy'))
+                except Exception:
+                    LOG.exception('QoS of port %s not set', d['port_id'])
+        self._count_addresses(wired)
+        self._set_remotes(wired)
         if up:
             self.server.update_device_up({}, up)
         if down:

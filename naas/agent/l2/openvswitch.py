@@ -592,7 +592,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
             if not self._pending:
                 self.qos.delete_unused_meters()
 
-    # ---- hooks.PortCounters: OVSDB and flow statistics (counters_ovs) ----------
+    # ---- hooks.PortCounters: OVSDB and nftables (counters_ovs, counters_nft) ---
 
     def port_counters(self, port_ids):
         return self.counters.port_counters(port_ids)
