@@ -45,7 +45,7 @@ ADMIN = {'X-Project-Id': 'fuzz-admin', 'X-Roles': 'admin'}
 #: Not fuzzed: the document itself (a constant).
 SKIPPED = {'get_openapi'}
 #: Every service plugin: the fuzz covers the whole API.
-SERVICE_PLUGINS = ['router', 'security-group', 'qos']
+SERVICE_PLUGINS = ['router', 'security-group', 'qos', 'statistics', 'bridges']
 
 
 _V4_NET = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False),
