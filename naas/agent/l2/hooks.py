@@ -225,3 +225,46 @@ class RemoteTunnels(abc.ABC):
         """After a (re)start: ``wanted`` is {network_id: remotes} of every
         network with ports here; remove every other remote tunnel, keep
         those that are right (no loss of traffic across a restart)."""
+
+
+#: A port on another host of an overlay network, as L2 population knows it:
+#: ``tunnel_ip`` of its host, its MAC and its IP addresses (fixed IPs; an
+#: allowed address pair is not announced: it may move without telling).
+FdbEntry = collections.namedtuple('FdbEntry', 'tunnel_ip mac_address ip_addresses')
+
+
+class L2Population(abc.ABC):
+    """L2 population: the server tells each agent where the ports of the
+    other hosts of its overlay networks are, so that unicast goes straight
+    to the right host and ARP/ND is answered on the host (no flooding to
+    learn).  Only for networks with a tunnel type (vxlan, gre); the agent
+    reports ``l2_population: True`` in its configurations, and the server
+    sends entries only to hosts that have a port of the network.
+
+    Entries are FdbEntry tuples (``ip_addresses`` a tuple of strings); a
+    driver ignores entries whose tunnel_ip is its own.  Broadcast and
+    unknown unicast still go to every host of the network (the flooding
+    list of ``set_endpoints``), and nowhere else.
+
+    Where the agent calls it: ``set_fdb`` with a network's complete list
+    when the first port of that network is wired here and in
+    ``Agent.resync`` (replace: entries not in the list are removed);
+    ``update_fdb`` when the server casts fdb_update (a port on another
+    host was bound, moved, changed its addresses or went); ``set_fdb(nid,
+    [])`` when the host's last port of the network goes.  The Linux bridge
+    driver programs FDB entries (MAC -> remote VTEP) and neighbour entries
+    (IP -> MAC, answered by the VXLAN device's ARP/ND proxy); Open vSwitch
+    unicast flows to the tunnel port and an ARP/ND responder table.
+    """
+
+    @abc.abstractmethod
+    def set_fdb(self, network_id, entries):
+        """Make the network's remote entries exactly ``entries``; those that
+        are right are left as they are."""
+
+    @abc.abstractmethod
+    def update_fdb(self, network_id, add, remove):
+        """Add ``add`` and remove ``remove`` (FdbEntry lists) of a network;
+        adding an entry that is there or removing one that is not is fine.
+        An entry whose MAC is there with another tunnel_ip or other
+        addresses replaces it."""
