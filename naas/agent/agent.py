@@ -47,11 +47,15 @@ def load_driver(name, conf):
 
 
 class Agent:
-    def __init__(self, conf=CONF, driver=None):
+    def __init__(self, conf=CONF, driver=None, transport=None):
+        """``transport``: an oslo.messaging transport of this agent's own
+        (tools/bench_fleet.py runs many agents in one process); None: the
+        process's (naas.rpc.get_transport)."""
         self.conf = conf
         self.host = conf.host
         self.driver = driver or load_driver(conf.agent.l2_driver, conf)
-        self.server = server_api.ServerAPI(self.host)
+        self.transport = transport
+        self.server = server_api.ServerAPI(self.host, transport=transport)
         self.wired = {}          # port_id -> details last wired
         self.refresh = set()     # port ids the server said changed
         self.groups_changed = False  # security_groups_updated was cast
@@ -84,7 +88,8 @@ class Agent:
         self.driver.setup()
         self.report_state()
         target = messaging.Target(topic=rpc.AGENT_TOPIC, server=self.host)
-        self.rpc_server = rpc.get_server(target, [agent_api.AgentEndpoint(self)])
+        self.rpc_server = rpc.get_server(target, [agent_api.AgentEndpoint(self)],
+                                         transport=self.transport)
         self.rpc_server.start()
         self.resync()
         if self.dhcp is not None:

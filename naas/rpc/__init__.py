@@ -98,9 +98,11 @@ def cleanup():
         _TRANSPORT = None
 
 
-def get_server(target, endpoints):
-    """An RPC server on oslo.messaging's threading executor (no eventlet)."""
-    return messaging.get_rpc_server(get_transport(), target, endpoints,
+def get_server(target, endpoints, transport=None):
+    """An RPC server on oslo.messaging's threading executor (no eventlet);
+    on ``transport`` if given (a connection of its own, as each agent of
+    tools/bench_fleet.py has), else the process's."""
+    return messaging.get_rpc_server(transport or get_transport(), target, endpoints,
                                     executor='threading')
 
 
@@ -116,7 +118,7 @@ class Client:
     VERSION = None
     UPGRADE_LEVEL = None
 
-    def __init__(self, timeout=None):
+    def __init__(self, timeout=None, transport=None):
         self.version_cap = CONF.upgrade_levels[self.UPGRADE_LEVEL]
         if self.version_cap is not None and (
                 self.version_cap.split('.')[0] != self.VERSION.split('.')[0]):
@@ -125,7 +127,8 @@ class Client:
                 'must have its major version' % (self.UPGRADE_LEVEL, self.version_cap,
                                                  self.VERSION))
         target = messaging.Target(topic=self.TOPIC, version=self.VERSION)
-        self.client = messaging.get_rpc_client(get_transport(), target, timeout=timeout,
+        self.client = messaging.get_rpc_client(transport or get_transport(), target,
+                                               timeout=timeout,
                                                version_cap=self.version_cap)
 
     def can_send_version(self, version):

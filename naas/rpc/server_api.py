@@ -7,6 +7,7 @@ Version history (client and endpoint):
     1.1 - get_instance_network_info (for compute hosts)
     1.2 - get_dhcp_networks (DHCP agents)
     1.3 - get_security_group_info (agents whose driver filters ports)
+    1.4 - get_fdb_entries (agents whose driver does L2 population)
 """
 import oslo_messaging as messaging
 
@@ -16,15 +17,16 @@ from naas import rpc
 class ServerAPI(rpc.Client):
     """Client side, used by naas-agent and by compute hosts; capped by
     [upgrade_levels] server.  Under a cap below 1.1 (1.2),
-    get_instance_network_info (get_dhcp_networks) raises rpc.VersionCapped:
+    get_instance_network_info (get_dhcp_networks, get_security_group_info,
+    get_fdb_entries) raises rpc.VersionCapped:
     the caller needs an answer that an older server cannot give."""
 
     TOPIC = rpc.PLUGIN_TOPIC
-    VERSION = '1.3'
+    VERSION = '1.4'
     UPGRADE_LEVEL = 'server'
 
-    def __init__(self, host, timeout=rpc.CALL_TIMEOUT):
-        super().__init__(timeout=timeout)
+    def __init__(self, host, timeout=rpc.CALL_TIMEOUT, transport=None):
+        super().__init__(timeout=timeout, transport=transport)
         self.host = host
 
     def report_state(self, context, state):
@@ -75,13 +77,22 @@ class ServerAPI(rpc.Client):
         return self.call(context, '1.3', 'get_security_group_info',
                          security_group_ids=security_group_ids)
 
+    def get_fdb_entries(self, context, network_ids):
+        """L2 population (naas.agent.l2.hooks.L2Population): {network_id:
+        [[tunnel_ip, mac_address, [ip_addresses]]]} of the ports of these
+        overlay networks bound to other hosts (with a tunnel_ip); an empty
+        list for a network that has none (or is not an overlay)."""
+        self.require_version('1.4', 'get_fdb_entries')
+        return self.call(context, '1.4', 'get_fdb_entries', network_ids=network_ids,
+                         host=self.host)
+
 
 class ServerEndpoint:
     """Server side, in naas-server; delegates to the core plugin's agent
     handlers (naas.plugins.l2.agents).  Serves every 1.x message up to its
     target version."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, handler):
         self.handler = handler
@@ -109,3 +120,6 @@ class ServerEndpoint:
 
     def get_security_group_info(self, context, security_group_ids):
         return self.handler.get_security_group_info(security_group_ids)
+
+    def get_fdb_entries(self, context, network_ids, host):
+        return self.handler.get_fdb_entries(network_ids, host)
