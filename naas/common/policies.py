@@ -263,7 +263,12 @@ BRIDGE_RULES = _crud(
     update='rule:admin_or_member',
     delete='rule:admin_or_member') + [
     _attr('create_remote_bridge:host', 'rule:admin_only'),
-]
+] + _crud(
+    'physical_bridge',
+    create='rule:admin_only',
+    get='rule:admin_only',
+    update='rule:admin_only',
+    delete='rule:admin_only')
 
 TAG_RULES = [
     _attr('%s_%s_tags' % (op, res), 'rule:admin_or_member')

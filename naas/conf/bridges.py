@@ -9,6 +9,11 @@ OPTS = [
                      'multicast, link-local and unspecified addresses are '
                      'refused whatever this says. Narrow it to the sites '
                      'and VPN ranges tenants may tunnel to.'),
+    cfg.BoolOpt('allow_automatic_failover', default=True,
+                help='Move the remote-site bridges of a host whose L2 agent is '
+                     'dead for agent_down_time to another host that can '
+                     'terminate them (physical-network bridges stay on their '
+                     'host and show DOWN). docs/bridges.md.'),
 ]
 
 

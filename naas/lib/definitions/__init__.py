@@ -28,6 +28,7 @@ from naas.lib.definitions import network_mtu_writable
 from naas.lib.definitions import network_statistics
 from naas.lib.definitions import pagination
 from naas.lib.definitions import port
+from naas.lib.definitions import physical_bridge
 from naas.lib.definitions import port_security
 from naas.lib.definitions import port_statistics
 from naas.lib.definitions import project_id
@@ -62,7 +63,8 @@ RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
     network, subnet, subnetpool, port, agent, router, floatingip, subnet_route, rbac_policy,
     securitygroup, securitygroup_rule, address_group, default_security_group_rule,
     qos, qos_rule_type, qos_bandwidth_limit_rule, qos_dscp_marking_rule,
-    qos_packet_rate_limit_rule, port_statistics, network_statistics, remote_bridge)}
+    qos_packet_rate_limit_rule, port_statistics, network_statistics, remote_bridge,
+    physical_bridge)}
 
 #: alias -> extension descriptor module (ALIAS, NAME, DESCRIPTION).
 EXTENSIONS = {extension.ALIAS: extension for extension in (
@@ -84,6 +86,7 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     network_mtu,
     network_mtu_writable,
     pagination,
+    physical_bridge,
     port_security,
     port_statistics,
     project_id,

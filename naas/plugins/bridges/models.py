@@ -1,10 +1,14 @@
 """The bridges plugin's tables (in the one MetaData of naas.db.models).
 
-One row per remote-site bridge; its static remote entries as JSON (read
+remote_bridges: one row per remote-site bridge; its static remote entries as JSON (read
 with the bridge, always whole).  A VNI is one bridge's on the whole
 deployment (unique): it names the tunnel on the underlay, and on a host two
 VXLAN devices cannot share a VNI and a UDP port.  Bridges go with their
 network (ON DELETE CASCADE: deleting a network deletes its bridges).
+
+physical_bridges: one row per physical-network bridge; segmentation_id is
+the VLAN id, 0 for the untagged traffic (flat: 0, not NULL, so that the
+unique key holds: one bridge per (host, physical network, VLAN)).
 """
 import sqlalchemy as sa
 
@@ -28,4 +32,23 @@ remote_bridges = sa.Table(
     sa.Column('host', models.NAME, nullable=False, index=True),
     sa.Column('remote_entries', sa.Text, nullable=False, server_default='[]'),
     sa.Column('status', sa.String(16), nullable=False),
+)
+
+physical_bridges = sa.Table(
+    'physical_bridges', models.metadata,
+    sa.Column('id', models.UUID, primary_key=True),
+    sa.Column('project_id', models.NAME, index=True),
+    sa.Column('name', models.NAME, nullable=False, server_default=''),
+    sa.Column('description', models.NAME, nullable=False, server_default=''),
+    sa.Column('created_at', sa.String(20), nullable=False),
+    sa.Column('updated_at', sa.String(20), nullable=False),
+    sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
+    sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
+    sa.Column('network_id', models.UUID, sa.ForeignKey('networks.id', ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('host', models.NAME, nullable=False),
+    sa.Column('physical_network', models.NAME, nullable=False),
+    sa.Column('segmentation_id', sa.Integer, nullable=False),
+    sa.Column('status', sa.String(16), nullable=False),
+    sa.UniqueConstraint('host', 'physical_network', 'segmentation_id'),
 )

@@ -14,13 +14,26 @@ Checks (each a clear 4xx, before anything is written):
   allowed_remote_cidrs``, and not a NaaS host's own tunnel_ip (400);
 - ``segmentation_id``: 1 through 2^24-1 (the attribute map), not another
   bridge's (409 RemoteBridgeVniInUse: one bridge per VNI on the whole
-  deployment) nor a vxlan network's own segment (409);
+  deployment) nor a vxlan network's own segment (409).  While a bridge
+  has it, a VNI inside ``[l2] vni_ranges`` is out of the tenant VNI pool
+  (taken from the free list; naas.plugins.l2.segments.add_reservations
+  keeps it out of a refill and refuses it to a provider network, 409): so
+  a VXLAN network is never given a bridge's VNI, and the kernel or OVS of
+  the bridging host never sees two tunnels with one VNI;
 - ``host``: an administrator may name it; it must have an L2 agent that
   reports the encapsulation in ``remote_tunnels`` and a tunnel_ip of the
   remote's IP version (400).  Otherwise the server chooses among the alive,
   enabled such agents: first those with ports of the network (the bridge
   needs the network's bridge on the host), then the one with the fewest
   bridges, then by name (409 NoBridgingHost when none can).
+
+Failover (``[bridges] allow_automatic_failover``, on by default; started
+by plugin.py like the L3 failover, naas.common.periodic): the bridges of a
+host whose L2 agents are all dead for agent_down_time move to another host
+chosen as above (an administrator's choice of host included: a remote
+bridge needs any host that can terminate the tunnel, not that one), status
+DOWN until the new host's agent reports it.  The remote site must then send
+to the new host's tunnel address (docs/bridges.md).
 """
 import ipaddress
 
@@ -31,11 +44,13 @@ from naas.common import exceptions
 from naas.conf import CONF
 from naas.db import agents as agents_db
 from naas.db import common
+from naas.db import freelist
 from naas.db import ports as ports_db
 from naas.db import query
 from naas.lib import constants
 from naas.lib.definitions import remote_bridge as remote_bridge_def
 from naas.plugins.bridges import models
+from naas.plugins.l2 import segments
 
 remote_bridges = models.remote_bridges
 COLUMNS = query.column_map(remote_bridges, renames={'tenant_id': 'project_id'})
@@ -157,6 +172,33 @@ def normalized_entries(entries):
     return out
 
 
+# ---- the tenant pools (naas.plugins.l2.segments) ---------------------------------
+
+def _in_configured_range(pool_id, value):
+    return any(low <= value <= high
+               for low, high in segments.configured_pools().get(pool_id, ()))
+
+
+def take_from_pool(conn, pool_id, value):
+    """Take ``value`` out of a tenant pool while a bridge uses it (nothing
+    when it is outside the configured ranges, or taken already)."""
+    if _in_configured_range(pool_id, value):
+        freelist.take(conn, pool_id, value)
+
+
+def give_back_to_pool(conn, pool_id, value):
+    if _in_configured_range(pool_id, value):
+        freelist.give_back(conn, pool_id, value)
+
+
+def reservations(conn, pool_id):
+    """{VNI: who} of the vxlan pool that remote bridges use."""
+    if pool_id != 'vxlan':
+        return {}
+    return {vni: 'remote bridge %s' % bridge_id for vni, bridge_id in conn.execute(
+        sa.select(remote_bridges.c.segmentation_id, remote_bridges.c.id))}
+
+
 # ---- changes -------------------------------------------------------------------
 
 def insert(conn, body, host):
@@ -166,6 +208,8 @@ def insert(conn, body, host):
                encapsulation=body['encapsulation'], host=host,
                remote_entries=common.dumps(normalized_entries(body['remote_entries'])),
                status='DOWN')
+    segments.sync_pools(conn)
+    take_from_pool(conn, 'vxlan', body['segmentation_id'])
     try:
         conn.execute(remote_bridges.insert().values(**row))
     except sa_exc.IntegrityError as e:  # the same VNI, meanwhile: 409 on retry
@@ -180,9 +224,15 @@ def update(conn, id, body, expected_revision=None):
     common.bump(conn, remote_bridges, id, cols, expected_revision)
 
 
-def delete(conn, id):
-    common.delete_tags(conn, id)
-    conn.execute(remote_bridges.delete().where(remote_bridges.c.id == id))
+def delete(conn, row):
+    common.delete_tags(conn, row.id)
+    conn.execute(remote_bridges.delete().where(remote_bridges.c.id == row.id))
+    give_back_to_pool(conn, 'vxlan', row.segmentation_id)
+
+
+def of_network(conn, network_id):
+    return conn.execute(sa.select(remote_bridges).where(
+        remote_bridges.c.network_id == network_id)).all()
 
 
 def set_status(conn, host, statuses):
@@ -213,3 +263,38 @@ def remotes_for_details(conn, details):
                 'entries': common.loads(r.remote_entries, [])})
     for d in details:
         d['remotes'] = by_key.get((d['network_id'], d.get('host')), [])
+
+
+# ---- failover ----------------------------------------------------------------------
+
+def dead_hosts(conn, table=remote_bridges):
+    """Hosts of the bridges of ``table`` with no alive L2 agent (dead for
+    agent_down_time, or deleted)."""
+    hosts = set(conn.execute(sa.select(table.c.host).distinct()).scalars())
+    alive = {row.host for row in agents_db.of_types(conn, L2_AGENT_TYPES)
+             if agents_db.is_alive(row)}
+    return sorted(hosts - alive)
+
+
+def move_from(conn, host):
+    """Move the remote bridges of ``host`` (a dead one) to hosts chosen as a
+    new bridge's; [(bridge row, new host)].  A bridge no alive host can
+    terminate stays where it is."""
+    moved = []
+    for row in conn.execute(sa.select(remote_bridges).where(
+            remote_bridges.c.host == host).order_by(remote_bridges.c.id)).all():
+        try:
+            new_host = choose_host(conn, row.network_id, row.remote_ip, row.encapsulation)
+        except NoBridgingHost:
+            continue
+        common.bump(conn, remote_bridges, row.id, {'host': new_host, 'status': 'DOWN'})
+        moved.append((row, new_host))
+    return moved
+
+
+def mark_down(conn, table, hosts):
+    """The bridges of ``table`` left on ``hosts`` (without an alive L2
+    agent) are DOWN."""
+    if hosts:
+        conn.execute(table.update().where(table.c.host.in_(list(hosts)),
+                                          table.c.status != 'DOWN').values(status='DOWN'))

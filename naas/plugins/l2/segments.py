@@ -3,6 +3,11 @@
 Tenant networks take a VNI (vxlan), key (gre) or VLAN ID (vlan) from the
 ranges in [l2]; the free values live in the free list (naas.db.freelist),
 pool ``vxlan``, ``gre`` or ``vlan:PHYSNET``.
+
+Other users of the same ids (the bridges plugin: remote bridges' VNIs,
+physical bridges' VLANs) take them out of the free list themselves and
+register a :func:`add_reservations` source, so that no network is given
+one: a refill leaves them out and a provider network asking for one is 409.
 """
 import json
 
@@ -19,6 +24,25 @@ segments = models.segments
 MAX_ID = {'vlan': 4094, 'vxlan': 2 ** 24 - 1, 'gre': 2 ** 24 - 1}
 # Bytes of encapsulation each type costs on an IPv4 underlay.
 OVERHEAD = {'vxlan': 50, 'gre': 42}
+
+
+#: Callables ``source(conn, pool_id) -> {value: who}`` of ids reserved by
+#: others than networks (add_reservations).
+_RESERVATIONS = []
+
+
+def add_reservations(source):
+    """Register ``source(conn, pool_id) -> {value: description}``: ids of
+    ``pool_id`` in use outside the segments table."""
+    if source not in _RESERVATIONS:
+        _RESERVATIONS.append(source)
+
+
+def reserved(conn, pool_id):
+    out = {}
+    for source in _RESERVATIONS:
+        out.update(source(conn, pool_id))
+    return out
 
 
 def _ranges(specs, max_id):
@@ -60,6 +84,7 @@ def sync_pools(conn):
             sa.select(segments.c.segmentation_id).where(
                 segments.c.network_type == network_type,
                 segments.c.physical_network == physnet))}
+        used |= set(reserved(conn, pool_id))
         freelist.refill_pool(conn, pool_id, ranges, used)
         conn.execute(models.segment_pools.delete().where(
             models.segment_pools.c.pool_id == pool_id))
@@ -67,7 +92,11 @@ def sync_pools(conn):
 
 
 def _pool_id(network_type, physnet):
-    return 'vlan:' + physnet if network_type == 'vlan' else network_type
+    """The free list of ``network_type`` ('flat:PHYSNET' has none: only
+    reservations, of value 0)."""
+    if network_type in ('vlan', 'flat'):
+        return network_type + ':' + physnet
+    return network_type
 
 
 def _bad(msg):
@@ -150,6 +179,9 @@ def _allocate_provider(conn, segment):
         segments.c.network_type == network_type,
         segments.c.physical_network == segment['physical_network'],
         segments.c.segmentation_id == segment['segmentation_id'])).first()
+    if network_type != 'local' and segment['segmentation_id'] in reserved(
+            conn, _pool_id(network_type, segment['physical_network'])):
+        taken = 'reserved'
     if taken is not None and network_type != 'local':
         raise exceptions.SegmentationIdInUse(
             network_type=network_type, segmentation_id=segment['segmentation_id'],
