@@ -21,9 +21,10 @@ PACKAGES=(
     openvswitch-switch dnsmasq-base iproute2 busybox
     iptables nftables ebtables curl
     iperf3 tcpdump
+    haproxy
     chromium chromium-driver
 )
-SERVICES=(postgresql rabbitmq-server openvswitch-switch mariadb)
+SERVICES=(postgresql rabbitmq-server openvswitch-switch mariadb haproxy)
 
 # Keep maintainer scripts from starting services during this run, unless a
 # policy is already in place (e.g. in a container image); remove ours after.
@@ -78,7 +79,7 @@ shopt -s nullglob
 kill_pidfile /var/lib/postgresql/*/main/postmaster.pid \
     /run/mysqld/mysqld.pid \
     /run/openvswitch/ovs-vswitchd.pid /run/openvswitch/ovsdb-server.pid \
-    /run/rabbitmq/pid /var/lib/rabbitmq/mnesia/*.pid
+    /run/rabbitmq/pid /var/lib/rabbitmq/mnesia/*.pid /run/haproxy.pid
 shopt -u nullglob
 # The system epmd (default port 4369); it refuses while nodes are registered.
 if command -v epmd >/dev/null; then

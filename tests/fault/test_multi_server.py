@@ -1,0 +1,226 @@
+"""The multi-server shape under a server kill and a broker kill.
+
+Two naas-server processes (host names ``naas-api-a`` and ``naas-api-b``,
+2 API workers each) on one PostgreSQL, behind HAProxy
+(tools.harness.load_balancer); a 3-node RabbitMQ cluster
+(tools.harness.rabbit_cluster) with quorum queues; two hosts with a real
+naas-agent each (Linux bridge, VXLAN; tools.harness.fullstack), whose
+transport_url lists the three brokers.
+
+Clients create ports bound to the two hosts through the load balancer, and
+each acknowledged port is plugged (a veth pair, as nova would plug a VM)
+on its host as soon as its 201 arrives.  Under that stream, naas-api-a is
+SIGKILLed (the whole process group), then the first RabbitMQ node (the one
+every client connected to first) is SIGKILLed.  Then:
+
+* every create answered 201 is stored with the addresses it was given
+  (tests/fault/base.py check_store: no lost, half-written or duplicated
+  row); a failed request got an HTTP error or no answer, never a 2xx;
+* requests fail only while in flight at the server's kill (HAProxy answers
+  502 for them; a request whose connection the dead server refused goes to
+  the other server): the broker's kill costs latency, not errors;
+* every acknowledged port becomes ACTIVE on its host: the agents reconnect
+  to the other brokers, their queues survive on the other two replicas,
+  and naas-api-b serves their RPC calls.
+
+The figures (requests, errors, the slowest request, the time from the
+broker's kill to every port ACTIVE) go to $NAAS_FAULT_RESULTS as the rest of
+the tier's.
+"""
+import json
+import queue
+import threading
+import time
+import uuid
+
+import fixtures
+import testtools.content
+
+from naas.host import vif as host_vif
+from tests.fault import base
+from tools.harness import fullstack
+from tools.harness import load_balancer
+from tools.harness import rabbit_cluster
+from tools.harness import servers
+from tools.harness.client import Client
+
+CLIENTS = 4
+PACE = 0.25          # seconds between one client's creates
+LOAD_BEFORE = 4.0    # seconds of load before the server's kill
+BETWEEN_KILLS = 3.0
+LOAD_AFTER = 6.0     # seconds of load after the broker's kill
+ACTIVE_LIMIT = 90.0  # broker killed -> every acknowledged port ACTIVE
+#: Neutron's default: an agent whose heartbeats pause while it reconnects
+#: stays alive, so ports created meanwhile are bound to its host.
+AGENT_DOWN_TIME = 75
+SERVER_HOSTS = ('naas-api-a', 'naas-api-b')
+
+
+class BoundPortCreates(base.PortChurn):
+    """``clients`` threads creating ports bound to ``hosts`` in turn (as
+    nova does, with the admin role binding:host_id needs), one every
+    ``PACE`` seconds each, on a fresh connection per request; each port
+    answered 201 is put in ``created`` as (port, host)."""
+
+    def __init__(self, url, network, hosts, clients=CLIENTS):
+        super(BoundPortCreates, self).__init__(url, network, clients)
+        self.hosts = hosts
+        self.created = queue.Queue()
+
+    def _run(self, index):
+        client = Client(self.url, self.network['project_id'], roles='admin')
+        count = 0
+        while not self._stop.is_set():
+            host = self.hosts[(index + count) % len(self.hosts)]
+            count += 1
+            device_id = str(uuid.uuid4())
+            outcome = self._call(client, 'POST', '/v2.0/ports', {'port': {
+                'network_id': self.network['id'], 'device_id': device_id,
+                'device_owner': 'compute:nova', 'binding:host_id': host.name}},
+                device_id)
+            if outcome.status == 201:
+                self.created.put((json.loads(outcome.body)['port'], host))
+            self._stop.wait(PACE)
+        client.close()
+
+
+class TestMultiServer(base.FaultTestCase):
+
+    def setUp(self):
+        super(TestMultiServer, self).setUp()
+        reason = fullstack.missing_requirements('linuxbridge')
+        if reason:
+            self.skipTest(reason)
+        self.cluster = self.useFixture(rabbit_cluster.RabbitCluster(3))
+        self.addOnException(lambda exc_info: self.addDetail(
+            'rabbitmq logs', testtools.content.text_content(self.cluster.logs())))
+        self.db_url = self.useFixture(servers.PostgreSQLServer()).create_database()
+        self.prefix = fullstack.new_prefix()
+        self.servers = [self.useFixture(servers.NaasServer(
+            db_url=self.db_url, api_workers=2, options=self._server_options(host)))
+            for host in SERVER_HOSTS]
+        self.balancer = self.useFixture(load_balancer.HAProxy(
+            [(server.host, server.port) for server in self.servers]))
+        self.api = Client(self.balancer.url, base.PROJECT, roles='admin')
+        self.addCleanup(self.api.close)
+        self._hosts_and_agents()
+
+    def _server_options(self, host):
+        return {'DEFAULT': {'transport_url': self.cluster.transport_url, 'host': host,
+                            'agent_down_time': AGENT_DOWN_TIME},
+                'l2': {'tenant_network_types': 'vxlan', 'vni_ranges': '1000:1999'},
+                'oslo_messaging_rabbit': rabbit_cluster.FAILOVER_OPTIONS}
+
+    def _hosts_and_agents(self):
+        """Two hosts on an underlay, their agents, and one namespace that
+        holds the VM ends of every VIF (one veth pair per port)."""
+        self.addCleanup(fullstack.run, [servers._venv_bin('naas-cleanup'),
+                                        '--namespace-prefix', self.prefix + '-', '--no-root'],
+                        check=False, timeout=120)
+        self.base_dir = self.useFixture(fixtures.TempDir()).path
+        underlay = self.useFixture(fullstack.Underlay(self.prefix))
+        self.hosts = [self.useFixture(fullstack.Host(underlay, index, 'linuxbridge'))
+                      for index in (1, 2)]
+        self.guests = '%s-vms' % self.prefix
+        self.addCleanup(fullstack.delete_netns, self.guests)
+        fullstack.run(['ip', 'netns', 'add', self.guests])
+        options = {'agent': {'tunnel_types': ['vxlan']},
+                   'oslo_messaging_rabbit': rabbit_cluster.FAILOVER_OPTIONS}
+        self.agents = [self.useFixture(fullstack.AgentProcess(
+            host, self.cluster.transport_url, self.base_dir, options=options))
+            for host in self.hosts]
+        self.addOnException(lambda exc_info: self.addDetail(
+            'logs', testtools.content.text_content(self._logs())))
+        self._wait_agents_alive()
+
+    def _logs(self):
+        out = ['--- haproxy:', self.balancer.log_tail(30)]
+        for server in self.servers:
+            out += ['--- %s:' % server.url, server.log_tail(40)]
+        for agent in self.agents:
+            out += ['--- agent %s:' % agent.host.name, agent.log_tail(40)]
+        return '\n'.join(out)
+
+    def _wait_agents_alive(self):
+        names = {host.name for host in self.hosts}
+
+        def alive():
+            rows = self.api.list('agent')
+            return names <= {row['host'] for row in rows if row['alive']}
+        servers.wait_for(alive, 60, 0.2, 'agents of %s alive' % sorted(names))
+
+    def _plug(self, created, plugged, stop):
+        """Plug each acknowledged port on its host as soon as it comes."""
+        while not (stop.is_set() and created.empty()):
+            try:
+                port, host = created.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            host_vif.plug_veth(port['id'], host.namespace, self.guests,
+                               'vm%d' % len(plugged), port['mac_address'])
+            plugged[port['id']] = host.name
+
+    def _active(self, plugged):
+        """The plugged ports that are ACTIVE and bound to their host."""
+        ports = self.api.list('port', network_id=self.network['id'], status='ACTIVE',
+                              fields=['id', 'binding:host_id'])
+        return {port['id'] for port in ports
+                if plugged.get(port['id']) == port['binding:host_id']}
+
+    def test_server_and_broker_killed_under_load(self):
+        self.network, self.subnet = self.make_network(self.balancer.url, '10.92.0.0/22')
+        plugged, stop_plugging = {}, threading.Event()
+        load = BoundPortCreates(self.balancer.url, self.network, self.hosts).start()
+        plugger = threading.Thread(target=self._plug,
+                                   args=(load.created, plugged, stop_plugging))
+        plugger.start()
+        time.sleep(LOAD_BEFORE)
+        server_killed = time.monotonic()
+        self.servers[0].kill()
+        server_dead = time.monotonic()
+        time.sleep(BETWEEN_KILLS)
+        broker_killed = self.cluster.kill(0)
+        time.sleep(LOAD_AFTER)
+        outcomes = load.stop()
+        stop_plugging.set()
+        plugger.join(60)
+
+        pending = set(plugged)
+        try:
+            servers.wait_for(lambda: not pending.difference_update(self._active(plugged))
+                             and not pending, ACTIVE_LIMIT, 0.2, 'acknowledged ports ACTIVE')
+        except TimeoutError as e:
+            raise AssertionError('%s: %d of %d not ACTIVE: %s'
+                                 % (e, len(pending), len(plugged), sorted(pending)[:10]))
+        all_active = time.monotonic()
+
+        store = base.check_store(self.db_url, self.subnet, outcomes)
+        failed = [o for o in outcomes if not o.ok]
+        # In flight: sent before the server's processes were all gone, and
+        # not answered before the kill began (a connection the dead server's
+        # kernel had accepted is reset: HAProxy answers 502).
+        in_flight = [o for o in outcomes if o.start <= server_dead and o.end >= server_killed]
+        unexpected = [o.describe() for o in failed if o not in in_flight]
+        self.figures(
+            'multi_server_kill', requests=len(outcomes),
+            acknowledged=sum(1 for o in outcomes if o.ok), failed=len(failed),
+            failed_statuses=sorted({o.status for o in failed}),
+            in_flight_at_server_kill=len(in_flight),
+            server_kill_s=round(server_dead - server_killed, 3),
+            failed_after_broker_kill=sum(1 for o in failed if o.end >= broker_killed),
+            slowest_request_s=round(max(o.end - o.start for o in outcomes), 3),
+            slowest_after_broker_kill_s=round(max(
+                [o.end - o.start for o in outcomes if o.end >= broker_killed] or [0]), 3),
+            ports_plugged=len(plugged),
+            broker_kill_to_all_active_s=round(all_active - broker_killed, 3),
+            **store)
+        # No false 2xx: every acknowledged create is stored as answered.
+        self.assertStoreWhole(store)
+        self.assertEqual([], [o.describe() for o in outcomes
+                              if o.ok and o.status != 201])
+        # Only what the killed server held fails.
+        self.assertEqual([], unexpected)
+        self.assertGreater(sum(1 for o in outcomes if o.ok and o.start > broker_killed),
+                           0, 'no request succeeded after the broker kill')
+        # The surviving server and both agents carry on.
+        self._wait_agents_alive()
