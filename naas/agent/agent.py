@@ -63,6 +63,7 @@ class Agent:
         self.qos = hooks.of(self.driver, hooks.QoS)
         self.counters = hooks.of(self.driver, hooks.PortCounters)
         self.remotes = hooks.of(self.driver, hooks.RemoteTunnels)
+        self.physical = hooks.of(self.driver, hooks.PhysicalBridges)
         self.bridges = None      # BridgesAPI, made on the first status report
         self.statistics = None   # StatisticsAPI, made by the statistics thread
         # Plugged VIFs not to ask about again before a time (port_id ->
@@ -161,6 +162,7 @@ class Agent:
             bound = {p['port_id']: p for p in self.server.sync({})['ports']}
             plugged = self.driver.scan_vifs()
             wanted = [bound[p] for p in plugged if p in bound]
+            self._reconcile_physical(wanted)
             self.driver.reconcile(wanted)
             # Driver hooks (naas.agent.l2.hooks) reconcile after the driver.
             sg_info = None
@@ -195,6 +197,7 @@ class Agent:
                     self._uncount(port_id)
                     del self.wired[port_id]
             self._drop_remotes(left)
+            self._drop_physical(left)
             if self.groups_changed:
                 self.groups_changed = False
                 if self.port_filter is not None and self.wired:
@@ -252,6 +255,7 @@ class Agent:
                     LOG.exception('QoS of port %s not set', d['port_id'])
         self._count_addresses(wired)
         self._set_remotes(wired)
+        self._set_physical(wired)
         if up:
             self.server.update_device_up({}, up)
         if down:
@@ -308,6 +312,51 @@ class Agent:
             self.bridges.update_bridge_status({}, statuses)
         except Exception:
             LOG.exception('status of remote bridges not reported')
+
+    # ---- physical-network bridges (hooks.PhysicalBridges) ----------------------
+
+    def _set_physical(self, details):
+        """The joins to physical networks of the networks of these wired
+        ports, from the newest details of each (those without
+        ``physical_bridges``: no bridges plugin); statuses to the server."""
+        if self.physical is None:
+            return
+        by_network = {d['network_id']: d['physical_bridges'] for d in details
+                      if 'physical_bridges' in d}
+        statuses = {}
+        for network_id, bridges in sorted(by_network.items()):
+            try:
+                self.physical.set_physical_bridges(network_id, bridges)
+                status = 'ACTIVE'
+            except Exception:
+                LOG.exception('physical bridges of network %s not set', network_id)
+                status = 'ERROR'
+            statuses.update((b['id'], status) for b in bridges)
+        if statuses:
+            self._report_bridges(statuses)
+
+    def _drop_physical(self, network_ids):
+        """Remove the joins of networks this host has no port of any more."""
+        if self.physical is None:
+            return
+        present = {d['network_id'] for d in self.wired.values()}
+        for network_id in sorted(set(network_ids) - present):
+            try:
+                self.physical.set_physical_bridges(network_id, [])
+            except Exception:
+                LOG.exception('physical bridges of network %s not removed', network_id)
+
+    def _reconcile_physical(self, wanted):
+        """Before the driver's reconcile (hooks.PhysicalBridges)."""
+        if self.physical is None:
+            return
+        by_network = {}
+        for d in wanted:
+            by_network.setdefault(d['network_id'], d.get('physical_bridges') or [])
+        try:
+            self.physical.reconcile_physical_bridges(by_network)
+        except Exception:
+            LOG.exception('physical bridges not reconciled')
 
     # ---- statistics (hooks.PortCounters) --------------------------------------
 
@@ -378,6 +427,7 @@ class Agent:
         self._uncount(port_id)
         network_id = self.wired.pop(port_id)['network_id']
         self._drop_remotes([network_id])
+        self._drop_physical([network_id])
 
     def on_network_update(self, network):
         with self.lock:

@@ -10,6 +10,10 @@ Version history (client and endpoint):
     1.2 - security_groups_updated (to the hosts with ports that use them)
     1.3 - remote_bridges_updated (to the host that terminates a network's
           remote-site bridges)
+    1.4 - fdb_update (L2 population: to the hosts of a network whose agent
+          reports l2_population); network_update and endpoints_update go
+          to the hosts of the network (server=host) instead of every agent
+          (their form is 1.0's: an older agent serves them as before)
 """
 import logging
 
@@ -29,7 +33,7 @@ class AgentNotifyAPI(rpc.Client):
     """
 
     TOPIC = rpc.AGENT_TOPIC
-    VERSION = '1.3'
+    VERSION = '1.4'
     UPGRADE_LEVEL = 'agent'
 
     def port_update(self, port, host=None):
@@ -39,16 +43,37 @@ class AgentNotifyAPI(rpc.Client):
     def port_delete(self, port_id, host=None):
         self.cast('1.0', 'port_delete', host=host, port_id=port_id)
 
-    def network_update(self, network):
-        self.cast('1.0', 'network_update', network=network)
+    def network_update(self, network, host=None):
+        """A network changed (admin state, MTU): the agent of ``host`` (no
+        host: every agent) re-reads its ports of it."""
+        self.cast('1.0', 'network_update', host=host, network=network)
 
     def network_delete(self, network_id):
         self.cast('1.0', 'network_delete', network_id=network_id)
 
-    def endpoints_update(self, network_id, endpoints):
+    def endpoints_update(self, network_id, endpoints, host=None):
         """The hosts that have ports on a network: [{host, tunnel_ip}] (the
-        unicast flooding list of overlay networks)."""
-        self.cast('1.0', 'endpoints_update', network_id=network_id, endpoints=endpoints)
+        unicast flooding list of overlay networks), to the agent of
+        ``host`` (no host: every agent)."""
+        self.cast('1.0', 'endpoints_update', host=host, network_id=network_id,
+                  endpoints=endpoints)
+
+    def fdb_update(self, network_id, add, remove, host, endpoints=None):
+        """L2 population: the ports of a network on other hosts that came,
+        moved or changed (``add``) and went (``remove``), as lists of
+        [tunnel_ip, mac_address, [ip_addresses]], to the agent of ``host``
+        (one that reports l2_population and has ports on the network);
+        ``endpoints``, when the network's hosts changed too, is the new
+        flooding list (as endpoints_update's), so that one message carries
+        both.  Under a cap of 1.3 the entries are not sent (an older agent
+        floods and learns) and the endpoints go as endpoints_update."""
+        if not self.can_send_version('1.4'):
+            if endpoints is not None:
+                self.endpoints_update(network_id, endpoints, host=host)
+            return
+        kwargs = {} if endpoints is None else {'endpoints': endpoints}
+        self.cast('1.4', 'fdb_update', host=host, network_id=network_id, add=add,
+                  remove=remove, **kwargs)
 
     def dhcp_network_changed(self, network_id, host):
         """A port, subnet or the network itself changed: the DHCP agent of
@@ -73,10 +98,10 @@ class AgentNotifyAPI(rpc.Client):
         """The remote-site bridges of a network that ``host`` terminates
         changed (created, deleted, entries): its agent reads its ports of
         the network again (their details carry the remotes).  Under a cap
-        of 1.2, network_update is cast instead (every agent re-reads its
-        ports of the network: more work, the same result)."""
+        of 1.2, network_update is cast to ``host`` instead (its agent
+        re-reads its ports of the network: the same result)."""
         if not self.can_send_version('1.3'):
-            self.network_update({'id': network_id})
+            self.network_update({'id': network_id}, host=host)
             return
         self.cast('1.3', 'remote_bridges_updated', host=host, network_id=network_id)
 
@@ -85,7 +110,7 @@ class AgentEndpoint:
     """Agent side: hands each cast to the agent (naas.agent.agent.Agent).
     Serves every 1.x message up to its target version."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, agent):
         self.agent = agent
@@ -113,3 +138,6 @@ class AgentEndpoint:
 
     def remote_bridges_updated(self, context, network_id):
         self.agent.on_remote_bridges_updated(network_id)
+
+    def fdb_update(self, context, network_id, add, remove, endpoints=None):
+        self.agent.on_fdb_update(network_id, add, remove, endpoints)

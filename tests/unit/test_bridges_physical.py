@@ -278,3 +278,78 @@ class TestFailover(PhysicalBridgesTestCase):
         self.assertEqual({}, self.plugin.reschedule_dead_hosts())
         stays = self.call('GET', '/remote-bridges/' + remote['id'], None, 200)['remote_bridge']
         self.assertEqual(('hv1', 'DOWN'), (stays['host'], stays['status']))
+
+
+class TestOvsJoins(testtools.TestCase):
+    """naas.agent.l2.physical_ovs: the joins as the flows they render."""
+
+    def test_a_join_renders_the_translation_flows_of_its_physnet(self):
+        from naas.agent.l2 import ovs_flows as flows
+        from naas.agent.l2 import physical_ovs
+        joins = physical_ovs.OvsPhysicalBridges({'physnet1': 'br-phys1'})
+        self.assertTrue(joins.set('n1', [{'id': 'b1', 'physical_network': 'physnet1',
+                                          'segmentation_id': 200}], lvid=5))
+        self.assertFalse(joins.set('n1', [{'id': 'b1', 'physical_network': 'physnet1',
+                                           'segmentation_id': 200}], lvid=5))
+        layout = flows.Layout('br-int', None, -1, {}, {
+            'physnet1': flows.PhysLink('br-phys1', 10, 20, False)}, ())
+        tables = flows.render(layout, joins.nets({'n1': 5}.get))
+        self.assertEqual('mod_vlan_vid:5,NORMAL',
+                         tables['br-int'][(0, 3, 'in_port=10,dl_vlan=200')])
+        self.assertEqual('mod_vlan_vid:200,NORMAL',
+                         tables['br-phys1'][(0, 4, 'in_port=20,dl_vlan=5')])
+        joins.set('n1', [{'id': 'b1', 'physical_network': 'physnet1',
+                          'segmentation_id': None}], lvid=5)       # flat
+        tables = flows.render(layout, joins.nets({'n1': 5}.get))
+        self.assertEqual('strip_vlan,NORMAL', tables['br-phys1'][(0, 4, 'in_port=20,dl_vlan=5')])
+        self.assertTrue(joins.set('n1', [], lvid=5))
+        self.assertEqual([], joins.nets({'n1': 5}.get))
+
+    def test_refused_without_the_network_or_the_mapping(self):
+        from naas.agent.l2 import physical_ovs
+        joins = physical_ovs.OvsPhysicalBridges({'physnet1': 'br-phys1'})
+        bridge = {'id': 'b1', 'physical_network': 'physnet1', 'segmentation_id': 200}
+        self.assertRaises(LookupError, joins.set, 'n1', [bridge], None)
+        self.assertRaises(ValueError, joins.set, 'n1',
+                          [dict(bridge, physical_network='physnet9')], 5)
+        joins.reconcile({'n1': [bridge], 'n2': [dict(bridge, physical_network='physnet9')]})
+        self.assertEqual({'n1': (('physnet1', 200),)}, joins.joins)
+
+
+class FakePhysical:
+    def __init__(self, fail=()):
+        self.calls = []
+        self.fail = set(fail)
+
+    def set_physical_bridges(self, network_id, bridges):
+        self.calls.append((network_id, [b['id'] for b in bridges]))
+        if network_id in self.fail:
+            raise ValueError('no mapping')
+
+
+class TestAgentPhysical(testtools.TestCase):
+    """naas.agent.agent.Agent's calls of the PhysicalBridges hook."""
+
+    def agent(self, physical):
+        from naas.agent import agent as agent_mod
+        agent = agent_mod.Agent.__new__(agent_mod.Agent)
+        agent.physical = physical
+        agent.wired = {}
+        agent.reported = []
+        agent._report_bridges = agent.reported.append
+        return agent
+
+    def test_each_network_once_status_reported_and_dropped_with_the_last_port(self):
+        physical = FakePhysical(fail={'n2'})
+        agent = self.agent(physical)
+        bridge = {'id': 'b1', 'physical_network': 'physnet1', 'segmentation_id': 200}
+        agent._set_physical([
+            {'port_id': 'p1', 'network_id': 'n1', 'physical_bridges': [bridge]},
+            {'port_id': 'p2', 'network_id': 'n1', 'physical_bridges': [bridge]},
+            {'port_id': 'p3', 'network_id': 'n2', 'physical_bridges': [dict(bridge, id='b2')]},
+            {'port_id': 'p4', 'network_id': 'n3'}])
+        self.assertEqual([('n1', ['b1']), ('n2', ['b2'])], physical.calls)
+        self.assertEqual([{'b1': 'ACTIVE', 'b2': 'ERROR'}], agent.reported)
+        agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
+        agent._drop_physical(['n1', 'n3'])
+        self.assertEqual(('n3', []), physical.calls[-1])

@@ -268,3 +268,42 @@ class L2Population(abc.ABC):
         adding an entry that is there or removing one that is not is fine.
         An entry whose MAC is there with another tunnel_ip or other
         addresses replaces it."""
+
+
+class PhysicalBridges(abc.ABC):
+    """A network joined to a physical network of this host: a VLAN of it,
+    or its untagged traffic (flat) (the physical-bridges extension,
+    naas.plugins.bridges; an administrator names the host).
+
+    Port details add ``physical_bridges``: the network's physical bridges
+    through this host, [{'id': bridge id, 'physical_network' (a key of
+    the driver's bridge_mappings), 'segmentation_id': the VLAN id, or None
+    for untagged}] -- empty on every other host, and on this one when the
+    network has none.  Without the bridges plugin the key is absent.
+
+    Where the agent calls it: ``set_physical_bridges`` in ``Agent._wire``
+    after the driver's ``wire``, once per network of the batch whose
+    details carry ``physical_bridges`` (the server casts
+    remote_bridges_updated to the host, whose agent then re-reads its ports
+    of the network); with an empty list when the host's last port of the
+    network goes; ``reconcile_physical_bridges`` in ``Agent.resync`` BEFORE
+    ``driver.reconcile`` (a driver that renders them with its own flows
+    then installs them in the restart's first generation: no gap).  The
+    agent reports each bridge ACTIVE after ``set_physical_bridges``
+    returned, ERROR if it raised (naas.rpc.bridges_api).
+    """
+
+    @abc.abstractmethod
+    def set_physical_bridges(self, network_id, bridges):
+        """Make the network's joins to physical networks exactly
+        ``bridges``: frames of the network leave on the physical network
+        with the bridge's VLAN (untagged for None), frames of that VLAN
+        enter the network; an empty list removes them.  Other networks and
+        the physical network's own VLAN networks are not touched.  Raises
+        when the network is not on this host or the physical network is
+        not mapped here."""
+
+    @abc.abstractmethod
+    def reconcile_physical_bridges(self, wanted):
+        """After a (re)start: ``wanted`` is {network_id: bridges} of every
+        network with ports here; every other join is removed."""

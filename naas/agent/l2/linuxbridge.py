@@ -38,6 +38,7 @@ import threading
 from naas.agent.l2 import base
 from naas.agent.l2 import counters_linuxbridge
 from naas.agent.l2 import hooks
+from naas.agent.l2 import l2pop_linuxbridge
 from naas.agent.l2 import nft_firewall
 from naas.agent.l2 import qos_tc
 from naas.agent.l2 import remote_linuxbridge
@@ -162,7 +163,7 @@ def _require_br_netfilter():
 
 
 class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
-                        hooks.RemoteTunnels):
+                        hooks.RemoteTunnels, hooks.L2Population):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
     qos_rule_types = qos_tc.TcQoS.RULE_TYPES
 
@@ -190,6 +191,8 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.remotes = remote_linuxbridge.LinuxBridgeRemotes(
             lambda: self.ip, self.tunnel_ip, self.underlay, bridge_name)
         self.counters = counters_linuxbridge.LinuxBridgeCounters(lambda: self.ip, self.namespace)
+        self.l2pop = l2pop_linuxbridge.LinuxBridgeL2Pop(lambda: self.ip, self._vxlan_of,
+                                                        self.tunnel_ip)
 
     # ---- plumbing -----------------------------------------------------------
 
@@ -251,8 +254,7 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         return {'tunnel_ip': self.tunnel_ip, 'tunnel_types': list(self.tunnel_types),
                 'bridge_mappings': dict(self.mappings),
                 'interface_mappings': dict(self.mappings),
-                'underlay_interface': self.underlay, 'namespace': self.namespace,
-                'l2_population': False}
+                'underlay_interface': self.underlay, 'namespace': self.namespace}
 
     def setup(self):
         with self._lock:
@@ -385,6 +387,16 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         with self._lock:
             self.remotes.reconcile_remotes(wanted)
 
+    # ---- hooks.L2Population: VXLAN FDB and neighbour entries (l2pop_linuxbridge) --
+
+    def set_fdb(self, network_id, entries):
+        with self._lock:
+            self.l2pop.set_fdb(network_id, entries)
+
+    def update_fdb(self, network_id, add, remove):
+        with self._lock:
+            self.l2pop.update_fdb(network_id, add, remove)
+
     # ---- networks -----------------------------------------------------------
 
     def _vxlan_of(self, network_id):
@@ -454,7 +466,8 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
             vx = None
         if vx is None:
             LOG.info('creating %s (local %s) in %s', name, self.tunnel_ip, bridge.name)
-            kwargs = dict(vxlan_id=vni, vxlan_port=VXLAN_PORT, vxlan_learning=0)
+            # proxy: ARP/ND answered from the L2 population neighbour entries.
+            kwargs = dict(vxlan_id=vni, vxlan_port=VXLAN_PORT, vxlan_learning=0, vxlan_proxy=1)
             kwargs['vxlan_local6' if ':' in self.tunnel_ip else 'vxlan_local'] = self.tunnel_ip
             if link_index:
                 kwargs['vxlan_link'] = link_index

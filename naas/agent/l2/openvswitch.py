@@ -96,6 +96,7 @@ from naas.agent.l2 import counters_ovs
 from naas.agent.l2 import hooks
 from naas.agent.l2 import ovs_firewall
 from naas.agent.l2 import ovs_flows as flows
+from naas.agent.l2 import physical_ovs
 from naas.agent.l2 import qos_ovs
 from naas.agent.l2 import remote_ovs
 from naas.host import offload
@@ -127,7 +128,7 @@ class PortState:
 
 
 class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
-                         hooks.RemoteTunnels):
+                         hooks.RemoteTunnels, hooks.PhysicalBridges):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
     qos_rule_types = qos_ovs.OvsQoS.RULE_TYPES
 
@@ -153,6 +154,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.remotes = remote_ovs.OvsRemotes(
             lambda: self.api, ovs_lib.rundir_of(self.connection), self.int_br, self.tunnel_ip,
             lambda network_id: self.vlans.get(network_id))
+        self.physical = physical_ovs.OvsPhysicalBridges(self.mappings)
         self._api = None
         self._lock = threading.RLock()
         self._batch_depth = 0
@@ -614,6 +616,17 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         with self._lock:
             self.remotes.reconcile_remotes(wanted)
 
+    # ---- hooks.PhysicalBridges: patch-port flows (physical_ovs) ------------------
+
+    def set_physical_bridges(self, network_id, bridges):
+        with self._lock:
+            if self.physical.set(network_id, bridges, self.vlans.get(network_id)):
+                self._changed()
+
+    def reconcile_physical_bridges(self, wanted):
+        with self._lock:
+            self.physical.reconcile(wanted)
+
     # ---- applying --------------------------------------------------------------
 
     def flush(self):
@@ -701,7 +714,8 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self._clear_retired()
         layout = self.layout(exclude)
         firewall = self._firewall_flows(layout)
-        tables = flows.render(layout, self.nets.values(), forward=(
+        nets = list(self.nets.values()) + self.physical.nets(self.vlans.get)
+        tables = flows.render(layout, nets, forward=(
             ovs_firewall.FORWARD_ACTION if firewall else 'NORMAL'))
         tables[self.int_br].update(firewall)
         tables[self.int_br].update(self.qos.flows({p: s.ofport for p, s in self.ports.items()}))

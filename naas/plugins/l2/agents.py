@@ -5,6 +5,7 @@ naas.db.agents.
 
 RPC handlers run outside any API request, each in a transaction of its own.
 """
+import collections
 import logging
 
 import sqlalchemy as sa
@@ -89,7 +90,8 @@ class RPCHandler:
         out = []
         for device in devices:
             details = by_id.get(device)
-            if details is None or details['host'] != host:
+            # (ha_hosts: an HA router's port, wired on each of its hosts)
+            if details is None or host not in [details['host']] + details.get('ha_hosts', []):
                 out.append({'device': device, 'missing': True})
             else:
                 out.append(details)
@@ -143,6 +145,9 @@ class RPCHandler:
     def get_dhcp_networks(self, host, network_ids=None):
         return self.plugin.dhcp.get_dhcp_networks(host, network_ids)
 
+    def get_fdb_entries(self, network_ids, host):
+        return self._run(fdb_entries, list(network_ids), host)
+
 
 def port_details(conn, where):
     """Wiring details of the ports matching ``where``, with endpoints."""
@@ -183,4 +188,65 @@ def network_endpoints(conn, network_ids):
                agents_table.c.agent_type.in_(VIF_TYPES))).all()
     for r in sorted(rows):
         out.setdefault(r.network_id, []).append({'host': r.host, 'tunnel_ip': r.tunnel_ip})
+    return out
+
+
+# ---- L2 population (naas.rpc.agent_api fdb_update, server_api get_fdb_entries) ----
+
+#: A host with ports on a network: its L2 agent's tunnel address, whether
+#: the agent reports l2_population, and how many ports of the network it has.
+NetworkHost = collections.namedtuple('NetworkHost', 'tunnel_ip l2_population ports')
+
+
+def network_hosts(conn, network_id):
+    """(network_type, {host: NetworkHost}) of the hosts with ports on the
+    network: one statement, read inside the request's transaction (so the
+    port it creates, moves or deletes is counted as it will be)."""
+    agents_table = core_models.agents
+    rows = conn.execute(
+        sa.select(ports.c.binding_host_id, agents_table.c.tunnel_ip,
+                  agents_table.c.configurations, segments.c.network_type,
+                  sa.func.count(ports.c.id).label('ports'))
+        .join(agents_table, agents_table.c.host == ports.c.binding_host_id)
+        .outerjoin(segments, segments.c.network_id == ports.c.network_id)
+        .where(ports.c.network_id == network_id, ports.c.binding_host_id != '',
+               agents_table.c.agent_type.in_(VIF_TYPES))
+        .group_by(ports.c.binding_host_id, agents_table.c.tunnel_ip,
+                  agents_table.c.configurations, segments.c.network_type)).all()
+    hosts = {}
+    network_type = None
+    for r in rows:
+        network_type = r.network_type
+        l2pop = bool(common.loads(r.configurations, {}).get('l2_population'))
+        hosts[r.binding_host_id] = NetworkHost(r.tunnel_ip, l2pop, r.ports)
+    return network_type, hosts
+
+
+def fdb_entry(tunnel_ip, port):
+    """The RPC form of a port's entry: [tunnel_ip, mac_address, [fixed IPs]]."""
+    return [tunnel_ip, port['mac_address'],
+            [ip['ip_address'] for ip in port.get('fixed_ips') or ()]]
+
+
+def fdb_entries(conn, network_ids, host):
+    """{network_id: [entry]} of the overlay networks ``network_ids``: the
+    ports bound to hosts other than ``host`` whose agent has a tunnel_ip
+    (the answer to get_fdb_entries)."""
+    out = {network_id: [] for network_id in network_ids}
+    if not network_ids:
+        return out
+    agents_table = core_models.agents
+    rows = conn.execute(
+        sa.select(ports.c.network_id, ports.c.mac_address, ports.c.fixed_ips,
+                  agents_table.c.tunnel_ip)
+        .join(agents_table, agents_table.c.host == ports.c.binding_host_id)
+        .join(segments, segments.c.network_id == ports.c.network_id)
+        .where(ports.c.network_id.in_(list(network_ids)), ports.c.binding_host_id != '',
+               ports.c.binding_host_id != host, agents_table.c.tunnel_ip != '',
+               agents_table.c.agent_type.in_(VIF_TYPES),
+               segments.c.network_type.in_(OVERLAY_TYPES))
+        .order_by(ports.c.network_id, ports.c.mac_address)).all()
+    for r in rows:
+        out[r.network_id].append(fdb_entry(r.tunnel_ip, {
+            'mac_address': r.mac_address, 'fixed_ips': common.loads(r.fixed_ips, [])}))
     return out
