@@ -141,6 +141,13 @@ class TestMultiServer(base.FaultTestCase):
             out += ['--- agent %s:' % agent.host.name, agent.log_tail(40)]
         return '\n'.join(out)
 
+    def _agent_log_count(self, text):
+        count = 0
+        for agent in self.agents:
+            with open(agent.log_file, errors='replace') as log:
+                count += log.read().count(text)
+        return count
+
     def _wait_agents_alive(self):
         names = {host.name for host in self.hosts}
 
@@ -178,7 +185,11 @@ class TestMultiServer(base.FaultTestCase):
         server_killed = time.monotonic()
         self.servers[0].kill()
         server_dead = time.monotonic()
-        time.sleep(BETWEEN_KILLS)
+        # The clients of the broker about to die: kombu connects to the
+        # first host of the URL that answers, so every agent should be here.
+        listing = self.cluster.nodes[0].rabbitmqctl('list_connections', 'client_properties')
+        connections = listing.stdout.decode('utf-8', 'replace')
+        time.sleep(max(0.0, BETWEEN_KILLS - (time.monotonic() - server_dead)))
         broker_killed = self.cluster.kill(0)
         time.sleep(LOAD_AFTER)
         outcomes = load.stop()
@@ -213,6 +224,13 @@ class TestMultiServer(base.FaultTestCase):
                 [o.end - o.start for o in outcomes if o.end >= broker_killed] or [0]), 3),
             ports_plugged=len(plugged),
             broker_kill_to_all_active_s=round(all_active - broker_killed, 3),
+            agent_connections_on_killed_broker=connections.count('naas-agent:'),
+            server_connections_on_killed_broker=connections.count('naas-server:'),
+            # An RPC call that the killed server had taken is lost (an RPC
+            # server acknowledges a message before it handles it): the
+            # agent waits out its call timeout, then resyncs.
+            agent_poll_failures=self._agent_log_count('poll failed'),
+            agent_heartbeat_failures=self._agent_log_count('heartbeat failed'),
             **store)
         # No false 2xx: every acknowledged create is stored as answered.
         self.assertStoreWhole(store)
@@ -222,5 +240,7 @@ class TestMultiServer(base.FaultTestCase):
         self.assertEqual([], unexpected)
         self.assertGreater(sum(1 for o in outcomes if o.ok and o.start > broker_killed),
                            0, 'no request succeeded after the broker kill')
+        self.assertGreater(connections.count('naas-agent:'), 0,
+                           'no agent was connected to the killed broker: no failover tested')
         # The surviving server and both agents carry on.
         self._wait_agents_alive()
