@@ -127,6 +127,11 @@ ROUTER_RULES = _crud(
 ] + [
     _attr('add_router_interface', 'rule:admin_or_member'),
     _attr('remove_router_interface', 'rule:admin_or_member'),
+] + [
+    # l3-ha and the L3 agents of a router (with their ha_state): Neutron's.
+    _attr('%s_router:ha' % op, 'rule:admin_only') for op in ('create', 'update', 'get')
+] + [
+    _attr('get_router_l3_agent', 'rule:admin_only'),
 ]
 
 FLOATINGIP_RULES = _crud(

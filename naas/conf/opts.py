@@ -7,11 +7,12 @@ from naas.conf import agent
 from naas.conf import bridges
 from naas.conf import default
 from naas.conf import l2
+from naas.conf import l3
 from naas.conf import quotas
 from naas.conf import statistics
 from naas.conf import upgrade_levels
 
-_MODULES = (agent, bridges, default, l2, quotas, statistics, upgrade_levels)
+_MODULES = (agent, bridges, default, l2, l3, quotas, statistics, upgrade_levels)
 
 
 def list_opts():

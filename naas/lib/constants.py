@@ -10,4 +10,5 @@ DEVICE_OWNER_NETWORK_PREFIX = 'network:'  # every port a service makes
 DEVICE_OWNER_DHCP = 'network:dhcp'
 DEVICE_OWNER_ROUTER_INTF = 'network:router_interface'
 DEVICE_OWNER_ROUTER_GW = 'network:router_gateway'
+DEVICE_OWNER_ROUTER_HA_INTF = 'network:router_ha_interface'  # VRRP port of an HA router
 DEVICE_OWNER_FLOATINGIP = 'network:floatingip'

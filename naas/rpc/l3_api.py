@@ -15,6 +15,8 @@ Version history, agent side (L3AgentNotifyAPI / L3AgentEndpoint):
 
 Version history, server side (L3ServerAPI / L3ServerEndpoint):
     1.0 - sync_routers, update_floatingip_statuses
+    1.1 - update_ha_states (HA routers: the VRRP state of each instance);
+          sync_routers' routers have ha, ha_vr_id and ha_ports
 """
 import oslo_messaging as messaging
 
@@ -78,7 +80,7 @@ class L3ServerAPI(rpc.Client):
     [upgrade_levels] l3_server."""
 
     TOPIC = L3_PLUGIN_TOPIC
-    VERSION = '1.0'
+    VERSION = '1.1'
     UPGRADE_LEVEL = 'l3_server'
 
     def __init__(self, host, timeout=rpc.CALL_TIMEOUT):
@@ -105,10 +107,22 @@ class L3ServerAPI(rpc.Client):
             status}],
         subnet_routes: [{id, subnet_ids, cidrs}] (hidden routers: which of
             its interface subnets may reach each other; nothing else may),
-        segment: {network_type, physical_network, segmentation_id}.
+        segment: {network_type, physical_network, segmentation_id},
+        ha (an HA router), ha_vr_id (its VRRP virtual router id), ha_ports:
+            [port views as interfaces, with host] (its ports on the HA
+            network, one per host that runs it).
         """
         return self.call(context, '1.0', 'sync_routers', host=self.host,
                          router_ids=router_ids)
+
+    def update_ha_states(self, context, states):
+        """{router_id: 'active'|'standby'}: the VRRP states of this host's
+        instances of HA routers (the server binds the ports of a router to
+        its active host).  Capped below 1.1: not sent (the states stay
+        unknown to the server; the routers work the same)."""
+        if not self.can_send_version('1.1'):
+            return None
+        return self.call(context, '1.1', 'update_ha_states', host=self.host, states=states)
 
     def update_floatingip_statuses(self, context, router_id, statuses):
         """{floatingip_id: 'ACTIVE'|'DOWN'|'ERROR'} as realised on
@@ -122,7 +136,7 @@ class L3ServerEndpoint:
     """Server side of the calls, in naas-server; delegates to the L3
     plugin's handler (naas.plugins.l3.sync.RPCHandler)."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, handler):
         self.handler = handler
@@ -132,3 +146,6 @@ class L3ServerEndpoint:
 
     def update_floatingip_statuses(self, context, host, router_id, statuses):
         return self.handler.update_floatingip_statuses(host, router_id, statuses)
+
+    def update_ha_states(self, context, host, states):
+        return self.handler.update_ha_states(host, states)

@@ -29,8 +29,13 @@ REQUIRED_ON_CREATE = {
 
 
 def definitions():
-    """(collection, resource, attribute map) of every definition."""
-    out = [(c, d.RESOURCE_NAME, d.RESOURCE_ATTRIBUTE_MAP)
+    """(collection, resource, attribute map) of every definition, with the
+    attributes extensions add to it (EXTENDED_ATTRIBUTES)."""
+    extended = {}
+    for extension in lib_definitions.EXTENSIONS.values():
+        for collection, attrs in getattr(extension, 'EXTENDED_ATTRIBUTES', {}).items():
+            extended.setdefault(collection, {}).update(attrs)
+    out = [(c, d.RESOURCE_NAME, dict(d.RESOURCE_ATTRIBUTE_MAP, **extended.get(c, {})))
            for c, d in sorted(lib_definitions.RESOURCES.items())]
     out.append((quota.COLLECTION_NAME, quota.RESOURCE_NAME, quota.RESOURCE_ATTRIBUTE_MAP))
     return out

@@ -20,6 +20,8 @@ from naas.lib.definitions import filter_validation
 from naas.lib.definitions import fixed_ip_substring_filtering
 from naas.lib.definitions import floatingip
 from naas.lib.definitions import ip_substring_filtering
+from naas.lib.definitions import l3_agent_scheduler
+from naas.lib.definitions import l3_ha
 from naas.lib.definitions import network
 from naas.lib.definitions import network_availability_zone
 from naas.lib.definitions import network_config
@@ -62,7 +64,7 @@ from naas.lib.definitions import subnetpool
 RESOURCES = {definition.COLLECTION_NAME: definition for definition in (
     network, subnet, subnetpool, port, agent, router, floatingip, subnet_route, rbac_policy,
     securitygroup, securitygroup_rule, address_group, default_security_group_rule,
-    qos, qos_rule_type, qos_bandwidth_limit_rule, qos_dscp_marking_rule,
+    qos, qos_rule_type, qos_bandwidth_limit_rule, qos_dscp_marking_rule, l3_agent_scheduler,
     qos_packet_rate_limit_rule, port_statistics, network_statistics, remote_bridge,
     physical_bridge)}
 
@@ -81,6 +83,8 @@ EXTENSIONS = {extension.ALIAS: extension for extension in (
     filter_validation,
     fixed_ip_substring_filtering,
     ip_substring_filtering,
+    l3_agent_scheduler,
+    l3_ha,
     network_availability_zone,
     network_config,
     network_mtu,

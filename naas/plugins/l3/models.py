@@ -43,6 +43,10 @@ routers = sa.Table(
     # The router that realises a project's subnet-routes: not in the API.
     sa.Column('hidden', sa.Boolean, nullable=False, server_default=sa.false(),
               index=True),
+    # HA router (naas.plugins.l3.ha): keepalived VRRP on several L3 agents,
+    # virtual router id ha_vr_id on its project's HA network.
+    sa.Column('ha', sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column('ha_vr_id', sa.Integer),
 )
 
 # Where each router runs: one L3 agent (a row of naas.db.models.agents).
@@ -52,6 +56,27 @@ router_bindings = sa.Table(
               primary_key=True),
     sa.Column('agent_id', UUID, sa.ForeignKey('l2_agents.id', ondelete='CASCADE'),
               nullable=False, index=True),
+)
+
+# Where each HA router runs: several L3 agents, each with the VRRP state its
+# instance last reported (active / standby); HA routers have no row in
+# l3_router_bindings.
+ha_bindings = sa.Table(
+    'l3_ha_router_agents', models.metadata,
+    sa.Column('router_id', UUID, sa.ForeignKey('routers.id', ondelete='CASCADE'),
+              primary_key=True),
+    sa.Column('agent_id', UUID, sa.ForeignKey('l2_agents.id', ondelete='CASCADE'),
+              primary_key=True, index=True),
+    sa.Column('ha_state', sa.String(16), nullable=False, server_default='standby'),
+)
+
+# The HA network of each project with HA routers (Neutron's "HA network
+# tenant <project>"): its VRRP traffic, one port per router and agent.
+ha_networks = sa.Table(
+    'l3_ha_networks', models.metadata,
+    sa.Column('project_id', NAME, primary_key=True),
+    sa.Column('network_id', UUID, sa.ForeignKey('networks.id', ondelete='CASCADE'),
+              nullable=False, unique=True),
 )
 
 floatingips = sa.Table(

@@ -5,7 +5,7 @@ The plugin methods are thin (the shape of naas.plugins.core): each runs in
 the API request's transaction and hands over to a module that does one
 thing (routers.py: router rows; gateway.py; interfaces.py; floatingips.py;
 subnet_routes.py: the extension and how it is realised; scheduler.py:
-router -> L3 agent; notify.py: casts after commit; sync.py: what an L3
+router -> L3 agent; ha.py: HA routers on several agents; notify.py: casts after commit; sync.py: what an L3
 agent asks).  Networks, subnets and ports are changed through the core
 plugin (``self.core``, set by the plugin manager) and read through the
 query functions of naas.db.ports, subnets and networks.
@@ -20,11 +20,13 @@ from naas.db import api as db_api
 from naas.db import common
 from naas.lib import constants
 from naas.lib.definitions import floatingip as floatingip_def
+from naas.lib.definitions import l3_agent_scheduler as l3_agent_def
 from naas.lib.definitions import router as router_def
 from naas.lib.definitions import subnet_route as subnet_route_def
 from naas.plugins import core as core_plugin
 from naas.plugins.l3 import floatingips
 from naas.plugins.l3 import gateway
+from naas.plugins.l3 import ha
 from naas.plugins.l3 import interfaces
 from naas.plugins.l3 import models
 from naas.plugins.l3 import notify
@@ -37,8 +39,9 @@ LOG = logging.getLogger(__name__)
 
 
 class L3Plugin(core_plugin.ServicePlugin):
-    resources = (router_def, floatingip_def, subnet_route_def)
-    extensions = ('router', 'ext-gw-mode', 'extraroute', 'subnet-routes')
+    resources = (router_def, floatingip_def, subnet_route_def, l3_agent_def)
+    extensions = ('router', 'ext-gw-mode', 'extraroute', 'subnet-routes', 'l3-ha',
+                  'l3_agent_scheduler')
     quota_resources = {'router': routers.COUNTED, 'floatingip': models.floatingips}
 
     def __init__(self):
@@ -50,7 +53,8 @@ class L3Plugin(core_plugin.ServicePlugin):
         super().attach(core_plugin)
         core_plugin.add_delete_hook('port', self._before_port_delete)
         core_plugin.add_delete_hook('network', self._before_network_delete)
-        core_plugin.add_device_owner(routers.ROUTER_OWNERS, self._router_project)
+        core_plugin.add_device_owner(routers.ALL_OWNERS, self._router_project)
+        core_plugin.add_extender(ha.HAHostsExtender())
 
     def start_rpc_listeners(self):
         """The L3 agents' RPC server (topic naas-l3-plugin)."""
@@ -90,13 +94,29 @@ class L3Plugin(core_plugin.ServicePlugin):
 
     def create_router(self, context, router):
         conn = context.connection
-        router_id = routers.insert(conn, router)
-        scheduler.schedule(conn, router_id)
+        router_id = routers.insert(conn, router, ha=ha.wanted(router))
+        self._schedule(context, router_id)
         if router['external_gateway_info']:
             gateway.update(self.core, context, routers.row_by_id(conn, router_id),
                            router['external_gateway_info'])
         self.notifier.routers_updated(context, [router_id])
         return self.get_router(context, router_id)
+
+    def _schedule(self, context, router_id):
+        row = routers.row_by_id(context.connection, router_id)
+        if row.ha:
+            ha.schedule(self, context, row)
+        else:
+            scheduler.schedule(context.connection, router_id)
+
+    def _unschedule(self, context, row):
+        """Unbind the router from its agents; the hosts it left."""
+        if row.ha:
+            return ha.unschedule(self, context, row)
+        host = scheduler.host_of(context.connection, row.id)
+        context.connection.execute(models.router_bindings.delete().where(
+            models.router_bindings.c.router_id == row.id))
+        return [host] if host else []
 
     def get_router(self, context, id):
         return routers.to_dicts(context.connection, [routers.get_row(context, id)])[0]
@@ -109,6 +129,14 @@ class L3Plugin(core_plugin.ServicePlugin):
     def update_router(self, context, id, router, expected_revision=None):
         conn = context.connection
         row = routers.get_row(context, id, lock=True)
+        if ha.check_change(row, router):
+            for host in self._unschedule(context, row):
+                self.notifier.router_deleted(context, id, host)
+            conn.execute(models.routers.update().where(models.routers.c.id == id)
+                         .values(ha=bool(router['ha'])))
+            self._schedule(context, id)
+            scheduler.bind_ports(self.core, context, id, scheduler.host_of(conn, id) or '')
+            row = routers.get_row(context, id, lock=True)
         if 'external_gateway_info' in router:
             gateway.update(self.core, context, row, router['external_gateway_info'])
         cols = {k: router[k] for k in ('name', 'description', 'admin_state_up')
@@ -126,15 +154,31 @@ class L3Plugin(core_plugin.ServicePlugin):
         if routers.ports_of(conn, id, (constants.DEVICE_OWNER_ROUTER_INTF,)):
             raise exceptions.RouterInUse(router_id=id)
         gateway.update(self.core, context, row, None)
-        host = scheduler.host_of(conn, id)
+        hosts = self._unschedule(context, row)
         routers.delete(conn, id)
-        self.notifier.router_deleted(context, id, host)
+        for host in hosts:
+            self.notifier.router_deleted(context, id, host)
 
     def add_router_interface(self, context, router_id, interface_info):
         return interfaces.add(self, context, router_id, interface_info)
 
     def remove_router_interface(self, context, router_id, interface_info):
         return interfaces.remove(self, context, router_id, interface_info)
+
+    # ---- the L3 agents of a router (l3_agent_scheduler, l3-ha) ----------------
+
+    def get_router_l3_agent(self, context, id, router_id):
+        for agent in self._get_router_l3_agents(context, router_id=router_id):
+            if agent['id'] == id:
+                return agent
+        raise exceptions.AgentNotFound(id=id)
+
+    def _get_router_l3_agents(self, context, filters=None, sorts=(), limit=None,
+                             marker=None, page_reverse=False, router_id=None):
+        agents = ha.agents_view(context.connection, router_id)
+        for key, values in (filters or {}).items():
+            agents = [a for a in agents if str(a.get(key)) in {str(v) for v in values}]
+        return agents
 
     # ---- floating IPs --------------------------------------------------------
 
@@ -191,7 +235,7 @@ class L3Plugin(core_plugin.ServicePlugin):
         with floating IPs loses them (they stay, unassociated)."""
         conn = context.connection
         owner, device = port['device_owner'], port['device_id']
-        if owner in routers.ROUTER_OWNERS:
+        if owner in routers.ALL_OWNERS:
             in_use = routers.row_by_id(conn, device) is not None
         elif owner == constants.DEVICE_OWNER_FLOATINGIP:
             in_use = floatingips.exists(conn, device)
@@ -201,3 +245,7 @@ class L3Plugin(core_plugin.ServicePlugin):
             raise exceptions.ServicePortInUse(port_id=port['id'],
                                               reason='has device owner %s' % owner)
         floatingips.disassociate_port(self, context, port['id'])
+
+
+# The generic controller's name for the list: get_<parent>_<collection>.
+setattr(L3Plugin, 'get_router_l3-agents', L3Plugin._get_router_l3_agents)

@@ -29,10 +29,10 @@ def _visible(context):
     return sa.and_(routers.c.hidden.is_(False), common.owned_by(context, routers))
 
 
-def insert(conn, body, hidden=False):
+def insert(conn, body, hidden=False, ha=False):
     row = common.new_standard(body)
     row.update(status='ACTIVE', admin_state_up=body.get('admin_state_up', True),
-               enable_snat=True, routes='[]', hidden=hidden)
+               enable_snat=True, routes='[]', hidden=hidden, ha=ha)
     conn.execute(routers.insert().values(**row))
     return row['id']
 
@@ -67,7 +67,7 @@ def to_dicts(conn, rows):
                        'external_fixed_ips': gw_ports.get(r.gw_port_id, [])}
         d.update({'status': r.status, 'admin_state_up': r.admin_state_up,
                   'external_gateway_info': gateway,
-                  'routes': common.loads(r.routes, [])})
+                  'routes': common.loads(r.routes, []), 'ha': bool(r.ha)})
         out.append(d)
     return out
 
@@ -89,6 +89,8 @@ def delete(conn, id):
 # ---- the router's ports ------------------------------------------------------
 
 ROUTER_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF, constants.DEVICE_OWNER_ROUTER_GW)
+#: Every port a router owns: its interfaces, gateway and (HA) VRRP ports.
+ALL_OWNERS = ROUTER_OWNERS + (constants.DEVICE_OWNER_ROUTER_HA_INTF,)
 
 
 def ports_of(conn, router_id, owners=ROUTER_OWNERS):

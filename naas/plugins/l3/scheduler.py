@@ -26,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 
 from naas.common import exceptions
 from naas.db import agents
+from naas.db import models as db_models
 from naas.lib import constants
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
@@ -35,9 +36,40 @@ L3_AGENT_TYPES = (constants.AGENT_TYPE_L3,)
 
 
 def hosts_of(conn, router_ids):
-    """{router_id: host} of the bound routers among ``router_ids``."""
-    return {row.key: row.host for row in agents.bound(
+    """{router_id: host} of the bound routers among ``router_ids``: where
+    their ports are bound (an HA router's: its active instance's host, else
+    its first host; naas.plugins.l3.ha)."""
+    out = {row.key: row.host for row in agents.bound(
         conn, bindings.c.router_id, bindings.c.agent_id, router_ids)}
+    for router_id, hosts in _ha_hosts(conn, router_ids).items():
+        active = [host for host, state in hosts if state == 'active']
+        out[router_id] = (active or [hosts[0][0]])[0]
+    return out
+
+
+def all_hosts_of(conn, router_ids):
+    """{router_id: [host]}: every host that runs each router (the casts go
+    to all of them)."""
+    out = {row.key: [row.host] for row in agents.bound(
+        conn, bindings.c.router_id, bindings.c.agent_id, router_ids)}
+    for router_id, hosts in _ha_hosts(conn, router_ids).items():
+        out[router_id] = [host for host, _ in hosts]
+    return out
+
+
+def _ha_hosts(conn, router_ids):
+    """{router_id: [(host, ha_state)]} of the HA routers, by host."""
+    out = {}
+    if not router_ids:
+        return out
+    ha = models.ha_bindings
+    agent_table = db_models.agents
+    for row in conn.execute(
+            sa.select(ha.c.router_id, ha.c.ha_state, agent_table.c.host)
+            .join(agent_table, agent_table.c.id == ha.c.agent_id)
+            .where(ha.c.router_id.in_(list(router_ids))).order_by(agent_table.c.host)):
+        out.setdefault(row.router_id, []).append((row.host, row.ha_state))
+    return out
 
 
 def host_of(conn, router_id):
@@ -48,7 +80,7 @@ def agent_of_host(conn, host):
     return next(iter(agents.of_types(conn, L3_AGENT_TYPES, host)), None)
 
 
-def _candidates(conn):
+def candidates(conn):
     """Alive, enabled L3 agents, least loaded first."""
     rows = agents.enabled_with_load(conn, L3_AGENT_TYPES, bindings.c.agent_id)
     now = time.time()
@@ -62,10 +94,10 @@ def schedule(conn, router_id):
     host = host_of(conn, router_id)
     if host is not None:
         return host
-    candidates = _candidates(conn)
-    if not candidates:
+    alive = candidates(conn)
+    if not alive:
         return None
-    agent = candidates[0]
+    agent = alive[0]
     try:
         conn.execute(bindings.insert().values(router_id=router_id, agent_id=agent.id))
     except sa_exc.IntegrityError as e:  # bound meanwhile: run it again
@@ -74,9 +106,11 @@ def schedule(conn, router_id):
 
 
 def unbound_routers(conn):
+    """The non-HA routers bound to no agent (HA ones: ha.under_scheduled)."""
     return [row.id for row in conn.execute(
         sa.select(models.routers.c.id)
-        .where(~models.routers.c.id.in_(sa.select(bindings.c.router_id)))
+        .where(~models.routers.c.id.in_(sa.select(bindings.c.router_id)),
+               models.routers.c.ha.is_(False))
         .order_by(models.routers.c.created_at, models.routers.c.id))]
 
 
@@ -93,7 +127,7 @@ def dead_bindings(conn, now=None):
     now = now or time.time()
     rows = agents.of_types(conn, L3_AGENT_TYPES)
     dead = {r.id: r.host for r in rows if not agents.is_alive(r, now)}
-    if not dead or not _candidates(conn):
+    if not dead or not candidates(conn):
         return []
     return [(r.router_id, dead[r.agent_id]) for r in conn.execute(
         sa.select(bindings.c.router_id, bindings.c.agent_id)

@@ -1,5 +1,6 @@
 """The server side of what an L3 agent asks (naas.rpc.l3_api.L3ServerAPI):
-its routers in full, and the statuses of floating IPs it realised.
+its routers in full, the statuses of floating IPs it realised, and the VRRP
+states of its HA routers' instances (naas.plugins.l3.ha).
 
 RPC handlers run outside any API request, each in a transaction of its own.
 """
@@ -16,6 +17,7 @@ from naas.db import ports as ports_db
 from naas.db import subnets as subnets_db
 from naas.lib import constants
 from naas.plugins.l3 import floatingips
+from naas.plugins.l3 import ha
 from naas.plugins.l3 import models
 from naas.plugins.l3 import routers
 from naas.plugins.l3 import scheduler
@@ -49,13 +51,23 @@ class RPCHandler:
             if bound_to and bound_to != host:
                 scheduler.bind_ports(self.plugin.core, context, router_id, bound_to)
                 self.plugin.notifier.routers_updated(context, [router_id])
+        for router in ha.under_scheduled(conn):
+            added = ha.schedule(self.plugin, context, router)
+            if set(added) - {host}:
+                self.plugin.notifier.routers_updated(context, [router.id])
         stmt = sa.select(bindings.c.router_id).where(bindings.c.agent_id == agent.id)
         if router_ids is not None:
             stmt = stmt.where(bindings.c.router_id.in_(list(router_ids)))
         ids = sorted(r.router_id for r in conn.execute(stmt))
         for router_id in ids:
             scheduler.bind_ports(self.plugin.core, context, router_id, host)
-        return router_data(context, self.plugin.core, ids)
+        ha_ids = ha.routers_of_agent(conn, agent.id)
+        if router_ids is not None:
+            ha_ids = set(ha_ids) & set(router_ids)
+        return router_data(context, self.plugin.core, sorted(set(ids) | set(ha_ids)))
+
+    def update_ha_states(self, host, states):
+        return self._run(lambda ctx: ha.set_states(self.plugin, ctx, host, states))
 
     def update_floatingip_statuses(self, host, router_id, statuses):
         return self._run(lambda ctx: floatingips.set_statuses(ctx.connection, router_id,
@@ -81,7 +93,7 @@ def router_data(context, core, router_ids):
     conn = context.connection
     rows = conn.execute(sa.select(models.routers).where(models.routers.c.id.in_(router_ids))
                         .order_by(models.routers.c.created_at, models.routers.c.id)).all()
-    ports = ports_db.of_devices(conn, router_ids, routers.ROUTER_OWNERS)
+    ports = ports_db.of_devices(conn, router_ids, routers.ALL_OWNERS)
     network_ids = {p.network_id for p in ports}
     mtus = {network_id: row.mtu
             for network_id, row in networks_db.rows_by_id(conn, network_ids).items()}
@@ -109,7 +121,7 @@ def router_data(context, core, router_ids):
     subnets.update(more)
     out = []
     for r in rows:
-        interfaces, gateway = [], None
+        interfaces, gateway, ha_ports = [], None, []
         for p in by_router.get(r.id, []):
             view = {'port_id': p.id, 'mac_address': p.mac_address,
                     'network_id': p.network_id, 'mtu': mtus[p.network_id],
@@ -120,6 +132,8 @@ def router_data(context, core, router_ids):
                                   if ip['subnet_id'] in subnets]}
             if p.device_owner == constants.DEVICE_OWNER_ROUTER_GW:
                 gateway = view
+            elif p.device_owner == constants.DEVICE_OWNER_ROUTER_HA_INTF:
+                ha_ports.append(dict(view, host=p.binding_host_id))
             else:
                 interfaces.append(view)
         out.append({
@@ -129,6 +143,7 @@ def router_data(context, core, router_ids):
             'gateway': gateway, 'interfaces': interfaces,
             'routes': common.loads(r.routes, []) + _subnet_route_hops(conn, interfaces),
             'floating_ips': fips.get(r.id, []),
+            'ha': bool(r.ha), 'ha_vr_id': r.ha_vr_id, 'ha_ports': ha_ports,
             'subnet_routes': [{'id': sr.id, 'subnet_ids': [sr.subnet_a, sr.subnet_b],
                                'cidrs': [subnets[sr.subnet_a].cidr,
                                          subnets[sr.subnet_b].cidr]}
