@@ -9,6 +9,13 @@ bridged network pings the remote hosts over IPv4 and IPv6; a VM on another
 network with the same addresses does not reach them; two sites hang off one
 network; the agent's restart keeps the tunnel device (same ifindex, same OVS
 Interface row) and the traffic; deleting a bridge cuts its site and removes exactly its device.
+
+Physical-network bridges (Open vSwitch): a VM on a VXLAN network pings a
+machine on VLAN 150 of physnet1 (tools.harness.remote_site.LanHost: a
+namespace on an access port of VLAN 150 of the host's br-phys, nothing of
+NaaS) once an administrator joins the network to that VLAN through the
+VM's host; a VM of another network does not reach it; a member may not
+create one (403); deleting the bridge cuts the machine off.
 """
 import time
 
@@ -144,3 +151,45 @@ class TestBridgesLinuxBridge(_BridgeTests, base.FullstackTestCase):
 
 class TestBridgesOpenvSwitch(_BridgeTests, base.FullstackTestCase):
     DRIVER = 'openvswitch'
+
+
+class TestPhysicalBridgeOpenvSwitch(base.FullstackTestCase):
+    DRIVER = 'openvswitch'
+    NETWORK_TYPE = 'vlan'       # hosts with physnet1 (br-phys); networks made vxlan below
+
+    def test_vlan_of_a_physical_network(self):
+        env = self.make_env(hosts=1, server_options=SERVER_OPTIONS)
+        host = env.hosts[0]
+        net, _ = env.create_network(PROJECT, '10.0.0.0/24', **{
+            'provider:network_type': 'vxlan'})
+        vm = env.boot_vm(host, net, '10.0.0.10')
+        other_net, _ = env.create_network(PROJECT, '10.0.0.0/24', name=env.prefix + '-other',
+                                          **{'provider:network_type': 'vxlan'})
+        outsider = env.boot_vm(host, other_net, '10.0.0.11')
+        env.wait_port_status(vm.port['id'])
+        env.wait_port_status(outsider.port['id'])
+        self.useFixture(remote_site.LanHost(env, host, 1, 150, '10.0.0.50/24'))
+        self.assertFalse(vm.ping('10.0.0.50', count=2, timeout=1))
+
+        body = {'physical_bridge': {'network_id': net['id'], 'host': host.name,
+                                    'physical_network': fullstack.PHYSNET,
+                                    'segmentation_id': 150}}
+        env.client(PROJECT).request('POST', '/v2.0/physical-bridges', body, expect=403)
+        started = time.monotonic()
+        bridge = env.api.request('POST', '/v2.0/physical-bridges', body,
+                                 expect=201)[1]['physical_bridge']
+        if not vm.can_ping('10.0.0.50', timeout=20):
+            self.fail('%s cannot reach the VLAN\n%s\n%s' % (
+                vm.name, '\n'.join(host.ovs.dump_flows('br-int') + host.ovs.dump_flows(
+                    fullstack.PHYS_BRIDGE)), env.logs()))
+        self.record('physical bridge create to first ping',
+                    seconds=time.monotonic() - started)
+        path = '/v2.0/physical-bridges/' + bridge['id']
+        wait_for(lambda: env.api.get(path)['physical_bridge']['status'] == 'ACTIVE', 30, 0.2,
+                 'physical bridge ACTIVE')
+        self.assertFalse(outsider.ping('10.0.0.50', count=3, timeout=1),
+                         'a VM of another network reached the VLAN')
+
+        env.api.request('DELETE', path, expect=204)
+        wait_for(lambda: not vm.ping('10.0.0.50', count=1, timeout=1), 20, 0.5,
+                 'the VLAN cut off after the bridge was deleted')

@@ -8,6 +8,11 @@ tunnel_ip and a bridge ``br0``, and behind it a host namespace
 ``<prefix>-rhN`` (eth0 10.0.0.20N/24 and fd00:a::20N/64).  Built with
 ip(8) only; every name has the environment's prefix, so naas-cleanup's
 safety net finds what a killed run left.
+
+:class:`LanHost` -- for the physical-bridges tests: a namespace
+``<prefix>-lanN`` whose eth0 is an access port of a VLAN on a host's
+physical bridge (br-phys, physnet1): a machine on a VLAN of the physical
+network, nothing of NaaS.
 """
 import fixtures
 
@@ -64,3 +69,35 @@ class RemoteSite(fixtures.Fixture):
     def mac(self):
         """The MAC of the site's host."""
         return fullstack.links(self.host_namespace)['eth0']['address']
+
+
+class LanHost(fixtures.Fixture):
+    """A machine on VLAN ``vlan`` (None: untagged) of physnet1, seen from
+    ``host``: a namespace whose eth0 (``address``) is an access port of
+    ``vlan`` on the host's physical bridge (br-phys: an OVS bridge of the
+    harness, not NaaS's; this kernel has no 802.1Q devices, so the tag is
+    OVS's)."""
+
+    def __init__(self, env, host, index, vlan, address):
+        super().__init__()
+        self.env = env
+        self.host = host
+        self.vlan = vlan
+        self.address = address                  # 'a.b.c.d/len'
+        self.namespace = '%s-lan%d' % (env.prefix, index)
+        self.port = 'lan%d' % index              # its end on br-phys
+
+    def _setUp(self):
+        ns = self.namespace
+        self.addCleanup(fullstack.delete_netns, ns)
+        fullstack.run(['ip', 'netns', 'add', ns])
+        fullstack.ip('link', 'set', 'lo', 'up', ns=ns)
+        fullstack.ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name',
+                     self.port, 'netns', self.host.namespace)
+        ovs_host.disable_tx_offload(ns, 'eth0')
+        tag = [] if self.vlan is None else ['tag=%d' % self.vlan]
+        self.host.vsctl('add-port', fullstack.PHYS_BRIDGE, self.port, *tag)
+        fullstack.ip('link', 'set', self.port, 'up', ns=self.host.namespace)
+        fullstack.ip('addr', 'add', self.address, 'dev', 'eth0', ns=ns)
+        # Bridged into an overlay network: at most its MTU.
+        fullstack.ip('link', 'set', 'eth0', 'mtu', 1400, 'up', ns=ns)
