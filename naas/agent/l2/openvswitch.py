@@ -94,6 +94,7 @@ from naas.agent.l2 import base
 from naas.agent.l2 import conntrack
 from naas.agent.l2 import counters_ovs
 from naas.agent.l2 import hooks
+from naas.agent.l2 import l2pop_ovs
 from naas.agent.l2 import ovs_firewall
 from naas.agent.l2 import ovs_flows as flows
 from naas.agent.l2 import physical_ovs
@@ -128,7 +129,8 @@ class PortState:
 
 
 class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
-                         hooks.RemoteTunnels, hooks.PhysicalBridges):
+                         hooks.RemoteTunnels, hooks.PhysicalBridges,
+                         hooks.L2Population):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
     qos_rule_types = qos_ovs.OvsQoS.RULE_TYPES
 
@@ -151,6 +153,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
         self.counters = counters_ovs.OvsCounters(lambda: self.api, self.namespace)
         self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
+        self.l2pop = l2pop_ovs.OvsL2Pop(self.tunnel_ip)
         self.remotes = remote_ovs.OvsRemotes(
             lambda: self.api, ovs_lib.rundir_of(self.connection), self.int_br, self.tunnel_ip,
             lambda network_id: self.vlans.get(network_id))
@@ -249,7 +252,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 'tunnel_bridge': self.tun_br if self.tunnel_ip else None,
                 'datapath_type': self.datapath_type,
                 'ovsdb_connection': self.connection, 'namespace': self.namespace,
-                'l2_population': False, 'arp_responder_enabled': False}
+                'arp_responder_enabled': bool(self.tunnel_ip)}
 
     def setup(self):
         self._connect()
@@ -627,6 +630,18 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         with self._lock:
             self.physical.reconcile(wanted)
 
+    # ---- hooks.L2Population: br-tun unicast and ARP responder flows (l2pop_ovs) --
+
+    def set_fdb(self, network_id, entries):
+        with self._lock:
+            if self.l2pop.set_fdb(network_id, entries):
+                self._changed()
+
+    def update_fdb(self, network_id, add, remove):
+        with self._lock:
+            if self.l2pop.update_fdb(network_id, add, remove):
+                self._changed()
+
     # ---- applying --------------------------------------------------------------
 
     def flush(self):
@@ -718,6 +733,8 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         tables = flows.render(layout, nets, forward=(
             ovs_firewall.FORWARD_ACTION if firewall else 'NORMAL'))
         tables[self.int_br].update(firewall)
+        if layout.tun_br:
+            tables[layout.tun_br].update(self.l2pop.flows(layout, self.nets.values()))
         tables[self.int_br].update(self.qos.flows({p: s.ofport for p, s in self.ports.items()}))
         full = self.full_refresh
         for bridge, table in sorted(tables.items()):

@@ -1,8 +1,9 @@
 """The Open vSwitch driver's pure logic: local VLANs, names, flow tables.
 
 No I/O here (naas.agent.l2.openvswitch does it), so that it is unit tested
-without OVS.  The flow tables, like Neutron's OVS agent (without l2pop, ARP
-responder or learning):
+without OVS.  The flow tables, like Neutron's OVS agent (without learning;
+L2 population's unicast and ARP responder tables 20 and 21 are rendered by
+naas.agent.l2.l2pop_ovs into br-tun's table):
 
 br-int (VIFs are access ports tagged with their network's local VLAN; the
 patch ports to br-tun and to the physical bridges are trunks)::
@@ -58,6 +59,8 @@ COOKIE_MASK = 0xFFFFFFFF << 32
 
 GRE_TUN_TO_LV = 3
 VXLAN_TUN_TO_LV = 4
+UCAST_TO_TUN = 20
+ARP_RESPONDER = 21
 FLOOD_TO_TUN = 22
 #: br-int: a flow that only says the tables are there (ovs-vswitchd
 #: restarted: gone; the agent then installs everything again).
