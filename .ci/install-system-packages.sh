@@ -18,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
     python3-venv python3-dev build-essential pkg-config
     postgresql rabbitmq-server mariadb-server libmariadb-dev
-    openvswitch-switch dnsmasq-base iproute2 busybox
+    openvswitch-switch dnsmasq-base iproute2 busybox keepalived
     iptables nftables ebtables curl
     iperf3 tcpdump
     haproxy

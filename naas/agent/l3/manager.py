@@ -3,7 +3,11 @@
 It reports the L3 agent (its own heartbeat and RPC server), takes the
 server's casts, and makes each router's namespace match what sync_routers
 says (naas.agent.l3 says what a router is made of); the worker, its merging
-of casts and its retries are naas.agent.reconciler's.
+of casts and its retries are naas.agent.reconciler's.  HA routers
+(naas.agent.l3.keepalived): the agent plugs their ports and keeps their NAT
+as for any router, and leaves their addresses and routes to keepalived; a
+thread polls the instances' VRRP states, reports the changes
+(update_ha_states) and re-applies a router whose state changed.
 """
 import logging
 import threading
@@ -15,6 +19,7 @@ from naas import rpc
 from naas.agent import reconciler
 from naas.agent.l2 import base
 from naas.agent.l3 import garp
+from naas.agent.l3 import keepalived
 from naas.agent.l3 import namespace
 from naas.agent.l3 import nft
 from naas.agent.l3 import ra
@@ -25,6 +30,9 @@ from naas.lib import constants
 from naas.rpc import l3_api
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds between two looks at the HA routers' VRRP states (at most).
+HA_POLL_INTERVAL = 0.5
 
 
 class L3Manager(reconciler.Reconciler):
@@ -50,6 +58,9 @@ class L3Manager(reconciler.Reconciler):
         self._fips = {}      # router_id -> {fip: fixed} last applied
         self._summary = {}   # router_id -> (interfaces, gateway, floating IPs)
         self.advertiser = ra.RouterAdvertiser()
+        self.keepalived = keepalived.KeepalivedManager(conf.state_path)
+        self._ha = {}        # router_id -> namespace of an HA router here
+        self._ha_reported = {}  # router_id -> ha_state last reported
         #: router_id -> time.monotonic() when its last change was applied
         #: (for tests and tools/bench_l3.py).
         self.applied = {}
@@ -64,6 +75,8 @@ class L3Manager(reconciler.Reconciler):
         self.rpc_server.start()
         super().start()
         threading.Thread(target=self._heartbeat, name='naas-agent-l3-heartbeat',
+                         daemon=True).start()
+        threading.Thread(target=self._watch_ha, name='naas-agent-l3-ha',
                          daemon=True).start()
 
     def stop(self):
@@ -85,6 +98,7 @@ class L3Manager(reconciler.Reconciler):
                      'interfaces': sum(s[0] for s in summary),
                      'ex_gw_ports': sum(s[1] for s in summary),
                      'floating_ips': sum(s[2] for s in summary),
+                     'ha_routers': len(self._ha),
                      'namespace': self.host_namespace, 'nat': 'nftables'}}
         self.server.report_state({}, state)
         self.start_flag = False
@@ -95,6 +109,30 @@ class L3Manager(reconciler.Reconciler):
                 self.report_state()
             except Exception:
                 LOG.exception('L3 heartbeat failed')
+
+    def _watch_ha(self):
+        """Report the VRRP state changes of the HA routers here (and apply
+        the router again: its router advertisements follow the master)."""
+        interval = min(HA_POLL_INTERVAL, self.conf.ha_vrrp_advert_int / 2.0)
+        while not self.wait_stopped(interval):
+            try:
+                self.report_ha_states()
+            except Exception:
+                LOG.exception('reporting HA router states')
+
+    def report_ha_states(self):
+        """{router_id: ha_state} of the changes reported (and applied)."""
+        states = {router_id: self.keepalived.state(ns)
+                  for router_id, ns in list(self._ha.items())}
+        changed = {r: s for r, s in states.items() if self._ha_reported.get(r) != s}
+        if not changed:
+            return {}
+        LOG.info('HA routers: %s', ', '.join('%s %s' % (r, s) for r, s in
+                                              sorted(changed.items())))
+        self.changed(list(changed))
+        self.plugin.update_ha_states({}, changed)
+        self._ha_reported.update(changed)
+        return changed
 
     # ---- casts (naas.rpc.l3_api.L3AgentEndpoint) -----------------------------
 
@@ -123,6 +161,9 @@ class L3Manager(reconciler.Reconciler):
         for ns in netns.list_namespaces(self.prefix):
             if ns not in keep:
                 self.remove_namespace(ns)
+        for ns in self.keepalived.namespaces():
+            if ns.startswith(self.prefix) and ns not in keep:
+                self.keepalived.stop(ns)
         known = {r['id'] for r in routers}
         for router_id in list(self._nft):
             if router_id not in known:
@@ -156,19 +197,30 @@ class L3Manager(reconciler.Reconciler):
         """Make the router's namespace match ``router`` (sync_routers data;
         an admin-down router as naas.agent.l3.router.realised says)."""
         started = time.monotonic()
+        up = router.get('admin_state_up', True)
         router = wanted.realised(router)
         router_id = router['id']
         ns = wanted.namespace_name(self.base, router_id)
+        ha_view = keepalived.ha_port(router, self.host) if router.get('ha') else None
+        if router.get('ha') and ha_view is None:
+            raise RuntimeError('HA router %s has no port for %s yet' % (router_id, self.host))
         if not netns.exists(ns):
             LOG.info('creating router namespace %s', ns)
-            namespace.create(ns)
+            namespace.create(ns, ha=ha_view is not None)
             self._nft.pop(router_id, None)
+        links = wanted.wanted_links(router)
+        if ha_view is not None:
+            links[keepalived.ha_name(ha_view['port_id'])] = ha_view
         with netns.handle(ns) as h:
-            plugged = self._links(h, ns, wanted.wanted_links(router))
-            added = namespace.set_addresses(h, plugged, wanted.wanted_addresses(router))
-            namespace.set_routes(h, wanted.wanted_routes(router))
+            plugged = self._links(h, ns, links)
+            if ha_view is None:
+                added = namespace.set_addresses(h, plugged, wanted.wanted_addresses(router))
+                namespace.set_routes(h, wanted.wanted_routes(router))
+            else:
+                added = self._set_ha_addresses(h, plugged, router, ha_view)
         if added:
             garp.send_garps(ns, added)
+        self._keepalived(ns, router, ha_view, up)
         self._advertise(ns, router, plugged)
         text = nft.ruleset(router)
         if self._nft.get(router_id) != text:
@@ -199,9 +251,37 @@ class L3Manager(reconciler.Reconciler):
                  'yes' if router.get('gateway') else 'no', len(fips), ns,
                  time.monotonic() - started)
 
+    def _set_ha_addresses(self, h, plugged, router, ha_view):
+        """An HA router: only its ha- interface's own address (keepalived
+        has the rest, and the primary VRRP address on ha- too)."""
+        name = keepalived.ha_name(ha_view['port_id'])
+        own = {(wanted.norm(ip['ip_address']), int(ip['prefixlen']))
+               for ip in ha_view.get('fixed_ips') or ()}
+        vip, plen = (keepalived.PRIMARY_VIP % int(router['ha_vr_id'])).split('/')
+        return namespace.set_addresses(h, {name: plugged[name]}, {name: own},
+                                       keep={(vip, int(plen))})
+
+    def _keepalived(self, ns, router, ha_view, up):
+        """keepalived runs for an HA router that is up, and for no other."""
+        router_id = router['id']
+        if ha_view is None or not up:
+            self._ha.pop(router_id, None)
+            self._ha_reported.pop(router_id, None)
+            if self.keepalived.pid(ns) is not None:
+                self.keepalived.stop(ns)
+            return
+        text = keepalived.config(router, keepalived.ha_name(ha_view['port_id']),
+                                 self.conf.ha_vrrp_advert_int,
+                                 self.keepalived.notify_script(ns))
+        self.keepalived.ensure(ns, text)
+        self._ha[router_id] = ns
+
     def _advertise(self, ns, router, links):
-        """Router advertisements on the internal interfaces with IPv6."""
+        """Router advertisements on the internal interfaces with IPv6 (an
+        HA router's: from its master only)."""
         interfaces = {}
+        if router['id'] in self._ha and self.keepalived.state(ns) != 'active':
+            router = dict(router, interfaces=[])
         for view in router.get('interfaces') or ():
             lk = links.get(wanted.internal_name(view['port_id']))
             if lk is None or not view.get('admin_state_up', True):
@@ -264,7 +344,8 @@ class L3Manager(reconciler.Reconciler):
     # ---- removal ------------------------------------------------------------------
 
     def _forget(self, router_id):
-        for cache in (self._nft, self._fips, self._summary, self.applied):
+        for cache in (self._nft, self._fips, self._summary, self.applied, self._ha,
+                      self._ha_reported):
             cache.pop(router_id, None)
 
     def remove(self, router_id):
@@ -274,6 +355,7 @@ class L3Manager(reconciler.Reconciler):
     def remove_namespace(self, ns):
         """The router's VIFs (through the driver), then its namespace."""
         self.advertiser.remove(ns)
+        self.keepalived.stop(ns)
         if not netns.exists(ns):
             return
         LOG.info('removing router namespace %s', ns)

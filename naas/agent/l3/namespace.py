@@ -27,16 +27,24 @@ SYSCTLS = ('net.ipv4.ip_forward=1',
            'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2')
 
 
-def create(ns):
+#: An HA router's namespace also makes no IPv6 link-local addresses itself
+#: (keepalived adds them on the master), so that a backup never sends a
+#: frame from the MACs it shares with the master.
+HA_SYSCTLS = ('net.ipv6.conf.all.addr_gen_mode=1', 'net.ipv6.conf.default.addr_gen_mode=1')
+
+
+def create(ns, ha=False):
     """The namespace with the router's sysctls."""
     netns.create(ns)
-    netns.execute(ns, ['sysctl', '-qw'] + list(SYSCTLS), check=False)
+    netns.execute(ns, ['sysctl', '-qw'] + list(SYSCTLS) + list(HA_SYSCTLS if ha else ()),
+                  check=False)
 
 
-def set_addresses(h, links, wanted):
+def set_addresses(h, links, wanted, keep=()):
     """Make the addresses of ``links`` ({ifname: Link}) those of ``wanted``
-    ({ifname: {(address, prefixlen)}}); returns
-    [(ifname, mac, address)] of the IPv4 addresses added."""
+    ({ifname: {(address, prefixlen)}}), leaving those of ``keep`` (others'
+    addresses: keepalived's); returns [(ifname, mac, address)] of the IPv4
+    addresses added."""
     added = []
     by_index = {lk.index: name for name, lk in links.items()}
     current = {name: set() for name in links}
@@ -47,7 +55,8 @@ def set_addresses(h, links, wanted):
             continue
         if ipaddress.ip_address(address).is_link_local:
             continue
-        current[name].add((router.norm(address), m['prefixlen']))
+        if (router.norm(address), m['prefixlen']) not in keep:
+            current[name].add((router.norm(address), m['prefixlen']))
     for name, lk in links.items():
         want = wanted.get(name, set())
         for address, plen in sorted(current[name] - want):

@@ -12,7 +12,8 @@ import ipaddress
 NS_INFIX = '-router-'
 INTERNAL_PREFIX = 'qr-'
 GATEWAY_PREFIX = 'qg-'
-PREFIXES = (INTERNAL_PREFIX, GATEWAY_PREFIX)
+HA_PREFIX = 'ha-'     # an HA router's port on its HA network (naas.agent.l3.keepalived)
+PREFIXES = (INTERNAL_PREFIX, GATEWAY_PREFIX, HA_PREFIX)
 
 
 def namespace_name(base, router_id):
