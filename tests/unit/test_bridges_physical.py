@@ -353,3 +353,56 @@ class TestAgentPhysical(testtools.TestCase):
         agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
         agent._drop_physical(['n1', 'n3'])
         self.assertEqual(('n3', []), physical.calls[-1])
+
+
+class TestLinuxBridgeJoins(testtools.TestCase):
+    """naas.agent.l2.physical_linuxbridge on the fake netlink handle of
+    test_linuxbridge: a VLAN device of the mapped interface in the
+    network's bridge, kept when right, removed with its bridge."""
+
+    NET = '11111111-2222-3333-4444-555555555555'
+
+    def setUp(self):
+        super().setUp()
+        from naas.agent.l2 import linuxbridge
+        from naas.agent.l2 import physical_linuxbridge
+        from tests.unit import test_linuxbridge as fakes
+        self.ip = fakes.FakeIP([fakes.link(2, 'phys0', 'veth'),
+                                fakes.link(3, linuxbridge.bridge_name(self.NET), 'bridge')])
+        self.bridge_index = 3
+        self.joins = physical_linuxbridge.LinuxBridgeJoins(
+            lambda: self.ip, {'physnet1': 'phys0'}, linuxbridge.bridge_name)
+
+    def bridge(self, vlan=150, bridge_id='b1'):
+        return {'id': bridge_id, 'physical_network': 'physnet1', 'segmentation_id': vlan}
+
+    def test_a_vlan_device_in_the_networks_bridge(self):
+        self.joins.set_physical_bridges(self.NET, [self.bridge()])
+        device = self.ip.links_['pvl-150-phys0']
+        self.assertEqual(('vlan', 150, 2, self.bridge_index, True),
+                         (device.kind, device.vlan_id, device.parent, device.master, device.up))
+        self.assertTrue(self.ip.links_['phys0'].up)
+
+    def test_another_vlan_replaces_it_and_an_empty_list_removes_it(self):
+        from naas.agent.l2 import physical_linuxbridge
+        self.joins.set_physical_bridges(self.NET, [self.bridge()])
+        # The fake does not keep ifalias: mark the device ours as the kernel would.
+        name = 'pvl-150-phys0'
+        self.ip.links_[name] = self.ip.links_[name]._replace(
+            alias=physical_linuxbridge.device_alias(self.NET, 'b1'))
+        self.joins.set_physical_bridges(self.NET, [self.bridge(151)])
+        self.assertNotIn(name, self.ip.links_)
+        self.assertIn('pvl-151-phys0', self.ip.links_)
+        self.ip.links_['pvl-151-phys0'] = self.ip.links_['pvl-151-phys0']._replace(
+            alias=physical_linuxbridge.device_alias(self.NET, 'b1'))
+        self.joins.reconcile_physical_bridges({})
+        self.assertNotIn('pvl-151-phys0', self.ip.links_)
+        self.assertIn('phys0', self.ip.links_)
+
+    def test_refused_flat_unmapped_or_without_the_network(self):
+        self.assertRaises(ValueError, self.joins.set_physical_bridges, self.NET,
+                          [self.bridge(None)])
+        self.assertRaises(ValueError, self.joins.set_physical_bridges, self.NET,
+                          [dict(self.bridge(), physical_network='physnet9')])
+        self.assertRaises(LookupError, self.joins.set_physical_bridges,
+                          '99999999-2222-3333-4444-555555555555', [self.bridge()])

@@ -40,6 +40,7 @@ from naas.agent.l2 import counters_linuxbridge
 from naas.agent.l2 import hooks
 from naas.agent.l2 import l2pop_linuxbridge
 from naas.agent.l2 import nft_firewall
+from naas.agent.l2 import physical_linuxbridge
 from naas.agent.l2 import qos_tc
 from naas.agent.l2 import remote_linuxbridge
 from naas.host import ip_lib
@@ -163,7 +164,7 @@ def _require_br_netfilter():
 
 
 class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
-                        hooks.RemoteTunnels, hooks.L2Population):
+                        hooks.RemoteTunnels, hooks.L2Population, hooks.PhysicalBridges):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE   # vif_type 'bridge'
     qos_rule_types = qos_tc.TcQoS.RULE_TYPES
 
@@ -190,6 +191,8 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
         self.remotes = remote_linuxbridge.LinuxBridgeRemotes(
             lambda: self.ip, self.tunnel_ip, self.underlay, bridge_name)
+        self.physical = physical_linuxbridge.LinuxBridgeJoins(
+            lambda: self.ip, self.mappings, bridge_name)
         self.counters = counters_linuxbridge.LinuxBridgeCounters(lambda: self.ip, self.namespace)
         self.l2pop = l2pop_linuxbridge.LinuxBridgeL2Pop(lambda: self.ip, self._vxlan_of,
                                                         self.tunnel_ip)
@@ -386,6 +389,16 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
     def reconcile_remotes(self, wanted):
         with self._lock:
             self.remotes.reconcile_remotes(wanted)
+
+    # ---- hooks.PhysicalBridges: VLAN devices in the bridge (physical_linuxbridge) --
+
+    def set_physical_bridges(self, network_id, bridges):
+        with self._lock:
+            self.physical.set_physical_bridges(network_id, bridges)
+
+    def reconcile_physical_bridges(self, wanted):
+        with self._lock:
+            self.physical.reconcile_physical_bridges(wanted)
 
     # ---- hooks.L2Population: VXLAN FDB and neighbour entries (l2pop_linuxbridge) --
 
