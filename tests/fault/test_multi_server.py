@@ -157,7 +157,8 @@ class TestMultiServer(base.FaultTestCase):
         servers.wait_for(alive, 60, 0.2, 'agents of %s alive' % sorted(names))
 
     def _plug(self, created, plugged, stop):
-        """Plug each acknowledged port on its host as soon as it comes."""
+        """Plug each acknowledged port on its host as soon as it comes:
+        ``plugged`` {port id: (host name, time.monotonic() of the plug)}."""
         while not (stop.is_set() and created.empty()):
             try:
                 port, host = created.get(timeout=0.1)
@@ -165,22 +166,39 @@ class TestMultiServer(base.FaultTestCase):
                 continue
             host_vif.plug_veth(port['id'], host.namespace, self.guests,
                                'vm%d' % len(plugged), port['mac_address'])
-            plugged[port['id']] = host.name
+            plugged[port['id']] = (host.name, time.monotonic())
 
-    def _active(self, plugged):
-        """The plugged ports that are ACTIVE and bound to their host."""
-        ports = self.api.list('port', network_id=self.network['id'], status='ACTIVE',
-                              fields=['id', 'binding:host_id'])
-        return {port['id'] for port in ports
-                if plugged.get(port['id']) == port['binding:host_id']}
+    def _watch(self, plugged, active_at, stop):
+        """Note when each plugged port is first seen ACTIVE on its host
+        (``active_at`` {port id: time.monotonic()}), polling the API through
+        the load balancer; a poll that fails (a server just killed) is
+        skipped."""
+        client = Client(self.balancer.url, base.PROJECT, roles='admin')
+        path = '/v2.0/ports?network_id=%s&status=ACTIVE&fields=id&fields=binding:host_id' \
+            % self.network['id']
+        while not stop.wait(0.2):
+            response = client.call('GET', path)
+            if response.status != 200:
+                continue
+            now = time.monotonic()
+            for port in response.data['ports']:
+                host = plugged.get(port['id'], (None,))[0]
+                if host == port['binding:host_id'] and port['id'] not in active_at:
+                    active_at[port['id']] = now
+        client.close()
 
     def test_server_and_broker_killed_under_load(self):
         self.network, self.subnet = self.make_network(self.balancer.url, '10.92.0.0/22')
-        plugged, stop_plugging = {}, threading.Event()
+        plugged, active_at = {}, {}
+        stop_plugging, stop_watching = threading.Event(), threading.Event()
         load = BoundPortCreates(self.balancer.url, self.network, self.hosts).start()
-        plugger = threading.Thread(target=self._plug,
-                                   args=(load.created, plugged, stop_plugging))
-        plugger.start()
+        threads = [threading.Thread(target=self._plug,
+                                    args=(load.created, plugged, stop_plugging)),
+                   threading.Thread(target=self._watch,
+                                    args=(plugged, active_at, stop_watching))]
+        for thread in threads:
+            thread.start()
+        self.addCleanup(stop_watching.set)
         time.sleep(LOAD_BEFORE)
         server_killed = time.monotonic()
         self.servers[0].kill()
@@ -194,16 +212,21 @@ class TestMultiServer(base.FaultTestCase):
         time.sleep(LOAD_AFTER)
         outcomes = load.stop()
         stop_plugging.set()
-        plugger.join(60)
-
-        pending = set(plugged)
+        threads[0].join(60)
+        load_end = time.monotonic()
         try:
-            servers.wait_for(lambda: not pending.difference_update(self._active(plugged))
-                             and not pending, ACTIVE_LIMIT, 0.2, 'acknowledged ports ACTIVE')
+            servers.wait_for(lambda: len(active_at) == len(plugged), ACTIVE_LIMIT, 0.2,
+                             'acknowledged ports ACTIVE')
         except TimeoutError as e:
+            pending = sorted(set(plugged) - set(active_at))
             raise AssertionError('%s: %d of %d not ACTIVE: %s'
-                                 % (e, len(pending), len(plugged), sorted(pending)[:10]))
-        all_active = time.monotonic()
+                                 % (e, len(pending), len(plugged), pending[:10]))
+        stop_watching.set()
+        threads[1].join(10)
+        to_active = sorted(active_at[port_id] - plugged_at
+                           for port_id, (_, plugged_at) in plugged.items())
+        after_kill = [active_at[port_id] for port_id, (_, plugged_at) in plugged.items()
+                      if plugged_at > broker_killed]
 
         store = base.check_store(self.db_url, self.subnet, outcomes)
         failed = [o for o in outcomes if not o.ok]
@@ -223,7 +246,11 @@ class TestMultiServer(base.FaultTestCase):
             slowest_after_broker_kill_s=round(max(
                 [o.end - o.start for o in outcomes if o.end >= broker_killed] or [0]), 3),
             ports_plugged=len(plugged),
-            broker_kill_to_all_active_s=round(all_active - broker_killed, 3),
+            plug_to_active_p50_s=round(to_active[len(to_active) // 2], 3),
+            plug_to_active_max_s=round(to_active[-1], 3),
+            broker_kill_to_new_port_active_s=(round(min(after_kill) - broker_killed, 3)
+                                              if after_kill else None),
+            load_end_to_all_active_s=round(max(active_at.values()) - load_end, 3),
             agent_connections_on_killed_broker=connections.count('naas-agent:'),
             server_connections_on_killed_broker=connections.count('naas-server:'),
             # An RPC call that the killed server had taken is lost (an RPC
