@@ -16,6 +16,11 @@ namespace on an access port of VLAN 150 of the host's br-phys, nothing of
 NaaS) once an administrator joins the network to that VLAN through the
 VM's host; a VM of another network does not reach it; a member may not
 create one (403); deleting the bridge cuts the machine off.
+
+Failover (Linux bridge): the agent of a remote bridge's host is killed;
+within agent_down_time and a check the bridge moves to the other host of
+the network (its tunnel device appears there, status ACTIVE again), and a
+VM there pings the remote site (which floods to both hosts).
 """
 import time
 
@@ -193,3 +198,38 @@ class TestPhysicalBridgeOpenvSwitch(base.FullstackTestCase):
         env.api.request('DELETE', path, expect=204)
         wait_for(lambda: not vm.ping('10.0.0.50', count=1, timeout=1), 20, 0.5,
                  'the VLAN cut off after the bridge was deleted')
+
+
+class TestBridgeFailoverLinuxBridge(base.FullstackTestCase):
+    DRIVER = 'linuxbridge'
+
+    def test_remote_bridge_moves_off_a_dead_host(self):
+        env = self.make_env(hosts=2, server_options=SERVER_OPTIONS)
+        first, second = env.hosts
+        net, _ = env.create_network(PROJECT, '10.0.0.0/24')
+        vm1 = env.boot_vm(first, net, '10.0.0.10')
+        vm2 = env.boot_vm(second, net, '10.0.0.11')
+        env.wait_port_status(vm1.port['id'])
+        env.wait_port_status(vm2.port['id'])
+        site = self.useFixture(remote_site.RemoteSite(env, 1, 70001, first.tunnel_ip))
+        # The site floods to both hosts that may terminate the bridge.
+        fullstack.run(['bridge', '-n', site.namespace, 'fdb', 'append', '00:00:00:00:00:00',
+                       'dev', 'vx0', 'dst', second.tunnel_ip])
+        body = {'remote_bridge': {'network_id': net['id'], 'remote_ip': site.underlay_ip,
+                                  'segmentation_id': site.vni, 'host': first.name,
+                                  'project_id': PROJECT}}
+        bridge = env.api.request('POST', '/v2.0/remote-bridges', body,
+                                 expect=201)[1]['remote_bridge']
+        self.assertTrue(vm1.can_ping(site.ipv4, timeout=20), env.logs())
+
+        env.agents[0].kill()
+        killed = time.monotonic()
+        path = '/v2.0/remote-bridges/' + bridge['id']
+        wait_for(lambda: env.api.get(path)['remote_bridge']['host'] == second.name,
+                 env.agent_down_time + 15, 0.2, 'bridge moved to %s' % second.name)
+        wait_for(lambda: env.api.get(path)['remote_bridge']['status'] == 'ACTIVE', 20, 0.2,
+                 'moved bridge ACTIVE')
+        self.record('remote bridge failover (agent killed to ACTIVE on the other host)',
+                    seconds=time.monotonic() - killed, agent_down_time=env.agent_down_time)
+        self.assertIn('rvx-70001', second.links())
+        self.assertTrue(vm2.can_ping(site.ipv4, timeout=20), env.logs())
