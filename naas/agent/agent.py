@@ -38,6 +38,8 @@ LOG = logging.getLogger(__name__)
 PARK_SECONDS = 10
 #: Ports per report_statistics cast (naas.rpc.statistics_api).
 STATISTICS_BATCH = 500
+#: Network types whose remote ports L2 population announces.
+OVERLAY_TYPES = ('vxlan', 'gre')
 
 
 def load_driver(name, conf):
@@ -63,6 +65,7 @@ class Agent:
         self.qos = hooks.of(self.driver, hooks.QoS)
         self.counters = hooks.of(self.driver, hooks.PortCounters)
         self.remotes = hooks.of(self.driver, hooks.RemoteTunnels)
+        self.l2pop = hooks.of(self.driver, hooks.L2Population)
         self.physical = hooks.of(self.driver, hooks.PhysicalBridges)
         self.bridges = None      # BridgesAPI, made on the first status report
         self.statistics = None   # StatisticsAPI, made by the statistics thread
@@ -127,6 +130,7 @@ class Agent:
                                         port_filter=self.port_filter is not None,
                                         qos_rule_types=sorted(
                                             self.qos.qos_rule_types if self.qos else ()),
+                                        l2_population=self.l2pop is not None,
                                         remote_tunnels=sorted(
                                             self.remotes.remote_tunnel_types
                                             if self.remotes else ()))}
@@ -197,6 +201,7 @@ class Agent:
                     self._uncount(port_id)
                     del self.wired[port_id]
             self._drop_remotes(left)
+            self._drop_fdb(left)
             self._drop_physical(left)
             if self.groups_changed:
                 self.groups_changed = False
@@ -234,6 +239,7 @@ class Agent:
                 for d in details:
                     self.parked[d['port_id']] = time.monotonic() + PARK_SECONDS
                 return
+        present = {d['network_id'] for d in self.wired.values()}
         up, down = [], []
         with self.driver.batch():
             for d in details:
@@ -255,6 +261,7 @@ class Agent:
                     LOG.exception('QoS of port %s not set', d['port_id'])
         self._count_addresses(wired)
         self._set_remotes(wired)
+        self._set_fdb(wired, present)
         self._set_physical(wired)
         if up:
             self.server.update_device_up({}, up)
@@ -358,6 +365,54 @@ class Agent:
         except Exception:
             LOG.exception('physical bridges not reconciled')
 
+    # ---- L2 population (hooks.L2Population) -----------------------------------
+
+    def _set_fdb(self, details, present):
+        """The complete entries of the overlay networks of these wired ports
+        that were not on this host before (``present``: the networks it had
+        ports of; empty at resync): one get_fdb_entries call for all."""
+        if self.l2pop is None:
+            return
+        new = sorted({d['network_id'] for d in details
+                      if d.get('network_type') in OVERLAY_TYPES} - present)
+        if not new:
+            return
+        try:
+            entries = self.server.get_fdb_entries({}, new)
+        except Exception:
+            LOG.exception('L2 population entries of %d network(s) not read; they '
+                          'flood until the next resync', len(new))
+            return
+        for network_id in new:
+            try:
+                self.l2pop.set_fdb(network_id, _fdb_entries(entries.get(network_id, ())))
+            except Exception:
+                LOG.exception('L2 population entries of network %s not set', network_id)
+
+    def _drop_fdb(self, network_ids):
+        """Remove the entries of networks this host has no port of any more."""
+        if self.l2pop is None:
+            return
+        present = {d['network_id'] for d in self.wired.values()}
+        for network_id in sorted(set(network_ids) - present):
+            try:
+                self.l2pop.set_fdb(network_id, [])
+            except Exception:
+                LOG.exception('L2 population entries of network %s not removed', network_id)
+
+    def on_fdb_update(self, network_id, add, remove, endpoints=None):
+        """A port of the network on another host came, moved, changed or
+        went (and, with ``endpoints``, the network's hosts changed): only
+        for a network with ports here (one wired later gets every entry
+        from get_fdb_entries)."""
+        with self.lock:
+            if not any(d['network_id'] == network_id for d in self.wired.values()):
+                return
+            if endpoints is not None:
+                self.on_endpoints_update(network_id, endpoints)
+            if self.l2pop is not None:
+                self.l2pop.update_fdb(network_id, _fdb_entries(add), _fdb_entries(remove))
+
     # ---- statistics (hooks.PortCounters) --------------------------------------
 
     def _count_addresses(self, details):
@@ -427,6 +482,7 @@ class Agent:
         self._uncount(port_id)
         network_id = self.wired.pop(port_id)['network_id']
         self._drop_remotes([network_id])
+        self._drop_fdb([network_id])
         self._drop_physical([network_id])
 
     def on_network_update(self, network):
@@ -470,6 +526,11 @@ class Agent:
     def on_dhcp_network_changed(self, network_id):
         if self.dhcp is not None:
             self.dhcp.network_changed(network_id)
+
+
+def _fdb_entries(entries):
+    """FdbEntry tuples from the RPC form [[tunnel_ip, mac, [ips]]]."""
+    return [hooks.FdbEntry(tunnel_ip, mac, tuple(ips)) for tunnel_ip, mac, ips in entries]
 
 
 def run_forever(agent):

@@ -32,6 +32,7 @@ def _agent(driver):
     agent.port_filter = None
     agent.counters = None
     agent.remotes = None
+    agent.l2pop = None
     agent.physical = None
     agent.lock = threading.RLock()
     agent.wired = {'p1': {'port_id': 'p1', 'network_id': 'n1'}}
