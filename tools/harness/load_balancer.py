@@ -5,8 +5,12 @@ as the multi-server shape runs them (docs/scale.md).
 the HTTP requests round-robin over ``backends`` (``(host, port)`` pairs).
 What makes a server's death cost only the requests it held:
 
-* health checks (``GET /v2.0/networks?limit=1`` every 0.5 s, down after 2
-  failures, up after 2 successes) take a dead server out of the rotation;
+* health checks (``GET /v2.0/networks?limit=1`` every second, down after
+  2 failures, up after 2 successes) take a dead server out of the rotation.
+  A check may take 5 s (``timeout check``): a busy server answers it after
+  the requests queued before it, and without that timeout HAProxy waits
+  only ``inter``, marks a loaded but live server down (the test saw both
+  down at once: 503 "no server is available") and cuts its sessions;
 * a request whose connection to a server is refused (the server died and
   the checks have not noticed yet) is sent to another server
   (``retries`` with ``option redispatch``).  Only a failed *connection* is
@@ -41,6 +45,7 @@ defaults
     log stdout format raw local0 info
     option httplog
     timeout connect 2s
+    timeout check 5s
     timeout client 120s
     timeout server 120s
     retries 3
@@ -54,7 +59,7 @@ backend naas_servers
     balance roundrobin
     option httpchk GET /v2.0/networks?limit=1
     http-check expect status 200
-    default-server check inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server check inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 {servers}
 """
 
