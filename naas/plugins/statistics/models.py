@@ -8,7 +8,9 @@ A total the API shows is ``raw_<counter> + offset_<counter>``: ``raw_*`` is
 what the VIF's counters said in the last sample, ``offset_*`` what earlier
 VIF instances of the port had counted when they went away (see
 port_statistics.ingest: a VIF that restarted from 0 adds its last raw
-value to the offset, so totals never go back).
+value to the offset, so totals never go back).  Rows are updated in place
+by the ingest's upserts (migration 0014 added the address rows'
+collected_at, which tells the addresses a sample no longer names).
 """
 import sqlalchemy as sa
 
@@ -53,6 +55,9 @@ port_address_statistics = sa.Table(
     'port_address_statistics', models.metadata,
     _port_fk(),
     sa.Column('ip_address', sa.String(64), primary_key=True),
+    # The sample that last named the address (its port's collected_at): an
+    # address older than its port's last sample is gone from the port.
+    sa.Column('collected_at', sa.Double, nullable=False, server_default='0'),
     *_counter_columns(definition.ADDRESS_COUNTERS),
     **CLUSTERED,
 )

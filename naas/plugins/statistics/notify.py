@@ -82,14 +82,17 @@ class Notifier:
                 transport, publisher_id='naas-statistics.%s' % CONF.host)
         return self._notifier
 
+    def enabled(self):
+        """Whether a stored batch is sent anywhere ([statistics]
+        notifications on and a notification driver configured)."""
+        return CONF.statistics.notifications and self._get().is_enabled()
+
     def batch_stored(self, host, collected_at, stored):
-        if not (CONF.statistics.notifications and stored):
-            return
-        notifier = self._get()
-        if not notifier.is_enabled():
+        """Send ``stored`` (port_statistics.Stored list), if enabled()."""
+        if not (stored and self.enabled()):
             return
         try:
-            notifier.info({}, EVENT_TYPE, payload(host, collected_at, stored))
+            self._get().info({}, EVENT_TYPE, payload(host, collected_at, stored))
         except Exception:
             LOG.exception('statistics notification of %d ports from %s not sent',
                           len(stored), host)

@@ -5,28 +5,32 @@ port's network, project, device and binding, and the visibility of
 naas.db.ports.visible_to): a statistics row is keyed by its port and shown
 beside it, in one query.
 
-Ingest (``ingest``): one agent batch in the caller's transaction, with a
-constant number of statements per chunk of ports (common.CHUNK), whatever
-the batch size: one SELECT of the ports bound to the reporting host with
-their current rows, one SELECT of their address rows, then a DELETE and a
-multi-row INSERT of each table (an upsert every database runs the same
-way; a concurrent ingest of the same port loses on the primary key and is
-retried by naas.db.api.retry, which reads the winner's row).
+Ingest (``ingest``): one agent batch in the caller's transaction, three
+statements per chunk of ports (common.CHUNK) whatever the batch size, the
+monotonic rule computed by the database: an upsert of the port rows
+(INSERT ... SELECT from the batch's VALUES joined to the ports bound to the
+reporting host, ON CONFLICT DO UPDATE ... RETURNING the ports stored;
+MySQL/MariaDB: ON DUPLICATE KEY UPDATE, then a SELECT of them), an upsert
+of the address rows of the ports stored, and a DELETE of their addresses
+the sample no longer names.  Rows are updated in
+place (no foreign key check, no row deleted and inserted again);
+concurrent ingests of one port serialize on its row.
 
-The monotonic rule, per port: a sample read from another VIF (``vif``
-changed), on another host, or with any counter lower than the last raw
-value means the VIF started again from 0: each offset grows by the last
-raw value, so that the total (raw + offset) never goes back.  Per address
-the same, but only on a lower counter: the drivers keep an address's
-counters across VIF re-plugs (naas.agent.l2.hooks.PortCounters).  A sample
-not newer than the stored one (a late or repeated batch) is ignored, and so
-is a sample of a port not bound to the reporting host (the port moved away:
-its new host reports it).
+The monotonic rule, per port, in the upsert's SET: a sample read from
+another VIF (``vif`` changed), on another host, or with any counter lower
+than the last raw value means the VIF started again from 0: each offset
+grows by the last raw value, so that the total (raw + offset) never goes
+back.  Per address the same, but only on a lower counter: the drivers keep
+an address's counters across VIF re-plugs (naas.agent.l2.hooks
+.PortCounters).  A sample not newer than the stored one (a late or repeated
+batch) is ignored (the upsert's condition), and so is a sample of a port
+not bound to the reporting host (the join: the port moved away and its new
+host reports it, or it is gone).
 """
 import collections
 import datetime
-import itertools
-import operator
+import functools
+import re
 
 import sqlalchemy as sa
 
@@ -56,145 +60,188 @@ def iso_time(seconds):
 
 # ---- ingest ----------------------------------------------------------------------
 #
-# The statements of the hot path are plain SQL with one placeholder per value,
-# run by the driver in one execute each (a multi-row VALUES, an IN list):
-# SQLAlchemy's per-row parameter processing cost more than the database's
-# work here.  The names come from the tables of models.py.
+# Plain SQL with one placeholder per value, run by the driver in one execute
+# each (SQLAlchemy's per-row parameter processing cost more than the
+# database's work here), built once per dialect and chunk size.  The names
+# come from the tables of models.py.  In the SET templates ``old.column`` is
+# the stored row's value and ``new.column`` the sample's.
 
 _RAW = ['raw_' + name for name in COUNTERS]
-_OFFSETS = ['offset_' + name for name in COUNTERS]
-#: The columns in table order: (port_id, host, vif, collected_at, raw...,
-#: offsets..., rates...) and (port_id, ip_address, raw..., offsets...), the
-#: order of the rows _ingest_chunk makes.
-_STATS_COLUMNS = [column.name for column in stats.c]
-_ADDRESS_COLUMNS = [column.name for column in address_stats.c]
+_ADDRESS_RAW = ['raw_' + name for name in ADDRESS_COUNTERS]
 
-#: One stored sample (what ingest returns, for the notifications).
+#: One stored sample (what ``stored`` returns, for the notifications).
 Stored = collections.namedtuple(
     'Stored', 'port_id network_id project_id device_id totals rates addresses')
 
 
-def _marks(conn, count):
-    """``count`` positional placeholders of the connection's driver."""
-    return ', '.join(['?' if conn.dialect.paramstyle == 'qmark' else '%s'] * count)
+def _restarted(raw, vif=False):
+    """The VIF (or the address) counts from 0 again."""
+    tests = ['new.%s < old.%s' % (name, name) for name in raw]
+    if vif:
+        tests = ['old.host <> new.host', 'old.vif <> new.vif'] + tests
+    return '(%s)' % ' OR '.join(tests)
 
 
-def _values(conn, rows, width):
-    """(VALUES clause, flat parameters) of ``rows`` of ``width`` values."""
-    row = '(%s)' % _marks(conn, width)
-    return ', '.join([row] * len(rows)), tuple(itertools.chain.from_iterable(rows))
+def _grown_offsets(names, restarted):
+    return [('offset_' + name, 'CASE WHEN %s THEN old.raw_%s + old.offset_%s'
+             ' ELSE old.offset_%s END' % (restarted, name, name, name)) for name in names]
+
+
+#: The SETs of the upserts, in an order MySQL can run (it assigns left to
+#: right and later expressions see earlier assignments: a column comes after
+#: every expression that reads its old value).
+_PORT_SETS = (
+    [(rate, '(CASE WHEN %s THEN new.%s ELSE new.%s - old.%s END)'
+      ' / (new.collected_at - old.collected_at)' % (_restarted(_RAW, vif=True), raw, raw, raw))
+     for rate, raw in ((rate, 'raw_' + rate[:-len('_rate')]) for rate in RATES)] +
+    _grown_offsets(COUNTERS, _restarted(_RAW, vif=True)) +
+    [(column, 'new.' + column) for column in _RAW + ['host', 'vif', 'collected_at']])
+_ADDRESS_SETS = (
+    _grown_offsets(ADDRESS_COUNTERS, _restarted(_ADDRESS_RAW)) +
+    [(column, 'new.' + column) for column in _ADDRESS_RAW + ['collected_at']])
+_NEWER = 'old.collected_at < new.collected_at'
+
+
+def _mysql(dialect):
+    return dialect.name in ('mysql', 'mariadb')
+
+
+def _on_conflict(dialect, table, key, sets):
+    """The upsert clause: update the row of the same ``key`` with ``sets``
+    when the sample is newer than it (_NEWER)."""
+    def spell(template):
+        template = re.sub(r'\bold\.', table.name + '.', template)
+        if _mysql(dialect):
+            return re.sub(r'\bnew\.(\w+)', r'VALUES(\1)', template)
+        return re.sub(r'\bnew\.', 'excluded.', template)
+    if _mysql(dialect):
+        # No WHERE: each column keeps its value unless the sample is newer.
+        return ' ON DUPLICATE KEY UPDATE ' + ', '.join(
+            '%s = IF(%s, %s, %s.%s)' % (column, spell(_NEWER), spell(expression),
+                                         table.name, column) for column, expression in sets)
+    return ' ON CONFLICT (%s) DO UPDATE SET %s WHERE %s' % (
+        ', '.join(key), ', '.join('%s = %s' % (column, spell(expression))
+                                  for column, expression in sets), spell(_NEWER))
+
+
+def _marks(dialect, count):
+    """``count`` positional placeholders of the dialect's driver."""
+    return ', '.join(['?' if dialect.paramstyle == 'qmark' else '%s'] * count)
+
+
+def _sample_rows(dialect, columns, count):
+    """``WITH sample (columns) AS (VALUES ...)`` of ``count`` rows."""
+    row = '(%s)' % _marks(dialect, len(columns))
+    return 'WITH sample (%s) AS (VALUES %s) ' % (', '.join(columns), ', '.join([row] * count))
+
+
+@functools.lru_cache(maxsize=64)
+def _port_upsert(dialect, count):
+    """Parameters: ``count`` rows of (port_id, vif, raw...), then host,
+    collected_at, host.  Returns the ids of the ports stored (not on
+    MySQL: see _stored_ids)."""
+    mark = _marks(dialect, 1)
+    return ('INSERT INTO port_statistics (port_id, vif, %s, host, collected_at, %s, %s) ' % (
+        ', '.join(_RAW), ', '.join('offset_' + name for name in COUNTERS), ', '.join(RATES)) +
+        _sample_rows(dialect, ['port_id', 'vif'] + _RAW, count) +
+        'SELECT sample.port_id, sample.vif, %s, %s, %s, %s, %s FROM sample '
+        'JOIN ports ON ports.id = sample.port_id WHERE ports.binding_host_id = %s' % (
+            ', '.join('sample.' + raw for raw in _RAW), mark, mark,
+            ', '.join(['0'] * len(COUNTERS)), ', '.join(['0.0'] * len(RATES)), mark) +
+        _on_conflict(dialect, stats, ['port_id'], _PORT_SETS) +
+        ('' if _mysql(dialect) else ' RETURNING port_id'))
+
+
+@functools.lru_cache(maxsize=64)
+def _stored_ids(dialect, count):
+    """Which of ``count`` ports the port upsert stored (MySQL's upsert has
+    no RETURNING).  Parameters: the port ids, then host, collected_at."""
+    return ('SELECT port_id FROM port_statistics WHERE port_id IN (%s) '
+            'AND host = %s AND collected_at = %s' % (_marks(dialect, count),
+                                                     _marks(dialect, 1), _marks(dialect, 1)))
+
+
+@functools.lru_cache(maxsize=64)
+def _address_upsert(dialect, count):
+    """Parameters: ``count`` rows of (port_id, ip_address, collected_at,
+    raw...)."""
+    row = '(%s, %s)' % (_marks(dialect, 3 + len(ADDRESS_COUNTERS)),
+                        ', '.join(['0'] * len(ADDRESS_COUNTERS)))
+    return ('INSERT INTO port_address_statistics (port_id, ip_address, collected_at, %s, %s) '
+            'VALUES %s' % (', '.join(_ADDRESS_RAW),
+                           ', '.join('offset_' + name for name in ADDRESS_COUNTERS),
+                           ', '.join([row] * count)) +
+            _on_conflict(dialect, address_stats, ['port_id', 'ip_address'], _ADDRESS_SETS))
+
+
+@functools.lru_cache(maxsize=64)
+def _gone_addresses(dialect, count):
+    """Parameters: ``count`` port ids, then collected_at."""
+    return ('DELETE FROM port_address_statistics WHERE port_id IN (%s) AND collected_at < %s'
+            % (_marks(dialect, count), _marks(dialect, 1)))
+
+
+def _raw(counters, names):
+    """The counters ``names`` of a sample as ints (a missing one: 0)."""
+    return [int(counters.get(name) or 0) for name in names]
 
 
 def ingest(conn, host, collected_at, samples):
     """Store one batch of ``host``'s samples (naas.rpc.statistics_api's
     ``ports``: [{'port_id', 'vif', 'counters': {...}, 'addresses': {ip:
-    {...}}}]) read at ``collected_at`` (epoch seconds).  Returns what was
-    stored: a list of Stored (totals in the order of COUNTERS, rates of
-    RATES, addresses [(ip_address, totals of ADDRESS_COUNTERS)])."""
+    {...}}}]) read at ``collected_at`` (epoch seconds).  Returns how many
+    ports' samples were stored (the others were ignored)."""
     by_port = {sample['port_id']: sample for sample in samples}
-    stored = []
-    for port_ids in common.chunks(sorted(by_port)):
-        stored += _ingest_chunk(conn, host, float(collected_at),
-                                [by_port[port_id] for port_id in port_ids])
-    return stored
+    collected_at = float(collected_at)
+    dialect = conn.dialect
+    count = 0
+    for port_ids in common.chunks(by_port):
+        values = []
+        for port_id in port_ids:
+            sample = by_port[port_id]
+            values += (port_id, str(sample.get('vif') or ''),
+                       *_raw(sample['counters'], COUNTERS))
+        result = conn.exec_driver_sql(_port_upsert(dialect, len(port_ids)),
+                                      (*values, host, collected_at, host))
+        if _mysql(dialect):
+            result = conn.exec_driver_sql(_stored_ids(dialect, len(port_ids)),
+                                          (*port_ids, host, collected_at))
+        stored_ids = result.scalars().all()
+        if not stored_ids:
+            continue
+        count += len(stored_ids)
+        rows = [(port_id, ip_address, collected_at, *_raw(counters, ADDRESS_COUNTERS))
+                for port_id in stored_ids
+                for ip_address, counters in (by_port[port_id].get('addresses') or {}).items()]
+        for chunk in common.chunks(rows):
+            conn.exec_driver_sql(_address_upsert(dialect, len(chunk)),
+                                 tuple(value for row in chunk for value in row))
+        conn.exec_driver_sql(_gone_addresses(dialect, len(stored_ids)),
+                             (*stored_ids, collected_at))
+    return count
 
 
-def _current(conn, host, port_ids):
-    """{port_id: row} of the ports among ``port_ids`` bound to ``host``:
-    (id, network_id, project_id, device_id, host, vif, collected_at, raw...,
-    offsets...); the statistics columns are NULL before the first sample."""
-    sql = ('SELECT ports.id, ports.network_id, ports.project_id, ports.device_id, %s '
-           'FROM ports LEFT OUTER JOIN port_statistics ON port_statistics.port_id = ports.id '
-           'WHERE ports.binding_host_id = %s AND ports.id IN (%s)' % (
-               ', '.join('port_statistics.' + c for c in ['host', 'vif', 'collected_at'] +
-                         _RAW + _OFFSETS),
-               _marks(conn, 1), _marks(conn, len(port_ids))))
-    return {row[0]: row for row in conn.exec_driver_sql(sql, tuple([host] + port_ids)).all()}
-
-
-def _current_addresses(conn, port_ids):
-    """{(port_id, ip_address): (raw..., offsets...)} of these ports."""
-    sql = 'SELECT %s FROM port_address_statistics WHERE port_id IN (%s)' % (
-        ', '.join(_ADDRESS_COLUMNS), _marks(conn, len(port_ids)))
-    return {(row[0], row[1]): row[2:]
-            for row in conn.exec_driver_sql(sql, tuple(port_ids)).all()}
-
-
-_read_counters = operator.itemgetter(*COUNTERS)
-_read_address_counters = operator.itemgetter(*ADDRESS_COUNTERS)
-
-
-def _raw(read, names, counters):
-    """The counters ``names`` of a sample as a list of ints (a missing one: 0)."""
-    try:
-        return list(map(int, read(counters)))
-    except KeyError:
-        return [int(counters.get(name) or 0) for name in names]
-
-
-def _restarted(raw, old_raw):
-    """Whether any counter went back: the VIF (or address) counts from 0 again."""
-    return any(map(operator.lt, raw, old_raw))
-
-
-def _ingest_chunk(conn, host, collected_at, samples):
-    current = _current(conn, host, [s['port_id'] for s in samples])
-    n, n_address = len(COUNTERS), len(ADDRESS_COUNTERS)
-    # Ports bound elsewhere (or gone) and samples not newer than the stored one.
-    samples = [s for s in samples if s['port_id'] in current and (
-        current[s['port_id']][6] is None or current[s['port_id']][6] < collected_at)]
-    if not samples:
-        return []
-    ids = [s['port_id'] for s in samples]
-    old_addresses = _current_addresses(conn, ids)
-    replaced = [port_id for port_id in ids if current[port_id][6] is not None]
-    rate_at = [COUNTERS.index(name[:-len('_rate')]) for name in RATES]
-    no_offsets, no_rates = [0] * n, [0.0] * len(RATES)
-    rows, address_rows, stored = [], [], []
-    for sample in samples:
-        port_id = sample['port_id']
-        old = current[port_id]
-        raw = _raw(_read_counters, COUNTERS, sample['counters'])
-        vif = str(sample.get('vif') or '')
-        if old[6] is None:
-            offsets, totals, rates = no_offsets, raw, no_rates
-        else:
-            old_raw, offsets = old[7:7 + n], old[7 + n:7 + 2 * n]
-            old_totals = list(map(operator.add, old_raw, offsets))
-            if old[4] != host or old[5] != vif or _restarted(raw, old_raw):
-                offsets = old_totals
-            totals = list(map(operator.add, raw, offsets))
-            interval = collected_at - old[6]
-            rates = [(totals[i] - old_totals[i]) / interval for i in rate_at]
-        rows.append((port_id, host, vif, collected_at, *raw, *offsets, *rates))
-        addresses = []
-        for ip_address, address_counters in sorted((sample.get('addresses') or {}).items()):
-            address_raw = _raw(_read_address_counters, ADDRESS_COUNTERS, address_counters)
-            old_address = old_addresses.get((port_id, ip_address))
-            if old_address is None:
-                address_offsets = no_offsets[:n_address]
-            else:
-                old_raw, address_offsets = old_address[:n_address], old_address[n_address:]
-                if _restarted(address_raw, old_raw):
-                    address_offsets = list(map(operator.add, old_raw, address_offsets))
-            address_rows.append((port_id, ip_address, *address_raw, *address_offsets))
-            addresses.append((ip_address, list(map(operator.add, address_raw, address_offsets))))
-        stored.append(Stored(port_id, old[1], old[2], old[3], totals, rates, addresses))
-    if replaced:
-        conn.exec_driver_sql('DELETE FROM port_statistics WHERE port_id IN (%s)'
-                             % _marks(conn, len(replaced)), tuple(replaced))
-    values, params = _values(conn, rows, len(_STATS_COLUMNS))
-    conn.exec_driver_sql('INSERT INTO port_statistics (%s) VALUES %s'
-                         % (', '.join(_STATS_COLUMNS), values), params)
-    if old_addresses:
-        had = sorted({key[0] for key in old_addresses})
-        conn.exec_driver_sql('DELETE FROM port_address_statistics WHERE port_id IN (%s)'
-                             % _marks(conn, len(had)), tuple(had))
-    if address_rows:
-        values, params = _values(conn, address_rows, len(_ADDRESS_COLUMNS))
-        conn.exec_driver_sql('INSERT INTO port_address_statistics (%s) VALUES %s'
-                             % (', '.join(_ADDRESS_COLUMNS), values), params)
-    return stored
+def stored(conn, host, collected_at, port_ids):
+    """The samples of ``port_ids`` that ``ingest`` stored from ``host`` at
+    ``collected_at``, as Stored (totals in the order of COUNTERS, rates of
+    RATES, addresses [(ip_address, totals of ADDRESS_COUNTERS)]), for the
+    notifications."""
+    collected_at = float(collected_at)
+    columns = (ports.c.id, ports.c.network_id, ports.c.project_id, ports.c.device_id,
+               *totals(stats, COUNTERS), *[stats.c[name] for name in RATES])
+    out = []
+    for chunk in common.chunks(sorted(set(port_ids))):
+        rows = conn.execute(
+            sa.select(*columns).select_from(stats.join(ports, ports.c.id == stats.c.port_id))
+            .where(stats.c.port_id.in_(chunk), stats.c.host == host,
+                   stats.c.collected_at == collected_at).order_by(ports.c.id)).all()
+        addresses = _addresses(conn, [row[0] for row in rows])
+        n = len(COUNTERS)
+        out += [Stored(row[0], row[1], row[2], row[3], list(row[4:4 + n]), list(row[4 + n:]),
+                       [(address['ip_address'], [address[name] for name in ADDRESS_COUNTERS])
+                        for address in addresses.get(row[0], [])])
+                for row in rows]
+    return out
 
 
 # ---- reads -----------------------------------------------------------------------
