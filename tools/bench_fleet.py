@@ -320,6 +320,8 @@ class WorkerHandle:
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         port = int(self.process.stdout.readline())
         self.conn = connection.Client(('127.0.0.1', port), authkey=authkey.encode())
+        #: One command at a time on the connection (the fill's clients share it).
+        self.lock = threading.Lock()
 
     def send(self, name, **kwargs):
         self.conn.send((name, kwargs))
@@ -331,8 +333,9 @@ class WorkerHandle:
         return value
 
     def __call__(self, name, **kwargs):
-        self.send(name, **kwargs)
-        return self.recv()
+        with self.lock:
+            self.send(name, **kwargs)
+            return self.recv()
 
     def close(self):
         try:
@@ -365,8 +368,14 @@ class Fleet:
     def all(self, name, **kwargs):
         """The same command to every worker at once; their answers."""
         for worker in self.workers:
-            worker.send(name, **kwargs)
-        return [worker.recv() for worker in self.workers]
+            worker.lock.acquire()
+        try:
+            for worker in self.workers:
+                worker.send(name, **kwargs)
+            return [worker.recv() for worker in self.workers]
+        finally:
+            for worker in self.workers:
+                worker.lock.release()
 
     def plug(self, pairs):
         by_worker = collections.defaultdict(list)
@@ -838,6 +847,40 @@ def report(results, args):
            for r in results])
 
 
+def plot(results, path):
+    """The cost curves against the number of agents, in one PNG
+    (matplotlib: not a NaaS requirement; any Python that has it can draw
+    from ``--json``'s file with ``--plot-from``)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot
+    agents = [r['agents'] for r in results]
+    figure, (messages, latency, cost) = pyplot.subplots(1, 3, figsize=(15, 4.2))
+    messages.plot(agents, [r['casts_per_create'] for r in results], 'o-',
+                  label='casts to agents / port create')
+    messages.plot(agents, [r['casts_per_network_change'] for r in results], 's-',
+                  label='casts / network update')
+    messages.plot(agents, [r['span'] for r in results], ':', label='hosts of the network')
+    messages.set_title('Messages')
+    for key, label in (('own_p50', 'own host p50'), ('own_p99', 'own host p99'),
+                       ('all_p50', 'every host p50'), ('all_p99', 'every host p99')):
+        points = [(r['agents'], 1000 * r[key]) for r in results if r.get(key) is not None]
+        if points:
+            latency.plot(*zip(*points), 'o-', label=label)
+    latency.set_title('Port create -> programmed (ms)')
+    cost.plot(agents, [r['idle_cpu_pct'] for r in results], 'o-',
+              label='server idle CPU % of one CPU')
+    cost.plot(agents, [r['storm_converged_s'] for r in results], 's-',
+              label='restart storm converged (s)')
+    cost.set_title('Server CPU, restart storm')
+    for axes in (messages, latency, cost):
+        axes.set_xlabel('agents (50 ports each)')
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--agents', default=','.join(map(str, DEFAULT_AGENTS)),
@@ -858,6 +901,9 @@ def main():
     parser.add_argument('--server-restart', choices=('auto', 'yes', 'no'), default='auto',
                         help='kill and restart naas-server at the largest size '
                              '(auto: when it is >= 100 agents)')
+    parser.add_argument('--json', help='also write the figures to this file')
+    parser.add_argument('--plot', help='draw the curves to this PNG (needs matplotlib)')
+    parser.add_argument('--plot-from', help='draw --plot from a --json file; no run')
     parser.add_argument('--transport-url', help=argparse.SUPPRESS)
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--hosts', help=argparse.SUPPRESS)
@@ -867,6 +913,11 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker_main(args)
+    if args.plot_from:
+        import json
+        with open(args.plot_from) as f:
+            plot(json.load(f), args.plot)
+        return 0
 
     import tempfile
     from tools.harness import servers
@@ -892,8 +943,17 @@ def main():
             rabbit.cleanUp()
     finally:
         postgres.cleanUp()
-    print('\nload: %s' % os.getloadavg().__repr__())
+    print('\nload average at the end: %.2f %.2f %.2f' % os.getloadavg())
     report(results, args)
+    if args.json:
+        import json
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+    if args.plot:
+        try:
+            plot(results, args.plot)
+        except ImportError:
+            log('no matplotlib here: draw later with --plot-from')
     failed = [r for r in results if r['storm_not_active'] or r['storm_unwired']
               or r.get('restart_lost')]
     return 1 if failed else 0
