@@ -27,6 +27,7 @@ from naas import rpc
 from naas.agent.l2 import counters
 from naas.agent.l2 import hooks
 from naas.conf import CONF
+from naas.lib import constants
 from naas.rpc import agent_api
 from naas.rpc import bridges_api
 from naas.rpc import server_api
@@ -38,8 +39,6 @@ LOG = logging.getLogger(__name__)
 PARK_SECONDS = 10
 #: Ports per report_statistics cast (naas.rpc.statistics_api).
 STATISTICS_BATCH = 500
-#: Network types whose remote ports L2 population announces.
-OVERLAY_TYPES = ('vxlan', 'gre')
 
 
 def load_driver(name, conf):
@@ -374,7 +373,7 @@ class Agent:
         if self.l2pop is None:
             return
         new = sorted({d['network_id'] for d in details
-                      if d.get('network_type') in OVERLAY_TYPES} - present)
+                      if d.get('network_type') in constants.OVERLAY_NETWORK_TYPES} - present)
         if not new:
             return
         try:

@@ -5,6 +5,9 @@ AGENT_TYPE_LINUXBRIDGE = 'NaaS Linux bridge agent'
 AGENT_TYPE_OVS = 'NaaS Open vSwitch agent'
 AGENT_TYPE_L3 = 'NaaS L3 agent'
 
+#: Network types realised as tunnels between hosts (L2 population announces their ports).
+OVERLAY_NETWORK_TYPES = ('vxlan', 'gre')
+
 #: device_owner values with a meaning to NaaS.
 DEVICE_OWNER_NETWORK_PREFIX = 'network:'  # every port a service makes
 DEVICE_OWNER_DHCP = 'network:dhcp'

@@ -31,7 +31,7 @@ VIF_TYPES = {
     constants.AGENT_TYPE_OVS: ('ovs', {'port_filter': True, 'ovs_hybrid_plug': False,
                                        'connectivity': 'l2', 'bridge_name': 'br-int'}),
 }
-OVERLAY_TYPES = ('vxlan', 'gre')
+OVERLAY_TYPES = constants.OVERLAY_NETWORK_TYPES
 
 
 def host_agent(conn, host):
