@@ -10,7 +10,8 @@ statements per chunk of ports (common.CHUNK) whatever the batch size, the
 monotonic rule computed by the database: an upsert of the port rows
 (INSERT ... SELECT from the batch's VALUES joined to the ports bound to the
 reporting host, ON CONFLICT DO UPDATE ... RETURNING the ports stored;
-MySQL/MariaDB: ON DUPLICATE KEY UPDATE, then a SELECT of them), an upsert
+MySQL/MariaDB: ON DUPLICATE KEY UPDATE between two SELECTs that tell
+them), an upsert
 of the address rows of the ports stored, and a DELETE of their addresses
 the sample no longer names.  Rows are updated in
 place (no foreign key check, no row deleted and inserted again);
@@ -30,6 +31,7 @@ host reports it, or it is gone).
 import collections
 import datetime
 import functools
+import operator
 import re
 
 import sqlalchemy as sa
@@ -130,16 +132,38 @@ def _marks(dialect, count):
 
 
 def _sample_rows(dialect, columns, count):
-    """``WITH sample (columns) AS (VALUES ...)`` of ``count`` rows."""
+    """``WITH sample (columns) AS (...) `` of ``count`` rows given by
+    _sample_parameters: VALUES, or on PostgreSQL one array per column
+    (unnest: a few parameters to parse instead of thousands)."""
+    if dialect.name == 'postgresql':
+        return 'WITH sample (%s) AS (SELECT * FROM unnest(%s)) ' % (
+            ', '.join(columns), ', '.join(
+                '%%s::%s[]' % ('text' if column in _TEXT else 'bigint') for column in columns))
     row = '(%s)' % _marks(dialect, len(columns))
     return 'WITH sample (%s) AS (VALUES %s) ' % (', '.join(columns), ', '.join([row] * count))
+
+
+#: The text columns of the samples (the others are counters).
+_TEXT = ('port_id', 'vif', 'ip_address')
+
+
+def _sample_parameters(dialect, rows):
+    """The parameters of _sample_rows: the rows' values, or one PostgreSQL
+    array literal per column."""
+    if dialect.name != 'postgresql':
+        return [value for row in rows for value in row]
+    columns = list(zip(*rows))
+    return ['{%s}' % ','.join(
+        '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"') for value in column)
+            if isinstance(column[0], str) else '{%s}' % ','.join(map(str, column))
+            for column in columns]
 
 
 @functools.lru_cache(maxsize=64)
 def _port_upsert(dialect, count):
     """Parameters: ``count`` rows of (port_id, vif, raw...), then host,
     collected_at, host.  Returns the ids of the ports stored (not on
-    MySQL: see _stored_ids)."""
+    MySQL: see _ids_at)."""
     mark = _marks(dialect, 1)
     return ('INSERT INTO port_statistics (port_id, vif, %s, host, collected_at, %s, %s) ' % (
         ', '.join(_RAW), ', '.join('offset_' + name for name in COUNTERS), ', '.join(RATES)) +
@@ -153,24 +177,25 @@ def _port_upsert(dialect, count):
 
 
 @functools.lru_cache(maxsize=64)
-def _stored_ids(dialect, count):
-    """Which of ``count`` ports the port upsert stored (MySQL's upsert has
-    no RETURNING).  Parameters: the port ids, then host, collected_at."""
-    return ('SELECT port_id FROM port_statistics WHERE port_id IN (%s) '
-            'AND host = %s AND collected_at = %s' % (_marks(dialect, count),
-                                                     _marks(dialect, 1), _marks(dialect, 1)))
+def _ids_at(dialect, count, compare):
+    """The ports among ``count`` whose row was collected ``compare`` (=,
+    >=) a time: which ones the upsert stored, or will leave alone (MySQL's
+    upsert has no RETURNING).  Parameters: the port ids, then the time."""
+    return ('SELECT port_id FROM port_statistics WHERE port_id IN (%s) AND collected_at %s %s'
+            % (_marks(dialect, count), compare, _marks(dialect, 1)))
 
 
 @functools.lru_cache(maxsize=64)
 def _address_upsert(dialect, count):
-    """Parameters: ``count`` rows of (port_id, ip_address, collected_at,
-    raw...)."""
-    row = '(%s, %s)' % (_marks(dialect, 3 + len(ADDRESS_COUNTERS)),
-                        ', '.join(['0'] * len(ADDRESS_COUNTERS)))
-    return ('INSERT INTO port_address_statistics (port_id, ip_address, collected_at, %s, %s) '
-            'VALUES %s' % (', '.join(_ADDRESS_RAW),
-                           ', '.join('offset_' + name for name in ADDRESS_COUNTERS),
-                           ', '.join([row] * count)) +
+    """Parameters: _sample_parameters of ``count`` rows of (port_id,
+    ip_address, raw...), then collected_at."""
+    return ('INSERT INTO port_address_statistics (port_id, ip_address, %s, collected_at, %s) '
+            % (', '.join(_ADDRESS_RAW), ', '.join('offset_' + n for n in ADDRESS_COUNTERS)) +
+            _sample_rows(dialect, ['port_id', 'ip_address'] + _ADDRESS_RAW, count) +
+            # (WHERE true: SQLite would read the ON of ON CONFLICT as a join's.)
+            'SELECT sample.port_id, sample.ip_address, %s, %s, %s FROM sample WHERE 1 = 1' % (
+                ', '.join('sample.' + raw for raw in _ADDRESS_RAW), _marks(dialect, 1),
+                ', '.join(['0'] * len(ADDRESS_COUNTERS))) +
             _on_conflict(dialect, address_stats, ['port_id', 'ip_address'], _ADDRESS_SETS))
 
 
@@ -181,9 +206,17 @@ def _gone_addresses(dialect, count):
             % (_marks(dialect, count), _marks(dialect, 1)))
 
 
-def _raw(counters, names):
-    """The counters ``names`` of a sample as ints (a missing one: 0)."""
-    return [int(counters.get(name) or 0) for name in names]
+_read_counters = operator.itemgetter(*COUNTERS)
+_read_address_counters = operator.itemgetter(*ADDRESS_COUNTERS)
+
+
+def _raw(read, names, counters):
+    """The counters ``names`` of a sample (``read``: their itemgetter; a
+    missing one: 0)."""
+    try:
+        return read(counters)
+    except KeyError:
+        return [counters.get(name) or 0 for name in names]
 
 
 def ingest(conn, host, collected_at, samples):
@@ -196,26 +229,30 @@ def ingest(conn, host, collected_at, samples):
     dialect = conn.dialect
     count = 0
     for port_ids in common.chunks(by_port):
-        values = []
-        for port_id in port_ids:
-            sample = by_port[port_id]
-            values += (port_id, str(sample.get('vif') or ''),
-                       *_raw(sample['counters'], COUNTERS))
-        result = conn.exec_driver_sql(_port_upsert(dialect, len(port_ids)),
-                                      (*values, host, collected_at, host))
+        rows = [(port_id, str(by_port[port_id].get('vif') or ''),
+                 *_raw(_read_counters, COUNTERS, by_port[port_id]['counters']))
+                for port_id in port_ids]
+        parameters = (*_sample_parameters(dialect, rows), host, collected_at, host)
         if _mysql(dialect):
-            result = conn.exec_driver_sql(_stored_ids(dialect, len(port_ids)),
-                                          (*port_ids, host, collected_at))
-        stored_ids = result.scalars().all()
+            not_newer = set(conn.exec_driver_sql(_ids_at(dialect, len(port_ids), '>='),
+                                                 (*port_ids, collected_at)).scalars())
+            conn.exec_driver_sql(_port_upsert(dialect, len(port_ids)), parameters)
+            stored_ids = [port_id for port_id in conn.exec_driver_sql(
+                _ids_at(dialect, len(port_ids), '='), (*port_ids, collected_at)).scalars()
+                if port_id not in not_newer]
+        else:
+            stored_ids = conn.exec_driver_sql(_port_upsert(dialect, len(port_ids)),
+                                              parameters).scalars().all()
         if not stored_ids:
             continue
         count += len(stored_ids)
-        rows = [(port_id, ip_address, collected_at, *_raw(counters, ADDRESS_COUNTERS))
+        rows = [(port_id, ip_address,
+                 *_raw(_read_address_counters, ADDRESS_COUNTERS, counters))
                 for port_id in stored_ids
                 for ip_address, counters in (by_port[port_id].get('addresses') or {}).items()]
         for chunk in common.chunks(rows):
             conn.exec_driver_sql(_address_upsert(dialect, len(chunk)),
-                                 tuple(value for row in chunk for value in row))
+                                 (*_sample_parameters(dialect, chunk), collected_at))
         conn.exec_driver_sql(_gone_addresses(dialect, len(stored_ids)),
                              (*stored_ids, collected_at))
     return count
