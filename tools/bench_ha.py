@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """HA benchmark: failover times and lost pings (as root).
 
-    .venv/bin/python tools/bench_ha.py [--runs 3] [--driver linuxbridge] [--json FILE]
+    .venv/bin/python tools/bench_ha.py [--runs 3] [--driver linuxbridge]
+        [--scenario dhcp --scenario router --scenario vrrp] [--json FILE]
 
-Runs the fullstack HA scenarios of tests/fullstack/test_ha.py ``--runs``
-times each, one at a time (the environment is the fullstack tier's: a
+Runs the fullstack HA scenarios of tests/fullstack/test_ha.py and
+test_l3_ha.py (``--scenario``: all by default) ``--runs`` times each, one at a time (the environment is the fullstack tier's: a
 private RabbitMQ, naas-server with agent_down_time 6 s, two hosts as
 namespaces, one naas-agent per host), and gathers what they record
 (``$NAAS_FULLSTACK_RESULTS``):
@@ -22,7 +23,16 @@ namespaces, one naas-agent per host), and gathers what they record
    bound to the other host; ``fip_answers_s`` death -> the first reply
    after the move; ``lost_pings`` the longest run of lost replies.
 
-The death-to-detection part is agent_down_time (6 s here, 75 s by
+3. **VRRP** (an HA router on both hosts, keepalived advert_int 0.5 s; the
+   VM on the backup's host; pings every 0.2 s from the VM to the outside
+   and from the outside to its floating IP): the master's agent alone is
+   SIGKILLed and restarted (``restart_lost``: replies lost, both pings),
+   then the master's host dies (agent and keepalived SIGKILLed, links cut):
+   ``outage_s`` the longest run of lost replies of the two pings, in
+   seconds; ``active_reported_s`` death -> the l3-agents view shows the
+   other host active.  Linux bridge only (the test has one driver).
+
+The death-to-detection part of 1 and 2 is agent_down_time (6 s here, 75 s by
 default) after the agent's last heartbeat, plus up to agent_down_time / 4
 (the check's period).  Prints a Markdown table; ``--json`` writes the raw
 records.
@@ -36,19 +46,27 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: name -> (test module, {driver: class}, method, what it records, figures)
+HA_CLASSES = {'linuxbridge': 'TestHALinuxBridge', 'openvswitch': 'TestHAOpenvSwitch'}
 SCENARIOS = {
-    'dhcp': ('test_dhcp_two_agents_a_new_vm_gets_its_lease_after_one_dies', 'ha_dhcp',
+    'dhcp': ('test_ha', HA_CLASSES,
+             'test_dhcp_two_agents_a_new_vm_gets_its_lease_after_one_dies', 'ha_dhcp',
              ('lease_after_death_s', 'unbound_after_s')),
-    'router': ('test_router_of_a_dead_l3_agent_moves_and_its_floating_ip_answers',
+    'router': ('test_ha', HA_CLASSES,
+               'test_router_of_a_dead_l3_agent_moves_and_its_floating_ip_answers',
                'ha_l3_reschedule', ('moved_s', 'fip_answers_s', 'lost_pings')),
+    'vrrp': ('test_l3_ha', {'linuxbridge': 'TestL3HALinuxBridge'},
+             'test_master_dies_and_agent_restarts', 'ha_l3_vrrp',
+             ('restart_lost', 'outage_s', 'inbound_gap', 'outbound_gap',
+              'active_reported_s')),
 }
-CLASSES = {'linuxbridge': 'TestHALinuxBridge', 'openvswitch': 'TestHAOpenvSwitch'}
 
 
 def run(test, results):
     env = dict(os.environ, NAAS_FULLSTACK_RESULTS=results)
-    cmd = [os.path.join(ROOT, '.venv', 'bin', 'stestr'), '--test-path', 'tests/fullstack',
-           '--top-dir', './', 'run', '--concurrency', '1', test]
+    # stestr beside this interpreter (the venv's)
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'stestr'), '--test-path',
+           'tests/fullstack', '--top-dir', './', 'run', '--concurrency', '1', test]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
     return proc.returncode == 0
@@ -57,14 +75,21 @@ def run(test, results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=3)
-    parser.add_argument('--driver', choices=sorted(CLASSES), default='linuxbridge')
+    parser.add_argument('--driver', choices=sorted(HA_CLASSES), default='linuxbridge')
+    parser.add_argument('--scenario', action='append', choices=sorted(SCENARIOS),
+                        help='(repeatable) default: all')
     parser.add_argument('--json')
     args = parser.parse_args()
     fd, results = tempfile.mkstemp(prefix='bench-ha-', suffix='.jsonl')
     os.close(fd)
     failed = []
-    for name, (method, _, _) in SCENARIOS.items():
-        test = 'tests.fullstack.test_ha.%s.%s' % (CLASSES[args.driver], method)
+    chosen = args.scenario or list(SCENARIOS)
+    for name in chosen:
+        module, classes, method, _, _ = SCENARIOS[name]
+        if args.driver not in classes:
+            print('%s: no %s test, skipped' % (name, args.driver), file=sys.stderr)
+            continue
+        test = 'tests.fullstack.%s.%s.%s' % (module, classes[args.driver], method)
         for i in range(args.runs):
             print('%s run %d/%d' % (name, i + 1, args.runs), file=sys.stderr, flush=True)
             if not run(test, results):
@@ -74,7 +99,8 @@ def main():
     os.unlink(results)
     print('| scenario | figure | runs | p50 | max |')
     print('|---|---|---|---|---|')
-    for name, (_, what, figures) in SCENARIOS.items():
+    for name in chosen:
+        what, figures = SCENARIOS[name][3:]
         mine = [r for r in records if r['what'] == what]
         for figure in figures:
             values = [r[figure] for r in mine]

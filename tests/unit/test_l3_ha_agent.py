@@ -84,6 +84,8 @@ class TestState(testtools.TestCase):
         os.system('%s INSTANCE VR_7 MASTER 50' % script)
         with open(os.path.join(base, 'ha_confs', 'ns1', 'state')) as f:
             self.assertEqual('MASTER', f.read().strip())
+        [(when, state)] = manager.transitions('ns1')
+        self.assertEqual('MASTER', state)
         # No keepalived running there: standby, whatever the file says.
         self.assertEqual('standby', manager.state('ns1'))
         self.assertEqual(['ns1'], manager.namespaces())

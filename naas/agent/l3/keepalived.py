@@ -22,7 +22,9 @@ configuration (as Neutron's l3-ha):
   subnets' gateways and the extra routes;
 * a notify script writing the instance's state (MASTER, BACKUP, FAULT) to
   a file the agent polls (KeepalivedManager.state): the agent reports it
-  (ha_state) and re-applies the router when it changes.
+  (ha_state) and re-applies the router when it changes;
+* the master's gratuitous ARPs repeated every GARP_REFRESH s, beside the
+  bursts at its transition.
 
 The keepalived process runs daemonized in the namespace, its files in
 ``<state_path>/ha_confs/<namespace>/``: it outlives the agent (a restarted
@@ -50,7 +52,16 @@ START_TIMEOUT = 5.0
 #: States keepalived's notify script writes -> the API's ha_state.
 STATES = {'MASTER': 'active', 'BACKUP': 'standby', 'FAULT': 'standby'}
 
-NOTIFY_SCRIPT = '#!/bin/sh\n# keepalived notify: $1 type, $2 name, $3 state\necho "$3" > "%s"\n'
+#: keepalived's notify script ($1 type, $2 name, $3 state): the state, and
+#: a line per transition (time and state) in a history (for diagnosis and
+#: tools/bench_ha.py).
+NOTIFY_SCRIPT = ('#!/bin/sh\n'
+                 'echo "$3" > "%(dir)s/state"\n'
+                 'echo "$(date +%%s.%%N) $3" >> "%(dir)s/transitions"\n')
+#: Seconds between the master's gratuitous ARPs for all its addresses, after
+#: the burst at its transition: a switch that learned a shared MAC where it
+#: should not (both instances master for a moment) relearns it by then.
+GARP_REFRESH = 5
 
 
 def ha_name(port_id):
@@ -123,6 +134,7 @@ def config(router, ha_ifname, advert_int, notify_script):
              '    priority %d' % PRIORITY,
              '    nopreempt',
              '    advert_int %s' % _advert_int(advert_int),
+             '    garp_master_refresh %d' % GARP_REFRESH,
              '    notify "%s"' % notify_script,
              '    virtual_ipaddress {',
              '        %s dev %s' % (PRIMARY_VIP % vr_id, ha_ifname),
@@ -201,7 +213,7 @@ class KeepalivedManager:
         """The path of the notify script (written if missing)."""
         os.makedirs(self._dir(ns), exist_ok=True)
         path = self._file(ns, 'notify.sh')
-        text = NOTIFY_SCRIPT % self._file(ns, 'state')
+        text = NOTIFY_SCRIPT % {'dir': self._dir(ns)}
         try:
             with open(path) as f:
                 if f.read() == text:
@@ -212,6 +224,15 @@ class KeepalivedManager:
             f.write(text)
         os.chmod(path, 0o755)
         return path
+
+    def transitions(self, ns):
+        """[(time.time(), keepalived state)] of the instance's transitions."""
+        try:
+            with open(self._file(ns, 'transitions')) as f:
+                return [(float(t), state) for t, state in
+                        (line.split() for line in f if line.strip())]
+        except FileNotFoundError:
+            return []
 
     def state(self, ns):
         """active / standby as keepalived last said (standby before it said
