@@ -137,7 +137,10 @@ def insert(conn, body):
                physical_network=body['physical_network'], segmentation_id=vlan,
                status='DOWN')
     segments.sync_pools(conn)
-    remote_bridges.take_from_pool(conn, pool_of(body['physical_network'], vlan), vlan)
+    shared = conn.execute(sa.select(physical_bridges.c.id).where(
+        physical_bridges.c.physical_network == body['physical_network'],
+        physical_bridges.c.segmentation_id == vlan)).first() is not None
+    remote_bridges.take_from_pool(conn, pool_of(body['physical_network'], vlan), vlan, shared)
     try:
         conn.execute(physical_bridges.insert().values(**row))
     except sa_exc.IntegrityError as e:  # the same (host, physnet, VLAN), meanwhile

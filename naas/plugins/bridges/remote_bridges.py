@@ -179,11 +179,14 @@ def _in_configured_range(pool_id, value):
                for low, high in segments.configured_pools().get(pool_id, ()))
 
 
-def take_from_pool(conn, pool_id, value):
+def take_from_pool(conn, pool_id, value, shared=False):
     """Take ``value`` out of a tenant pool while a bridge uses it (nothing
-    when it is outside the configured ranges, or taken already)."""
-    if _in_configured_range(pool_id, value):
-        freelist.take(conn, pool_id, value)
+    when it is outside the configured ranges).  Not free and not
+    ``shared`` (held by another bridge already): a network took it since
+    the checks, DBRetry (the retry's checks answer 409)."""
+    if (_in_configured_range(pool_id, value) and not freelist.take(conn, pool_id, value)
+            and not shared):
+        raise exceptions.DBRetry()
 
 
 def give_back_to_pool(conn, pool_id, value):
