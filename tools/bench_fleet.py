@@ -49,6 +49,7 @@ agent; figures are an upper bound of what a real fleet costs the server.
 """
 import argparse
 import collections
+import json
 import logging
 import math
 import os
@@ -923,6 +924,7 @@ def main():
     parser.add_argument('--json', help='also write the figures to this file')
     parser.add_argument('--plot', help='draw the curves to this PNG (needs matplotlib)')
     parser.add_argument('--plot-from', help='draw --plot from a --json file; no run')
+    parser.add_argument('--report-from', help='print the tables of a --json file; no run')
     parser.add_argument('--transport-url', help=argparse.SUPPRESS)
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--hosts', help=argparse.SUPPRESS)
@@ -932,8 +934,11 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker_main(args)
+    if args.report_from:
+        with open(args.report_from) as f:
+            report(json.load(f), args)
+        return 0
     if args.plot_from:
-        import json
         with open(args.plot_from) as f:
             plot(json.load(f), args.plot)
         return 0
@@ -949,25 +954,29 @@ def main():
     postgres = servers.PostgreSQLServer()
     rabbit = servers.RabbitMQServer()
     postgres.setUp()
-    results = []
+    results, failures = [], []
     try:
         rabbit.setUp()
         try:
             for n in sizes:
                 log('fleet of %d agents x %d ports', n, args.ports)
                 run = Run(args, n, postgres, rabbit, log_dir)
-                results.append(run.run(server_restart=(n == restart_at)))
+                try:
+                    results.append(run.run(server_restart=(n == restart_at)))
+                except Exception as exc:
+                    log('N=%d failed: %r (figures so far: %s)', n, exc, run.results)
+                    failures.append(n)
+                    continue
                 log('N=%d done in %.0f s', n, results[-1]['run_s'])
+                if args.json:     # after each size: a run cut short keeps what it has
+                    with open(args.json, 'w') as f:
+                        json.dump(results, f, indent=1, sort_keys=True)
         finally:
             rabbit.cleanUp()
     finally:
         postgres.cleanUp()
     print('\nload average at the end: %.2f %.2f %.2f' % os.getloadavg())
     report(results, args)
-    if args.json:
-        import json
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=1, sort_keys=True)
     if args.plot:
         try:
             plot(results, args.plot)
@@ -975,7 +984,9 @@ def main():
             log('no matplotlib here: draw later with --plot-from')
     failed = [r for r in results if r['storm_not_active'] or r['storm_unwired']
               or r.get('restart_lost')]
-    return 1 if failed else 0
+    if failures:
+        print('\nfleet sizes that failed: %s' % failures)
+    return 1 if failed or failures else 0
 
 
 if __name__ == '__main__':
