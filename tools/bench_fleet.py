@@ -820,6 +820,7 @@ def methods(by_method):
 
 
 def report(results, args):
+    results = sorted(results, key=lambda r: r['agents'])
     table('Fill (%d ports per agent; bulk creates of one network\'s ports, %d clients)'
           % (args.ports, args.clients),
           ['agents', 'ports', 'created in s', 'all ACTIVE in s', 'ports/s',
