@@ -21,7 +21,14 @@ every client connected to first) is SIGKILLed.  Then:
   the other server): the broker's kill costs latency, not errors;
 * every acknowledged port becomes ACTIVE on its host: the agents reconnect
   to the other brokers, their queues survive on the other two replicas,
-  and naas-api-b serves their RPC calls.
+  and naas-api-b serves their RPC calls;
+* a message that was in a queue when the broker died still arrives: the
+  first agent is SIGSTOPped just before the broker's kill and one of its
+  ports set down (admin_state_up false); the port_update cast waits in the
+  agent's queue, unacknowledged, and once the agent runs again and has
+  reconnected, the port goes DOWN.  With classic queues (no
+  rabbit_quorum_queue) the queue and the cast die with the node and the
+  port stays ACTIVE: this is what fails then.
 
 The figures (requests, errors, the slowest request, the time from the
 broker's kill to every port ACTIVE) go to $NAAS_FAULT_RESULTS as the rest of
@@ -29,6 +36,7 @@ the tier's.
 """
 import json
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -187,6 +195,16 @@ class TestMultiServer(base.FaultTestCase):
                     active_at[port['id']] = now
         client.close()
 
+    def _watch_down(self, port_id, went_down, stop):
+        """Note when port ``port_id`` is first seen DOWN (``went_down['at']``)."""
+        client = Client(self.balancer.url, base.PROJECT, roles='admin')
+        while not stop.wait(0.2):
+            response = client.call('GET', '/v2.0/ports/%s?fields=status' % port_id)
+            if response.status == 200 and response.data['port']['status'] == 'DOWN':
+                went_down['at'] = time.monotonic()
+                break
+        client.close()
+
     def test_server_and_broker_killed_under_load(self):
         self.network, self.subnet = self.make_network(self.balancer.url, '10.92.0.0/22')
         plugged, active_at = {}, {}
@@ -200,6 +218,11 @@ class TestMultiServer(base.FaultTestCase):
             thread.start()
         self.addCleanup(stop_watching.set)
         time.sleep(LOAD_BEFORE)
+        first_host = self.hosts[0].name
+        queued_for = servers.wait_for(lambda: next(
+            (port_id for port_id, (host, _) in list(plugged.items())
+             if host == first_host and port_id in active_at), None),
+            30, 0.1, 'a port ACTIVE on %s' % first_host)
         server_killed = time.monotonic()
         self.servers[0].kill()
         server_dead = time.monotonic()
@@ -207,8 +230,23 @@ class TestMultiServer(base.FaultTestCase):
         # first host of the URL that answers, so every agent should be here.
         listing = self.cluster.nodes[0].rabbitmqctl('list_connections', 'client_properties')
         connections = listing.stdout.decode('utf-8', 'replace')
+        # A message waiting in a queue when its broker dies: the first
+        # agent is stopped and one of its ports set down, so the port_update
+        # cast waits for it (delivered to its stopped socket, unacknowledged)
+        # on the broker about to die.  A classic queue dies with its node,
+        # and the message with it; a quorum queue gives it to the agent
+        # again once it has reconnected elsewhere.
+        self.agents[0].signal(signal.SIGSTOP)
+        self.api.update('port', queued_for, admin_state_up=False)
         time.sleep(max(0.0, BETWEEN_KILLS - (time.monotonic() - server_dead)))
         broker_killed = self.cluster.kill(0)
+        time.sleep(1.0)
+        self.agents[0].signal(signal.SIGCONT)
+        resumed = time.monotonic()
+        went_down = {}
+        threads.append(threading.Thread(target=self._watch_down,
+                                        args=(queued_for, went_down, stop_watching)))
+        threads[-1].start()
         time.sleep(LOAD_AFTER)
         outcomes = load.stop()
         stop_plugging.set()
@@ -221,8 +259,13 @@ class TestMultiServer(base.FaultTestCase):
             pending = sorted(set(plugged) - set(active_at))
             raise AssertionError('%s: %d of %d not ACTIVE: %s'
                                  % (e, len(pending), len(plugged), pending[:10]))
-        stop_watching.set()
-        threads[1].join(10)
+        try:
+            servers.wait_for(lambda: went_down, ACTIVE_LIMIT, 0.2, 'port %s DOWN' % queued_for)
+        except TimeoutError as e:
+            raise AssertionError('%s: the port_update cast queued for the stopped agent was '
+                                 'lost with the broker' % e)
+        finally:
+            stop_watching.set()
         to_active = sorted(active_at[port_id] - plugged_at
                            for port_id, (_, plugged_at) in plugged.items())
         after_kill = [active_at[port_id] for port_id, (_, plugged_at) in plugged.items()
@@ -251,6 +294,7 @@ class TestMultiServer(base.FaultTestCase):
             broker_kill_to_new_port_active_s=(round(min(after_kill) - broker_killed, 3)
                                               if after_kill else None),
             load_end_to_all_active_s=round(max(active_at.values()) - load_end, 3),
+            queued_update_applied_after_resume_s=round(went_down['at'] - resumed, 3),
             agent_connections_on_killed_broker=connections.count('naas-agent:'),
             server_connections_on_killed_broker=connections.count('naas-server:'),
             # An RPC call that the killed server had taken is lost (an RPC
