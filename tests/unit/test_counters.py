@@ -17,6 +17,7 @@ from naas.host import ip_lib
 
 P1 = 'aaaaaaaa-0000-0000-0000-000000000001'
 P2 = 'bbbbbbbb-0000-0000-0000-000000000002'
+P3 = 'cccccccc-0000-0000-0000-000000000003'
 
 
 def _newstats(index, stats):
@@ -143,6 +144,37 @@ class TestNftElements(testtools.TestCase):
         self.assertEqual([('tapaaaaaaaa-00', '10.0.0.5', 10, 840),
                           ('tapbbbbbbbb-00', '2001:db8::5', 1, 2 ** 40)],
                          nft.parse_elements(body, 0, len(body)))
+
+    def test_elements_read_again_at_their_cached_positions(self):
+        """The second dump is read through the layouts the first one cached
+        (one per element shape); an element of a known length but another
+        shape (its counter's attributes swapped) is parsed in full."""
+        def dump(*elements):
+            return (nft._NFGENMSG.pack(nft.NETDEV.nfproto, 0, 0)
+                    + ip_lib._rtattr(nft.NFTA_SET_ELEM_LIST_ELEMENTS | 0x8000,
+                                     b''.join(elements)))
+        first = dump(_element('tapaaaaaaaa-00', '10.0.0.5', 1, 100),
+                     _element('tapbbbbbbbb-00', '2001:db8::5', 2, 200))
+        keys, layouts = {}, {}
+        self.assertEqual([('tapaaaaaaaa-00', '10.0.0.5', 1, 100),
+                          ('tapbbbbbbbb-00', '2001:db8::5', 2, 200)],
+                         nft.parse_elements(first, 0, len(first), keys, layouts))
+        self.assertEqual(2, len(layouts))
+        swapped = _element('tapcccccccc-00', '10.0.0.7', 5, 500)
+        bytes_at = swapped.index(struct.pack('>Q', 500)) - 4
+        packets_at = swapped.index(struct.pack('>Q', 5)) - 4
+        swapped = (swapped[:bytes_at] + swapped[packets_at:packets_at + 12]
+                   + swapped[bytes_at:bytes_at + 12] + swapped[packets_at + 12:])
+        second = dump(_element('tapaaaaaaaa-00', '10.0.0.5', 3, 2 ** 40),
+                      _element('tapbbbbbbbb-00', '2001:db8::5', 4, 400),
+                      _element('tapaaaaaaaa-00', '10.0.0.6', 0, 0), swapped)
+        self.assertEqual([('tapaaaaaaaa-00', '10.0.0.5', 3, 2 ** 40),
+                          ('tapbbbbbbbb-00', '2001:db8::5', 4, 400),
+                          ('tapaaaaaaaa-00', '10.0.0.6', 0, 0),
+                          ('tapcccccccc-00', '10.0.0.7', 5, 500)],
+                         nft.parse_elements(second, 0, len(second), keys, layouts))
+        self.assertEqual(nft.parse_elements(second, 0, len(second)),
+                         nft.parse_elements(second, 0, len(second), keys, layouts))
 
     def test_directions_and_the_ethernet_header(self):
         elements = {'tx4': [('tapaaaaaaaa-00', '10.0.0.5', 10, 840)],
@@ -397,6 +429,25 @@ class TestOvsPass(testtools.TestCase):
         self.assertLess(lines.index('delete chain netdev naas-stats in-tapaaaaaaaa-00'),
                         lines.index('add element netdev naas-stats tx4 '
                                     '{ "tapaaaaaaaa-00" . 10.0.0.5 }'))
+
+    def test_the_next_pass_sees_what_the_replica_replaced(self):
+        """Columns kept from one pass to the next are decoded again once the
+        replica replaced them (new statistics, another port's iface-id, a
+        row gone)."""
+        api, counter = self._counter(FakeNft(), Row('tapaaaaaaaa-00', P1, 5, 17, rx_bytes=1),
+                                     Row('tapbbbbbbbb-00', P2, 6, 18, rx_bytes=2))
+        known = {}
+        first = counters_ovs.interface_counters(api, {P1, P2}, known)
+        self.assertEqual({P1: 1, P2: 2}, {p: link.rx_bytes for p, (_vif, link) in first.items()})
+        rows = api.tables['Interface'].rows
+        rows[0]._data['statistics'] = Datum({'rx_bytes': 10})
+        rows[1]._data['external_ids'] = Datum({'iface-id': P3})
+        again = counters_ovs.interface_counters(api, {P1, P2, P3}, known)
+        self.assertEqual({P1: ('5/17', 10), P3: ('6/18', 2)},
+                         {p: (vif, link.rx_bytes) for p, (vif, link) in again.items()})
+        del rows[1]
+        counters_ovs.interface_counters(api, {P1, P2, P3}, known)
+        self.assertEqual([0], list(known))
 
 
 class TestNftTableFirst(testtools.TestCase):

@@ -154,48 +154,110 @@ def _decode_key(raw):
             socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6, address))
 
 
-def _counter(data, expression):
-    """(packets, bytes) of a counter expression's attributes (span)."""
-    expr = ip_lib._attrs(data, *expression)
-    if NFTA_EXPR_DATA not in expr:
-        return 0, 0
-    counter = ip_lib._attrs(data, *expr[NFTA_EXPR_DATA])
-    return (_BE64.unpack_from(data, counter[NFTA_COUNTER_PACKETS][0])[0]
-            if NFTA_COUNTER_PACKETS in counter else 0,
-            _BE64.unpack_from(data, counter[NFTA_COUNTER_BYTES][0])[0]
-            if NFTA_COUNTER_BYTES in counter else 0)
+def _attrs_seen(data, offset, end, headers):
+    """ip_lib._attrs, appending the offset of each attribute header read to
+    ``headers``."""
+    out = {}
+    while offset + 4 <= end:
+        length, kind = ip_lib._RTATTR.unpack_from(data, offset)
+        if length < 4:
+            break
+        headers.append(offset)
+        out[kind & 0x3fff] = (offset + 4, offset + length)
+        offset += ip_lib._align(length)
+    return out
 
 
-def parse_elements(data, offset, end, keys=None):
+def _struct_at(byte_order, offsets, field):
+    """A Struct reading ``field`` at each of ``offsets`` (ascending, from
+    the start of the buffer given to unpack_from)."""
+    fmt, at = byte_order, 0
+    for offset in offsets:
+        fmt += '%dx%s' % (offset - at, field)
+        at = offset + struct.calcsize('=' + field)
+    return struct.Struct(fmt)
+
+
+#: Where one shape of element keeps its key and counter, relative to the
+#: element's start: ``headers`` reads every attribute header the full parse
+#: read, ``expected`` what they held (same headers: same positions).
+ElementLayout = collections.namedtuple(
+    'ElementLayout', 'headers expected key_start key_end counters packets_first')
+
+
+def _parse_element(data, position, length):
+    """(raw key, packets, bytes, ElementLayout or None) of the element at
+    ``position`` (its header included), by a full parse; None: no key."""
+    headers = [position]
+    element = _attrs_seen(data, position + 4, position + length, headers)
+    if NFTA_SET_ELEM_KEY not in element:
+        return None
+    # The key attribute holds one NFTA_DATA_VALUE: its payload follows its
+    # 4-byte header.
+    key_start, key_end = element[NFTA_SET_ELEM_KEY]
+    headers.append(key_start)
+    expression = element.get(NFTA_SET_ELEM_EXPR)
+    if expression is None and NFTA_SET_ELEM_EXPRESSIONS in element:
+        # a list of expressions: the counter is the set's only one
+        expression = _attrs_seen(data, *element[NFTA_SET_ELEM_EXPRESSIONS], headers).get(
+            NFTA_LIST_ELEM)
+    counter = {}
+    if expression is not None:
+        expr = _attrs_seen(data, *expression, headers)
+        if NFTA_EXPR_DATA in expr:
+            counter = _attrs_seen(data, *expr[NFTA_EXPR_DATA], headers)
+    raw = bytes(data[key_start + 4:key_end])
+    spans = [counter.get(NFTA_COUNTER_PACKETS), counter.get(NFTA_COUNTER_BYTES)]
+    values = [_BE64.unpack_from(data, span[0])[0] if span else 0 for span in spans]
+    layout = None
+    if None not in spans:
+        header_struct = _struct_at('=', sorted(offset - position for offset in headers), 'HH')
+        layout = ElementLayout(
+            header_struct, header_struct.unpack_from(data, position),
+            key_start + 4 - position, key_end - position,
+            _struct_at('>', sorted(span[0] - position for span in spans), 'Q'),
+            spans[0][0] < spans[1][0])
+    return raw, values[0], values[1], layout
+
+
+def parse_elements(data, offset, end, keys=None, layouts=None):
     """[(ifname, address, packets, bytes)] of one NFT_MSG_NEWSETELEM body
     (after the nlmsghdr) of a set keyed ``ifname . ipv4_addr`` or
     ``ifname . ipv6_addr`` with a counter per element.  ``keys``: a dict
-    that caches decoded keys from one dump to the next."""
+    that caches decoded keys from one dump to the next; ``layouts``: one
+    that caches ElementLayouts by element length (the elements of a set
+    have one or two shapes: a full parse of each is made once, the others
+    are read at its positions once their headers are checked equal)."""
     attrs = ip_lib._attrs(data, offset + _NFGENMSG.size, end)
     if NFTA_SET_ELEM_LIST_ELEMENTS not in attrs:
         return []
     keys = {} if keys is None else keys
+    layouts = {} if layouts is None else layouts
     out = []
     position, stop = attrs[NFTA_SET_ELEM_LIST_ELEMENTS]
+    header = ip_lib._RTATTR
     while position + 4 <= stop:
-        length = ip_lib._RTATTR.unpack_from(data, position)[0]
-        element = ip_lib._attrs(data, position + 4, position + length)
+        length = header.unpack_from(data, position)[0]
+        if length < 4:
+            break
+        layout = layouts.get(length)
+        if layout is not None and layout.headers.unpack_from(data, position) == layout.expected:
+            raw = bytes(data[position + layout.key_start:position + layout.key_end])
+            packets, nbytes = layout.counters.unpack_from(data, position)
+            if not layout.packets_first:
+                packets, nbytes = nbytes, packets
+        else:
+            parsed = _parse_element(data, position, length)
+            if parsed is None:
+                position += (length + 3) & ~3
+                continue
+            raw, packets, nbytes, layout = parsed
+            if layout is not None:
+                layouts[length] = layout
         position += (length + 3) & ~3
-        if NFTA_SET_ELEM_KEY not in element:
-            continue
-        # The key attribute holds one NFTA_DATA_VALUE: its payload follows
-        # its 4-byte header.
-        key_start, key_end = element[NFTA_SET_ELEM_KEY]
-        raw = bytes(data[key_start + 4:key_end])
         decoded = keys.get(raw)
         if decoded is None:
             decoded = keys[raw] = _decode_key(raw)
-        expression = element.get(NFTA_SET_ELEM_EXPR)
-        if expression is None and NFTA_SET_ELEM_EXPRESSIONS in element:
-            # a list of expressions: the counter is the set's only one
-            expression = ip_lib._attrs(data, *element[NFTA_SET_ELEM_EXPRESSIONS]).get(
-                NFTA_LIST_ELEM)
-        packets, nbytes = _counter(data, expression) if expression is not None else (0, 0)
         out.append((decoded[0], decoded[1], packets, nbytes))
     return out
 
@@ -232,6 +294,7 @@ class ElementReader:
             socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)))
         self._lock = threading.Lock()
         self._keys = {}           # element key bytes -> (ifname, address)
+        self._layouts = {}        # element length -> ElementLayout
 
     def __call__(self):
         """{set name: [(ifname, address, packets, bytes)]}, or None when the
@@ -251,7 +314,8 @@ class ElementReader:
                     raise
                 out[name] = [element for kind, data, start, end in answers
                              if kind == NFT_NEWSETELEM
-                             for element in parse_elements(data, start, end, self._keys)]
+                             for element in parse_elements(data, start, end, self._keys,
+                                                           self._layouts)]
             if len(self._keys) > 2 * sum(map(len, out.values())) + 64:
                 self._keys = {}         # keys of elements long deleted
         return out

@@ -21,6 +21,7 @@ Elements are keyed by interface name, which a VIF plugged again keeps: when
 a port's ``vif`` changes between two passes its address counters are reset
 and its chains bound to the new device.
 """
+import operator
 import threading
 
 from naas.agent.l2 import counters
@@ -42,24 +43,45 @@ def _column(row, column):
             for key, value in datum.values.items()}
 
 
-def interface_counters(api, port_ids):
+def _first(row, column, default):
+    return next(iter(_column(row, column)), default)
+
+
+def interface_counters(api, port_ids, known=None):
     """{port_id: (vif, counters.LinkStats)} of the plugged VIFs among
-    ``port_ids``, from the OVSDB replica of ``api`` (one pass, no request)."""
+    ``port_ids``, from the OVSDB replica of ``api`` (one pass, no request).
+    ``known``: a dict kept from one pass to the next, {row uuid: (the row's
+    external_ids, ofport, ifindex and name data, port_id, vif, ifindex,
+    name)}: a column the replica did not change since is not decoded again
+    (it replaces a column's data on each update)."""
     out = {}
     fields = counters.LinkStats._fields[3:]
+    known = {} if known is None else known
     with api.ovsdb_connection.lock:
-        for row in api.tables['Interface'].rows.values():
-            port_id = _column(row, 'external_ids').get('iface-id')
-            if port_id not in port_ids:
+        seen = set()
+        for uuid, row in api.tables['Interface'].rows.items():
+            data = row._data
+            if data is None:
                 continue
-            ofport = next(iter(_column(row, 'ofport')), -1)
-            if ofport <= 0:
+            identity = (data.get('external_ids'), data.get('ofport'), data.get('ifindex'),
+                        data.get('name'))
+            entry = known.get(uuid)
+            if entry is None or any(map(operator.is_not, identity, entry[:4])):
+                ofport = _first(row, 'ofport', -1)
+                ifindex = _first(row, 'ifindex', 0)
+                entry = known[uuid] = identity + (
+                    _column(row, 'external_ids').get('iface-id'),
+                    '%d/%d' % (ofport, ifindex) if ofport > 0 else None,
+                    ifindex, _first(row, 'name', ''))
+            seen.add(uuid)
+            port_id, vif, ifindex, name = entry[4:]
+            if vif is None or port_id not in port_ids:
                 continue
             stats = _column(row, 'statistics')
-            ifindex = next(iter(_column(row, 'ifindex')), 0)
-            out[port_id] = ('%d/%d' % (ofport, ifindex), counters.LinkStats(
-                ifindex, next(iter(_column(row, 'name')), ''), port_id,
-                *[stats.get(field, 0) for field in fields]))
+            out[port_id] = (vif, counters.LinkStats(
+                ifindex, name, port_id, *[stats.get(field, 0) for field in fields]))
+        for uuid in set(known) - seen:
+            del known[uuid]
     return out
 
 
@@ -78,6 +100,7 @@ class OvsCounters:
             read_elements=read_elements)
         self._lock = threading.Lock()
         self._vifs = {}           # port_id -> vif at the last pass
+        self._interfaces = {}     # interface_counters' known rows
 
     def _handle(self):
         """A netlink handle in the namespace, for the nfnetlink socket."""
@@ -86,7 +109,7 @@ class OvsCounters:
         return self._ip
 
     def port_counters(self, port_ids):
-        interfaces = interface_counters(self._api(), set(port_ids))
+        interfaces = interface_counters(self._api(), set(port_ids), self._interfaces)
         with self._lock:
             addresses = self.addresses.read()
             replugged = [port_id for port_id, (vif, _link) in interfaces.items()
