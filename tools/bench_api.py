@@ -18,6 +18,17 @@ Everything the run creates is named ``<prefix>-<run id>-...`` and is deleted
 at the end of each target's run, also on error or Ctrl-C.  ``--cleanup``
 removes whatever earlier (killed) runs left behind, by name prefix.
 
+``--start-peer`` runs the comparison in one command on one database
+server: it starts the Neutron peer (tools/peer/neutron-up.sh: uWSGI with 2
+processes on its own MariaDB; minutes the first time, stopped at the end if
+this run started it), a private RabbitMQ and a naas-server with
+``--api-workers`` API processes (default 2, as the peer's uWSGI) on a
+database of its own on the peer's MariaDB (mysqlclient), then measures
+naas and neutron in turn:
+
+    .venv/bin/python tools/bench_api.py --start-peer --networks 20 \\
+        --ports 200 --list-size 600 --list-repeats 5 --clients 8
+
 Exit status: 0 if every scenario ran without errors, 1 if any request failed
 or a check failed (wrong list length, no 409 when the subnet is full),
 2 on bad usage, 130 on Ctrl-C (after cleanup).
@@ -27,6 +38,7 @@ import argparse
 import ipaddress
 import json
 import math
+import contextlib
 import os
 import socket
 import statistics
@@ -37,8 +49,14 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from tools.bench_security_groups import start_peer  # noqa: E402
 from tools.harness.client import Client  # noqa: E402
 from tools.harness.log import log  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: The peer's MariaDB (tools/peer/neutron-up.sh), where user naas may
+#: create databases named naas*.
+PEER_MARIADB = dict(host="127.0.0.1", port=13306, user="naas", password="pw")
 
 ALL_SCENARIOS = [
     "network_create",
@@ -699,6 +717,43 @@ def is_loopback(host):
                                for a in addrs)
 
 
+@contextlib.contextmanager
+def started_pair(api_workers, service_plugins):
+    """[(label, url)] of a naas-server and the Neutron peer, both on the
+    peer's MariaDB; everything this started is stopped on exit."""
+    import subprocess
+
+    import fixtures
+    import MySQLdb
+
+    from tools.harness import servers
+    neutron, stop_peer = start_peer()
+    if neutron is None:
+        raise SystemExit("the Neutron peer did not start")
+    database = "naas_bench_%d" % os.getpid()
+    admin = MySQLdb.connect(**PEER_MARIADB)
+    try:
+        with fixtures.Fixture() as stack:
+            admin.cursor().execute("CREATE DATABASE %s" % database)
+            stack.addCleanup(admin.cursor().execute, "DROP DATABASE %s" % database)
+            rabbit = stack.useFixture(servers.RabbitMQServer())
+            naas = stack.useFixture(servers.NaasServer(
+                db_url="mysql+mysqldb://%(user)s:%(password)s@%(host)s:%(port)d/"
+                       % PEER_MARIADB + database,
+                api_workers=api_workers,
+                options={"transport_url": rabbit.transport_url,
+                         "service_plugins": service_plugins}))
+            log("naas-server at %s (%d API workers, service plugins %s, database %s); "
+                "Neutron at %s" % (naas.url, naas.workers or api_workers,
+                                   service_plugins or "none", database, neutron))
+            yield [("naas", naas.url), ("neutron", neutron)]
+    finally:
+        admin.close()
+        if stop_peer:
+            subprocess.run(["bash", os.path.join(HERE, "peer", "neutron-down.sh")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -742,8 +797,27 @@ def main(argv=None):
                    help="only delete what earlier runs left (by --prefix)")
     p.add_argument("--allow-non-loopback", action="store_true",
                    help="allow targets that do not resolve to loopback")
+    p.add_argument("--start-peer", action="store_true",
+                   help="start the Neutron peer, a RabbitMQ and a naas-server on "
+                        "the peer's MariaDB, and measure both (no --target)")
+    p.add_argument("--api-workers", type=int, default=2,
+                   help="--start-peer: naas-server API processes (default "
+                        "%(default)s, as the peer's uWSGI processes)")
+    p.add_argument("--service-plugins", default="router,security-group",
+                   help="--start-peer: naas-server's service_plugins (default "
+                        "%(default)s: the peer has routers and security groups)")
     a = p.parse_args(argv)
 
+    if a.start_peer:
+        if a.targets:
+            p.error("--start-peer starts its own targets: no --target")
+        with started_pair(a.api_workers, a.service_plugins) as targets:
+            a.targets = ["%s=%s" % pair for pair in targets]
+            return main_on_targets(p, a)
+    return main_on_targets(p, a)
+
+
+def main_on_targets(p, a):
     if not a.targets:
         p.error("give at least one --target [LABEL=]URL")
     targets = [parse_target(s, i + 1) for i, s in enumerate(a.targets)]

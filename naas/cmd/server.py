@@ -1,9 +1,11 @@
 """naas-server: the API server on eventlet's WSGI server.
 
-eventlet serves HTTP only; nothing is monkey-patched, so each worker process
-handles one request at a time while its database calls run, and
-``api_workers`` processes share the listening socket.  For threads or
-another server, run naas.api.wsgi:application under uWSGI.
+eventlet serves HTTP only and nothing is monkey-patched: its green threads
+read requests and write responses, and the WSGI application runs in native
+threads (eventlet.tpool, ``api_threads`` per process, see ``Threaded``), so
+a worker serves that many requests at once while their database calls
+wait.  ``api_workers`` processes share the listening socket.  For another
+server, run naas.api.wsgi:application under uWSGI.
 
 With more than one worker the first process only supervises: it forks the
 API workers and one RPC worker (the plugins' RPC servers, threads), and
@@ -13,6 +15,7 @@ thread of its own, so forking from it is safe.
 """
 import ctypes
 import ctypes.util
+import io
 import logging
 import os
 import signal
@@ -22,6 +25,7 @@ import time
 
 import eventlet
 import eventlet.wsgi
+from eventlet import tpool
 from oslo_log import log as oslo_log
 
 from naas import rpc  # noqa: F401 (registers transport_url)
@@ -52,8 +56,52 @@ def parse_args(argv):
 REQUEST_LINE_LIMIT = 8 * decoding.MAX_URL_LENGTH
 
 
+class Threaded:
+    """The WSGI application in a native thread of eventlet's pool.
+
+    A green thread cannot run the application itself: without
+    monkey-patching, its database calls would block every other request of
+    the process.  So the green thread reads the request body (it comes
+    through eventlet's green socket, which only the hub's thread may read;
+    at most max_request_body_size + 1 bytes: a larger body is refused by
+    naas.api.decoding), hands the request to the pool and writes the
+    response the thread gathered whole (API responses are JSON documents).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        limit = CONF.max_request_body_size
+        declared = environ.get('CONTENT_LENGTH')
+        too_long = declared and declared.isdigit() and int(declared) > limit
+        body = b'' if too_long else environ['wsgi.input'].read(limit + 1)
+        environ['wsgi.input'] = io.BytesIO(body)
+        if not too_long:
+            environ['CONTENT_LENGTH'] = str(len(body))
+            environ.pop('HTTP_TRANSFER_ENCODING', None)
+        status, headers, chunks = tpool.execute(self._run, environ)
+        start_response(status, headers)
+        return chunks
+
+    def _run(self, environ):
+        started = []
+
+        def start_response(status, headers, exc_info=None):
+            started[:] = [status, headers]
+
+        result = self.app(environ, start_response)
+        try:
+            chunks = list(result)
+        finally:
+            if hasattr(result, 'close'):
+                result.close()
+        return started[0], started[1], chunks
+
+
 def serve(app, sock):
-    eventlet.wsgi.server(sock, app, log=_Log(), max_size=1000,
+    tpool.set_num_threads(CONF.api_threads)
+    eventlet.wsgi.server(sock, Threaded(app), log=_Log(), max_size=1000,
                          keepalive=True, socket_timeout=900, debug=False,
                          url_length_limit=REQUEST_LINE_LIMIT)
 

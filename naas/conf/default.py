@@ -11,6 +11,9 @@ OPTS = [
     cfg.IntOpt('api_workers', min=1,
                help='Number of API server processes. Defaults to the '
                     'number of CPUs.'),
+    cfg.IntOpt('api_threads', default=8, min=1,
+               help='Requests each API server process serves at once (native '
+                    'threads; eventlet only reads and writes the HTTP).'),
     cfg.StrOpt('api_paste_config', default='api-paste.ini',
                help='The paste.deploy file of the API pipelines; relative '
                     'paths are looked up beside the config files.'),

@@ -15,6 +15,7 @@ as a whole.
 import sqlalchemy as sa
 
 from naas.common import exceptions
+from naas.db import common
 from naas.db import models
 
 free_ranges = models.ipam_free_ranges
@@ -66,11 +67,11 @@ def _merge(ranges):
     return out
 
 
-def _locked(conn, query):
-    return conn.execute(query.with_for_update()).first()
+def _locked(conn, query, params=None):
+    return conn.execute(query.with_for_update(), params).first()
 
 
-def _locked_settled(conn, query, fits):
+def _locked_settled(conn, query, fits, params=None):
     """The row ``query`` finds, locked; read again until the answer holds.
 
     A SELECT ... FOR UPDATE that waited for another transaction gets the
@@ -82,24 +83,35 @@ def _locked_settled(conn, query, fits):
     by a new statement until two answers agree; if they never do the
     transaction starts over (DBRetry).
     """
-    row = _locked(conn, query)
+    row = _locked(conn, query, params)
     for _ in range(8):
         if row is not None and fits(row):
             return row
-        again = _locked(conn, query)
+        again = _locked(conn, query, params)
         if again == row:
             return row
         row = again
     raise exceptions.DBRetry()
 
 
+# The statements of taking a value (the hot path of a port create), built once.
+_LOWEST = common.prebuilt(lambda: sa.select(free_ranges.c.first, free_ranges.c.last)
+                          .where(free_ranges.c.pool_id == sa.bindparam('pool_id'))
+                          .order_by(free_ranges.c.first).limit(1))
+_RANGE = sa.and_(free_ranges.c.pool_id == sa.bindparam('range_pool'),
+                 free_ranges.c.first == sa.bindparam('old_first'),
+                 free_ranges.c.last == sa.bindparam('old_last'))
+_DELETE_RANGE = common.prebuilt(lambda: free_ranges.delete().where(_RANGE))
+_SET_FIRST = common.prebuilt(lambda: free_ranges.update().where(_RANGE)
+                             .values(first=sa.bindparam('new_value')))
+_SET_LAST = common.prebuilt(lambda: free_ranges.update().where(_RANGE)
+                            .values(last=sa.bindparam('new_value')))
+
+
 def take_next(conn, pool_id):
     """Take the lowest free value, or None when the pool is empty."""
     for _ in range(8):
-        row = _locked_settled(conn, sa.select(free_ranges.c.first, free_ranges.c.last)
-                              .where(free_ranges.c.pool_id == pool_id)
-                              .order_by(free_ranges.c.first).limit(1),
-                              lambda row: True)
+        row = _locked_settled(conn, _LOWEST(), lambda row: True, {'pool_id': pool_id})
         if row is None:
             return None
         if _take_from(conn, pool_id, row, unkey(row.first)):
@@ -122,17 +134,14 @@ def take(conn, pool_id, value):
 def _take_from(conn, pool_id, row, value):
     """Remove ``value`` from the locked range ``row``; False if it changed."""
     first, last = unkey(row.first), unkey(row.last)
-    where = sa.and_(free_ranges.c.pool_id == pool_id, free_ranges.c.first == row.first,
-                    free_ranges.c.last == row.last)
+    where = {'range_pool': pool_id, 'old_first': row.first, 'old_last': row.last}
     if first == last:
-        result = conn.execute(free_ranges.delete().where(where))
+        result = conn.execute(_DELETE_RANGE(), where)
     elif value == first:
-        result = conn.execute(free_ranges.update().where(where).values(first=key(value + 1)))
-    elif value == last:
-        result = conn.execute(free_ranges.update().where(where).values(last=key(value - 1)))
+        result = conn.execute(_SET_FIRST(), dict(where, new_value=key(value + 1)))
     else:
-        result = conn.execute(free_ranges.update().where(where).values(last=key(value - 1)))
-        if result.rowcount == 1:
+        result = conn.execute(_SET_LAST(), dict(where, new_value=key(value - 1)))
+        if value != last and result.rowcount == 1:
             conn.execute(free_ranges.insert().values(pool_id=pool_id, first=key(value + 1),
                                                      last=row.last))
     return result.rowcount == 1

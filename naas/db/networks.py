@@ -45,8 +45,8 @@ def shared_with_caller():
 _GET = common.prebuilt(lambda admin, lock: _for_update(
     sa.select(networks).where(networks.c.id == sa.bindparam('id'), _visible(admin)), lock))
 _TARGET = common.prebuilt(lambda admin: sa.select(
-    networks.c.project_id, shared_with_caller().label('shared'),
-    sa.and_(networks.c.router_external.is_(True), _visible(admin)).label('external'))
+    networks, shared_with_caller().label('caller_shared'),
+    sa.and_(networks.c.router_external.is_(True), _visible(admin)).label('caller_external'))
     .where(networks.c.id == sa.bindparam('id')))
 
 
@@ -76,16 +76,17 @@ def get_row(context, id, lock=False):
 
 
 def policy_target(context, id):
-    """What policy rules read of a network, whoever asks; NetworkNotFound.
-    ``shared`` is whether it is shared with the caller's project and
-    ``router:external`` whether it is external to it: together with the
-    owner, exactly who may see it."""
+    """(What policy rules read of a network, whoever asks; its row);
+    NetworkNotFound.  ``shared`` is whether it is shared with the caller's
+    project and ``router:external`` whether it is external to it: together
+    with the owner, exactly who may see it."""
     row = context.connection.execute(_TARGET(context.is_admin),
                                      common.ctx_params(context, id=id)).first()
     if row is None:
         raise exceptions.NetworkNotFound(net_id=id)
     return {'project_id': row.project_id, 'tenant_id': row.project_id,
-            'shared': bool(row.shared), 'router:external': bool(row.external)}
+            'shared': bool(row.caller_shared),
+            'router:external': bool(row.caller_external)}, row
 
 
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False,

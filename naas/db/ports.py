@@ -167,9 +167,10 @@ def update_fixed_ips(conn, port, requested, mac, subnets):
 
 
 def insert(conn, body, mac, status, binding, ips):
-    """Insert a port and its allocations ``ips`` [{subnet_id, ip_address}]."""
+    """Insert a port and its allocations ``ips`` [{subnet_id, ip_address}];
+    the row inserted, as a dict."""
     row = common.new_standard(body)
-    row.update(network_id=body['network_id'], mac_address=mac,
+    row.update(tags='[]', network_id=body['network_id'], mac_address=mac,
                admin_state_up=body['admin_state_up'], status=status,
                device_id=body['device_id'], device_owner=body['device_owner'],
                port_security_enabled=body['port_security_enabled'],
@@ -192,7 +193,7 @@ def insert(conn, body, mac, status, binding, ips):
                 net_id=row['network_id'])) from e
         raise
     insert_ips(conn, row['id'], ips)
-    return row['id']
+    return row
 
 
 _INSERT = common.prebuilt(lambda: ports.insert())
@@ -300,6 +301,11 @@ _LIST_COLUMNS = (
     ports.c.security_groups, ports.c.allowed_address_pairs, ports.c.binding_host_id,
     ports.c.binding_vnic_type, ports.c.binding_vif_type, ports.c.binding_vif_details,
     ports.c.binding_profile, ports.c.fixed_ips, networks.c.project_id.label('network_project_id'))
+
+
+def as_listed(row, network_project_id):
+    """An inserted row (a dict, see ``insert``) as a row of _LIST_COLUMNS."""
+    return tuple(row.get(column.name) for column in _LIST_COLUMNS[:-1]) + (network_project_id,)
 
 
 def to_dicts(conn, rows):

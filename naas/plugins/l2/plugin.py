@@ -114,7 +114,21 @@ class L2Plugin(core.CorePluginBase):
         return out
 
     def get_network_policy_target(self, context, id):
-        return networks.policy_target(context, id)
+        target, row = networks.policy_target(context, id)
+        # The API asks this before it creates a port (naas.api.base): the
+        # create then reads the network no more (_checked_network).
+        context.checked_network = (context.connection, row)
+        return target
+
+    @staticmethod
+    def _checked_network(context, id):
+        """The network row that get_network_policy_target read in this
+        transaction (the caller may see it: the API checked), else read
+        now (who may see it is checked here)."""
+        connection, row = getattr(context, 'checked_network', (None, None))
+        if row is not None and connection is context.connection and row.id == id:
+            return row
+        return networks.get_row(context, id)
 
     def get_network(self, context, id):
         return self._network_dicts(context, [networks.get_row(context, id)])[0]
@@ -298,7 +312,7 @@ class L2Plugin(core.CorePluginBase):
 
     def create_port(self, context, port):
         conn = context.connection
-        net = networks.get_row(context, port['network_id'])
+        net = self._checked_network(context, port['network_id'])
         self.check_device_owner(context, port['project_id'], port['device_owner'],
                                 port['device_id'])
         body = dict(port)
@@ -316,13 +330,14 @@ class L2Plugin(core.CorePluginBase):
         ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac,
                                  body['device_owner'])
         binding = binding_.bind(conn, net.id, body)
-        port_id = ports.insert(conn, body, mac, 'DOWN', binding, ips)
-        if self.extenders:
+        row = ports.insert(conn, body, mac, 'DOWN', binding, ips)
+        # The port as a read would give it, from what was inserted.
+        result = ports.to_dicts(conn, [ports.as_listed(row, net.project_id)])[0]
+        for extender in self.extenders:
             # The core attributes: no extender has anything stored yet.
-            created = ports.to_dicts(conn, [ports.get_row(context, port_id)])[0]
-            for extender in self.extenders:
-                extender.process_create(context, 'port', body, created)
-        result = self.get_port(context, port_id)
+            extender.process_create(context, 'port', body, dict(result))
+        for extender in self.extenders:
+            extender.extend_dicts(context, 'port', [result])
         self.notifier.port_changed(context, result)
         self.dhcp.port_changed(context, result)
         return result
