@@ -9,6 +9,7 @@ from naas.lib import constants
 from naas.plugins import manager as plugin_manager
 from naas.rpc import l3_api
 from tests.fixtures import app
+from tests.unit import test_ha
 from tests.unit import test_l3_rpc
 
 ADMIN = test_l3_rpc.ADMIN
@@ -23,7 +24,8 @@ class TestL3HA(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.api = self.useFixture(app.APIFixture(service_plugins=['router']))
+        self.api = self.useFixture(app.APIFixture(service_plugins=['router'],
+                                                  agent_down_time=test_ha.DOWN_TIME))
         rpc.cleanup()
         self.addCleanup(rpc.cleanup)
         manager = plugin_manager.get_manager()
@@ -173,3 +175,17 @@ class TestL3HA(testtools.TestCase):
             'GET', '/v2.0/routers/%s/l3-agents' % router['id'], None, 200))
         port = self.ha_ports(router['id'])[0]
         self.call('DELETE', '/v2.0/ports/' + port['id'], None, 409, **ADMIN)
+
+    def test_the_periodic_check_schedules_a_router_made_while_no_agent_was_alive(self):
+        l3 = plugin_manager.get_manager().services['router']
+        for host in ('hv1', 'hv2', 'hv3'):
+            test_ha.kill(host, [constants.AGENT_TYPE_L3])
+        router = self.ha_router()
+        self.assertEqual([], self.l3_agents(router['id']))
+        self.report('hv2')
+        hv2 = self.listen('hv2')
+        self.assertEqual({router['id']: 'hv2'}, l3.reschedule_dead_agents())
+        self.assertEqual(['hv2'], [a['host'] for a in self.l3_agents(router['id'])])
+        self.assertEqual([('routers_updated', [router['id']])],
+                         hv2.wait_for('routers_updated'))
+        self.assertEqual({}, l3.reschedule_dead_agents())

@@ -73,8 +73,9 @@ class L3Plugin(core_plugin.ServicePlugin):
         return [server, failover]
 
     def reschedule_dead_agents(self):
-        """Move the routers of dead L3 agents (naas.plugins.l3.scheduler);
-        returns {router_id: new host}."""
+        """Move the routers of dead L3 agents (naas.plugins.l3.scheduler)
+        and give HA routers short of instances more (naas.plugins.l3.ha);
+        returns {router_id: new host} (an HA router's: the last host added)."""
         return db_api.retry(self._reschedule_dead_agents, naas_context.get_admin_context())
 
     def _reschedule_dead_agents(self, context):
@@ -88,6 +89,12 @@ class L3Plugin(core_plugin.ServicePlugin):
             self.notifier.router_deleted(context, router_id, old_host)
             self.notifier.routers_updated(context, [router_id])
             moved[router_id] = host
+        for router in ha.under_scheduled(conn):
+            added = ha.schedule(self, context, router)
+            if added:
+                LOG.info('HA router %s: instances added on %s', router.id, ', '.join(added))
+                self.notifier.routers_updated(context, [router.id])
+                moved[router.id] = added[-1]
         return moved
 
     # ---- routers -------------------------------------------------------------
