@@ -590,8 +590,17 @@ class Run:
         probes = [(host, 'port', port_id)]
         if l2pop:
             probes += [(other, 'fdb', network_id, mac)
-                       for other in self.network_hosts[network_id] if other != host]
+                       for other in self.hosts_with_ports()[network_id] if other != host]
         return probes
+
+    def hosts_with_ports(self):
+        """{network_id: hosts with a port of it} (with few ports per host,
+        a host of the layout may have none of a network: it is told nothing)."""
+        out = collections.defaultdict(set)
+        with self.lock:
+            for network_id, host, _ in self.ports.values():
+                out[network_id].add(host)
+        return out
 
     def samples(self):
         """Messages per port create and create -> programmed latency."""
@@ -673,8 +682,9 @@ class Run:
         if l2pop:
             fdb = {host: {n: set(macs) for n, macs in p['fdb'].items()}
                    for host, p in programmed.items()}
+            hosts_with_ports = self.hosts_with_ports()
             for network_id, host, mac in self.ports.values():
-                for other in self.network_hosts[network_id]:
+                for other in hosts_with_ports[network_id]:
                     if other != host and mac not in fdb[other].get(network_id, ()):
                         missing += 1
         return unwired, missing
