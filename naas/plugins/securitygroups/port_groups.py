@@ -62,8 +62,14 @@ def rbac_in_use(context, group_id, action, projects, all_but):
     return None
 
 
-_BINDINGS_OF_GROUPS = sa.select(bindings).where(
-    bindings.c.security_group_id.in_(sa.bindparam('group_ids', expanding=True)))
+#: (host, group) of the bound ports in the groups: the bound members only,
+#: one statement, whatever the number of unbound ones.
+_HOSTS_OF_GROUPS = (
+    sa.select(ports_db.ports.c.binding_host_id, bindings.c.security_group_id,
+              bindings.c.port_id)
+    .join(ports_db.ports, ports_db.ports.c.id == bindings.c.port_id)
+    .where(bindings.c.security_group_id.in_(sa.bindparam('group_ids', expanding=True)),
+           ports_db.ports.c.binding_host_id != ''))
 
 
 def hosts_of_groups(conn, group_ids, but_port=None):
@@ -71,21 +77,17 @@ def hosts_of_groups(conn, group_ids, but_port=None):
     groups among them), but the port ``but_port`` (one being deleted)."""
     if not group_ids:
         return {}
-    rows = conn.execute(_BINDINGS_OF_GROUPS, {'group_ids': sorted(group_ids)}).all()
-    if not rows:
-        return {}
-    hosts = ports_db.hosts_of(conn, sa.select(bindings.c.port_id).where(
-        bindings.c.security_group_id.in_(sorted(group_ids))))
     out = {}
-    for row in rows:
-        host = hosts.get(row.port_id)
-        if host and row.port_id != but_port:
-            out.setdefault(host, set()).add(row.security_group_id)
+    for host, group_id, port_id in conn.execute(_HOSTS_OF_GROUPS,
+                                                {'group_ids': sorted(group_ids)}):
+        if port_id != but_port:
+            out.setdefault(host, set()).add(group_id)
     return out
 
 
-def _set(conn, port_id, group_ids):
-    conn.execute(bindings.delete().where(bindings.c.port_id == port_id))
+def _set(conn, port_id, group_ids, new_port=False):
+    if not new_port:
+        conn.execute(bindings.delete().where(bindings.c.port_id == port_id))
     if group_ids:
         conn.execute(bindings.insert(), [{'port_id': port_id, 'security_group_id': g}
                                          for g in group_ids])
@@ -133,7 +135,7 @@ class PortGroups(core.ResourceExtender):
         else:
             wanted = _checked(context, asked)
         if wanted or body['security_groups']:
-            _set(conn, result['id'], wanted)
+            _set(conn, result['id'], wanted, new_port=True)
         if wanted and result['fixed_ips']:
             self.plugin.notifier.members_changed(context, wanted)
 
