@@ -848,7 +848,7 @@ def report(results, args):
     table('Port create -> programmed, ms (%d creates, one every %.0f ms)'
           % (args.samples, 1000 * args.sample_gap),
           ['agents', 'own host p50', 'own host p99', 'every host of the network p50',
-           'p99', 'L2 population', 'not programmed in 60 s'],
+           'p99', 'L2 population', 'not programmed in %.0f s' % args.wait_programmed],
           [(r['agents'], ms(r['own_p50']), ms(r['own_p99']), ms(r['all_p50']),
             ms(r['all_p99']), 'yes' if r['l2pop'] else 'no (flood-learn)',
             r['not_programmed']) for r in results])
@@ -859,11 +859,19 @@ def report(results, args):
             fmt(r['storm_converged_s']), r['storm_not_active'], r['storm_unwired'],
             r['storm_fdb_missing'] if r['l2pop'] else 'n/a', fmt(r['storm_cpu_s']))
            for r in results])
-    table('Server cost (naas-server: 2 API workers + RPC worker)',
+    base = results[0]
+
+    def per_agent(r, key):
+        """What one more agent costs: the growth over the smallest fleet."""
+        if r['agents'] == base['agents']:
+            return None
+        return (r[key] - base[key]) / (r['agents'] - base['agents'])
+    table('Server cost (naas-server: 2 API workers + RPC worker; per agent: the growth '
+          'over the %d-agent fleet)' % base['agents'],
           ['agents', 'idle CPU % of one CPU', 'per agent', 'RSS MB', 'RSS per agent MB'],
           [(r['agents'], fmt(r['idle_cpu_pct'], '%.2f'),
-            fmt(r['idle_cpu_pct'] / r['agents'], '%.3f'), fmt(r['rss_mb'], '%.0f'),
-            fmt(r['rss_mb'] / r['agents'], '%.2f')) for r in results])
+            fmt(per_agent(r, 'idle_cpu_pct'), '%.3f'), fmt(r['rss_mb'], '%.0f'),
+            fmt(per_agent(r, 'rss_mb'), '%.2f')) for r in results])
     restarts = [r for r in results if 'restart_lost' in r]
     if restarts:
         table('naas-server killed (SIGKILL) and restarted under load',
