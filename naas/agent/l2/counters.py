@@ -55,11 +55,10 @@ def vm_view(host):
     """hooks.Counters as the VM sees them, from the host side's counters
     (any object with the kernel's counter names): what the host end
     transmitted, the VM received."""
-    return hooks.Counters(
-        rx_bytes=host.tx_bytes, rx_packets=host.tx_packets,
-        tx_bytes=host.rx_bytes, tx_packets=host.rx_packets,
-        rx_dropped=host.tx_dropped, tx_dropped=host.rx_dropped,
-        rx_errors=host.tx_errors, tx_errors=host.rx_errors)
+    # (Positional, in the order of hooks.Counters: rx_bytes rx_packets
+    # tx_bytes tx_packets rx_dropped tx_dropped rx_errors tx_errors.)
+    return hooks.Counters(host.tx_bytes, host.tx_packets, host.rx_bytes, host.rx_packets,
+                          host.tx_dropped, host.rx_dropped, host.tx_errors, host.rx_errors)
 
 
 def counted_addresses(details):

@@ -265,22 +265,23 @@ def parse_elements(data, offset, end, keys=None, layouts=None):
 def address_counters(elements, header_bytes):
     """{ifname: {address: hooks.AddressCounters}} from {set name: [(ifname,
     address, packets, bytes)]}, ``header_bytes[direction]`` added per packet."""
-    seen = {}
+    counted = {}    # ifname -> address -> [rx_bytes, rx_packets, tx_bytes, tx_packets]
     for name, found in elements.items():
         direction = SETS[name][0]
+        header = header_bytes[direction]
+        at = 0 if direction == 'rx' else 2
         for ifname, address, packets, nbytes in found:
-            seen.setdefault(ifname, {}).setdefault(address, {})[direction] = (packets, nbytes)
-    tx_header, rx_header = header_bytes['tx'], header_bytes['rx']
-    out = {}
-    for ifname, addresses in seen.items():
-        out[ifname] = {}
-        for address, counted in addresses.items():
-            tx_packets, tx_bytes = counted.get('tx', (0, 0))
-            rx_packets, rx_bytes = counted.get('rx', (0, 0))
-            out[ifname][address] = hooks.AddressCounters(
-                rx_bytes=rx_bytes + rx_header * rx_packets, rx_packets=rx_packets,
-                tx_bytes=tx_bytes + tx_header * tx_packets, tx_packets=tx_packets)
-    return out
+            addresses = counted.get(ifname)
+            if addresses is None:
+                addresses = counted[ifname] = {}
+            values = addresses.get(address)
+            if values is None:
+                values = addresses[address] = [0, 0, 0, 0]
+            values[at] = nbytes + header * packets
+            values[at + 1] = packets
+    make = hooks.AddressCounters._make
+    return {ifname: {address: make(values) for address, values in addresses.items()}
+            for ifname, addresses in counted.items()}
 
 
 class ElementReader:
