@@ -77,9 +77,8 @@ class Threaded:
         too_long = declared and declared.isdigit() and int(declared) > limit
         body = b'' if too_long else environ['wsgi.input'].read(limit + 1)
         environ['wsgi.input'] = io.BytesIO(body)
-        if not too_long:
+        if environ.pop('HTTP_TRANSFER_ENCODING', None):   # chunked: now it has a length
             environ['CONTENT_LENGTH'] = str(len(body))
-            environ.pop('HTTP_TRANSFER_ENCODING', None)
         status, headers, chunks = tpool.execute(self._run, environ)
         start_response(status, headers)
         return chunks
