@@ -74,6 +74,7 @@ class Agent:
         self.parked = {}
         self.lock = threading.RLock()
         self.stopped = threading.Event()
+        self.vifs_changed = threading.Event()   # hooks.VifEvents: scan now
         self.rpc_server = None
         self.start_flag = True
         self.dhcp = None
@@ -89,6 +90,7 @@ class Agent:
 
     def start(self):
         self.driver.setup()
+        self._watch_vifs()
         self.report_state()
         target = messaging.Target(topic=rpc.AGENT_TOPIC, server=self.host)
         self.rpc_server = rpc.get_server(target, [agent_api.AgentEndpoint(self)],
@@ -143,8 +145,19 @@ class Agent:
             except Exception:
                 LOG.exception('heartbeat failed')
 
+    def _watch_vifs(self):
+        """A driver that says when VIFs come (hooks.VifEvents) has the poll
+        loop scan at once, not at its next polling interval."""
+        vif_events = hooks.of(self.driver, hooks.VifEvents)
+        if vif_events is not None:
+            vif_events.watch_vifs(self.vifs_changed.set)
+
     def _poll_loop(self):
-        while not self.stopped.wait(self.conf.agent.polling_interval):
+        while not self.stopped.is_set():
+            self.vifs_changed.wait(self.conf.agent.polling_interval)
+            self.vifs_changed.clear()
+            if self.stopped.is_set():
+                break
             try:
                 self.poll_once()
             except Exception:

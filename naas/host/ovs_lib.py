@@ -10,6 +10,9 @@ a thread of ovsdbapp's) per OVSDB server per process, shared by all threads
 and cost no round trip (:func:`snapshot`, :func:`vifs`); writes are
 functions of IDL rows run in one OVSDB transaction (:func:`transact`), which
 returns once ovs-vswitchd has applied it (ofports are known then).
+:func:`watch_interfaces` calls a function at once (on the connection's
+thread) when an Interface row comes, goes or gets its ofport, so that the
+agent reacts to a plug instead of finding it at its next scan.
 ovsdbapp keeps its connection in a class attribute, so every OVSDB server
 gets a subclass of its own: two agents in one process (tests) talk to two
 OVSDBs.
@@ -66,6 +69,28 @@ _APIS = {}
 _APIS_LOCK = threading.Lock()
 
 
+class _Idl(ovs_connection.OvsdbIdl):
+    """The IDL replica; tells its interface listeners (functions of no
+    argument, see :func:`watch_interfaces`) when an Interface row is
+    inserted or deleted or its ofport changes (not at every statistics
+    refresh)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.interface_listeners = []
+
+    def notify(self, event, row, updates=None):
+        if not self.interface_listeners or row._table.name != 'Interface':
+            return
+        if event == 'update' and 'ofport' not in getattr(updates, '_data', {}):
+            return
+        for listener in list(self.interface_listeners):
+            try:
+                listener()
+            except Exception:
+                LOG.exception('interface listener %r failed', listener)
+
+
 def get_api(connection, timeout=10):
     """The ovsdbapp API of the OVSDB at ``connection`` (e.g.
     ``unix:/run/naas/h1/db.sock``), connected on first use and shared."""
@@ -73,7 +98,7 @@ def get_api(connection, timeout=10):
         api = _APIS.get(connection)
         if api is not None and api.ovsdb_connection.is_running:
             return api
-        idl = ovs_connection.OvsdbIdl.from_server(connection, 'Open_vSwitch')
+        idl = _Idl.from_server(connection, 'Open_vSwitch')
         conn = ovs_connection.Connection(idl, timeout)
         # ovsdbapp keeps the connection on the class: a class per server.
         cls = type('NaasOvsdbIdl', (impl_idl.OvsdbIdl,), {'_ovsdb_connection': None})
@@ -94,6 +119,16 @@ def close(connection=None):
                     api.ovsdb_connection.stop(timeout=5)
                 except Exception:
                     LOG.debug('stopping OVSDB connection %s failed', name, exc_info=True)
+
+
+def watch_interfaces(api, listener):
+    """Call ``listener()`` (on the OVSDB connection's thread: it must only
+    take note, e.g. set an Event) whenever an Interface row of ``api``'s
+    OVSDB is inserted or deleted or gets another ofport.  An API without
+    row notices (the unit tests' fake) is left alone."""
+    listeners = getattr(api.idl, 'interface_listeners', None)
+    if listeners is not None and listener not in listeners:
+        listeners.append(listener)
 
 
 def rundir_of(connection):

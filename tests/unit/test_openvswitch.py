@@ -15,6 +15,8 @@ are plugged in one transaction, cut off until wired; cleanup_all leaves
 only what is not NaaS's.  naas.host.vif's veth pairs and naas.host.offload
 (netlink) are faked by FakeVeths.
 """
+import types
+
 from oslo_config import cfg
 import testtools
 
@@ -541,6 +543,41 @@ class TestScan(OVSTestCase):
         self.switch.restart_vswitchd()
         driver.scan_vifs()
         self.assertEqual(before, {name: self.switch.table(name) for name in before})
+
+
+class TestVifEvents(OVSTestCase):
+    def test_interface_inserts_deletes_and_ofports_notify_statistics_do_not(self):
+        idl = ovs_lib._Idl.__new__(ovs_lib._Idl)     # no OVSDB server behind it
+        idl.interface_listeners = []
+        notices = []
+        ovs_lib.watch_interfaces(types.SimpleNamespace(idl=idl), lambda: notices.append(1))
+        interface = types.SimpleNamespace(_table=types.SimpleNamespace(name='Interface'))
+        port = types.SimpleNamespace(_table=types.SimpleNamespace(name='Port'))
+        idl.notify('create', interface)
+        idl.notify('update', interface, types.SimpleNamespace(_data={'statistics': {}}))
+        self.assertEqual(1, len(notices))
+        idl.notify('update', interface, types.SimpleNamespace(_data={'ofport': []}))
+        idl.notify('delete', interface)
+        idl.notify('create', port)
+        self.assertEqual(3, len(notices))
+
+    def test_a_new_vifs_drop_flow_comes_with_its_wiring_or_at_the_next_scan(self):
+        driver = self.agent([details(PORT1)])
+        self.plug(PORT2, PORT3)
+        bundles = len(self.switch.bundles)
+        driver.scan_vifs()
+        self.assertEqual([], self.switch.bundles[bundles:])     # a scan alone: nothing
+        driver.wire(details(PORT2))
+        drop3 = (0, 2, 'in_port=%d' % self.ofport(base.vif_name(PORT3)))
+        self.assertEqual('drop', self.switch.table('br-int')[drop3])
+        self.assertNotIn((0, 2, 'in_port=%d' % self.ofport(base.vif_name(PORT2))),
+                         self.switch.table('br-int'))
+        self.plug(PORT4)
+        driver.scan_vifs()
+        drop4 = (0, 2, 'in_port=%d' % self.ofport(base.vif_name(PORT4)))
+        self.assertNotIn(drop4, self.switch.table('br-int'))
+        driver.scan_vifs()       # still not wired: the second scan puts it in
+        self.assertEqual('drop', self.switch.table('br-int')[drop4])
 
 
 class TestBatch(OVSTestCase):

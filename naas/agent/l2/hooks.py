@@ -307,3 +307,17 @@ class PhysicalBridges(abc.ABC):
     def reconcile_physical_bridges(self, wanted):
         """After a (re)start: ``wanted`` is {network_id: bridges} of every
         network with ports here; every other join is removed."""
+
+
+class VifEvents(abc.ABC):
+    """The driver says at once that a VIF may have been plugged or unplugged.
+
+    The agent's poll loop then scans at once instead of at its next
+    ``[agent] polling_interval`` (the scan stays what decides; a notice only
+    makes it sooner).  Agent.start calls ``watch_vifs`` once, after setup().
+    """
+
+    @abc.abstractmethod
+    def watch_vifs(self, notify):
+        """Call ``notify()`` (no argument; cheap, it only takes note; from
+        any thread) whenever a VIF may have come, gone or changed."""

@@ -31,6 +31,18 @@ table it wants from its state and applies the difference with one
 OVSDB changes of a batch go in one transaction.  The agent loop wraps each
 batch of wire() calls in :meth:`batch`.
 
+Latency (port create -> first ping, docs/performance.md): the agent scans
+as soon as OVSDB says an Interface came or got its ofport
+(:meth:`watch_vifs`, hooks.VifEvents), not at its next polling interval.
+The drop flows follow the driver's state, not the tags in OVSDB: a VIF is
+dead unless it is wired here and admin up.  A new VIF's drop flow goes in
+with the first bundle of the batch that wires it (its filters: the agent
+calls filter_ports right after the scan), or at the next scan if no batch
+came: a scan alone does not cost a bundle (the VIF is on the dead VLAN
+meanwhile).  The order of a wiring stays: filters (the VIF still dead),
+then its tag (waited for: ovs-vswitchd has applied it), then the flows that
+let it talk; so it never receives before it can send.
+
 Restarts: a port's network and local VLAN are kept in its OVSDB row
 (Port other_config naas-network-id, naas-local-vlan; tag = the VLAN), so a
 new agent takes the same VLANs back (reconcile), recomputes the same flows
@@ -129,7 +141,7 @@ class PortState:
 
 
 class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCounters,
-                         hooks.RemoteTunnels, hooks.PhysicalBridges,
+                         hooks.RemoteTunnels, hooks.PhysicalBridges, hooks.VifEvents,
                          hooks.L2Population):
     agent_type = constants.AGENT_TYPE_OVS   # vif_type 'ovs'
     qos_rule_types = qos_ovs.OvsQoS.RULE_TYPES
@@ -206,6 +218,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.applied = {}         # bridge -> flow table installed by this generation
         self.full_refresh = True  # next flush: every flow again, stale cookies out
         self._dead_applied = frozenset()
+        self._dead_seen = frozenset()
         # No flow is touched before the first reconcile: until then the
         # state is empty, and the flows a previous agent left are right.
         self.reconciled = False
@@ -291,6 +304,9 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                      ', %s' % self.tun_br if self.tunnel_ip else '', self.datapath_type,
                      self.connection)
 
+    def watch_vifs(self, notify):
+        ovs_lib.watch_interfaces(self.api, notify)
+
     def scan_vifs(self):
         with self._lock:
             vifs = self._vifs(refresh=True)
@@ -303,13 +319,26 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 self._ops += [ovs_lib.op_set_port(n, tag=flows.DEAD_VLAN) for n in loose]
                 self._pending = True
             self._heal(vifs)
-            if _dead_ofports(vifs.values()) != self._dead_applied:
-                self._pending = True      # a dead VIF came or went: its drop flow
+            # A dead VIF came or went: its drop flow goes with the batch
+            # that wires it (the agent's, right after this scan), else now
+            # if the next scan sees it still.
+            dead = self._dead_ofports(vifs)
+            if dead != self._dead_applied:
+                if dead == self._dead_seen:
+                    self._pending = True
+                self._dead_seen = dead
             self._check_canary()
             if self._pending:
                 self._changed()
             return {pid: p.name for pid, p in vifs.items()
                     if p.iface is not None and p.iface.ofport > 0}
+
+    def _dead_ofports(self, vifs):
+        """The ofports of the VIFs ({port id: ovs_lib.Port}) that must not
+        talk: all but those wired here and admin up."""
+        return frozenset(port.iface.ofport for port_id, port in vifs.items()
+                         if port.iface is not None and port.iface.ofport > 0
+                         and not (port_id in self.ports and self.ports[port_id].admin_up))
 
     def _heal(self, vifs):
         """Wired VIFs whose OVSDB row is not what it should be (replugged
@@ -713,7 +742,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 if name not in exclude:
                     tunnels[key] = name
             names.update(tunnels.values())
-        dead = _dead_ofports(ovs_lib.vifs(self.api, self.int_br).values())
+        dead = self._dead_ofports(self._vifs())
         of = ovs_lib.ofports(self.api, names)
         for physnet, bridge in self.mappings.items():
             physnets[physnet] = flows.PhysLink(
@@ -859,9 +888,3 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 continue
             self._retired.discard(bridge)
 
-
-def _dead_ofports(vifs):
-    """The ofports of the VIFs (ovs_lib.Port) that have the dead tag."""
-    return frozenset(p.iface.ofport for p in vifs
-                     if p.tag == flows.DEAD_VLAN and p.iface is not None
-                     and p.iface.ofport > 0)
