@@ -200,6 +200,18 @@ class TestFanOut(L2PopTestBase):
         for name in self.names[2:]:
             self.assertEqual([], casts[name], name)
 
+    def test_a_network_without_tunnels_casts_to_the_port_host_only(self):
+        net = self.call('POST', '/v2.0/networks', {'network': {
+            'provider:network_type': 'local'}}, 201)['network']
+        self.create_port(self.h0, net)
+        self.create_port(self.h1, net)
+        self.casts()
+        h2 = self.names[2]
+        port = self.create_port(h2, net)
+        casts = self.casts()
+        self.assertEqual([('port_update', {'port_id': port['id']})], casts[h2])
+        self.assertEqual(1, sum(len(c) for c in casts.values()))
+
     def test_get_fdb_entries_lists_the_ports_of_other_hosts(self):
         client = server_api.ServerAPI(self.h0, timeout=TIMEOUT)
         other = self.call('POST', '/v2.0/networks', {'network': {}}, 201)['network']

@@ -15,7 +15,8 @@ have ports on its network (read in the request's transaction):
   list when H itself changed, i.e. the port was the first or the last of
   its host on the network);
 * to each other host of H without it: endpoints_update, only when H
-  changed.
+  changed;
+* nothing more for a network that is not an overlay (vlan, flat, local).
 
 So a port create sends at most len(H) + 1 messages.  The casts of one
 transaction are batched: a bulk create of n ports on a network sends one
@@ -130,15 +131,17 @@ class Notifier(notifier.AfterCommitNotifier):
         """fdb_update to the l2_population hosts of an overlay network
         (except ``skip``: the port's own host, told by port_update), with
         the flooding list if ``hosts_changed``; endpoints_update to the
-        others when ``hosts_changed``."""
+        others when ``hosts_changed``.  Nothing for other network types
+        (no tunnels: no flooding list, no entries)."""
+        if network_type not in l2_agents.OVERLAY_TYPES:
+            return
         endpoints = None
         if hosts_changed:
             endpoints = [{'host': h, 'tunnel_ip': hosts[h].tunnel_ip} for h in sorted(hosts)]
-        overlay = network_type in l2_agents.OVERLAY_TYPES
         for other, info in sorted(hosts.items()):
             if other in skip:
                 continue
-            if overlay and info.l2_population and (add or remove or hosts_changed):
+            if info.l2_population and (add or remove or hosts_changed):
                 casts.fdb_update(other, network_id, add, remove, endpoints)
             elif hosts_changed:
                 casts.add('endpoints_update', network_id, endpoints, host=other)
