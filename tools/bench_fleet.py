@@ -656,6 +656,7 @@ class Run:
         k = len(sent)
         span = min(self.args.span, self.n)
         self.results.update(
+            samples=k, sample_gap=self.args.sample_gap, wait_programmed=self.args.wait_programmed,
             l2pop=l2pop and self.n > 1, span=span,
             casts_per_create=sum(casts.values()) / k,
             casts_by_method={m: c / k for m, c in sorted(casts.items())},
@@ -855,10 +856,12 @@ def report(results, args):
             methods(r['casts_by_method']), fmt(r['calls_per_create'], '%.2f'),
             fmt(r['casts_per_network_change'], '%.2f'), methods(r['network_change_by_method']))
            for r in results])
+    first = results[0]
     table('Port create -> programmed, ms (%d creates, one every %.0f ms)'
-          % (args.samples, 1000 * args.sample_gap),
+          % (first.get('samples', args.samples), 1000 * first.get('sample_gap', args.sample_gap)),
           ['agents', 'own host p50', 'own host p99', 'every host of the network p50',
-           'p99', 'L2 population', 'not programmed in %.0f s' % args.wait_programmed],
+           'p99', 'L2 population',
+           'not programmed in %.0f s' % first.get('wait_programmed', args.wait_programmed)],
           [(r['agents'], ms(r['own_p50']), ms(r['own_p99']), ms(r['all_p50']),
             ms(r['all_p99']), 'yes' if r['l2pop'] else 'no (flood-learn)',
             r['not_programmed']) for r in results])
