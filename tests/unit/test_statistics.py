@@ -11,6 +11,7 @@ its ports' sums; rates are over the last interval.
 import threading
 import uuid
 
+import fixtures
 import oslo_messaging as messaging
 from prometheus_client import exposition as prometheus_exposition
 from prometheus_client import parser as prometheus_parser
@@ -209,6 +210,38 @@ class TestPortStatistics(StatisticsTestCase):
                            200)['port_statistics']
         self.assertEqual(sorted((p['id'], 100 * i) for i, p in enumerate(ports)),
                          sorted((s['port_id'], s['rx_bytes']) for s in listed))
+
+    def test_one_batch_over_several_chunks_applies_each_rule(self):
+        """The upserts run per chunk of ports (here 2): in one batch a port
+        seen for the first time, a new VIF, a counter reset, an older sample
+        than stored, a port of another host and an address dropped each
+        give what the rules say."""
+        self.useFixture(fixtures.MockPatch('naas.db.common.CHUNK', 2))
+        fresh, replugged, reset, late, moved = [self.port() for _ in range(5)]
+        other_host = self.port(host='h2')
+        ip = reset['fixed_ips'][0]['ip_address']
+        address = {'rx_bytes': 70, 'rx_packets': 7, 'tx_bytes': 0, 'tx_packets': 0}
+        self.report('h1', T0, *[sample(port['id'], rx_bytes=1000, addresses={ip: address})
+                                for port in (replugged, reset, moved)])
+        self.report('h1', T0 + 20, sample(late['id'], rx_bytes=500))
+        self.call('PUT', '/ports/' + moved['id'], {'port': {'binding:host_id': 'h2'}}, 200,
+                  roles='admin')
+        self.assertEqual(3, self.report(
+            'h1', T0 + 10, sample(fresh['id'], rx_bytes=40),
+            sample(replugged['id'], vif='8', rx_bytes=300),
+            sample(reset['id'], rx_bytes=200, addresses={'10.0.0.250': address}),
+            sample(late['id'], rx_bytes=9999), sample(moved['id'], rx_bytes=9999),
+            sample(other_host['id'], rx_bytes=9999)))
+        shown = {port['id']: self.stats(port['id'], roles='admin')
+                 for port in (fresh, replugged, reset, late, moved, other_host)}
+        self.assertEqual({fresh['id']: (40, 0.0), replugged['id']: (1300, 30.0),
+                          reset['id']: (1200, 20.0), late['id']: (500, 0.0),
+                          moved['id']: (1000, 0.0), other_host['id']: (0, 0.0)},
+                         {port_id: (stats['rx_bytes'], stats['rx_bytes_rate'])
+                          for port_id, stats in shown.items()})
+        self.assertEqual(['10.0.0.250'],
+                         [a['ip_address'] for a in shown[reset['id']]['addresses']])
+        self.assertEqual([ip], [a['ip_address'] for a in shown[moved['id']]['addresses']])
 
     def test_rows_go_with_the_port(self):
         port = self.port()

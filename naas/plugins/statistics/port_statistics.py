@@ -119,8 +119,8 @@ def _on_conflict(dialect, table, key, sets):
     if _mysql(dialect):
         # No WHERE: each column keeps its value unless the sample is newer.
         return ' ON DUPLICATE KEY UPDATE ' + ', '.join(
-            '%s = IF(%s, %s, %s.%s)' % (column, spell(_NEWER), spell(expression),
-                                         table.name, column) for column, expression in sets)
+            '%s = IF(%s, %s, %s.%s)' % (column, spell(_NEWER), spell(expression), table.name,
+                                        column) for column, expression in sets)
     return ' ON CONFLICT (%s) DO UPDATE SET %s WHERE %s' % (
         ', '.join(key), ', '.join('%s = %s' % (column, spell(expression))
                                   for column, expression in sets), spell(_NEWER))
@@ -228,7 +228,7 @@ def ingest(conn, host, collected_at, samples):
     collected_at = float(collected_at)
     dialect = conn.dialect
     count = 0
-    for port_ids in common.chunks(by_port):
+    for port_ids in common.chunks(by_port, common.CHUNK):
         rows = [(port_id, str(by_port[port_id].get('vif') or ''),
                  *_raw(_read_counters, COUNTERS, by_port[port_id]['counters']))
                 for port_id in port_ids]
@@ -250,7 +250,7 @@ def ingest(conn, host, collected_at, samples):
                  *_raw(_read_address_counters, ADDRESS_COUNTERS, counters))
                 for port_id in stored_ids
                 for ip_address, counters in (by_port[port_id].get('addresses') or {}).items()]
-        for chunk in common.chunks(rows):
+        for chunk in common.chunks(rows, common.CHUNK):
             conn.exec_driver_sql(_address_upsert(dialect, len(chunk)),
                                  (*_sample_parameters(dialect, chunk), collected_at))
         conn.exec_driver_sql(_gone_addresses(dialect, len(stored_ids)),
