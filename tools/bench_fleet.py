@@ -926,6 +926,7 @@ def plot(results, path):
               label='restart storm converged (s)')
     cost.set_title('Server CPU, restart storm')
     for axes in (messages, latency, cost):
+        axes.set_ylim(bottom=0)
         axes.set_xlabel('agents (50 ports each)')
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=8)
