@@ -129,17 +129,7 @@ class _Node:
         if self.process.poll() is not None:
             raise RuntimeError('rabbitmq-server %s exited with %s during start\n%s'
                                % (self.nodename, self.process.returncode, self.logs()))
-        if not servers.tcp_port_open(self.host, self.port):
-            return False
-        import kombu
-        connection = kombu.Connection(self.amqp_url, connect_timeout=5)
-        try:
-            connection.connect()
-            return True
-        except Exception:
-            return False
-        finally:
-            connection.release()
+        return servers.amqp_ready(self.host, self.port, self.amqp_url)
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
