@@ -6,6 +6,9 @@ pass (a restart) changes nothing; admin_state_up False takes the VIF out of
 the bridge and down; the last VIF of a network takes its bridge and VXLAN
 device with it; reconcile removes only NaaS devices no wanted port needs.
 """
+import errno
+
+from pyroute2.netlink import exceptions as netlink_exceptions
 import testtools
 
 from naas.host import ip_lib
@@ -239,6 +242,24 @@ class TestDriver(testtools.TestCase):
         self.assertNotIn(lb.bridge_name(NET1), ip.links_)
         t = ip.links_[base.vif_name(PORT1)]        # still plugged: cut off
         self.assertEqual((0, False), (t.master, t.up))
+
+    def test_vif_unplugged_during_unwire_still_takes_the_network(self):
+        # As nova deletes an instance: the port's delete reaches the agent
+        # while the VIF goes; the detach finds no device (ENODEV).
+        driver, ip = self.make(tap(10, PORT1))
+        driver.scan_vifs()
+        driver.wire(details(PORT1))
+        set_link = ip.set_link
+
+        def vanished(index, **kw):
+            if ip._by_index(index).name == base.vif_name(PORT1):
+                del ip.links_[base.vif_name(PORT1)]
+                raise netlink_exceptions.NetlinkError(errno.ENODEV, 'No such device')
+            return set_link(index, **kw)
+        ip.set_link = vanished
+        driver.unwire(PORT1)
+        self.assertNotIn('vxlan-1001', ip.links_)
+        self.assertNotIn(lb.bridge_name(NET1), ip.links_)
 
     def test_service_ports_are_veths_of_the_agents_host(self):
         driver, _ = self.make()

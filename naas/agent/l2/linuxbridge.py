@@ -28,6 +28,7 @@ namespace) or the agent's own namespace, through one netlink handle
 here: each scan reads the host again, and a restarted agent changes only
 what differs from what the server wants -- traffic that flows keeps flowing.
 """
+import errno
 import hashlib
 import ipaddress
 import logging
@@ -293,10 +294,17 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
 
     def unwire(self, port_id):
         with self._lock:
-            network_id = self._ports.pop(port_id, None)
             tap = self._reread(base.vif_name(port_id))
             if tap is not None and tap.master:
-                self._set(tap, master=0, up=False)
+                try:
+                    self._set(tap, master=0, up=False)
+                except Exception as exc:
+                    # Unplugged between the read and the detach: nothing
+                    # is left to detach, the network may still have to go.
+                    if getattr(exc, 'code', getattr(exc, 'errno', None)) != errno.ENODEV:
+                        raise
+            # Forgotten only once detached: a failed unwire is retried whole.
+            network_id = self._ports.pop(port_id, None)
             if network_id and network_id not in self._ports.values():
                 self._delete_network(network_id)
 
