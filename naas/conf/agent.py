@@ -45,6 +45,16 @@ AGENT_OPTS = [
                      'L3 agent (NaaS L3 agent) that the L3 plugin schedules '
                      'routers to, and realises each in a namespace of its own '
                      '(naas.agent.l3).'),
+    cfg.BoolOpt('arp_responder', default=False,
+                help='Answer ARP for the ports of other hosts here, from the '
+                     'L2 population entries (Linux bridge: the VXLAN '
+                     "device's ARP/ND proxy; Open vSwitch: an ARP responder "
+                     'table), instead of flooding the request to the hosts '
+                     'of the network. Off by default, as in Neutron: with it, '
+                     'an address a port uses without the server knowing (an '
+                     'allowed address pair on Linux bridge, a MAC changed in '
+                     'a VM without port security) gets no or a wrong answer '
+                     'from another host.'),
 ]
 
 OVS_OPTS = [

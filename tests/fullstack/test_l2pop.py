@@ -80,7 +80,8 @@ class _L2PopTests(object):
                 env.logs()))
 
     def test_entries_local_arp_and_unicast_to_its_host_only(self):
-        env = self.make_env(hosts=3)
+        # With the ARP responder (off by default: [agent] arp_responder).
+        env = self.make_env(hosts=3, agent_options={'agent': {'arp_responder': True}})
         h1, h2, h3 = env.hosts
         net, _ = env.create_network(PROJECT, '10.7.0.0/24')
         net2, _ = env.create_network(PROJECT, '10.8.0.0/24')

@@ -121,7 +121,7 @@ class TestOvsFlows(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.l2pop = l2pop_ovs.OvsL2Pop('192.0.2.1')
+        self.l2pop = l2pop_ovs.OvsL2Pop('192.0.2.1', arp_responder=True)
 
     def test_unicast_and_arp_responder_flows(self):
         self.assertTrue(self.l2pop.set_fdb('n1', [

@@ -100,6 +100,7 @@ class Conf:
         underlay_interface = 'ul0'
         bridge_mappings = {'physnet1': 'phys0'}
         tunnel_types = ['vxlan']
+        arp_responder = False
 
 
 def details(port_id, network_id=NET1, network_type='vxlan', seg=1001, up=True,

@@ -1,17 +1,18 @@
 """L2 population on the Linux bridge driver (hooks.L2Population).
 
 On the network's kernel VXLAN device ``vxlan-<vni>`` (made by the driver
-with learning off and the ARP/ND proxy flag on), for each port of another
-host:
+with learning off, and the ARP/ND proxy flag on when ``[agent]
+arp_responder`` is set), for each port of another host:
 
 * a forwarding entry of the device (``bridge fdb replace MAC dev vxlan-N
   dst TUNNEL_IP self permanent``): unicast to that MAC goes to that host
   only.  The all-zeros entries (the flooding list, set_endpoints) still
   carry broadcast and unknown unicast to every host of the network;
 * a neighbour entry per fixed IP (``ip neigh replace IP lladdr MAC dev
-  vxlan-N nud permanent``): the device's proxy answers the ARP requests and
-  IPv6 neighbour solicitations of the local ports for it, so they never
-  leave the host.  With the proxy flag the device answers ARP from its
+  vxlan-N nud permanent``): with arp_responder, the device's proxy answers
+  the ARP requests and IPv6 neighbour solicitations of the local ports for
+  it, so they never leave the host (without it they flood to the hosts of
+  the network, and the entries wait unused).  With the proxy flag the device answers ARP from its
   neighbour table only: an ARP request for an address no port has (an
   allowed address pair that moves without telling) is not sent to other
   hosts, as with Neutron's Linux bridge ARP responder.

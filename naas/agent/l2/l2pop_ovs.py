@@ -48,8 +48,9 @@ class OvsL2Pop:
     {mac: FdbEntry}}; ``set_fdb`` and ``update_fdb`` return whether the
     flows change (the driver then applies them)."""
 
-    def __init__(self, tunnel_ip):
+    def __init__(self, tunnel_ip, arp_responder=False):
         self.tunnel_ip = tunnel_ip and _ip(tunnel_ip)
+        self.arp_responder = arp_responder   # [agent] arp_responder
         self.entries = {}
 
     def set_fdb(self, network_id, entries):
@@ -76,12 +77,14 @@ class OvsL2Pop:
         if not (layout.tun_br and isinstance(patch, int) and patch > 0):
             return {}
         out = {
-            (0, 2, 'in_port=%d,arp,arp_op=1' % patch): 'resubmit(,%d)' % flows.ARP_RESPONDER,
             (0, 2, 'in_port=%d,dl_dst=%s' % (patch, UNICAST)):
                 'resubmit(,%d)' % flows.UCAST_TO_TUN,
             (flows.UCAST_TO_TUN, 0, ''): 'resubmit(,%d)' % flows.FLOOD_TO_TUN,
-            (flows.ARP_RESPONDER, 0, ''): 'resubmit(,%d)' % flows.FLOOD_TO_TUN,
         }
+        if self.arp_responder:
+            out[(0, 2, 'in_port=%d,arp,arp_op=1' % patch)] = (
+                'resubmit(,%d)' % flows.ARP_RESPONDER)
+            out[(flows.ARP_RESPONDER, 0, '')] = 'resubmit(,%d)' % flows.FLOOD_TO_TUN
         tunnels = layout.tunnels or {}
         for net in nets:
             if net.network_type not in flows.TUN_TABLE:
@@ -91,7 +94,7 @@ class OvsL2Pop:
                 if isinstance(ofport, int) and ofport > 0:
                     out[(flows.UCAST_TO_TUN, 2, 'dl_vlan=%d,dl_dst=%s' % (net.lvid, mac))] = (
                         'strip_vlan,set_tunnel:%#x,output:%d' % (net.segmentation_id, ofport))
-                for address in entry.ip_addresses:
+                for address in entry.ip_addresses if self.arp_responder else ():
                     ip = ipaddress.ip_address(address)
                     if ip.version != 4:
                         continue    # IPv6 neighbour discovery floods

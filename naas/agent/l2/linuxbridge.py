@@ -487,8 +487,10 @@ class LinuxBridgeDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
             vx = None
         if vx is None:
             LOG.info('creating %s (local %s) in %s', name, self.tunnel_ip, bridge.name)
-            # proxy: ARP/ND answered from the L2 population neighbour entries.
-            kwargs = dict(vxlan_id=vni, vxlan_port=VXLAN_PORT, vxlan_learning=0, vxlan_proxy=1)
+            # proxy: ARP/ND answered from the L2 population neighbour entries
+            # ([agent] arp_responder; otherwise they flood to the endpoints).
+            kwargs = dict(vxlan_id=vni, vxlan_port=VXLAN_PORT, vxlan_learning=0,
+                          vxlan_proxy=1 if self.conf.agent.arp_responder else 0)
             kwargs['vxlan_local6' if ':' in self.tunnel_ip else 'vxlan_local'] = self.tunnel_ip
             if link_index:
                 kwargs['vxlan_link'] = link_index

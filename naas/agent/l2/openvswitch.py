@@ -165,7 +165,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
         self.counters = counters_ovs.OvsCounters(lambda: self.api, self.namespace)
         self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
-        self.l2pop = l2pop_ovs.OvsL2Pop(self.tunnel_ip)
+        self.l2pop = l2pop_ovs.OvsL2Pop(self.tunnel_ip, agent.arp_responder)
         self.remotes = remote_ovs.OvsRemotes(
             lambda: self.api, ovs_lib.rundir_of(self.connection), self.int_br, self.tunnel_ip,
             lambda network_id: self.vlans.get(network_id))
