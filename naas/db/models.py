@@ -18,27 +18,32 @@ UUID = sa.String(36)
 NAME = sa.String(255)
 
 
-def _standard_columns():
-    """Columns every core resource has (standard attributes)."""
-    return [
+def standard_columns(name=True, tags=True):
+    """Columns every resource with standard attributes has: id, project,
+    name (unless ``name`` is False), description, timestamps, revision and
+    tags (unless ``tags`` is False).  Core tables and plugins' tables alike."""
+    columns = [
         sa.Column('id', UUID, primary_key=True),
         sa.Column('project_id', NAME, index=True),
-        sa.Column('name', NAME, nullable=False, server_default=''),
         sa.Column('description', NAME, nullable=False, server_default=''),
         sa.Column('created_at', sa.String(20), nullable=False),
         sa.Column('updated_at', sa.String(20), nullable=False),
         sa.Column('revision_number', sa.BigInteger, nullable=False,
                   server_default='0'),
+    ]
+    if name:
+        columns.insert(2, sa.Column('name', NAME, nullable=False, server_default=''))
+    if tags:
         # The resource's tags as a JSON list, written with every change of
         # the ``tags`` table (which serves the tag filters), so that a list
         # reads one table.
-        sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
-    ]
+        columns.append(sa.Column('tags', sa.Text, nullable=False, server_default='[]'))
+    return columns
 
 
 networks = sa.Table(
     'networks', metadata,
-    *_standard_columns(),
+    *standard_columns(),
     sa.Column('status', sa.String(16), nullable=False),
     sa.Column('admin_state_up', sa.Boolean, nullable=False),
     sa.Column('shared', sa.Boolean, nullable=False, index=True),
@@ -51,7 +56,7 @@ networks = sa.Table(
 
 subnets = sa.Table(
     'subnets', metadata,
-    *_standard_columns(),
+    *standard_columns(),
     sa.Column('network_id', UUID,
               sa.ForeignKey('networks.id', ondelete='CASCADE'),
               nullable=False, index=True),
@@ -71,7 +76,7 @@ subnets = sa.Table(
 
 subnetpools = sa.Table(
     'subnetpools', metadata,
-    *_standard_columns(),
+    *standard_columns(),
     sa.Column('ip_version', sa.Integer, nullable=False),
     # JSON list of CIDRs, merged (netaddr.cidr_merge): only ever grows.
     sa.Column('prefixes', sa.Text, nullable=False),
@@ -85,7 +90,7 @@ subnetpools = sa.Table(
 
 ports = sa.Table(
     'ports', metadata,
-    *_standard_columns(),
+    *standard_columns(),
     sa.Column('network_id', UUID,
               sa.ForeignKey('networks.id', ondelete='CASCADE'),
               nullable=False, index=True),

@@ -16,14 +16,7 @@ from naas.db import models
 
 remote_bridges = sa.Table(
     'remote_bridges', models.metadata,
-    sa.Column('id', models.UUID, primary_key=True),
-    sa.Column('project_id', models.NAME, index=True),
-    sa.Column('name', models.NAME, nullable=False, server_default=''),
-    sa.Column('description', models.NAME, nullable=False, server_default=''),
-    sa.Column('created_at', sa.String(20), nullable=False),
-    sa.Column('updated_at', sa.String(20), nullable=False),
-    sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
-    sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
+    *models.standard_columns(),
     sa.Column('network_id', models.UUID, sa.ForeignKey('networks.id', ondelete='CASCADE'),
               nullable=False, index=True),
     sa.Column('remote_ip', sa.String(64), nullable=False),
@@ -36,14 +29,7 @@ remote_bridges = sa.Table(
 
 physical_bridges = sa.Table(
     'physical_bridges', models.metadata,
-    sa.Column('id', models.UUID, primary_key=True),
-    sa.Column('project_id', models.NAME, index=True),
-    sa.Column('name', models.NAME, nullable=False, server_default=''),
-    sa.Column('description', models.NAME, nullable=False, server_default=''),
-    sa.Column('created_at', sa.String(20), nullable=False),
-    sa.Column('updated_at', sa.String(20), nullable=False),
-    sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
-    sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
+    *models.standard_columns(),
     sa.Column('network_id', models.UUID, sa.ForeignKey('networks.id', ondelete='CASCADE'),
               nullable=False, index=True),
     sa.Column('host', models.NAME, nullable=False),

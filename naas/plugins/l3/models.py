@@ -13,25 +13,9 @@ UUID = models.UUID
 NAME = models.NAME
 
 
-def _standard(name=True):
-    """id, project, description, timestamps, revision and tags (and name)."""
-    cols = [
-        sa.Column('id', UUID, primary_key=True),
-        sa.Column('project_id', NAME, index=True),
-        sa.Column('description', NAME, nullable=False, server_default=''),
-        sa.Column('created_at', sa.String(20), nullable=False),
-        sa.Column('updated_at', sa.String(20), nullable=False),
-        sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
-        sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
-    ]
-    if name:
-        cols.insert(2, sa.Column('name', NAME, nullable=False, server_default=''))
-    return cols
-
-
 routers = sa.Table(
     'routers', models.metadata,
-    *_standard(),
+    *models.standard_columns(),
     sa.Column('status', sa.String(16), nullable=False),
     sa.Column('admin_state_up', sa.Boolean, nullable=False),
     # The gateway: its port on the external network (NULL: no gateway).
@@ -81,7 +65,7 @@ ha_networks = sa.Table(
 
 floatingips = sa.Table(
     'floatingips', models.metadata,
-    *_standard(name=False),
+    *models.standard_columns(name=False),
     sa.Column('floating_network_id', UUID, sa.ForeignKey('networks.id'),
               nullable=False, index=True),
     sa.Column('floating_port_id', UUID, sa.ForeignKey('ports.id', ondelete='CASCADE'),
@@ -99,7 +83,7 @@ floatingips = sa.Table(
 
 subnet_routes = sa.Table(
     'subnet_routes', models.metadata,
-    *_standard(),
+    *models.standard_columns(),
     sa.Column('status', sa.String(16), nullable=False),
     sa.Column('subnet_a', UUID, sa.ForeignKey('subnets.id'), nullable=False, index=True),
     sa.Column('subnet_b', UUID, sa.ForeignKey('subnets.id'), nullable=False, index=True),

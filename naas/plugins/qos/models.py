@@ -23,14 +23,7 @@ def _policy_column(**kwargs):
 
 policies = sa.Table(
     'qos_policies', models.metadata,
-    sa.Column('id', UUID, primary_key=True),
-    sa.Column('project_id', NAME, index=True),
-    sa.Column('name', NAME, nullable=False, server_default=''),
-    sa.Column('description', NAME, nullable=False, server_default=''),
-    sa.Column('created_at', sa.String(20), nullable=False),
-    sa.Column('updated_at', sa.String(20), nullable=False),
-    sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
-    sa.Column('tags', sa.Text, nullable=False, server_default='[]'),
+    *models.standard_columns(),
     sa.Column('shared', sa.Boolean, nullable=False, server_default=sa.false()),
 )
 

@@ -14,26 +14,9 @@ UUID = models.UUID
 NAME = models.NAME
 
 
-def _standard(name=True, tags=True):
-    """id, project, description, timestamps, revision (and name, tags)."""
-    cols = [
-        sa.Column('id', UUID, primary_key=True),
-        sa.Column('project_id', NAME, index=True),
-        sa.Column('description', NAME, nullable=False, server_default=''),
-        sa.Column('created_at', sa.String(20), nullable=False),
-        sa.Column('updated_at', sa.String(20), nullable=False),
-        sa.Column('revision_number', sa.BigInteger, nullable=False, server_default='0'),
-    ]
-    if name:
-        cols.insert(2, sa.Column('name', NAME, nullable=False, server_default=''))
-    if tags:
-        cols.append(sa.Column('tags', sa.Text, nullable=False, server_default='[]'))
-    return cols
-
-
 security_groups = sa.Table(
     'security_groups', models.metadata,
-    *_standard(),
+    *models.standard_columns(),
     sa.Column('stateful', sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
@@ -49,7 +32,7 @@ default_security_groups = sa.Table(
 
 address_groups = sa.Table(
     'address_groups', models.metadata,
-    *_standard(),
+    *models.standard_columns(),
 )
 
 address_group_addresses = sa.Table(
@@ -64,7 +47,7 @@ address_group_addresses = sa.Table(
 # requests cannot both add the same rule.
 security_group_rules = sa.Table(
     'security_group_rules', models.metadata,
-    *_standard(name=False, tags=False),
+    *models.standard_columns(name=False, tags=False),
     sa.Column('security_group_id', UUID,
               sa.ForeignKey('security_groups.id', ondelete='CASCADE'),
               nullable=False, index=True),
