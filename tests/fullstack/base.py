@@ -4,15 +4,33 @@ import json
 import os
 
 import fixtures
+from oslo_config import cfg
 import testtools
 import testtools.content
 
+from naas.conf import agent as agent_conf
 from tools.harness import fullstack
 from tools.harness import servers
 
 TEST_TIMEOUT = int(os.environ.get('NAAS_FULLSTACK_TEST_TIMEOUT', 300))
 #: A file that measurements (record()) are appended to, one JSON a line.
 RESULTS_ENV = 'NAAS_FULLSTACK_RESULTS'
+
+
+def driver_conf(namespace, **overrides):
+    """The agent's real options (naas.conf.agent) for an L2 driver built
+    in a test, its host being ``namespace``: defaults as naas.conf has them,
+    ``overrides`` as {option: value} of [agent] or, for ovsdb_connection,
+    datapath_type and the bridges, of [ovs]."""
+    conf = cfg.ConfigOpts()
+    agent_conf.register_opts(conf)
+    conf(args=[], default_config_files=[])
+    conf.set_override('namespace', namespace, group='agent')
+    conf.set_override('tunnel_ip', None, group='agent')
+    for name, value in overrides.items():
+        group = 'agent' if name in conf.agent else 'ovs'
+        conf.set_override(name, value, group=group)
+    return conf
 
 
 class FullstackTestCase(testtools.TestCase):

@@ -26,7 +26,6 @@ import ipaddress
 import json
 import subprocess
 import time
-import types
 import uuid
 
 import fixtures
@@ -247,10 +246,7 @@ class LinuxBridgeQoSTest(_DriverQoSTests, testtools.TestCase):
     VIF_TYPE = 'bridge'
 
     def make_driver(self):
-        conf = types.SimpleNamespace(agent=types.SimpleNamespace(
-            namespace=self.host.namespace, tunnel_ip=None, underlay_interface=None,
-            bridge_mappings={}, tunnel_types=[]))
-        driver = linuxbridge.LinuxBridgeDriver(conf)
+        driver = linuxbridge.LinuxBridgeDriver(base.driver_conf(self.host.namespace))
         self.addCleanup(driver.close)
         return driver
 
@@ -260,13 +256,9 @@ class OpenvSwitchQoSTest(_DriverQoSTests, testtools.TestCase):
     VIF_TYPE = 'ovs'
 
     def make_driver(self):
-        conf = types.SimpleNamespace(
-            agent=types.SimpleNamespace(namespace=self.host.namespace, tunnel_ip=None,
-                                        bridge_mappings={}, tunnel_types=[]),
-            ovs=types.SimpleNamespace(ovsdb_connection=self.host.ovs.db_connection,
-                                      integration_bridge='br-int', tunnel_bridge='br-tun',
-                                      datapath_type='netdev'))
-        return openvswitch.OpenvSwitchDriver(conf)
+        return openvswitch.OpenvSwitchDriver(base.driver_conf(
+            self.host.namespace, ovsdb_connection=self.host.ovs.db_connection,
+            datapath_type='netdev'))
 
 
 class _AgentQoSTests(_Measuring):

@@ -23,18 +23,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 import uuid
 
 import fixtures
-from oslo_config import cfg
 import testtools
 import testtools.content
 
 from naas.agent.l2 import linuxbridge
 from naas.agent.l2 import nft_firewall
 from naas.agent.l2 import openvswitch
-from naas.conf import agent as agent_conf
 from naas.host import netns
 from naas.host import ovs_lib
 from naas.host import vif
@@ -280,10 +277,7 @@ class LinuxBridgeFirewallTest(testtools.TestCase):
         self.host_ns = self.prefix + '-h1'
         self.addCleanup(fullstack.delete_netns, self.host_ns)
         netns.create(self.host_ns)
-        conf = types.SimpleNamespace(agent=types.SimpleNamespace(
-            namespace=self.host_ns, tunnel_ip=None, underlay_interface=None,
-            bridge_mappings={}, tunnel_types=[]))
-        self.driver = linuxbridge.LinuxBridgeDriver(conf)
+        self.driver = linuxbridge.LinuxBridgeDriver(base.driver_conf(self.host_ns))
         self.addCleanup(self.driver.close)
         self.driver.setup()
         self.vms = []
@@ -579,13 +573,8 @@ class OpenvSwitchFirewallTest(LinuxBridgeFirewallTest):
         self.addCleanup(self.ovs.stop)
         self.addCleanup(ovs_lib.close, self.ovs.db_connection)
         self.ovs.start()
-        self.conf = cfg.ConfigOpts()
-        agent_conf.register_opts(self.conf)
-        self.conf(args=[], default_config_files=[])
-        self.conf.set_override('namespace', self.host_ns, group='agent')
-        self.conf.set_override('tunnel_ip', None, group='agent')
-        self.conf.set_override('ovsdb_connection', self.ovs.db_connection, group='ovs')
-        self.conf.set_override('datapath_type', 'netdev', group='ovs')
+        self.conf = base.driver_conf(self.host_ns, ovsdb_connection=self.ovs.db_connection,
+                                     datapath_type='netdev')
         self.driver = self.start_driver([])
 
     def start_driver(self, wanted):
