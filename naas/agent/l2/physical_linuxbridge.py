@@ -10,36 +10,26 @@ these; this module's reconcile does.  Untagged (flat) joins are refused
 (ValueError): they would need P's interface itself in the bridge, which a
 flat network of P may hold.
 
-Ownership: the device's ifalias is ``naas-physical <network_id>
-<bridge_id>``; only ``pvl-*`` devices with such an alias are changed or
-deleted.  A device that is right is left as it is (an agent restart keeps
-the traffic).  Needs the kernel's 802.1Q support (module 8021q).
+Ownership (naas.agent.l2.bridge_devices): the device's ifalias is
+``naas-physical <network_id> <bridge_id>``; only ``pvl-*`` devices with
+such an alias are changed or deleted.  A device that is right is left as
+it is (an agent restart keeps the traffic).  Needs the kernel's 802.1Q support (module 8021q).
 """
 import logging
 
+from naas.agent.l2 import bridge_devices
+
 LOG = logging.getLogger(__name__)
 
-DEVICE_PREFIX = 'pvl-'
-ALIAS_PREFIX = 'naas-physical '
+DEVICES = bridge_devices.OwnedDevices('pvl-', 'naas-physical ', 'vlan', 'physical join')
 IFNAMSIZ = 15
+device_alias = DEVICES.alias
+owner = DEVICES.owner
 
 
 def device_name(interface, vlan):
-    head = '%s%d-' % (DEVICE_PREFIX, vlan)
+    head = '%s%d-' % (DEVICES.prefix, vlan)
     return (head + interface)[:IFNAMSIZ]
-
-
-def device_alias(network_id, bridge_id):
-    return '%s%s %s' % (ALIAS_PREFIX, network_id, bridge_id)
-
-
-def owner(link):
-    """(network_id, bridge_id) of a join device this module made, else None."""
-    if not (link.name.startswith(DEVICE_PREFIX) and link.kind == 'vlan'
-            and (link.alias or '').startswith(ALIAS_PREFIX)):
-        return None
-    parts = link.alias[len(ALIAS_PREFIX):].split()
-    return tuple(parts) if len(parts) == 2 else None
 
 
 class LinuxBridgeJoins:
@@ -75,10 +65,7 @@ class LinuxBridgeJoins:
     def set_physical_bridges(self, network_id, bridges):
         links = {lk.name: lk for lk in self.ip.links()}
         wanted = self._wanted(network_id, bridges)
-        for lk in links.values():
-            who = owner(lk)
-            if who is not None and who[0] == network_id and lk.name not in wanted:
-                self._delete(lk)
+        DEVICES.prune(self.ip, links.values(), network_id, wanted)
         if not wanted:
             return
         bridge = links.get(self.bridge_name(network_id))
@@ -93,22 +80,14 @@ class LinuxBridgeJoins:
                                      or link.parent != parent.index):
                 if owner(link) is None:
                     raise RuntimeError('%s exists and is not a NaaS join' % name)
-                self._delete(link)
+                DEVICES.delete(self.ip, link)
                 link = None
             if link is None:
                 LOG.info('joining network %s to VLAN %d of %s (%s)', network_id, vlan,
                          interface, name)
                 link = self.ip.add_link(name, 'vlan', ipv6_addresses=False,
                                         link=parent.index, vlan_id=vlan)
-            changes = {}
-            if link.alias != alias:
-                changes['ifalias'] = alias
-            if link.master != bridge.index:
-                changes['master'] = bridge.index
-            if not link.up:
-                changes['state'] = 'up'
-            if changes:
-                self.ip.set_link(link.index, **changes)
+            DEVICES.attach(self.ip, link, alias, bridge)
             if not parent.up:
                 self.ip.set_link(parent.index, state='up')
 
@@ -122,11 +101,4 @@ class LinuxBridgeJoins:
                 keep |= {(network_id, name) for name in self._wanted(network_id, bridges)}
             except ValueError as exc:
                 LOG.error('network %s: %s', network_id, exc)
-        for lk in self.ip.links():
-            who = owner(lk)
-            if who is not None and (who[0], lk.name) not in keep:
-                self._delete(lk)
-
-    def _delete(self, link):
-        LOG.info('deleting physical join %s (%s)', link.name, link.alias)
-        self.ip.del_link(link.index)
+        DEVICES.reconcile(self.ip, keep)

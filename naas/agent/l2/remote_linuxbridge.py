@@ -11,7 +11,8 @@ remote site's MACs on it.  Static remote entries become static entries of
 the bridge's FDB on the device (``bridge fdb replace MAC dev rvx-N master
 static``): the bridge forwards to them without flooding or learning first.
 
-Ownership: the device's ifalias is ``naas-remote <network_id> <bridge_id>``.
+Ownership (naas.agent.l2.bridge_devices): the device's ifalias is
+``naas-remote <network_id> <bridge_id>``.
 Only devices named ``rvx-*`` with such an alias are ever changed or
 deleted; a network's other devices and other networks are not touched.
 A device that is right (VNI, local and remote address, port, underlay,
@@ -20,32 +21,21 @@ only what no network wants, and set_remotes fixes only what differs.
 """
 import logging
 
+from naas.agent.l2 import bridge_devices
 from naas.host import ip_lib
 
 LOG = logging.getLogger(__name__)
 
-DEVICE_PREFIX = 'rvx-'
-ALIAS_PREFIX = 'naas-remote '
+DEVICES = bridge_devices.OwnedDevices('rvx-', 'naas-remote ', 'vxlan', 'remote tunnel')
 VXLAN_PORT = 4789
 NTF_MASTER = 0x04
 NUD_NOARP = 0x40
+device_alias = DEVICES.alias
+owner = DEVICES.owner
 
 
 def device_name(vni):
-    return '%s%d' % (DEVICE_PREFIX, vni)
-
-
-def device_alias(network_id, bridge_id):
-    return '%s%s %s' % (ALIAS_PREFIX, network_id, bridge_id)
-
-
-def owner(link):
-    """(network_id, bridge_id) of a remote device this module made, else None."""
-    if not (link.name.startswith(DEVICE_PREFIX) and link.kind == 'vxlan'
-            and (link.alias or '').startswith(ALIAS_PREFIX)):
-        return None
-    parts = link.alias[len(ALIAS_PREFIX):].split()
-    return tuple(parts) if len(parts) == 2 else None
+    return '%s%d' % (DEVICES.prefix, vni)
 
 
 class LinuxBridgeRemotes:
@@ -67,10 +57,7 @@ class LinuxBridgeRemotes:
     def set_remotes(self, network_id, remotes):
         links = {lk.name: lk for lk in self.ip.links()}
         wanted = {device_name(r['segmentation_id']): r for r in remotes}
-        for lk in links.values():
-            who = owner(lk)
-            if who is not None and who[0] == network_id and lk.name not in wanted:
-                self._delete(lk)
+        DEVICES.prune(self.ip, links.values(), network_id, wanted)
         if not wanted:
             return
         bridge = links.get(self.bridge_name(network_id))
@@ -83,19 +70,12 @@ class LinuxBridgeRemotes:
     def reconcile_remotes(self, wanted):
         keep = {(network_id, device_name(r['segmentation_id']))
                 for network_id, remotes in wanted.items() for r in remotes}
-        for lk in self.ip.links():
-            who = owner(lk)
-            if who is not None and (who[0], lk.name) not in keep:
-                self._delete(lk)
+        DEVICES.reconcile(self.ip, keep)
 
     def remove_all(self):
         self.reconcile_remotes({})
 
     # ---- one device ----------------------------------------------------------
-
-    def _delete(self, link):
-        LOG.info('deleting remote tunnel %s (%s)', link.name, link.alias)
-        self.ip.del_link(link.index)
 
     def _underlay_index(self):
         if not self.underlay:
@@ -127,7 +107,7 @@ class LinuxBridgeRemotes:
                 raise RuntimeError('%s exists and is not a NaaS remote tunnel' % name)
             LOG.warning('%s is not the tunnel to %s wanted: recreating', name,
                         remote['remote_ip'])
-            self._delete(link)
+            DEVICES.delete(self.ip, link)
             link = None
         if link is None:
             LOG.info('creating remote tunnel %s to %s (VNI %s) in %s', name,
@@ -142,15 +122,7 @@ class LinuxBridgeRemotes:
             if bridge.mtu:
                 kwargs['mtu'] = bridge.mtu
             link = self.ip.add_link(name, 'vxlan', ipv6_addresses=False, **kwargs)
-        changes = {}
-        if link.alias != alias:
-            changes['ifalias'] = alias
-        if link.master != bridge.index:
-            changes['master'] = bridge.index
-        if not link.up:
-            changes['state'] = 'up'
-        if changes:
-            self.ip.set_link(link.index, **changes)
+        DEVICES.attach(self.ip, link, alias, bridge)
         return link
 
     def _sync_entries(self, device, bridge, entries):
