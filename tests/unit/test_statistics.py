@@ -202,6 +202,38 @@ class TestPortStatistics(StatisticsTestCase):
         self.report('h1', T0 + 10, sample(port['id'], addresses={ip: zero}))
         self.assertEqual([ip], [a['ip_address'] for a in self.stats(port['id'])['addresses']])
 
+    def test_address_removed_after_intervals_with_the_same_addresses(self):
+        """Gone addresses are looked for only when a sample names other
+        addresses than the one before: intervals with the same ones keep
+        them all, the first without one removes it."""
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        pair = {'rx_bytes': 5, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}
+        both = {ip: pair, '10.0.0.200': pair}
+        for step in range(3):
+            self.report('h1', T0 + 10 * step, sample(port['id'], addresses=both))
+        self.assertEqual(sorted([ip, '10.0.0.200']),
+                         [a['ip_address'] for a in self.stats(port['id'])['addresses']])
+        self.report('h1', T0 + 30, sample(port['id'], addresses={'10.0.0.200': pair}))
+        self.report('h1', T0 + 40, sample(port['id'], addresses={'10.0.0.200': pair}))
+        self.assertEqual(['10.0.0.200'],
+                         [a['ip_address'] for a in self.stats(port['id'])['addresses']])
+
+    def test_row_from_before_the_address_list_loses_its_gone_addresses(self):
+        """A port row stored before migration 0015 has no address list
+        (NULL): its next sample removes the addresses it does not name,
+        even when it names none, and keeps the totals."""
+        port = self.port()
+        ip = port['fixed_ips'][0]['ip_address']
+        self.report('h1', T0, sample(port['id'], rx_bytes=100, addresses={
+            ip: {'rx_bytes': 5, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))
+        db_api.retry(lambda ctx: ctx.connection.execute(
+            models.port_statistics.update().values(addresses=None, addresses_changed=False)),
+            naas_context.get_admin_context())
+        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=150))
+        stats = self.stats(port['id'])
+        self.assertEqual((150, []), (stats['rx_bytes'], stats['addresses']))
+
     def test_batch_of_many_ports(self):
         ports = [self.port() for _ in range(3)]
         self.assertEqual(3, self.report('h1', T0, *[

@@ -10,7 +10,8 @@ VIF instances of the port had counted when they went away (see
 port_statistics.ingest: a VIF that restarted from 0 adds its last raw
 value to the offset, so totals never go back).  Rows are updated in place
 by the ingest's upserts (migration 0014 added the address rows'
-collected_at, which tells the addresses a sample no longer names).
+collected_at, which tells the addresses a sample no longer names; 0015 the
+port rows' ``addresses``, which tells when to look for them).
 """
 import sqlalchemy as sa
 
@@ -48,6 +49,12 @@ port_statistics = sa.Table(
     sa.Column('collected_at', sa.Double, nullable=False),
     *_counter_columns(definition.COUNTERS),
     *[sa.Column(name, sa.Double, nullable=False) for name in definition.RATES],
+    # The addresses the last sample named (port_statistics.address_key) and
+    # whether they differ from the sample's before it: only then may the
+    # port have address rows to remove (NULL: a row from before migration
+    # 0015, whose addresses are not known).
+    sa.Column('addresses', sa.Text, nullable=True),
+    sa.Column('addresses_changed', sa.Boolean, nullable=False, server_default=sa.true()),
     **CLUSTERED,
 )
 
