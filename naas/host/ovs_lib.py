@@ -79,6 +79,11 @@ class _Idl(ovs_connection.OvsdbIdl):
         super().__init__(*args, **kwargs)
         self.interface_listeners = []
 
+    def cooperative_yield(self):
+        """No sleep(0) per row: ovsdbapp's gives other threads the GIL at
+        every row of an update, so a first dump of 1000 rows waits up to
+        1000 thread switches (native threads preempt each other anyway)."""
+
     def notify(self, event, row, updates=None):
         if not self.interface_listeners or row._table.name != 'Interface':
             return
@@ -91,34 +96,68 @@ class _Idl(ovs_connection.OvsdbIdl):
                 LOG.exception('interface listener %r failed', listener)
 
 
-def get_api(connection, timeout=10):
+#: The columns the Open vSwitch driver reads and writes (wiring: bridges,
+#: ports, VIFs, tags, QoS rows; Open_vSwitch's cfg counters let a
+#: transaction wait for ovs-vswitchd).  An IDL that monitors only these
+#: receives a first dump a fraction of the whole database's (no Interface
+#: statistics, status, link state..., all parsed in pure Python when the
+#: ovs package's C JSON parser is not built), and no update when
+#: ovs-vswitchd refreshes statistics (every 5 s, every interface).
+WIRING = {
+    'Open_vSwitch': ('bridges', 'cur_cfg', 'next_cfg'),
+    'Bridge': ('name', 'ports', 'datapath_type', 'fail_mode', 'protocols', 'external_ids',
+               'other_config'),
+    'Port': ('name', 'interfaces', 'tag', 'other_config', 'external_ids', 'qos'),
+    'Interface': ('name', 'type', 'options', 'external_ids', 'ofport', 'mtu_request'),
+    'QoS': ('type', 'other_config', 'external_ids', 'queues'),
+    'Queue': ('other_config', 'external_ids'),
+}
+#: The columns of naas.agent.l2.counters_ovs (read only): a connection of
+#: their own, opened by the statistics thread after the agent's resync.
+STATISTICS = {
+    'Interface': ('name', 'external_ids', 'ofport', 'ifindex', 'statistics'),
+}
+
+
+def get_api(connection, timeout=10, columns=None):
     """The ovsdbapp API of the OVSDB at ``connection`` (e.g.
-    ``unix:/run/naas/h1/db.sock``), connected on first use and shared."""
+    ``unix:/run/naas/h1/db.sock``), connected on first use and shared.
+    ``columns``: {table: column names} to monitor (:data:`WIRING`,
+    :data:`STATISTICS`), one connection per set; None: the whole
+    database."""
+    key = (connection, None if columns is None else tuple(sorted(columns.items())))
     with _APIS_LOCK:
-        api = _APIS.get(connection)
+        api = _APIS.get(key)
         if api is not None and api.ovsdb_connection.is_running:
             return api
-        idl = _Idl.from_server(connection, 'Open_vSwitch')
+        helper = idlutils.get_schema_helper(connection, 'Open_vSwitch')
+        if columns is None:
+            helper.register_all()
+        else:
+            for table, names in columns.items():
+                helper.register_columns(table, list(names))
+        # Not _Idl.from_server: it registers every table of a given helper.
+        idl = _Idl(connection, helper)
         conn = ovs_connection.Connection(idl, timeout)
-        # ovsdbapp keeps the connection on the class: a class per server.
+        # ovsdbapp keeps the connection on the class: a class per connection.
         cls = type('NaasOvsdbIdl', (impl_idl.OvsdbIdl,), {'_ovsdb_connection': None})
         api = cls(conn)
-        _APIS[connection] = api
-        LOG.debug('connected to OVSDB %s', connection)
+        _APIS[key] = api
+        LOG.debug('connected to OVSDB %s (%s)', connection,
+                  'tables %s' % ', '.join(sorted(columns)) if columns else 'all tables')
         return api
 
 
 def close(connection=None):
     """Stop the connection to one OVSDB server (or to all of them)."""
     with _APIS_LOCK:
-        names = [connection] if connection else list(_APIS)
-        for name in names:
-            api = _APIS.pop(name, None)
-            if api is not None:
-                try:
-                    api.ovsdb_connection.stop(timeout=5)
-                except Exception:
-                    LOG.debug('stopping OVSDB connection %s failed', name, exc_info=True)
+        keys = [key for key in _APIS if connection in (None, key[0])]
+        for key in keys:
+            api = _APIS.pop(key)
+            try:
+                api.ovsdb_connection.stop(timeout=5)
+            except Exception:
+                LOG.debug('stopping OVSDB connection %s failed', key[0], exc_info=True)
 
 
 def watch_interfaces(api, listener):
@@ -160,21 +199,31 @@ def _port(row, bridge):
 
 def snapshot(api, bridges=None):
     """{name: Bridge} of the bridges (``bridges``: only these), with their
-    ports ({name: Port}), read from the IDL replica."""
-    out = {}
+    ports ({name: Port}), read from the IDL replica.  The result is kept
+    until the replica changes (its change_seqno): a resync reads the same
+    500 ports several times, and decoding IDL rows is slow.  Callers must
+    not modify it."""
     with api.ovsdb_connection.lock:
-        for br in api.tables['Bridge'].rows.values():
-            if bridges is not None and br.name not in bridges:
-                continue
-            ports = {p.name: _port(p, br.name) for p in br.ports}
-            out[br.name] = Bridge(br.name, br.datapath_type, _one(br.fail_mode),
-                                  list(br.protocols), dict(br.external_ids), ports)
-    return out
+        seqno = getattr(api.idl, 'change_seqno', None)
+        kept = getattr(api, '_naas_snapshot', None)
+        if seqno is not None and kept is not None and kept[0] == seqno:
+            out = kept[1]
+        else:
+            out = {}
+            for br in api.tables['Bridge'].rows.values():
+                ports = {p.name: _port(p, br.name) for p in br.ports}
+                out[br.name] = Bridge(br.name, br.datapath_type, _one(br.fail_mode),
+                                      list(br.protocols), dict(br.external_ids), ports)
+            if seqno is not None:
+                api._naas_snapshot = (seqno, out)
+    if bridges is None:
+        return dict(out)
+    return {name: bridge for name, bridge in out.items() if name in bridges}
 
 
 def bridge_ports(api, bridge):
     br = snapshot(api, [bridge]).get(bridge)
-    return br.ports if br else {}
+    return dict(br.ports) if br else {}
 
 
 def vifs(api, bridge):

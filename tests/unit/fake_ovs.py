@@ -166,7 +166,7 @@ class FakeSwitch:
         test.patch(ovs_lib.OFCtl, '_run',
                    lambda ofctl, args, input=None: switch.ofctl(ofctl, args, input))
 
-    def get_api(self, connection, timeout=10):
+    def get_api(self, connection, timeout=10, columns=None):
         if connection != self.connection:
             raise ovs_lib.OVSError('Could not retrieve schema from %s' % connection)
         return self.api

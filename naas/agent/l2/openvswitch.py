@@ -163,7 +163,9 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
         self.mappings = dict(agent.bridge_mappings or {})
         self.ofctl = ovs_lib.OFCtl(ovs_lib.rundir_of(self.connection))
         self.qos = qos_ovs.OvsQoS(qos_ovs.Meters(self.ofctl, self.int_br))
-        self.counters = counters_ovs.OvsCounters(lambda: self.api, self.namespace)
+        self.counters = counters_ovs.OvsCounters(
+            lambda: ovs_lib.get_api(self.connection, columns=ovs_lib.STATISTICS),
+            self.namespace)
         self.remote_tunnel_types = ['vxlan'] if self.tunnel_ip else []
         self.l2pop = l2pop_ovs.OvsL2Pop(self.tunnel_ip, agent.arp_responder)
         self.remotes = remote_ovs.OvsRemotes(
@@ -196,7 +198,7 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
     @property
     def api(self):
         if self._api is None:
-            self._api = ovs_lib.get_api(self.connection)
+            self._api = ovs_lib.get_api(self.connection, columns=ovs_lib.WIRING)
         return self._api
 
     def _connect(self, timeout=CONNECT_TIMEOUT):
@@ -778,13 +780,15 @@ class OpenvSwitchDriver(base.L2Driver, hooks.PortFilter, hooks.QoS, hooks.PortCo
                 lines = flows.flow_mods(self.applied.get(bridge), table, self.cookie)
             if not lines:
                 continue
+            started = time.monotonic()
             try:
                 self.ofctl.bundle(bridge, lines)
             except Exception:
                 self.full_refresh = True
                 raise
             self.applied[bridge] = table
-            LOG.debug('%s: %d flow mods', bridge, len(lines))
+            LOG.debug('%s: %d flow mods in %.3f s', bridge, len(lines),
+                      time.monotonic() - started)
         self.full_refresh = False
         self._dead_applied = layout.dead_ofports
         self.firewall.cut_revoked(self.conntrack)

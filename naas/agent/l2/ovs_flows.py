@@ -276,9 +276,9 @@ def flow_mods(old, new, cookie):
     """ovs-ofctl add-flows lines that turn table ``old`` into ``new``
     (old None: unknown, every flow of ``new`` is added)."""
     old = old or {}
-    lines = [add_line(cookie, k, v) for k, v in sorted(new.items(), key=_order)
-             if old.get(k) != v]
-    lines += [delete_line(k) for k in sorted(old, key=_order) if k not in new]
+    changed = [(k, v) for k, v in new.items() if old.get(k) != v]
+    lines = [add_line(cookie, k, v) for k, v in sorted(changed, key=_order)]
+    lines += [delete_line(k) for k in sorted((k for k in old if k not in new), key=_order)]
     return lines
 
 
