@@ -19,6 +19,8 @@ round-robin to ``--hosts`` hosts.
   other by the plugin's RPC handler (report_statistics: its transaction, no
   transport); measured twice: the first interval (rows inserted) and the
   second (rows replaced, rates computed).  Goal: <= 1 s for 100 x 500.
+  With ``--threads N`` a third interval is stored by N threads at once, as
+  one naas-server's RPC thread pool takes the casts of many agents.
   With PostgreSQL the server's CPU (postmaster and backends, from /proc)
   is printed too: a figure that a loaded machine inflates less than wall
   time.
@@ -34,6 +36,7 @@ round-robin to ``--hosts`` hosts.
 Prints a Markdown table; exit status 0 when every goal is met.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import statistics
@@ -143,15 +146,17 @@ def process_tree_cpu_ms(pid):
     return total * 1000.0 / os.sysconf('SC_CLK_TCK')
 
 
-def ingest(plugin, by_host, collected_at, step, db_pid=None):
+def ingest(plugin, by_host, collected_at, step, db_pid=None, threads=1):
     """{'ms': wall, 'cpu_ms': this process's CPU, 'db_cpu_ms': the database
     server's CPU (None for SQLite, in this process)} to store one interval
-    of every host, one batch at a time."""
+    of every host: one batch at a time, or ``threads`` at a time (as the
+    RPC server's thread pool takes casts that arrive together)."""
     batches = [(host, batch(port_ids, step)) for host, port_ids in by_host.items()]
     start, cpu = time.perf_counter(), time.process_time()
     db_cpu = process_tree_cpu_ms(db_pid)
-    stored = sum(plugin.report_statistics(host, collected_at, samples)
-                 for host, samples in batches)
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        stored = sum(pool.map(lambda host_samples: plugin.report_statistics(
+            host_samples[0], collected_at, host_samples[1]), batches))
     elapsed = {'ms': (time.perf_counter() - start) * 1000.0,
                'cpu_ms': (time.process_time() - cpu) * 1000.0,
                'db_cpu_ms': db_cpu and process_tree_cpu_ms(db_pid) - db_cpu}
@@ -213,6 +218,10 @@ def run(args, db_url, db_pid=None):
                                    batches=len(by_host))
     results['ingest'] = dict(ingest(plugin, by_host, t0 + 30, 4, db_pid), ports=ports,
                              batches=len(by_host))
+    if args.threads > 1:
+        results['ingest_threads'] = dict(
+            ingest(plugin, by_host, t0 + 40, 5, db_pid, args.threads), ports=ports,
+            batches=len(by_host), threads=args.threads)
     results['scrape_all'] = timed_get(app, '/metrics', 3)
     results['scrape_all']['ports'] = ports
     with engine.connect() as conn:
@@ -229,6 +238,8 @@ def main():
     parser.add_argument('--network-ports', type=int, default=1000)
     parser.add_argument('--scrape-ports', type=int, default=10000)
     parser.add_argument('--repeat', type=int, default=20)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='also measure an interval stored by this many threads at once')
     parser.add_argument('--json')
     args = parser.parse_args()
     with fixtures.TempDir() as tmp:
@@ -249,6 +260,11 @@ def main():
          results['ingest_first']['cpu_ms'], ''),
         ('ingest, %d hosts x %d ports, next interval' % (args.hosts, args.ports_per_host),
          ingest_ms, results['ingest']['cpu_ms'], '<= 1000 ms'),
+    ] + ([
+        ('ingest, %d hosts x %d ports, next interval, %d threads' % (
+            args.hosts, args.ports_per_host, args.threads), results['ingest_threads']['ms'],
+         results['ingest_threads']['cpu_ms'], ''),
+    ] if args.threads > 1 else []) + [
         ('network statistics, %d ports (p50; p99 %.1f ms)' % (
             args.network_ports, results['network']['p99_ms']),
          results['network']['p50_ms'], results['network']['cpu_p50_ms'], '<= 20 ms'),
@@ -263,7 +279,10 @@ def main():
         print('| %s | %.1f ms | %.1f ms | %s |' % (name, wall, cpu, goal))
     if results['ingest']['db_cpu_ms'] is not None:
         print('\nPostgreSQL server CPU during the ingest: first interval %.0f ms, next %.0f ms'
-              % (results['ingest_first']['db_cpu_ms'], results['ingest']['db_cpu_ms']))
+              % (results['ingest_first']['db_cpu_ms'], results['ingest']['db_cpu_ms']) +
+              (', next with %d threads %.0f ms' % (
+                  args.threads, results['ingest_threads']['db_cpu_ms'])
+               if args.threads > 1 else ''))
     print('\nrows stored: %s' % results['rows'])
     if args.json:
         with open(args.json, 'w') as f:

@@ -154,16 +154,23 @@ def _sample_rows(dialect, columns, count):
 _TEXT = ('port_id', 'vif', 'addresses', 'ip_address')
 
 
+def _array_literal(column):
+    """A PostgreSQL array literal of ``column``'s values (text quoted, with
+    a backslash before each backslash and double quote in them)."""
+    if not isinstance(column[0], str):
+        return '{%s}' % ','.join(map(str, column))
+    values = ''.join(column)
+    if '"' in values or '\\' in values:
+        column = [value.replace('\\', '\\\\').replace('"', '\\"') for value in column]
+    return '{"%s"}' % '","'.join(column)
+
+
 def _sample_parameters(dialect, rows):
     """The parameters of _sample_rows: the rows' values, or one PostgreSQL
     array literal per column."""
     if dialect.name != 'postgresql':
         return [value for row in rows for value in row]
-    columns = list(zip(*rows))
-    return ['{%s}' % ','.join(
-        '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"') for value in column)
-            if isinstance(column[0], str) else '{%s}' % ','.join(map(str, column))
-            for column in columns]
+    return [_array_literal(column) for column in zip(*rows)]
 
 
 @functools.lru_cache(maxsize=64)
@@ -394,8 +401,20 @@ _METRIC_ROWS = common.prebuilt(lambda: sa.select(
     .order_by(ports.c.network_id, ports.c.id))
 
 
+@functools.lru_cache(maxsize=8)
+def _metric_rows_sql(dialect):
+    return str(_METRIC_ROWS().compile(dialect=dialect))
+
+
 def metric_rows(conn):
     """Every port with its totals (None before its first sample), ordered by
     network: (id, network_id, project_id, device_owner, network_project_id,
-    collected_at, *COUNTERS), in one query."""
-    return conn.execute(_METRIC_ROWS()).all()
+    collected_at, *COUNTERS), in one query.  Plain tuples from the driver's
+    cursor (10,000 rows: SQLAlchemy's Row objects were a sixth of a
+    scrape)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_metric_rows_sql(conn.dialect))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
