@@ -66,6 +66,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 PROJECT = 'fleet-project'
 DEFAULT_AGENTS = (1, 10, 50, 100, 200)
+#: What a run measures after the fill (--parts), in the order it runs them.
+PARTS = ('idle', 'samples', 'network-changes', 'storm')
 
 
 # =============================================================================
@@ -440,6 +442,7 @@ class Run:
         self.hosts = ['%s-h%03d' % (prefix, i) for i in range(n_agents)]
         self.ips = ['198.18.%d.%d' % (i // 250, i % 250 + 1) for i in range(n_agents)]
         self.ports = {}          # port_id -> (network_id, host, mac)
+        self.acknowledged = {}   # port_id -> monotonic time its single create answered
         self.lock = threading.Lock()
 
     # ---- set-up ----------------------------------------------------------------
@@ -506,6 +509,7 @@ class Run:
         port = response.data['port']
         with self.lock:
             self.ports[port['id']] = (network_id, host, port['mac_address'])
+            self.acknowledged[port['id']] = time.monotonic()
         self.fleet.plug([(host, port['id'])])
         return port, t0, response
 
@@ -639,6 +643,7 @@ class Run:
         time.sleep(2)    # late casts of the last creates
         casts, calls, errors, _ = self.fleet.counts(reset=True)
         own, every = [], []
+        answered = [self.acknowledged[port_id] - t0 for port_id, t0 in sent]
         missing = 0
         missing_where = collections.Counter()
         cursor = 0
@@ -662,6 +667,7 @@ class Run:
             casts_by_method={m: c / k for m, c in sorted(casts.items())},
             calls_per_create=sum(calls.values()) / k,
             calls_by_method={m: c / k for m, c in sorted(calls.items())},
+            answered_p50=percentile(answered, 50), answered_p99=percentile(answered, 99),
             own_p50=percentile(own, 50), own_p99=percentile(own, 99),
             all_p50=percentile(every, 50) if l2pop else None,
             all_p99=percentile(every, 99) if l2pop else None,
@@ -805,10 +811,15 @@ class Run:
                 self.results['start_s'] = time.monotonic() - t0
                 self.create_networks()
                 self.fill()
-                self.idle_cost()
-                self.samples()
-                self.network_changes()
-                self.restart_storm()
+                parts = self.args.parts.split(',')
+                if 'idle' in parts:
+                    self.idle_cost()
+                if 'samples' in parts:
+                    self.samples()
+                if 'network-changes' in parts:
+                    self.network_changes()
+                if 'storm' in parts:
+                    self.restart_storm()
                 if server_restart:
                     self.server_restart()
                 _, _, errors, last = self.fleet.counts()
@@ -849,30 +860,35 @@ def report(results, args):
           [(r['agents'], r['fill_ports'], fmt(r['fill_create_s']), fmt(r['fill_active_s']),
             fmt(r['fill_ports'] / r['fill_active_s'], '%.0f'),
             fmt(100 * r['fill_cpu_s'] / r['fill_ports'], '%.2f')) for r in results])
+    # A run with fewer --parts has fewer tables (and fewer columns).
+    sampled = [r for r in results if 'own_p50' in r]
     table('Messages per port create (network of `span` hosts) and per network update',
           ['agents', 'span', 'casts to agents / create', 'by cast', 'agent calls / create',
            'casts / network update', 'by cast'],
           [(r['agents'], r['span'], fmt(r['casts_per_create'], '%.2f'),
             methods(r['casts_by_method']), fmt(r['calls_per_create'], '%.2f'),
-            fmt(r['casts_per_network_change'], '%.2f'), methods(r['network_change_by_method']))
-           for r in results])
-    first = results[0]
+            fmt(r.get('casts_per_network_change'), '%.2f'),
+            methods(r.get('network_change_by_method', {})))
+           for r in sampled])
+    first = sampled[0] if sampled else {}
     table('Port create -> programmed, ms (%d creates, one every %.0f ms)'
           % (first.get('samples', args.samples), 1000 * first.get('sample_gap', args.sample_gap)),
-          ['agents', 'own host p50', 'own host p99', 'every host of the network p50',
-           'p99', 'L2 population',
+          ['agents', 'API answered p50', 'p99', 'own host p50', 'own host p99',
+           'every host of the network p50', 'p99', 'L2 population',
            'not programmed in %.0f s' % first.get('wait_programmed', args.wait_programmed)],
-          [(r['agents'], ms(r['own_p50']), ms(r['own_p99']), ms(r['all_p50']),
+          [(r['agents'], ms(r.get('answered_p50')), ms(r.get('answered_p99')),
+            ms(r['own_p50']), ms(r['own_p99']), ms(r['all_p50']),
             ms(r['all_p99']), 'yes' if r['l2pop'] else 'no (flood-learn)',
-            r['not_programmed']) for r in results])
+            r['not_programmed']) for r in sampled])
     table('Restart storm (every agent restarted at once)',
           ['agents', 'all resynced s', 'all reported (API) s', 'all ports ACTIVE s',
            'ports not ACTIVE', 'ports not wired', 'fdb missing', 'server CPU s'],
           [(r['agents'], fmt(r['storm_resynced_s']), fmt(r['storm_reported_s']),
             fmt(r['storm_converged_s']), r['storm_not_active'], r['storm_unwired'],
             r['storm_fdb_missing'] if r['l2pop'] else 'n/a', fmt(r['storm_cpu_s']))
-           for r in results])
-    base = results[0]
+           for r in results if 'storm_converged_s' in r])
+    idle = [r for r in results if 'idle_cpu_pct' in r]
+    base = idle[0] if idle else {}
 
     def per_agent(r, key):
         """What one more agent costs: the growth over the smallest fleet."""
@@ -880,11 +896,11 @@ def report(results, args):
             return None
         return (r[key] - base[key]) / (r['agents'] - base['agents'])
     table('Server cost (naas-server: 2 API workers + RPC worker; per agent: the growth '
-          'over the %d-agent fleet)' % base['agents'],
+          'over the %s-agent fleet)' % base.get('agents'),
           ['agents', 'idle CPU % of one CPU', 'per agent', 'RSS MB', 'RSS per agent MB'],
           [(r['agents'], fmt(r['idle_cpu_pct'], '%.2f'),
             fmt(per_agent(r, 'idle_cpu_pct'), '%.3f'), fmt(r['rss_mb'], '%.0f'),
-            fmt(per_agent(r, 'rss_mb'), '%.2f')) for r in results])
+            fmt(per_agent(r, 'rss_mb'), '%.2f')) for r in idle])
     restarts = [r for r in results if 'restart_lost' in r]
     if restarts:
         table('naas-server killed (SIGKILL) and restarted under load',
@@ -954,6 +970,9 @@ def main():
     parser.add_argument('--server-restart', choices=('auto', 'yes', 'no'), default='auto',
                         help='kill and restart naas-server at the largest size '
                              '(auto: when it is >= 100 agents)')
+    parser.add_argument('--parts', default=','.join(PARTS),
+                        help='what to measure after the fill, comma-separated (default '
+                             '%(default)s; fewer: a run that fits a time slot)')
     parser.add_argument('--json', help='also write the figures to this file')
     parser.add_argument('--plot', help='draw the curves to this PNG (needs matplotlib)')
     parser.add_argument('--plot-from', help='draw --plot from a --json file; no run')
@@ -1018,7 +1037,7 @@ def main():
             plot(results, args.plot)
         except ImportError:
             log('no matplotlib here: draw later with --plot-from')
-    failed = [r for r in results if r['storm_not_active'] or r['storm_unwired']
+    failed = [r for r in results if r.get('storm_not_active') or r.get('storm_unwired')
               or r.get('restart_lost')]
     if failures:
         print('\nfleet sizes that failed: %s' % failures)

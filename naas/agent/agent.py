@@ -2,9 +2,27 @@
 
 On start it reports, asks the server what this host should have (sync),
 reconciles the host with it, and wires every plugged VIF.  Then it polls for
-VIFs plugged and unplugged, handles the server's casts (port and network
-changes, tunnel endpoints), and heartbeats.  Threads only: oslo.messaging's
-threading executor for the casts, plain threads for the loops.
+VIFs plugged and unplugged, applies the server's casts (port and network
+changes, tunnel endpoints, L2 population entries), and heartbeats.  Threads
+only: oslo.messaging's threading executor for the casts, plain threads for
+the loops.
+
+One loop does the work (the poll loop, under ``Agent.lock``); a cast
+handler only records what the cast asked for (:class:`Pending`) and wakes
+the loop, which applies it at its next pass.  So a handler never waits for
+the agent's work: with handlers that took the lock, a fleet of simulated
+agents in one process (tools/bench_fleet.py) grew thousands of threads, all
+waiting for agents busy in RPC calls.  A port deleted by the server is
+final (ids are never reused): a delete wins over updates of the same port
+recorded in the same pass, whatever order the cast threads ran in.
+
+Full resyncs (the server's whole view for this host, every L2 population
+entry read again) happen at start, after a pass that failed, and when
+messages may have been lost: the RPC listener connected to a broker again
+(naas.rpc.watch_reconnects; on a single broker the agent's queue is not
+durable, so casts sent before it is declared again are dropped), or a
+heartbeat got through after failing (Neutron's agents resync on the same
+sign).
 
 The layers (each imports only those below it): this loop and the services
 (naas.agent.dhcp, naas.agent.l3: reconcilers on naas.agent.reconciler) ask
@@ -15,6 +33,7 @@ filtering, QoS, counters, remote tunnels) are asked for with
 ``hooks.of(driver, hooks.X)``; each hook's docstring says where in this loop
 it is called.
 """
+import contextlib
 import errno
 import logging
 import threading
@@ -24,6 +43,7 @@ import oslo_messaging as messaging
 from stevedore import driver as stevedore_driver
 
 from naas import rpc
+from naas.agent import reconciler
 from naas.agent.l2 import counters
 from naas.agent.l2 import hooks
 from naas.conf import CONF
@@ -47,6 +67,21 @@ def load_driver(name, conf):
                                           invoke_args=(conf,)).driver
 
 
+class Pending:
+    """What the server's casts asked for since the agent's loop last took
+    it (Agent._take_pending)."""
+
+    def __init__(self):
+        self.ports = set()              # port ids to read again
+        self.deleted = set()            # port ids the server deleted
+        self.networks = set()           # networks whose ports to read again
+        self.networks_deleted = set()
+        self.endpoints = {}             # network id -> flooding list, last recorded
+        self.fdb = []                   # (network id, add, remove, endpoints), as received
+        self.groups = False             # security_groups_updated was cast
+        self.resync = False             # messages may have been lost
+
+
 class Agent:
     def __init__(self, conf=CONF, driver=None, transport=None):
         """``transport``: an oslo.messaging transport of this agent's own
@@ -58,8 +93,8 @@ class Agent:
         self.transport = transport
         self.server = server_api.ServerAPI(self.host, transport=transport)
         self.wired = {}          # port_id -> details last wired
-        self.refresh = set()     # port ids the server said changed
-        self.groups_changed = False  # security_groups_updated was cast
+        self.pending = Pending()  # recorded by the cast handlers
+        self.pending_lock = threading.Lock()   # held only to record or take
         self.port_filter = hooks.of(self.driver, hooks.PortFilter)
         self.qos = hooks.of(self.driver, hooks.QoS)
         self.counters = hooks.of(self.driver, hooks.PortCounters)
@@ -72,11 +107,12 @@ class Agent:
         # monotonic deadline): not bound here, or wiring failed.  A
         # port_update cast for one of them clears it at once.
         self.parked = {}
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()   # the loop's work
         self.stopped = threading.Event()
-        self.vifs_changed = threading.Event()   # hooks.VifEvents: scan now
+        self.wake = threading.Event()   # a cast or a VIF event: pass now
         self.rpc_server = None
         self.start_flag = True
+        self.heartbeat_failed = False
         self.dhcp = None
         if conf.agent.enable_dhcp:
             from naas.agent import dhcp
@@ -96,6 +132,9 @@ class Agent:
         self.rpc_server = rpc.get_server(target, [agent_api.AgentEndpoint(self)],
                                          transport=self.transport)
         self.rpc_server.start()
+        if not rpc.watch_reconnects(self.rpc_server, self.on_reconnected):
+            LOG.info('this transport does not tell when it reconnects: casts lost while '
+                     'a broker restarts wait for the next resync')
         self.resync()
         if self.dhcp is not None:
             self.dhcp.start()
@@ -140,41 +179,83 @@ class Agent:
 
     def _heartbeat_loop(self):
         while not self.stopped.wait(self.conf.agent.report_interval):
-            try:
-                self.report_state()
-            except Exception:
-                LOG.exception('heartbeat failed')
+            self.heartbeat()
+
+    def heartbeat(self):
+        """Report; the first report through after one failed asks for a
+        full resync (what was cast meanwhile may be lost)."""
+        try:
+            self.report_state()
+        except Exception:
+            LOG.exception('heartbeat failed')
+            self.heartbeat_failed = True
+            return
+        if self.heartbeat_failed:
+            self.heartbeat_failed = False
+            LOG.warning('heartbeat through again after a failure: full resync')
+            self.request_resync()
 
     def _watch_vifs(self):
         """A driver that says when VIFs come (hooks.VifEvents) has the poll
         loop scan at once, not at its next polling interval."""
         vif_events = hooks.of(self.driver, hooks.VifEvents)
         if vif_events is not None:
-            vif_events.watch_vifs(self.vifs_changed.set)
+            vif_events.watch_vifs(self.wake.set)
 
     def _poll_loop(self):
         while not self.stopped.is_set():
-            self.vifs_changed.wait(self.conf.agent.polling_interval)
-            self.vifs_changed.clear()
+            self.wake.wait(self.conf.agent.polling_interval)
+            self.wake.clear()
             if self.stopped.is_set():
                 break
-            try:
-                self.poll_once()
-            except Exception:
-                LOG.exception('poll failed; resyncing')
-                self._resync_quietly()
+            self.run_pass()
 
-    def _resync_quietly(self):
+    def run_pass(self):
+        """One pass of the loop: a full resync if one is due, else a poll.
+        A pass that fails is followed by a full resync, reconciler.RETRY_DELAY
+        later."""
+        with self.pending_lock:
+            full = self.pending.resync
         try:
-            self.resync()
+            if full:
+                self.resync()
+            else:
+                self.poll_once()
         except Exception:
-            LOG.exception('resync failed')
+            LOG.exception('%s failed; full resync in %.0f s', 'resync' if full else 'poll',
+                          reconciler.RETRY_DELAY)
+            self.stopped.wait(reconciler.RETRY_DELAY)
+            self.request_resync()
+
+    def request_resync(self):
+        """A full resync at the loop's next pass."""
+        with self._recording() as pending:
+            pending.resync = True
+
+    def on_reconnected(self):
+        """The RPC listener is connected to a broker again, its queue
+        declared anew (naas.rpc.watch_reconnects; in the listener's thread):
+        casts sent while the queue was gone are lost, so the loop and the
+        services resync (they read the changes those casts were about)."""
+        LOG.warning('RPC listener reconnected: casts may have been lost; full resync')
+        self.request_resync()
+        for service in (self.dhcp, self.l3):
+            if service is not None:
+                service.resync()
 
     # ---- convergence -------------------------------------------------------
 
+    def _take_pending(self):
+        with self.pending_lock:
+            pending, self.pending = self.pending, Pending()
+        return pending
+
     def resync(self):
-        """Make the host match what the server says, keeping what is right."""
+        """Make the host match what the server says, keeping what is right.
+        What casts recorded so far is read again here; casts that come
+        during the resync are applied at the next pass."""
         with self.lock:
+            self._take_pending()
             bound = {p['port_id']: p for p in self.server.sync({})['ports']}
             plugged = self.driver.scan_vifs()
             wanted = [bound[p] for p in plugged if p in bound]
@@ -189,7 +270,6 @@ class Agent:
                 self.qos.reconcile_qos(wanted)
             self._reconcile_remotes(wanted)
             self.wired = {}
-            self.groups_changed = False
             self._wire(wanted, sg_info)
             gone = [p for p in bound if p not in plugged]
             if gone:
@@ -197,13 +277,14 @@ class Agent:
 
     def poll_once(self):
         with self.lock:
+            pending = self.apply_pending()
             plugged = self.driver.scan_vifs()
             now = time.monotonic()
-            self.parked = {p: t for p, t in self.parked.items() if p in plugged and t > now}
+            self.parked = {p: t for p, t in self.parked.items()
+                           if p in plugged and t > now and p not in pending.ports}
             added = [p for p in plugged if p not in self.wired and p not in self.parked]
             removed = [p for p in self.wired if p not in plugged]
-            changed = [p for p in self.refresh if p in plugged and p not in added]
-            self.refresh.clear()
+            changed = sorted(p for p in pending.ports if p in plugged and p not in added)
             left = {self.wired[p]['network_id'] for p in removed}
             with self.driver.batch():
                 for port_id in removed:
@@ -215,8 +296,7 @@ class Agent:
             self._drop_remotes(left)
             self._drop_fdb(left)
             self._drop_physical(left)
-            if self.groups_changed:
-                self.groups_changed = False
+            if pending.groups:
                 if self.port_filter is not None and self.wired:
                     self.port_filter.update_security_groups(
                         self._sg_info(self.wired.values()))
@@ -412,18 +492,17 @@ class Agent:
             except Exception:
                 LOG.exception('L2 population entries of network %s not removed', network_id)
 
-    def on_fdb_update(self, network_id, add, remove, endpoints=None):
+    def _update_fdb(self, network_id, add, remove, endpoints, pending):
         """A port of the network on another host came, moved, changed or
         went (and, with ``endpoints``, the network's hosts changed): only
         for a network with ports here (one wired later gets every entry
         from get_fdb_entries)."""
-        with self.lock:
-            if not any(d['network_id'] == network_id for d in self.wired.values()):
-                return
-            if endpoints is not None:
-                self.on_endpoints_update(network_id, endpoints)
-            if self.l2pop is not None:
-                self.l2pop.update_fdb(network_id, _fdb_entries(add), _fdb_entries(remove))
+        if not any(d['network_id'] == network_id for d in self.wired.values()):
+            return
+        if endpoints is not None:
+            self._set_endpoints(network_id, endpoints, pending)
+        if self.l2pop is not None:
+            self.l2pop.update_fdb(network_id, _fdb_entries(add), _fdb_entries(remove))
 
     # ---- statistics (hooks.PortCounters) --------------------------------------
 
@@ -469,16 +548,88 @@ class Agent:
             LOG.exception('statistics not reported')
 
     # ---- casts from the server (naas.rpc.agent_api.AgentEndpoint) ----------
+    # Each handler records and returns (module docstring); apply_pending,
+    # at the start of the loop's next pass, does what they ask.
+
+    @contextlib.contextmanager
+    def _recording(self):
+        with self.pending_lock:
+            yield self.pending
+        self.wake.set()
 
     def on_port_update(self, port):
-        with self.lock:
-            self.refresh.add(port['id'])
-            self.parked.pop(port['id'], None)
+        with self._recording() as pending:
+            pending.ports.add(port['id'])
 
     def on_port_delete(self, port_id):
-        with self.lock:
+        with self._recording() as pending:
+            pending.deleted.add(port_id)
+
+    def on_network_update(self, network):
+        with self._recording() as pending:
+            pending.networks.add(network['id'])
+
+    def on_network_delete(self, network_id):
+        if self.dhcp is not None:
+            self.dhcp.network_changed(network_id)
+        with self._recording() as pending:
+            pending.networks_deleted.add(network_id)
+
+    def on_endpoints_update(self, network_id, endpoints):
+        with self._recording() as pending:
+            pending.endpoints[network_id] = endpoints
+
+    def on_fdb_update(self, network_id, add, remove, endpoints=None):
+        with self._recording() as pending:
+            pending.fdb.append((network_id, add, remove, endpoints))
+
+    def on_remote_bridges_updated(self, network_id):
+        """The network's remote-site bridges that this host terminates
+        changed: the loop re-reads the details of its ports of the network
+        (they carry the remotes) and calls set_remotes."""
+        self.on_network_update({'id': network_id})
+
+    def on_security_groups_updated(self, security_group_ids):
+        """Rules, members or address groups of these groups changed: the
+        loop asks the server again for the groups of every wired port (one
+        answer, however many casts came meanwhile)."""
+        with self._recording() as pending:
+            pending.groups = True
+
+    def on_dhcp_network_changed(self, network_id):
+        if self.dhcp is not None:
+            self.dhcp.network_changed(network_id)
+
+    def apply_pending(self):
+        """Take what the casts recorded and do what needs no server call:
+        unwire deleted ports (a delete wins over updates of the same port),
+        set flooding lists and L2 population entries in the order received.
+        Returns the Pending with ``ports``: every port to read again
+        (updated, or of a changed network).  Under ``self.lock``."""
+        pending = self._take_pending()
+        pending.ports -= pending.deleted
+        for port_id in sorted(pending.deleted):
             if port_id in self.wired:
                 self._unwire_gone(port_id)
+        for network_id in sorted(pending.networks_deleted):
+            for port_id in [p for p, d in self.wired.items() if d['network_id'] == network_id]:
+                self._unwire_gone(port_id)
+        for network_id, endpoints in sorted(pending.endpoints.items()):
+            self._set_endpoints(network_id, endpoints, pending)
+        for network_id, add, remove, endpoints in pending.fdb:
+            self._update_fdb(network_id, add, remove, endpoints, pending)
+        pending.ports.update(p for p, d in self.wired.items()
+                             if d['network_id'] in pending.networks)
+        return pending
+
+    def _set_endpoints(self, network_id, endpoints, pending):
+        ports = [p for p, d in self.wired.items() if d['network_id'] == network_id]
+        if ports:
+            self.driver.set_endpoints(network_id, endpoints)
+            # Casts are handled by a pool of threads: an older list can be
+            # recorded after a newer one.  Read the list again from the
+            # server (it comes with a port's details).
+            pending.ports.add(ports[0])
 
     def _unwire_gone(self, port_id):
         """Unwire a port the server deleted; a device that is already gone
@@ -496,48 +647,6 @@ class Agent:
         self._drop_remotes([network_id])
         self._drop_fdb([network_id])
         self._drop_physical([network_id])
-
-    def on_network_update(self, network):
-        with self.lock:
-            self.refresh.update(p for p, d in self.wired.items()
-                                if d['network_id'] == network['id'])
-
-    def on_network_delete(self, network_id):
-        if self.dhcp is not None:
-            self.dhcp.network_changed(network_id)
-        with self.lock:
-            for port_id in [p for p, d in self.wired.items()
-                            if d['network_id'] == network_id]:
-                self._unwire_gone(port_id)
-
-    def on_endpoints_update(self, network_id, endpoints):
-        with self.lock:
-            ports = [p for p, d in self.wired.items() if d['network_id'] == network_id]
-            if ports:
-                self.driver.set_endpoints(network_id, endpoints)
-                # Casts are handled by a pool of threads: an older list can
-                # be applied after a newer one.  Have the poll loop read the
-                # list again from the server (it comes with a port's details).
-                self.refresh.add(ports[0])
-
-    def on_remote_bridges_updated(self, network_id):
-        """The network's remote-site bridges that this host terminates
-        changed: the poll loop re-reads the details of its ports of the
-        network (they carry the remotes) and calls set_remotes."""
-        with self.lock:
-            self.refresh.update(p for p, d in self.wired.items()
-                                if d['network_id'] == network_id)
-
-    def on_security_groups_updated(self, security_group_ids):
-        """Rules, members or address groups of these groups changed: the
-        poll loop asks the server again for the groups of every wired port
-        (one answer, however many casts came meanwhile)."""
-        with self.lock:
-            self.groups_changed = True
-
-    def on_dhcp_network_changed(self, network_id):
-        if self.dhcp is not None:
-            self.dhcp.network_changed(network_id)
 
 
 def _fdb_entries(entries):

@@ -106,6 +106,37 @@ def get_server(target, endpoints, transport=None):
                                     executor='threading')
 
 
+def watch_reconnects(rpc_server, callback):
+    """Call ``callback()`` each time the started ``rpc_server``'s listener
+    has connected to a broker again and declared its queues anew; return
+    False if the transport cannot tell (only rabbit:// can).
+
+    Why: a server's queues are not durable on a single broker, so a cast
+    published after a broker restart but before the listener has declared
+    its queue again is dropped.  The queue exists once this is called, so
+    a full resync started from here reads every change whose cast was lost
+    (casts go after the change's commit).  oslo.messaging has no public
+    hook: this wraps its rabbit driver's ``Connection._set_current_channel``
+    (which declares the consumers on each new channel) on the listener's
+    own connection.  ``callback`` runs in the listener's thread, holding
+    its connection: it must only note the event and return.
+    """
+    poll_style = getattr(rpc_server.listener, '_poll_style_listener', None)
+    connection = getattr(poll_style, 'conn', None)
+    set_channel = getattr(connection, '_set_current_channel', None)
+    if set_channel is None:
+        return False
+
+    def set_current_channel(new_channel):
+        old_channel = connection.channel
+        set_channel(new_channel)
+        if new_channel is not None and new_channel is not old_channel:
+            callback()
+
+    connection._set_current_channel = set_current_channel
+    return True
+
+
 class Client:
     """The sending side of one API: an oslo.messaging RPCClient whose
     version_cap is the API's [upgrade_levels] option.

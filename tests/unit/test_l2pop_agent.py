@@ -64,7 +64,9 @@ def _agent(server):
         setattr(agent, hook, None)
     agent.l2pop = agent.driver
     agent.lock = threading.RLock()
-    agent.wired, agent.parked, agent.refresh = {}, {}, set()
+    agent.wired, agent.parked = {}, {}
+    agent.pending, agent.pending_lock = agent_mod.Pending(), threading.Lock()
+    agent.wake = threading.Event()
     return agent
 
 
@@ -92,12 +94,14 @@ class TestAgentCalls(testtools.TestCase):
 
     def test_fdb_update_only_for_networks_with_ports_here(self):
         self.agent.on_fdb_update('n1', [['192.0.2.3', 'fa:16:3e:00:00:03', []]], [])
+        self.agent.apply_pending()
         self.assertEqual([], self.calls)
         self.agent._wire([_port('p1', 'n1')])
         del self.calls[:]
         self.agent.on_fdb_update('n1', [['192.0.2.3', 'fa:16:3e:00:00:03', ['10.0.0.3']]],
                                  [['', 'fa:16:3e:00:00:02', ['10.0.0.2']]],
                                  [{'host': 'a', 'tunnel_ip': '192.0.2.3'}])
+        self.agent.apply_pending()
         self.assertEqual([
             ('set_endpoints', 'n1', ['a']),
             ('update_fdb', 'n1', [E('192.0.2.3', 'fa:16:3e:00:00:03', ('10.0.0.3',))],
@@ -107,8 +111,10 @@ class TestAgentCalls(testtools.TestCase):
         self.agent._wire([_port('p1', 'n1'), _port('p2', 'n1')])
         del self.calls[:]
         self.agent.on_port_delete('p1')
+        self.agent.apply_pending()
         self.assertEqual([], self.calls)
         self.agent.on_port_delete('p2')
+        self.agent.apply_pending()
         self.assertEqual([('set_fdb', 'n1', [])], self.calls)
 
 

@@ -62,6 +62,16 @@ class TestRecordingDriver(testtools.TestCase):
         self.driver.unplug('p1')
         self.assertEqual({'p2': 'tap-p2'}, self.driver.scan_vifs())
 
+    def test_plug_and_unplug_wake_the_agent(self):
+        """As a real driver's VIF events (hooks.VifEvents): the agent scans
+        at once, not at its next polling interval."""
+        notices = []
+        hooks.of(self.driver, hooks.VifEvents).watch_vifs(lambda: notices.append(
+            sorted(self.driver.scan_vifs())))
+        self.driver.plug('p1')
+        self.driver.unplug('p1')
+        self.assertEqual([['p1'], []], notices)     # each after the change
+
     def test_rewire_unchanged_keeps_the_time_changed_gets_a_new_one(self):
         self.driver.wire(details('p1', endpoints=[LOCAL, REMOTE]))
         self.clock.now = 105.0

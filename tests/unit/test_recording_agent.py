@@ -3,7 +3,7 @@ a fake server: what the simulated fleet (tools/bench_fleet.py) relies on.
 
 A VIF plugged on the driver is wired at the next poll and reported up; the
 network's L2 population entries are read once when its first port is wired
-and the server's fdb_update casts are applied; the network's last port takes
+and the server's fdb_update casts are applied at the next pass; the network's last port takes
 its entries with it.
 """
 import types
@@ -64,6 +64,8 @@ class TestAgentOnRecordingDriver(testtools.TestCase):
         other_mac = 'fa:16:3e:00:00:98'
         self.agent.on_fdb_update(NET, [[REMOTE, other_mac, ['10.0.0.98']]],
                                  [['', REMOTE_MAC, []]])
+        self.assertIsNotNone(self.driver.fdb_at(NET, REMOTE_MAC))   # recorded only
+        self.agent.poll_once()
         self.assertIsNone(self.driver.fdb_at(NET, REMOTE_MAC))
         self.assertEqual(REMOTE, self.driver.fdb_at(NET, other_mac)[0].tunnel_ip)
 

@@ -12,6 +12,11 @@ driver leaves what is right alone; so the time answers "since when does
 this host forward to that port", which the fleet measures.  The monotonic
 clock is the machine's: times compare across processes of one machine.
 
+A VIF plugged or unplugged is told to the agent at once (hooks.VifEvents),
+as the real drivers do (Open vSwitch from its OVSDB monitor, Linux bridge
+from netlink): the agent scans on the event, not at its next polling
+interval, so the fleet's latencies are those of a real host's.
+
 The server binds ports to it as to a Linux bridge host (its agent_type),
 with the tunnel address ``[agent] tunnel_ip`` (never used on the wire).
 An agent restart keeps the driver (the host's state outlives the agent, as
@@ -40,7 +45,7 @@ def fdb_entry(entry):
     return hooks.FdbEntry(tunnel_ip, mac_address, tuple(ip_addresses))
 
 
-class RecordingDriver(base.L2Driver, hooks.L2Population):
+class RecordingDriver(base.L2Driver, hooks.L2Population, hooks.VifEvents):
     agent_type = constants.AGENT_TYPE_LINUXBRIDGE
 
     def __init__(self, conf, clock=time.monotonic):
@@ -54,6 +59,7 @@ class RecordingDriver(base.L2Driver, hooks.L2Population):
         self._ports = {}        # port_id -> WiredPort
         self._endpoints = {}    # network_id -> {remote tunnel_ip: at}
         self._fdb = {}          # network_id -> {mac: (FdbEntry, at)}
+        self._notify = None     # hooks.VifEvents: the agent's
         #: How many times each driver method was called (the fleet's work
         #: per agent).
         self.calls = collections.Counter()
@@ -63,10 +69,21 @@ class RecordingDriver(base.L2Driver, hooks.L2Population):
     def plug(self, port_id, ifname=None):
         with self._lock:
             self._vifs[port_id] = ifname or base.vif_name(port_id)
+        self._vifs_changed()
 
     def unplug(self, port_id):
         with self._lock:
             self._vifs.pop(port_id, None)
+        self._vifs_changed()
+
+    # ---- VifEvents ------------------------------------------------------------------
+
+    def watch_vifs(self, notify):
+        self._notify = notify
+
+    def _vifs_changed(self):
+        if self._notify is not None:
+            self._notify()
 
     # ---- what is programmed ------------------------------------------------------
 
@@ -168,6 +185,7 @@ class RecordingDriver(base.L2Driver, hooks.L2Population):
         with self._lock:
             for port in ports:
                 self._vifs[port.port_id] = port.ifname
+        self._vifs_changed()
 
     def unplug_service_port(self, port_id):
         self.unplug(port_id)
