@@ -545,6 +545,33 @@ class TestScan(OVSTestCase):
         self.assertEqual(before, {name: self.switch.table(name) for name in before})
 
 
+class TestReplicaReads(OVSTestCase):
+    def test_the_driver_monitors_only_its_columns_and_counters_their_own(self):
+        asked = []
+        real = self.switch.get_api
+        self.patch(ovs_lib, 'get_api', lambda connection, timeout=10, columns=None: (
+            asked.append(columns), real(connection))[1])
+        driver = self.agent([details(PORT1)])
+        self.assertEqual([ovs_lib.WIRING], asked)
+        driver.counters._api()        # what its statistics thread reads through
+        self.assertEqual([ovs_lib.WIRING, ovs_lib.STATISTICS], asked)
+        self.assertNotIn('statistics', ovs_lib.WIRING['Interface'])
+
+    def test_a_snapshot_is_read_again_only_once_the_replica_changed(self):
+        self.driver()
+        api = self.switch.api
+        api.change_seqno = 1          # an IDL counts the changes it receives
+        self.plug(PORT1)
+        first = ovs_lib.snapshot(api)
+        self.plug(PORT2)              # not counted: the snapshot is kept
+        self.assertEqual(set(first['br-int'].ports), set(ovs_lib.snapshot(api)['br-int'].ports))
+        api.change_seqno = 2
+        self.assertIn(base.vif_name(PORT2), ovs_lib.snapshot(api)['br-int'].ports)
+        ports = ovs_lib.bridge_ports(api, 'br-int')
+        ports.clear()                 # a caller's copy: the kept snapshot is whole
+        self.assertIn(base.vif_name(PORT2), ovs_lib.bridge_ports(api, 'br-int'))
+
+
 class TestVifEvents(OVSTestCase):
     def test_interface_inserts_deletes_and_ofports_notify_statistics_do_not(self):
         idl = ovs_lib._Idl.__new__(ovs_lib._Idl)     # no OVSDB server behind it
