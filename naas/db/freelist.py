@@ -10,7 +10,13 @@ the number of values already taken.
 Rows are locked with SELECT ... FOR UPDATE, so concurrent transactions on
 PostgreSQL or MySQL serialise on the range they change (and read it again
 when the wait changed it, see _locked_settled); SQLite serialises writers
-as a whole.
+as a whole.  A range stays locked until its transaction commits, so that
+one range row taken from by every port create of a subnet would queue
+them all, each for the rest of the other's transaction and its commit
+flush.  So a pool may be stored in stripes (``create_pool(...,
+stripe=N)``: adjacent ranges of N values), and ``take_next`` takes from
+the lowest range no other transaction holds (SKIP LOCKED; MariaDB 10.6+,
+PostgreSQL 9.5+), waiting only when every range is held.
 """
 import sqlalchemy as sa
 
@@ -29,15 +35,23 @@ def unkey(text):
     return int(text, 16)
 
 
-def create_pool(conn, pool_id, ranges):
-    """Fill ``pool_id`` with the inclusive integer ``ranges`` [(first, last)]."""
+def create_pool(conn, pool_id, ranges, stripe=None):
+    """Fill ``pool_id`` with the inclusive integer ``ranges`` [(first, last)],
+    cut into ranges of at most ``stripe`` values if given."""
     rows = [{'pool_id': pool_id, 'first': key(first), 'last': key(last)}
-            for first, last in _merge(ranges)]
+            for first, last in _striped(_merge(ranges), stripe)]
     if rows:
         conn.execute(free_ranges.insert(), rows)
 
 
-def refill_pool(conn, pool_id, ranges, used):
+def _striped(ranges, stripe):
+    if not stripe:
+        return ranges
+    return [(start, min(start + stripe - 1, last))
+            for first, last in ranges for start in range(first, last + 1, stripe)]
+
+
+def refill_pool(conn, pool_id, ranges, used, stripe=None):
     """Make ``pool_id`` hold ``ranges`` less the values in ``used`` (when the
     ranges themselves change: new allocation pools, new VNI ranges)."""
     free = []
@@ -50,7 +64,7 @@ def refill_pool(conn, pool_id, ranges, used):
         if start <= last:
             free.append((start, last))
     delete_pool(conn, pool_id)
-    create_pool(conn, pool_id, free)
+    create_pool(conn, pool_id, free, stripe)
 
 
 def delete_pool(conn, pool_id):
@@ -98,6 +112,7 @@ def _locked_settled(conn, query, fits, params=None):
 _LOWEST = common.prebuilt(lambda: sa.select(free_ranges.c.first, free_ranges.c.last)
                           .where(free_ranges.c.pool_id == sa.bindparam('pool_id'))
                           .order_by(free_ranges.c.first).limit(1))
+_LOWEST_FREE = common.prebuilt(lambda: _LOWEST().with_for_update(skip_locked=True))
 _RANGE = sa.and_(free_ranges.c.pool_id == sa.bindparam('range_pool'),
                  free_ranges.c.first == sa.bindparam('old_first'),
                  free_ranges.c.last == sa.bindparam('old_last'))
@@ -109,9 +124,14 @@ _SET_LAST = common.prebuilt(lambda: free_ranges.update().where(_RANGE)
 
 
 def take_next(conn, pool_id):
-    """Take the lowest free value, or None when the pool is empty."""
+    """Take the lowest free value of a range no other transaction holds (of
+    the lowest range, waiting for it, when all are held), or None when the
+    pool is empty."""
+    params = {'pool_id': pool_id}
     for _ in range(8):
-        row = _locked_settled(conn, _LOWEST(), lambda row: True, {'pool_id': pool_id})
+        row = conn.execute(_LOWEST_FREE(), params).first()
+        if row is None:
+            row = _locked_settled(conn, _LOWEST(), lambda row: True, params)
         if row is None:
             return None
         if _take_from(conn, pool_id, row, unkey(row.first)):

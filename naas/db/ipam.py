@@ -65,8 +65,14 @@ def subnet_pools(subnet):
     return pools_from_api(pools)
 
 
+#: A subnet's free addresses are stored in ranges of at most this many, so
+#: that concurrent port creates on a large subnet take from different rows
+#: (naas.db.freelist); a /24 is one range.
+STRIPE = 256
+
+
 def create_subnet_pool(conn, subnet_id, pools):
-    freelist.create_pool(conn, subnet_id, pools)
+    freelist.create_pool(conn, subnet_id, pools, STRIPE)
 
 
 def delete_subnet_pool(conn, subnet_id):
@@ -78,7 +84,7 @@ def update_subnet_pools(conn, subnet_id, old_pools, new_pools):
     allocated = {int(netaddr.IPAddress(r.ip_address)) for r in conn.execute(
         sa.select(models.ip_allocations.c.ip_address)
         .where(models.ip_allocations.c.subnet_id == subnet_id))}
-    freelist.refill_pool(conn, subnet_id, new_pools, allocated)
+    freelist.refill_pool(conn, subnet_id, new_pools, allocated, STRIPE)
 
 
 def eui64(cidr, mac):

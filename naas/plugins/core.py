@@ -76,6 +76,12 @@ class ResourceExtender:
     here, an extender overrides what it needs.  ``resource`` is 'network'
     or 'port'."""
 
+    def before_create(self, context, resource, body):
+        """Before the insert, from the validated request ``body``: check the
+        extender's attributes and put in ``body`` what the core row keeps a
+        copy of (a port's ``security_groups``), so that the insert writes it
+        (raise a NaasException to refuse)."""
+
     def process_create(self, context, resource, body, result):
         """After the insert of ``result`` (the new object's core attributes,
         without any extender's) from the validated request ``body``: check
@@ -89,6 +95,12 @@ class ResourceExtender:
     def extend_dicts(self, context, resource, dicts):
         """Add the extender's attributes to these API dicts (one query for
         all of them, not one per dict)."""
+
+    def extend_created(self, context, resource, body, result):
+        """Add the extender's attributes to the dict of the object just
+        created (after process_create): as a read would, unless the
+        extender knows them from ``body`` without a query."""
+        self.extend_dicts(context, resource, [result])
 
     def extend_port_details(self, conn, details):
         """Add what the agents need to these port details (one query)."""

@@ -10,11 +10,16 @@ port back.
 import io
 import threading
 
+import netaddr
+import sqlalchemy as sa
 import testtools
 from sqlalchemy import event
 
 from naas.cmd import server
 from naas.db import api as db_api
+from naas.db import freelist
+from naas.db import ipam
+from naas.db import models
 from tests.fixtures import app
 
 
@@ -65,12 +70,68 @@ class TestPortCreateStatements(testtools.TestCase):
         self.assertEqual(1, count('insert into', 'ip_allocations'), statements)
         self.assertEqual(1, count('select', 'ipam_free_ranges'), statements)
         self.assertEqual(1, count('update', 'ipam_free_ranges'), statements)
+        # The groups go into the port's row with its insert, and the answer
+        # is not read back from the bindings.
+        self.assertEqual(0, count('update', 'ports'), statements)
+        self.assertEqual(1, count('insert into', 'security_group_port_bindings'), statements)
+        self.assertEqual(1, len([s for s in statements
+                                 if 'from security_group_port_bindings' in s]), statements)
+        self.assertEqual(0, len([s for s in statements
+                                 if s.startswith('select') and 'security_group_rules' in s
+                                 and 'from security_group_rules' in s.split(' where ')[0]]),
+                         statements)   # the groups naming it: within the hosts' read
+        # BEGIN IMMEDIATE (SQLite), 11 statements; the COMMIT is not a cursor's.
+        self.assertEqual(12, len(statements), statements)
 
     def test_the_answer_is_what_a_read_gives(self):
         port, _ = self.create_port()
         status, shown, _ = self.api.call('GET', '/v2.0/ports/' + port['id'], project='p')
         self.assertEqual(200, status, shown)
         self.assertEqual(shown['port'], port)
+
+
+class TestStripedSubnetPool(testtools.TestCase):
+    """A large subnet's free addresses are stored in ranges of at most
+    ipam.STRIPE, so that concurrent creates take from different rows
+    (FOR UPDATE SKIP LOCKED); one at a time they still get the lowest."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = self.useFixture(app.APIFixture(**{'quotas.quota_port': -1}))
+        status, body, _ = self.api.call('POST', '/v2.0/networks',
+                                        {'network': {'name': 'n'}}, project='p')
+        self.network_id = body['network']['id']
+        status, body, _ = self.api.call('POST', '/v2.0/subnets', {'subnet': {
+            'network_id': self.network_id, 'cidr': '10.0.0.0/22', 'ip_version': 4}},
+            project='p')
+        self.subnet_id = body['subnet']['id']
+
+    def ranges(self):
+        with db_api.get_engine().connect() as conn:
+            rows = conn.execute(sa.select(models.ipam_free_ranges.c.first,
+                                          models.ipam_free_ranges.c.last)
+                                .where(models.ipam_free_ranges.c.pool_id == self.subnet_id)
+                                .order_by(models.ipam_free_ranges.c.first)).all()
+        return [(str(netaddr.IPAddress(freelist.unkey(first))),
+                 str(netaddr.IPAddress(freelist.unkey(last)))) for first, last in rows]
+
+    def test_the_pool_is_stored_in_stripes_and_taken_from_the_lowest(self):
+        self.assertEqual(ipam.STRIPE, 256)
+        self.assertEqual([('10.0.0.2', '10.0.1.1'), ('10.0.1.2', '10.0.2.1'),
+                          ('10.0.2.2', '10.0.3.1'), ('10.0.3.2', '10.0.3.254')],
+                         self.ranges())
+        addresses = []
+        for _ in range(258):
+            status, body, _ = self.api.call(
+                'POST', '/v2.0/ports', {'port': {'network_id': self.network_id}},
+                project='p')
+            self.assertEqual(201, status, body)
+            addresses.append(body['port']['fixed_ips'][0]['ip_address'])
+        # Across the first stripe's end, in order.
+        self.assertEqual(['10.0.0.2', '10.0.0.3'], addresses[:2])
+        self.assertEqual(['10.0.1.1', '10.0.1.2', '10.0.1.3'], addresses[-3:])
+        self.assertEqual([('10.0.1.4', '10.0.2.1'), ('10.0.2.2', '10.0.3.1'),
+                          ('10.0.3.2', '10.0.3.254')], self.ranges())
 
 
 class TestThreaded(testtools.TestCase):

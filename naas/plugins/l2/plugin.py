@@ -330,6 +330,8 @@ class L2Plugin(core.CorePluginBase):
         ips = ports.allocate_ips(conn, net.id, subnet_rows, body['fixed_ips'], mac,
                                  body['device_owner'])
         binding = binding_.bind(conn, net.id, body)
+        for extender in self.extenders:
+            extender.before_create(context, 'port', body)
         row = ports.insert(conn, body, mac, 'DOWN', binding, ips)
         # The port as a read would give it, from what was inserted.
         result = ports.to_dicts(conn, [ports.as_listed(row, net.project_id)])[0]
@@ -337,7 +339,7 @@ class L2Plugin(core.CorePluginBase):
             # The core attributes: no extender has anything stored yet.
             extender.process_create(context, 'port', body, dict(result))
         for extender in self.extenders:
-            extender.extend_dicts(context, 'port', [result])
+            extender.extend_created(context, 'port', body, result)
         self.notifier.port_changed(context, result)
         self.dhcp.port_changed(context, result)
         return result

@@ -24,14 +24,16 @@ class Notifier(notifier.AfterCommitNotifier):
 
     def members_changed(self, context, group_ids, but_port=None):
         """``but_port``: a port being deleted (its host hears port_delete)."""
-        group_ids = set(group_ids)
-        self._cast(context, group_ids | rules.naming_groups(context.connection, group_ids),
-                   but_port)
+        by_host = port_groups.hosts_of_groups(context.connection, set(group_ids), but_port,
+                                              with_naming=True)
+        self._cast_to(context, by_host)
 
     def address_group_changed(self, context, address_group_id):
         self._cast(context, rules.naming_address_group(context.connection, address_group_id))
 
-    def _cast(self, context, group_ids, but_port=None):
-        by_host = port_groups.hosts_of_groups(context.connection, group_ids, but_port)
+    def _cast(self, context, group_ids):
+        self._cast_to(context, port_groups.hosts_of_groups(context.connection, group_ids))
+
+    def _cast_to(self, context, by_host):
         for host, ids in sorted(by_host.items()):
             self._later(context, 'security_groups_updated', sorted(ids), host=host)

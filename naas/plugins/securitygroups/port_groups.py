@@ -72,22 +72,41 @@ _HOSTS_OF_GROUPS = (
            ports_db.ports.c.binding_host_id != ''))
 
 
-def hosts_of_groups(conn, group_ids, but_port=None):
+#: The same over ``group_ids`` and the groups whose rules name one of
+#: ``remote_ids`` as remote_group_id (a members change), one statement.
+_HOSTS_OF_GROUPS_AND_NAMING = (
+    sa.select(ports_db.ports.c.binding_host_id, bindings.c.security_group_id,
+              bindings.c.port_id)
+    .join(ports_db.ports, ports_db.ports.c.id == bindings.c.port_id)
+    .where(sa.or_(bindings.c.security_group_id.in_(sa.bindparam('group_ids', expanding=True)),
+                  bindings.c.security_group_id.in_(
+                      sa.select(rules.rules.c.security_group_id).where(
+                          rules.rules.c.remote_group_id.in_(
+                              sa.bindparam('remote_ids', expanding=True))))),
+           ports_db.ports.c.binding_host_id != ''))
+
+
+def hosts_of_groups(conn, group_ids, but_port=None, with_naming=False):
     """{host: {group id}}: the hosts with ports in ``group_ids`` (the ports'
-    groups among them), but the port ``but_port`` (one being deleted)."""
+    groups among them), and ``with_naming`` in the groups whose rules name
+    one of them as remote group, but the port ``but_port`` (one being
+    deleted)."""
     if not group_ids:
         return {}
+    ids = sorted(group_ids)
+    if with_naming:
+        rows = conn.execute(_HOSTS_OF_GROUPS_AND_NAMING, {'group_ids': ids, 'remote_ids': ids})
+    else:
+        rows = conn.execute(_HOSTS_OF_GROUPS, {'group_ids': ids})
     out = {}
-    for host, group_id, port_id in conn.execute(_HOSTS_OF_GROUPS,
-                                                {'group_ids': sorted(group_ids)}):
+    for host, group_id, port_id in rows:
         if port_id != but_port:
             out.setdefault(host, set()).add(group_id)
     return out
 
 
-def _set(conn, port_id, group_ids, new_port=False):
-    if not new_port:
-        conn.execute(bindings.delete().where(bindings.c.port_id == port_id))
+def _set(conn, port_id, group_ids):
+    conn.execute(bindings.delete().where(bindings.c.port_id == port_id))
     if group_ids:
         conn.execute(bindings.insert(), [{'port_id': port_id, 'security_group_id': g}
                                          for g in group_ids])
@@ -116,28 +135,37 @@ class PortGroups(core.ResourceExtender):
     def __init__(self, plugin):
         self.plugin = plugin
 
-    def process_create(self, context, resource, body, result):
+    def before_create(self, context, resource, body):
+        """The port's groups (checked, or its project's default) into
+        ``body['security_groups']``, which the port's row keeps a copy of."""
         if resource != 'port':
             return
-        conn = context.connection
-        asked = None if body.get(DEFAULT_ASKED) else body['security_groups']
-        security = result['port_security_enabled']
+        asked = None if body.pop(DEFAULT_ASKED, False) else body['security_groups']
+        security = body['port_security_enabled']
         if not security:
             if asked:
                 raise exceptions.PortSecurityAndIPRequiredForSecurityGroups()
-            if result['allowed_address_pairs']:
+            if body['allowed_address_pairs']:
                 raise exceptions.AddressPairAndPortSecurityRequired()
-        if trusted(result['device_owner']) or not security:
+        if trusted(body['device_owner']) or not security:
             wanted = []
         elif asked is None:
-            default = groups.ensure_default(context, result['project_id'])
+            default = groups.ensure_default(context, body['project_id'])
             wanted = [default] if default else []
         else:
             wanted = _checked(context, asked)
-        if wanted or body['security_groups']:
-            _set(conn, result['id'], wanted, new_port=True)
-        if wanted and result['fixed_ips']:
-            self.plugin.notifier.members_changed(context, wanted)
+        body['security_groups'] = wanted
+
+    def process_create(self, context, resource, body, result):
+        """The bindings of the groups before_create chose."""
+        if resource != 'port':
+            return
+        wanted = body['security_groups']
+        if wanted:
+            context.connection.execute(bindings.insert(), [
+                {'port_id': result['id'], 'security_group_id': g} for g in wanted])
+            if result['fixed_ips']:
+                self.plugin.notifier.members_changed(context, wanted)
 
     def process_update(self, context, resource, body, current):
         if resource != 'port':
@@ -181,6 +209,11 @@ class PortGroups(core.ResourceExtender):
         if port['security_groups'] and port['fixed_ips']:
             self.plugin.notifier.members_changed(context, port['security_groups'],
                                                  but_port=port['id'])
+
+    def extend_created(self, context, resource, body, result):
+        """Nothing to read: the new port's row has its groups (before_create)."""
+        if resource != 'port':
+            self.extend_dicts(context, resource, [result])
 
     def extend_dicts(self, context, resource, dicts):
         if resource != 'port':
