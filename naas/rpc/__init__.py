@@ -44,6 +44,7 @@ import threading
 
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
+from oslo_messaging._drivers import common as driver_common
 
 from naas.conf import CONF
 
@@ -118,11 +119,13 @@ def watch_reconnects(rpc_server, callback):
     (casts go after the change's commit).  oslo.messaging has no public
     hook: this wraps its rabbit driver's ``Connection._set_current_channel``
     (which declares the consumers on each new channel) on the listener's
-    own connection.  ``callback`` runs in the listener's thread, holding
+    own connection (inside the driver pool's ConnectionContext).  ``callback`` runs in the listener's thread, holding
     its connection: it must only note the event and return.
     """
     poll_style = getattr(rpc_server.listener, '_poll_style_listener', None)
     connection = getattr(poll_style, 'conn', None)
+    if isinstance(connection, driver_common.ConnectionContext):
+        connection = connection.connection      # the pool's wrapper: the connection
     set_channel = getattr(connection, '_set_current_channel', None)
     if set_channel is None:
         return False

@@ -9,6 +9,7 @@ import time
 import types
 
 import testtools
+from oslo_messaging._drivers import common as driver_common
 
 from naas import rpc
 from naas.agent import agent as agent_mod
@@ -210,12 +211,23 @@ class Connection:
             if new_channel is not None:
                 self.declared.append(new_channel)   # the consumers' queues
 
+    def close(self):
+        self.channel = None
+
+
+def _listening_server(connection):
+    """An RPC server whose listener holds ``connection`` as the rabbit
+    driver's listener does: inside the connection pool's wrapper."""
+    context = driver_common.ConnectionContext.__new__(driver_common.ConnectionContext)
+    context.connection, context.pooled = connection, False
+    return types.SimpleNamespace(listener=types.SimpleNamespace(
+        _poll_style_listener=types.SimpleNamespace(conn=context)))
+
 
 class TestWatchReconnects(testtools.TestCase):
     def test_called_once_per_new_channel_after_its_queues(self):
         connection = Connection()
-        server = types.SimpleNamespace(listener=types.SimpleNamespace(
-            _poll_style_listener=types.SimpleNamespace(conn=connection)))
+        server = _listening_server(connection)
         seen = []
         self.assertTrue(rpc.watch_reconnects(
             server, lambda: seen.append(list(connection.declared))))
