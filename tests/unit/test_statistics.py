@@ -28,6 +28,7 @@ from naas.conf import CONF
 from naas.db import api as db_api
 from naas.plugins import manager as plugin_manager
 from naas.plugins.statistics import models
+from naas.plugins.statistics import port_statistics
 from naas.rpc import statistics_api
 from tests.fixtures import app
 from tests.unit import test_qos
@@ -287,6 +288,17 @@ class TestPortStatistics(StatisticsTestCase):
             for table in (models.port_statistics, models.port_address_statistics)],
             naas_context.get_admin_context())
         self.assertEqual([0, 0], counts)
+
+
+class TestArrayLiteral(testtools.TestCase):
+    """The PostgreSQL array literals of the ingest (one per sample column)."""
+
+    def test_values_are_quoted_and_escaped_only_when_needed(self):
+        self.assertEqual('{"a b","{x},y",""}',
+                         port_statistics._array_literal(['a b', '{x},y', '']))
+        self.assertEqual('{"say \\"hi\\"","back\\\\slash"}',
+                         port_statistics._array_literal(['say "hi"', 'back\\slash']))
+        self.assertEqual('{1,20,300}', port_statistics._array_literal([1, 20, 300]))
 
 
 class TestRPC(StatisticsTestCase):
