@@ -5,21 +5,20 @@ port's network, project, device and binding, and the visibility of
 naas.db.ports.visible_to): a statistics row is keyed by its port and shown
 beside it, in one query.
 
-Ingest (``ingest``): one agent batch in the caller's transaction, three
+Ingest (``ingest``): one agent batch in the caller's transaction, two
 statements per chunk of ports (common.CHUNK) whatever the batch size, the
 monotonic rule computed by the database: an upsert of the port rows
 (INSERT ... SELECT from the batch's VALUES joined to the ports bound to the
 reporting host, ON CONFLICT DO UPDATE ... RETURNING the ports stored;
-MySQL/MariaDB: ON DUPLICATE KEY UPDATE between two SELECTs that tell
-them), an upsert
-of the address rows of the ports stored, and, only for the ports whose
+MySQL/MariaDB: ON DUPLICATE KEY UPDATE between two SELECTs that tell them)
+and an upsert of the address rows of the ports stored.  A third, a DELETE
+of the addresses a sample no longer names, runs only for the ports whose
 sample names other addresses than the one before (the port row keeps their
-list, ``addresses``, and the upsert returns ``addresses_changed``), a
-DELETE of their addresses the sample no longer names: a port's addresses
-seldom change, and looking for gone ones in every interval had cost a
-third of the ingest.  Rows are updated in
-place (no foreign key check, no row deleted and inserted again);
-concurrent ingests of one port serialize on its row.
+list, ``addresses``, and the upsert returns ``addresses_changed``): a
+port's addresses seldom change, and looking for gone ones in every
+interval had cost a third of PostgreSQL's work.  Rows are updated in place
+(no foreign key check, no row deleted and inserted again); concurrent
+ingests of one port serialize on its row.
 
 The monotonic rule, per port, in the upsert's SET: a sample read from
 another VIF (``vif`` changed), on another host, or with any counter lower
