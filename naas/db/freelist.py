@@ -14,7 +14,7 @@ as a whole.  A range stays locked until its transaction commits, so that
 one range row taken from by every port create of a subnet would queue
 them all, each for the rest of the other's transaction and its commit
 flush.  So a pool may be stored in stripes (``create_pool(...,
-stripe=N)``: adjacent ranges of N values), and ``take_next`` takes from
+stripe=N)``: adjacent ranges of about N values, 16 at most), and ``take_next`` takes from
 the lowest range no other transaction holds (SKIP LOCKED; MariaDB 10.6+,
 PostgreSQL 9.5+), waiting only when every range is held.
 """
@@ -35,9 +35,14 @@ def unkey(text):
     return int(text, 16)
 
 
+#: A range is cut into at most this many stripes (an IPv6 /64 too).
+MOST_STRIPES = 16
+
+
 def create_pool(conn, pool_id, ranges, stripe=None):
     """Fill ``pool_id`` with the inclusive integer ``ranges`` [(first, last)],
-    cut into ranges of at most ``stripe`` values if given."""
+    each cut into equal stripes of about ``stripe`` values if given (at most
+    MOST_STRIPES of them: larger stripes for a larger range)."""
     rows = [{'pool_id': pool_id, 'first': key(first), 'last': key(last)}
             for first, last in _striped(_merge(ranges), stripe)]
     if rows:
@@ -47,8 +52,13 @@ def create_pool(conn, pool_id, ranges, stripe=None):
 def _striped(ranges, stripe):
     if not stripe:
         return ranges
-    return [(start, min(start + stripe - 1, last))
-            for first, last in ranges for start in range(first, last + 1, stripe)]
+    out = []
+    for first, last in ranges:
+        count = last - first + 1
+        parts = min(MOST_STRIPES, -(-count // stripe))
+        size = -(-count // parts)
+        out += [(start, min(start + size - 1, last)) for start in range(first, last + 1, size)]
+    return out
 
 
 def refill_pool(conn, pool_id, ranges, used, stripe=None):

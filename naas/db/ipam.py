@@ -65,9 +65,9 @@ def subnet_pools(subnet):
     return pools_from_api(pools)
 
 
-#: A subnet's free addresses are stored in ranges of at most this many, so
-#: that concurrent port creates on a large subnet take from different rows
-#: (naas.db.freelist); a /24 is one range.
+#: A subnet's free addresses are stored in stripes of about this many (16
+#: at most, naas.db.freelist), so that concurrent port creates on a large
+#: subnet take from different rows; a /24 is one range.
 STRIPE = 256
 
 

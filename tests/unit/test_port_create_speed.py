@@ -133,6 +133,13 @@ class TestStripedSubnetPool(testtools.TestCase):
         self.assertEqual([('10.0.1.4', '10.0.2.1'), ('10.0.2.2', '10.0.3.1'),
                           ('10.0.3.2', '10.0.3.254')], self.ranges())
 
+    def test_a_huge_range_is_cut_into_a_few_stripes(self):
+        # An IPv6 /64's pool: 16 stripes, together the whole range.
+        stripes = freelist._striped([(1, 2 ** 64 - 1)], ipam.STRIPE)
+        self.assertEqual(freelist.MOST_STRIPES, len(stripes))
+        self.assertEqual((1, 2 ** 64 - 1), (stripes[0][0], stripes[-1][1]))
+        self.assertTrue(all(a[1] + 1 == b[0] for a, b in zip(stripes, stripes[1:])))
+
 
 class TestThreaded(testtools.TestCase):
     """naas-server's WSGI application runs in eventlet's native threads."""
