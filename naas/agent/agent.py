@@ -497,7 +497,7 @@ class Agent:
         went (and, with ``endpoints``, the network's hosts changed): only
         for a network with ports here (one wired later gets every entry
         from get_fdb_entries)."""
-        if not any(d['network_id'] == network_id for d in self.wired.values()):
+        if not self._wired_ports_of({network_id}):
             return
         if endpoints is not None:
             self._set_endpoints(network_id, endpoints, pending)
@@ -612,18 +612,21 @@ class Agent:
             if port_id in self.wired:
                 self._unwire_gone(port_id)
         for network_id in sorted(pending.networks_deleted):
-            for port_id in [p for p, d in self.wired.items() if d['network_id'] == network_id]:
+            for port_id in self._wired_ports_of({network_id}):
                 self._unwire_gone(port_id)
         for network_id, endpoints in sorted(pending.endpoints.items()):
             self._set_endpoints(network_id, endpoints, pending)
         for network_id, add, remove, endpoints in pending.fdb:
             self._update_fdb(network_id, add, remove, endpoints, pending)
-        pending.ports.update(p for p, d in self.wired.items()
-                             if d['network_id'] in pending.networks)
+        pending.ports.update(self._wired_ports_of(pending.networks))
         return pending
 
+    def _wired_ports_of(self, network_ids):
+        """The ids of the wired ports of these networks."""
+        return [p for p, d in self.wired.items() if d['network_id'] in network_ids]
+
     def _set_endpoints(self, network_id, endpoints, pending):
-        ports = [p for p, d in self.wired.items() if d['network_id'] == network_id]
+        ports = self._wired_ports_of({network_id})
         if ports:
             self.driver.set_endpoints(network_id, endpoints)
             # Casts are handled by a pool of threads: an older list can be
