@@ -102,13 +102,15 @@ class TestPipeline(FirewallTestCase):
     def test_a_filtered_port_goes_through_the_firewall_tables_then_normal(self):
         self.filtered(details(PORT1))
         table = self.table()
-        self.assertEqual('load:%d->NXM_NX_REG5[],load:1->NXM_NX_REG6[],resubmit(,71)'
+        # (a stateful port: reg7 bit 1 on the way out, bit 3 on the way in)
+        self.assertEqual('load:%d->NXM_NX_REG5[],load:1->NXM_NX_REG6[],'
+                         'load:1->NXM_NX_REG7[1],resubmit(,71)'
                          % self.of(PORT1), table[(0, 1, 'in_port=%d' % self.of(PORT1))])
         self.assertEqual(FORWARD, table[(0, 0, '')])
         self.assertEqual('NORMAL', table[(fw.FORWARD, 0, '')])
         # Frames for its MAC on its network, from a local port or br-tun.
         mac = details(PORT1)['mac_address']
-        to_port = 'load:%d->NXM_NX_REG5[],resubmit(,74)' % self.of(PORT1)
+        to_port = 'load:%d->NXM_NX_REG5[],load:1->NXM_NX_REG7[3],resubmit(,74)' % self.of(PORT1)
         self.assertEqual(to_port, table[(fw.FORWARD, 50, 'reg6=1,dl_dst=%s,'
                                          'vlan_tci=0x0000/0x1000' % mac)])
         self.assertEqual('strip_vlan,load:1->NXM_NX_REG6[],' + to_port, table[(
@@ -170,12 +172,26 @@ class TestAntiSpoofing(FirewallTestCase):
         egress = self.table(fw.EGRESS)
         reg, mac = self.reg(PORT1), details(PORT1)['mac_address']
         ll = fw.link_local(mac)
-        ip_from = {k[2]: v for k, v in egress.items() if k[1] == fw.IP_FROM_OWN}
+        # IP from its own (MAC, address) pairs is flagged (reg7 bit 0) and
+        # judged by EGRESS again: DHCP client, MLD/RS/NS, else the rules
+        # (through conntrack if the port is stateful: reg7 bit 1).
+        flag = 'load:1->NXM_NX_REG7[0],resubmit(,71)'
+        checks = {k[2]: v for k, v in egress.items() if k[1] == fw.SOURCE_CHECK}
         self.assertEqual({
-            reg + ',dl_src=%s,ip,nw_src=10.0.0.5' % mac: TRACK % fw.EGRESS_RULES,
-            reg + ',dl_src=%s,ipv6,ipv6_src=%s' % (mac, ll): TRACK % fw.EGRESS_RULES,
-            reg + ',dl_src=fa:16:3e:00:00:99,ip,nw_src=10.0.0.64/28':
-                TRACK % fw.EGRESS_RULES}, ip_from)
+            reg + ',dl_src=%s,ip,nw_src=10.0.0.5,reg7=0/0x1' % mac: flag,
+            reg + ',dl_src=%s,ipv6,ipv6_src=%s,reg7=0/0x1' % (mac, ll): flag,
+            reg + ',dl_src=fa:16:3e:00:00:99,ip,nw_src=10.0.0.64/28,reg7=0/0x1': flag,
+            reg + ',dl_src=%s,icmp6,ipv6_src=::,reg7=0/0x4' % mac:
+                'load:1->NXM_NX_REG7[2],resubmit(,71)'}, checks)
+        ip_from = {k[2]: v for k, v in egress.items() if k[1] == fw.IP_FROM_OWN}
+        self.assertEqual({'reg7=0x1/0x3': 'resubmit(,72)',
+                          'reg7=0x3/0x3,ip': TRACK % fw.EGRESS_RULES,
+                          'reg7=0x3/0x3,ipv6': TRACK % fw.EGRESS_RULES}, ip_from)
+        for icmp_type in fw.ICMPV6_OUT:
+            for bit in ('0x1', '0x4'):
+                self.assertEqual(FORWARD, egress[(fw.EGRESS, 100, 'reg7=%s/%s,icmp6,icmp_type=%d'
+                                                  % (bit, bit, icmp_type))])
+        self.assertEqual(FORWARD, egress[(fw.EGRESS, 100, 'reg7=0x1/0x1,udp,tp_src=68,tp_dst=67')])
         arp = {k[2] for k in egress if ',arp' in k[2]}
         self.assertEqual({reg + ',dl_src=%s,arp,arp_spa=10.0.0.5,arp_sha=%s' % (mac, mac),
                           reg + ',dl_src=fa:16:3e:00:00:99,arp,arp_spa=10.0.0.64/28,'
@@ -207,6 +223,19 @@ class TestAntiSpoofing(FirewallTestCase):
 
 
 class TestRules(FirewallTestCase):
+    def test_every_conntrack_action_has_an_ip_match(self):
+        # ovs-vswitchd refuses ct() without an IP ethertype in the match
+        # (OFPBAC_MATCH_INCONSISTENT), and then the whole bundle.
+        info = sg_info([rule(protocol=6, low=22, high=22), rule('egress')])
+        info['security_groups'][SG2] = {'stateful': False, 'rules': [rule(protocol=17)]}
+        self.filtered(details(PORT1), details(PORT2, groups=(SG2,)), info=info)
+        ip_types = {'ip', 'ipv6', 'tcp', 'udp', 'icmp', 'tcp6', 'udp6', 'icmp6', 'sctp',
+                    'sctp6'}
+        with_ct = {k: v for k, v in self.table().items() if 'ct(' in v}
+        self.assertTrue(with_ct)
+        for key in with_ct:
+            self.assertTrue(ip_types & set(key[2].split(',')), key)
+
     def test_stateful_rule_commits_new_connections_and_accepts_replies(self):
         info = sg_info([rule(protocol=6, low=22, high=22, prefix='192.0.2.0/24')])
         self.filtered(details(PORT1), info=info)
@@ -233,9 +262,10 @@ class TestRules(FirewallTestCase):
         reg = self.reg(PORT1)
         # No conntrack but the commit of what a stateful local port opens
         # towards it (its replies then pass that port's ingress).
-        self.assertEqual({(fw.INGRESS, 81, reg + ',ct_state=+trk+new-est,ip'),
-                          (fw.INGRESS, 81, reg + ',ct_state=+trk+new-est,ipv6')},
+        self.assertEqual({(fw.INGRESS, 81, 'reg7=0/0x8,ct_state=+trk+new-est,ip'),
+                          (fw.INGRESS, 81, 'reg7=0/0x8,ct_state=+trk+new-est,ipv6')},
                          {k for k, v in table.items() if 'ct_state' in k[2] or 'ct(' in v})
+        self.assertNotIn('REG7[1]', table[(0, 1, 'in_port=%d' % self.of(PORT1))])
         self.assertEqual('output:%d' % self.of(PORT1),
                          table[(fw.INGRESS_RULES, 50, reg + ',udp,tp_dst=53')])
         self.assertEqual(FORWARD, table[(fw.EGRESS_RULES, 50, reg + ',udp')])
