@@ -226,7 +226,9 @@ def run(args, db_url, db_pid=None):
     results['scrape_all']['ports'] = ports
     with engine.connect() as conn:
         results['rows'] = {table: conn.execute(sa.text('SELECT count(*) FROM %s' % table))
-                           .scalar() for table in ('port_statistics', 'port_address_statistics')}
+                           .scalar() for table in ('port_statistics_samples',
+                                                   'port_statistics_offsets',
+                                                   'port_address_statistics_offsets')}
     return results
 
 

@@ -87,6 +87,20 @@ class StatisticsTestCase(testtools.TestCase):
         return self.call('GET', '/port-statistics/' + port_id, None, 200,
                          **kwargs)['port_statistic']
 
+    def count(self, table):
+        return db_api.retry(lambda ctx: ctx.connection.execute(
+            sa.select(sa.func.count()).select_from(table)).scalar(),
+            naas_context.get_admin_context())
+
+    def entries(self, host, network=None):
+        """The entries of host's samples row of the network."""
+        table = models.port_statistics_samples
+        return port_statistics.loads(db_api.retry(lambda ctx: ctx.connection.execute(
+            sa.select(table.c.samples).where(
+                table.c.host == host,
+                table.c.network_id == (network or self.network)['id'])).scalar(),
+            naas_context.get_admin_context()))
+
 
 class TestPortStatistics(StatisticsTestCase):
 
@@ -220,21 +234,6 @@ class TestPortStatistics(StatisticsTestCase):
         self.assertEqual(['10.0.0.200'],
                          [a['ip_address'] for a in self.stats(port['id'])['addresses']])
 
-    def test_row_from_before_the_address_list_loses_its_gone_addresses(self):
-        """A port row stored before migration 0015 has no address list
-        (NULL): its next sample removes the addresses it does not name,
-        even when it names none, and keeps the totals."""
-        port = self.port()
-        ip = port['fixed_ips'][0]['ip_address']
-        self.report('h1', T0, sample(port['id'], rx_bytes=100, addresses={
-            ip: {'rx_bytes': 5, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))
-        db_api.retry(lambda ctx: ctx.connection.execute(
-            models.port_statistics.update().values(addresses=None, addresses_changed=False)),
-            naas_context.get_admin_context())
-        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=150))
-        stats = self.stats(port['id'])
-        self.assertEqual((150, []), (stats['rx_bytes'], stats['addresses']))
-
     def test_batch_of_many_ports(self):
         ports = [self.port() for _ in range(3)]
         self.assertEqual(3, self.report('h1', T0, *[
@@ -277,28 +276,184 @@ class TestPortStatistics(StatisticsTestCase):
         self.assertEqual([ip], [a['ip_address'] for a in shown[moved['id']]['addresses']])
 
     def test_rows_go_with_the_port(self):
-        port = self.port()
+        port, other = self.port(), self.port()
         ip = port['fixed_ips'][0]['ip_address']
         self.report('h1', T0, sample(port['id'], rx_bytes=1, addresses={
-            ip: {'rx_bytes': 1, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))
+            ip: {'rx_bytes': 1, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}),
+            sample(other['id'], rx_bytes=1))
+        self.report('h1', T0 + 10, sample(port['id'], rx_bytes=0, addresses={
+            ip: {'rx_bytes': 0, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))
+        self.assertEqual((1, 2), (self.count(models.port_address_statistics_offsets),
+                                  len(self.entries('h1'))))
         self.call('DELETE', '/ports/' + port['id'], None, 204)
         self.call('GET', '/port-statistics/' + port['id'], None, 404)
-        counts = db_api.retry(lambda ctx: [
-            ctx.connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
-            for table in (models.port_statistics, models.port_address_statistics)],
+        self.assertEqual([1, 0], [self.count(models.port_statistics_offsets),
+                                  self.count(models.port_address_statistics_offsets)])
+        # Its entry goes at the next merge of its samples row.
+        self.report('h1', T0 + 20, sample(other['id'], rx_bytes=2))
+        self.assertEqual([other['id']], list(self.entries('h1')))
+
+
+class TestStorage(StatisticsTestCase):
+    """The rules of port_statistics.ingest on its tables: one samples row
+    per (host, network), offsets written only on an event."""
+
+    def offsets(self, port_id):
+        table = models.port_statistics_offsets
+        return db_api.retry(lambda ctx: ctx.connection.execute(
+            sa.select(table).where(table.c.port_id == port_id)).mappings().first(),
             naas_context.get_admin_context())
-        self.assertEqual([0, 0], counts)
+
+    def test_one_row_per_host_and_network(self):
+        other_network = self.call('POST', '/networks', {'network': {}}, 201)['network']
+        ports = [self.port() for _ in range(3)] + [self.port(network=other_network)]
+        self.report('h1', T0, *[sample(port['id'], rx_bytes=1) for port in ports])
+        self.assertEqual(2, self.count(models.port_statistics_samples))
+        self.assertEqual(sorted(port['id'] for port in ports[:3]), sorted(self.entries('h1')))
+
+    def test_steady_ports_write_no_offsets(self):
+        port = self.port()
+        self.report('h1', T0, sample(port['id'], rx_bytes=10))
+        first = self.offsets(port['id'])
+        self.assertEqual(('h1', 0), (first['host'], first['offset_rx_bytes']))
+        writes = []
+
+        def watch(conn, cursor, statement, *args):
+            if 'offsets' in statement and not statement.startswith('SELECT'):
+                writes.append(statement)
+        engine = db_api.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', watch)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute', watch)
+        for step in range(1, 4):
+            self.report('h1', T0 + 10 * step, sample(port['id'], rx_bytes=10 + step))
+        self.assertEqual([], writes)
+        self.assertEqual(13, self.stats(port['id'])['rx_bytes'])
+
+    def test_vif_restart_grows_the_offset(self):
+        port = self.port()
+        self.report('h1', T0, sample(port['id'], vif='7', rx_bytes=500, tx_bytes=7))
+        self.report('h1', T0 + 10, sample(port['id'], vif='8', rx_bytes=20, tx_bytes=9))
+        row = self.offsets(port['id'])
+        self.assertEqual((500, 7), (row['offset_rx_bytes'], row['offset_tx_bytes']))
+        self.report('h1', T0 + 20, sample(port['id'], vif='8', rx_bytes=30, tx_bytes=9))
+        self.assertEqual(500, self.offsets(port['id'])['offset_rx_bytes'])
+        self.assertEqual((530, 16), (self.stats(port['id'])['rx_bytes'],
+                                     self.stats(port['id'])['tx_bytes']))
+
+    def test_host_move_is_folded_once(self):
+        """The old host's last sample counts until the new host reports the
+        port; then it is folded into the offsets once: not again when the
+        old host reports the port late, nor when the new host reports it
+        again, nor when the old host's samples row is merged."""
+        port, stays = self.port(host='h1'), self.port(host='h1')
+        self.report('h1', T0, sample(port['id'], rx_bytes=5000), sample(stays['id'], rx_bytes=1))
+        self.call('PUT', '/ports/' + port['id'], {'port': {'binding:host_id': 'h2'}}, 200,
+                  roles='admin')
+        self.assertEqual(5000, self.stats(port['id'])['rx_bytes'])
+        self.report('h2', T0 + 10, sample(port['id'], rx_bytes=100))
+        self.assertEqual(5100, self.stats(port['id'])['rx_bytes'])
+        self.assertEqual(0, self.report('h1', T0 + 5, sample(port['id'], rx_bytes=6000)))
+        self.assertEqual(0, self.report('h1', T0 + 20, sample(port['id'], rx_bytes=6000)))
+        self.report('h1', T0 + 20, sample(stays['id'], rx_bytes=2))
+        self.assertEqual([stays['id']], list(self.entries('h1')))
+        self.report('h2', T0 + 30, sample(port['id'], rx_bytes=300))
+        self.assertEqual(5300, self.stats(port['id'])['rx_bytes'])
+        self.assertEqual(('h2', 5000), (self.offsets(port['id'])['host'],
+                                        self.offsets(port['id'])['offset_rx_bytes']))
+
+    def test_move_and_back_ignores_the_stale_entry(self):
+        """A port moved away and back before the first host's row was
+        merged: its entry there is stale, the second host's counts."""
+        port = self.port(host='h1')
+        self.report('h1', T0, sample(port['id'], rx_bytes=5000))
+        for host, at, value in (('h2', T0 + 10, 100), ('h1', T0 + 20, 7)):
+            self.call('PUT', '/ports/' + port['id'], {'port': {'binding:host_id': host}}, 200,
+                      roles='admin')
+            self.report(host, at, sample(port['id'], rx_bytes=value))
+        self.assertEqual(5107, self.stats(port['id'])['rx_bytes'])
+        self.assertEqual([port['id']], list(self.entries('h1')))
+
+    def test_partial_batches_of_one_interval_merge(self):
+        ports = [self.port() for _ in range(4)]
+        for step in range(2):
+            self.assertEqual(2, self.report('h1', T0 + step, *[
+                sample(port['id'], rx_bytes=10 * (step + 1)) for port in ports[:2]]))
+            self.assertEqual(2, self.report('h1', T0 + step, *[
+                sample(port['id'], rx_bytes=10 * (step + 1)) for port in ports[2:]]))
+        self.assertEqual(sorted(port['id'] for port in ports), sorted(self.entries('h1')))
+        self.assertEqual([(20, 10.0)] * 4, [
+            (self.stats(port['id'])['rx_bytes'], self.stats(port['id'])['rx_bytes_rate'])
+            for port in ports])
+
+    def test_late_batch_is_ignored_per_port(self):
+        early, late = self.port(), self.port()
+        self.report('h1', T0 + 10, sample(early['id'], rx_bytes=100))
+        self.assertEqual(1, self.report('h1', T0 + 5, sample(early['id'], rx_bytes=50),
+                                        sample(late['id'], rx_bytes=70)))
+        self.assertEqual((100, 70), (self.stats(early['id'])['rx_bytes'],
+                                     self.stats(late['id'])['rx_bytes']))
 
 
-class TestArrayLiteral(testtools.TestCase):
-    """The PostgreSQL array literals of the ingest (one per sample column)."""
+class TestMigration(testtools.TestCase):
+    """Migration 0016 carries the rows of 0010-0015 over: the same totals,
+    and the next sample compared with the last one; and back."""
 
-    def test_values_are_quoted_and_escaped_only_when_needed(self):
-        self.assertEqual('{"a b","{x},y",""}',
-                         port_statistics._array_literal(['a b', '{x},y', '']))
-        self.assertEqual('{"say \\"hi\\"","back\\\\slash"}',
-                         port_statistics._array_literal(['say "hi"', 'back\\slash']))
-        self.assertEqual('{1,20,300}', port_statistics._array_literal([1, 20, 300]))
+    def test_rows_of_0015_are_carried_over(self):
+        from naas.db import migration
+        tmp = self.useFixture(fixtures.TempDir())
+        engine = sa.create_engine('sqlite:///%s/naas.sqlite' % tmp.path)
+        self.addCleanup(engine.dispose)
+        migration.upgrade('0015_statistics_storage', engine)
+        now = '2026-11-30T00:00:00Z'
+        base = {'project_id': 'p', 'name': '', 'description': '', 'created_at': now,
+                'updated_at': now, 'revision_number': 0, 'tags': '[]', 'status': 'ACTIVE',
+                'admin_state_up': True}
+        with engine.begin() as conn:
+            meta = sa.MetaData()
+            meta.reflect(conn)
+            conn.execute(meta.tables['networks'].insert(), [dict(
+                base, id='n1', shared=False, router_external=False, mtu=1450,
+                port_security_enabled=True, availability_zone_hints='[]')])
+            conn.execute(meta.tables['ports'].insert(), [dict(
+                base, id=port_id, network_id='n1', mac_address='fa:16:3e:00:00:0%d' % i,
+                device_id='', device_owner='', port_security_enabled=True, dns_name='',
+                security_groups='[]', allowed_address_pairs='[]', binding_host_id='h1',
+                binding_vnic_type='normal', binding_vif_type='ovs',
+                binding_vif_details='{}', binding_profile='{}', fixed_ips='[]')
+                for i, port_id in enumerate(('p1', 'p2'))])
+            zero = {p + name: 0 for p in ('raw_', 'offset_') for name in counters()}
+            conn.execute(meta.tables['port_statistics'].insert(), [dict(
+                zero, port_id='p1', host='h1', vif='7', collected_at=T0, raw_rx_bytes=100,
+                offset_rx_bytes=40, rx_bytes_rate=1.5, tx_bytes_rate=0.0,
+                rx_packets_rate=0.0, tx_packets_rate=0.0, addresses='10.0.0.5')])
+            conn.execute(meta.tables['port_address_statistics'].insert(), [dict(
+                port_id='p1', ip_address='10.0.0.5', collected_at=T0, raw_rx_bytes=9,
+                raw_rx_packets=1, raw_tx_bytes=0, raw_tx_packets=0, offset_rx_bytes=3,
+                offset_rx_packets=0, offset_tx_bytes=0, offset_tx_packets=0)])
+        migration.upgrade('head', engine)
+        with engine.begin() as conn:
+            self.assertEqual({'p1': ['7', T0, [100] + [0] * 7, [1.5, 0.0, 0.0, 0.0],
+                                     {'10.0.0.5': [9, 1, 0, 0]}]},
+                             port_statistics.loads(conn.execute(sa.text(
+                                 "SELECT samples FROM port_statistics_samples "
+                                 "WHERE host = 'h1' AND network_id = 'n1'")).scalar()))
+            self.assertEqual([('p1', 'h1', 40)], conn.execute(sa.text(
+                'SELECT port_id, host, offset_rx_bytes FROM port_statistics_offsets')).all())
+            self.assertEqual([('p1', '10.0.0.5', 3)], conn.execute(sa.text(
+                'SELECT port_id, ip_address, offset_rx_bytes '
+                'FROM port_address_statistics_offsets')).all())
+            # The next sample of the same VIF continues from the last.
+            port_statistics.ingest(conn, 'h1', T0 + 10, [sample('p1', rx_bytes=150, addresses={
+                '10.0.0.5': {'rx_bytes': 9, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}})])
+            self.assertEqual(190, port_statistics.network_sums(conn, ['n1'])['n1'][2][0])
+        migration.downgrade('0015_statistics_storage', engine)
+        with engine.begin() as conn:
+            self.assertEqual([('p1', 150, 40, 5.0)], conn.execute(sa.text(
+                'SELECT port_id, raw_rx_bytes, offset_rx_bytes, rx_bytes_rate '
+                'FROM port_statistics')).all())
+            self.assertEqual([('10.0.0.5', 9, 3)], conn.execute(sa.text(
+                'SELECT ip_address, raw_rx_bytes, offset_rx_bytes '
+                'FROM port_address_statistics')).all())
 
 
 class TestRPC(StatisticsTestCase):

@@ -1,19 +1,30 @@
 """The statistics plugin's tables (in the one MetaData of naas.db.models).
 
-One row per port and one per (port, address): the latest sample only, no
-history, so the storage is proportional to the number of ports and never
-grows with time.  Rows go with their port (ON DELETE CASCADE).
+The latest sample of every port, no history: the storage is proportional
+to the number of ports and never grows with time (port_statistics.py tells
+how they are written and read).
 
-A total the API shows is ``raw_<counter> + offset_<counter>``: ``raw_*`` is
-what the VIF's counters said in the last sample, ``offset_*`` what earlier
-VIF instances of the port had counted when they went away (see
-port_statistics.ingest: a VIF that restarted from 0 adds its last raw
-value to the offset, so totals never go back).  Rows are updated in place
-by the ingest's upserts (migration 0014 added the address rows'
-collected_at, which tells the addresses a sample no longer names; 0015 the
-port rows' ``addresses``, which tells when to look for them).
+- ``port_statistics_samples``: one row per (reporting host, network) with
+  the latest samples of that host's ports of that network, in one text
+  value (the entries of port_statistics.py: raw counters, rates, VIF, time and the
+  addresses' raw counters of each port).  An agent's interval rewrites a
+  few dozen of these rows, not one row per port and address.  The rows go
+  with their network (ON DELETE CASCADE); a port's entry is dropped by the
+  next merge of its row once the port is gone or counted on another host.
+- ``port_statistics_offsets``: per port, the host whose samples count
+  (``host``) and what earlier VIF instances of the port counted before
+  they went away (``offset_*``).  Written when a port is first reported and
+  then only on an event: a VIF re-plug, a counter reset, a host move.
+- ``port_address_statistics_offsets``: the same per address of a port,
+  only for addresses whose counters once went back (a missing row: 0).
+
+A total the API shows is the raw value of the port's entry in the samples
+row of (``host``, its network) plus its ``offset_*``; both go with their
+port (ON DELETE CASCADE).  Migration 0016 replaced the row per port and
+per address of 0010-0015.
 """
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from naas.db import models
 from naas.lib.definitions import port_statistics as definition
@@ -23,48 +34,44 @@ NAME = models.NAME
 
 
 #: Rows stored in their primary key's order (SQLite's WITHOUT ROWID; the
-#: other databases' tables are so already, or ignore it): a sample's
-#: replacement touches one B-tree, not a table and its key's index.
+#: other databases' tables are so already, or ignore it).
 CLUSTERED = {'sqlite_with_rowid': False}
 
-
-def _counter_columns(counters):
-    return ([sa.Column('raw_' + name, sa.BigInteger, nullable=False) for name in counters] +
-            [sa.Column('offset_' + name, sa.BigInteger, nullable=False) for name in counters])
+#: A samples row's text: up to a few hundred kB (MySQL's TEXT stops at 64 kB).
+SAMPLES_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql', 'mariadb')
 
 
-def _port_fk():
+def _offset_columns(counters):
+    return [sa.Column('offset_' + name, sa.BigInteger, nullable=False) for name in counters]
+
+
+def _port_fk(primary_key=True):
     return sa.Column('port_id', UUID, sa.ForeignKey('ports.id', ondelete='CASCADE'),
-                     primary_key=True)
+                     primary_key=primary_key)
 
 
-port_statistics = sa.Table(
-    'port_statistics', models.metadata,
-    _port_fk(),
-    # The host that sent the last sample and the VIF instance it read: a
-    # sample from another host or another VIF starts from 0.
-    sa.Column('host', NAME, nullable=False),
-    sa.Column('vif', NAME, nullable=False),
-    # The agent's clock at the read, seconds since the epoch.
-    sa.Column('collected_at', sa.Double, nullable=False),
-    *_counter_columns(definition.COUNTERS),
-    *[sa.Column(name, sa.Double, nullable=False) for name in definition.RATES],
-    # The addresses the last sample named (port_statistics.address_key) and
-    # whether they differ from the sample's before it: only then may the
-    # port have address rows to remove (NULL: a row from before migration
-    # 0015, whose addresses are not known).
-    sa.Column('addresses', sa.Text, nullable=True),
-    sa.Column('addresses_changed', sa.Boolean, nullable=False, server_default=sa.true()),
+port_statistics_samples = sa.Table(
+    'port_statistics_samples', models.metadata,
+    sa.Column('host', NAME, primary_key=True),
+    sa.Column('network_id', UUID, sa.ForeignKey('networks.id', ondelete='CASCADE'),
+              primary_key=True),
+    sa.Column('samples', SAMPLES_TEXT, nullable=False),
     **CLUSTERED,
 )
 
-port_address_statistics = sa.Table(
-    'port_address_statistics', models.metadata,
+port_statistics_offsets = sa.Table(
+    'port_statistics_offsets', models.metadata,
+    _port_fk(),
+    # The host whose samples of the port count (the last that reported it).
+    sa.Column('host', NAME, nullable=False),
+    *_offset_columns(definition.COUNTERS),
+    **CLUSTERED,
+)
+
+port_address_statistics_offsets = sa.Table(
+    'port_address_statistics_offsets', models.metadata,
     _port_fk(),
     sa.Column('ip_address', sa.String(64), primary_key=True),
-    # The sample that last named the address (its port's collected_at): an
-    # address older than its port's last sample is gone from the port.
-    sa.Column('collected_at', sa.Double, nullable=False, server_default='0'),
-    *_counter_columns(definition.ADDRESS_COUNTERS),
+    *_offset_columns(definition.ADDRESS_COUNTERS),
     **CLUSTERED,
 )

@@ -1,6 +1,10 @@
 """Network statistics: the counters and rates of a network summed over all of
-its ports (DHCP and router ports included), in one aggregate query over the
-core ports and networks tables and port_statistics.
+its ports (DHCP and router ports included).
+
+The networks of a request (with their visibility, filters, sorting and
+paging) are one query over the core networks table; their sums are
+port_statistics.network_sums (the ports with their offsets, and the
+samples rows of those networks, added up here).
 
 Only the network's owner and administrators see them (owned_by): a shared
 or external network's sums include other projects' traffic.
@@ -15,8 +19,6 @@ from naas.plugins.statistics import port_statistics
 
 COUNTERS = definition.COUNTERS
 RATES = definition.RATES
-stats = port_statistics.stats
-ports = port_statistics.ports
 networks = port_statistics.networks
 
 COLUMNS = {'id': networks.c.id, 'network_id': networks.c.id,
@@ -24,16 +26,8 @@ COLUMNS = {'id': networks.c.id, 'network_id': networks.c.id,
 
 
 def _select(context):
-    sums = [sa.func.coalesce(sa.func.sum(total), 0).label(total.name)
-            for total in port_statistics.totals(stats, COUNTERS)]
-    rates = [sa.func.coalesce(sa.func.sum(stats.c[name]), 0.0).label(name) for name in RATES]
-    return (sa.select(networks.c.id, networks.c.project_id,
-                      sa.func.count(ports.c.id).label('port_count'),
-                      sa.func.max(stats.c.collected_at).label('collected_at'), *sums, *rates)
-            .select_from(networks.outerjoin(ports, ports.c.network_id == networks.c.id)
-                         .outerjoin(stats, stats.c.port_id == ports.c.id))
-            .where(common.owned_by(context, networks))
-            .group_by(networks.c.id, networks.c.project_id))
+    return (sa.select(networks.c.id, networks.c.project_id)
+            .where(common.owned_by(context, networks)))
 
 
 def get(context, network_id):
@@ -41,7 +35,7 @@ def get(context, network_id):
                                      common.ctx_params(context)).first()
     if row is None:
         raise exceptions.NetworkNotFound(net_id=network_id)
-    return to_dict(row)
+    return to_dicts(context.connection, [row])[0]
 
 
 def _get_marker(context, network_id):
@@ -52,15 +46,17 @@ def _get_marker(context, network_id):
 def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=False):
     rows = query.list_rows(context, _select(context), networks, COLUMNS, dict(filters or {}),
                            sorts, limit, marker, page_reverse, _get_marker)
-    return [to_dict(row) for row in rows]
+    return to_dicts(context.connection, rows)
 
 
-def to_dict(row):
-    item = {'id': row.id, 'network_id': row.id, 'project_id': row.project_id,
-            'port_count': row.port_count,
-            'collected_at': port_statistics.iso_time(row.collected_at)}
-    for name in COUNTERS:
-        item[name] = int(getattr(row, name))
-    for name in RATES:
-        item[name] = float(getattr(row, name))
-    return item
+def to_dicts(conn, rows):
+    sums = port_statistics.network_sums(conn, [row.id for row in rows]) if rows else {}
+    out = []
+    for row in rows:
+        port_count, collected_at, totals, rates = sums[row.id]
+        item = {'id': row.id, 'network_id': row.id, 'project_id': row.project_id,
+                'port_count': port_count, 'collected_at': port_statistics.iso_time(collected_at)}
+        item.update(zip(COUNTERS, [int(value) for value in totals]))
+        item.update(zip(RATES, [float(value) for value in rates]))
+        out.append(item)
+    return out

@@ -1,42 +1,74 @@
 """Port statistics: the ingest of the agents' samples and the API's reads.
 
-Owns the tables of models.py.  Reads join the core ports table (for the
-port's network, project, device and binding, and the visibility of
-naas.db.ports.visible_to): a statistics row is keyed by its port and shown
-beside it, in one query.
+Storage (models.py): the latest sample of each port is an entry of the
+samples row of (reporting host, the port's network), one text value per
+row; a port's offsets, the host it is counted on, and its addresses'
+offsets have rows of their own, written only when something happens.
 
-Ingest (``ingest``): one agent batch in the caller's transaction, two
-statements per chunk of ports (common.CHUNK) whatever the batch size, the
-monotonic rule computed by the database: an upsert of the port rows
-(INSERT ... SELECT from the batch's VALUES joined to the ports bound to the
-reporting host, ON CONFLICT DO UPDATE ... RETURNING the ports stored;
-MySQL/MariaDB: ON DUPLICATE KEY UPDATE between two SELECTs that tell them)
-and an upsert of the address rows of the ports stored.  A third, a DELETE
-of the addresses a sample no longer names, runs only for the ports whose
-sample names other addresses than the one before (the port row keeps their
-list, ``addresses``, and the upsert returns ``addresses_changed``): a
-port's addresses seldom change, and looking for gone ones in every
-interval had cost a third of PostgreSQL's work.  Rows are updated in place
-(no foreign key check, no row deleted and inserted again); concurrent
-ingests of one port serialize on its row.
+Why one row per (host, network) and not per port: an interval of 100
+agents of 500 ports each rewrote 50,000 port rows and 50,000 address rows,
+and PostgreSQL's cost per row update (about 20 us of its CPU, a new row
+version and index entry each, whatever the statement) made that 3.5 s
+(tools/bench_statistics_server.py); batching the statements differently
+did not help.  An agent's batch (at most naas.agent.agent.STATISTICS_BATCH
+ports, all of one interval's batches with the same ``collected_at``)
+touches a few dozen (host, network) rows: their entries are merged in
+Python and the rows written back in one statement.  Offsets change only on
+an event (a VIF re-plug, a counter reset, a host move), so a steady port
+costs no write of its own.
 
-The monotonic rule, per port, in the upsert's SET: a sample read from
-another VIF (``vif`` changed), on another host, or with any counter lower
-than the last raw value means the VIF started again from 0: each offset
-grows by the last raw value, so that the total (raw + offset) never goes
-back.  Per address the same, but only on a lower counter: the drivers keep
-an address's counters across VIF re-plugs (naas.agent.l2.hooks
-.PortCounters).  A sample not newer than the stored one (a late or repeated
-batch) is ignored (the upsert's condition), and so is a sample of a port
-not bound to the reporting host (the join: the port moved away and its new
-host reports it, or it is gone).
+Entries (``Samples``, JSON: compact, every database reads and writes it,
+and orjson reads and writes 500 entries in well under a millisecond)::
+
+    {port_id: [vif, collected_at, [raw COUNTERS], [RATES],
+               {ip_address: [raw ADDRESS_COUNTERS]}]}
+
+Ingest (``ingest``), one batch in the caller's transaction:
+
+1. the batch's ports bound to the reporting host and their networks (a
+   sample of a port bound elsewhere, moved away or gone, is ignored);
+2. the samples rows of (host, those networks), locked (SELECT ... FOR
+   UPDATE; a missing row is first created empty, INSERT ... DO NOTHING /
+   INSERT IGNORE, so that concurrent ingests of one host serialize on it);
+3. the host each port of the batch and of those rows is counted on
+   (port_statistics_offsets.host);
+4. per port, the previous entry is the one in the samples row of the host
+   it is counted on (another host's row when the port moved: read, not
+   locked, since only the port's own host writes its entry).  A sample not
+   newer than it is ignored (a late or repeated batch).  Otherwise the
+   monotonic rule: a sample from another host or VIF, or with any counter
+   lower than the previous raw value, means the VIF started again from 0:
+   the offsets grow by the previous raw values (an UPDATE adding them, and
+   ``host`` set to the reporting host: folded once, since the port is then
+   counted here and the old host's samples of it are ignored).  Per address
+   the same, but only on a lower counter (the drivers keep an address's
+   counters across VIF re-plugs, naas.agent.l2.hooks.PortCounters); the
+   offsets of addresses the sample no longer names are deleted.  Rates are
+   over the interval since the previous entry.  A port's first sample
+   inserts its offsets row (zero offsets);
+5. entries of ports gone or counted on another host are pruned, and the
+   rows written back (one multi-row upsert).
+
+Steady state: four statements and a few dozen rows written per batch.  The
+storage stays proportional to the ports (a row per (host, network) pair in
+use; a stale entry lives until its row's next merge, a row until its
+network is deleted).
+
+Reads join the core ports table (for the port's network, project, device,
+binding and visibility, naas.db.ports.visible_to) to the offsets, then
+read the samples rows of the (counted host, network) pairs of the ports
+shown: a port's totals are its entry's raw values plus its offsets, also
+while it has moved and its new host has not reported it yet (the old
+host's last sample still counts).
 """
 import collections
+import contextlib
 import datetime
 import functools
+import gc
 import operator
-import re
 
+import orjson
 import sqlalchemy as sa
 
 from naas.common import exceptions
@@ -49,10 +81,21 @@ from naas.plugins.statistics import models
 COUNTERS = definition.COUNTERS
 ADDRESS_COUNTERS = definition.ADDRESS_COUNTERS
 RATES = definition.RATES
-stats = models.port_statistics
-address_stats = models.port_address_statistics
+samples_table = models.port_statistics_samples
+offsets_table = models.port_statistics_offsets
+address_offsets_table = models.port_address_statistics_offsets
 ports = ports_db.ports
 networks = ports_db.networks
+
+_OFFSETS = ['offset_' + name for name in COUNTERS]
+_ADDRESS_OFFSETS = ['offset_' + name for name in ADDRESS_COUNTERS]
+
+#: The fields of an entry of a samples row.
+VIF, COLLECTED_AT, RAW, RATE, ADDRESSES = range(5)
+
+#: One stored sample (what ``stored`` returns, for the notifications).
+Stored = collections.namedtuple(
+    'Stored', 'port_id network_id project_id device_id totals rates addresses')
 
 
 def iso_time(seconds):
@@ -63,73 +106,39 @@ def iso_time(seconds):
     return moment.strftime('%Y-%m-%dT%H:%M:%S.%fZ')
 
 
+def loads(text):
+    """The entries of a samples row's text."""
+    return orjson.loads(text) if text else {}
+
+
+def dumps(entries):
+    return orjson.dumps(entries).decode()
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Without the cyclic garbage collector: reading samples rows makes
+    tens or hundreds of thousands of lists at once (none in a cycle), and
+    the collections they set off, each looking through all of them, had
+    cost more than the reading itself (orjson.loads of an interval's
+    rows: 190 ms instead of 60)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # ---- ingest ----------------------------------------------------------------------
 #
-# Plain SQL with one placeholder per value, run by the driver in one execute
-# each (SQLAlchemy's per-row parameter processing cost more than the
-# database's work here), built once per dialect and chunk size.  The names
-# come from the tables of models.py.  In the SET templates ``old.column`` is
-# the stored row's value and ``new.column`` the sample's.
-
-_RAW = ['raw_' + name for name in COUNTERS]
-_ADDRESS_RAW = ['raw_' + name for name in ADDRESS_COUNTERS]
-
-#: One stored sample (what ``stored`` returns, for the notifications).
-Stored = collections.namedtuple(
-    'Stored', 'port_id network_id project_id device_id totals rates addresses')
-
-
-def _restarted(raw, vif=False):
-    """The VIF (or the address) counts from 0 again."""
-    tests = ['new.%s < old.%s' % (name, name) for name in raw]
-    if vif:
-        tests = ['old.host <> new.host', 'old.vif <> new.vif'] + tests
-    return '(%s)' % ' OR '.join(tests)
-
-
-def _grown_offsets(names, restarted):
-    return [('offset_' + name, 'CASE WHEN %s THEN old.raw_%s + old.offset_%s'
-             ' ELSE old.offset_%s END' % (restarted, name, name, name)) for name in names]
-
-
-#: The SETs of the upserts, in an order MySQL can run (it assigns left to
-#: right and later expressions see earlier assignments: a column comes after
-#: every expression that reads its old value).
-_PORT_SETS = (
-    [(rate, '(CASE WHEN %s THEN new.%s ELSE new.%s - old.%s END)'
-      ' / (new.collected_at - old.collected_at)' % (_restarted(_RAW, vif=True), raw, raw, raw))
-     for rate, raw in ((rate, 'raw_' + rate[:-len('_rate')]) for rate in RATES)] +
-    _grown_offsets(COUNTERS, _restarted(_RAW, vif=True)) +
-    # (NULL: not known, a row from before migration 0015.)
-    [('addresses_changed', 'COALESCE(old.addresses <> new.addresses, TRUE)')] +
-    [(column, 'new.' + column)
-     for column in _RAW + ['addresses', 'host', 'vif', 'collected_at']])
-_ADDRESS_SETS = (
-    _grown_offsets(ADDRESS_COUNTERS, _restarted(_ADDRESS_RAW)) +
-    [(column, 'new.' + column) for column in _ADDRESS_RAW + ['collected_at']])
-_NEWER = 'old.collected_at < new.collected_at'
-
+# Plain SQL with one placeholder per value, run by the driver (SQLAlchemy's
+# per-row parameter processing costs more than the database's work here),
+# built once per dialect and size.
 
 def _mysql(dialect):
     return dialect.name in ('mysql', 'mariadb')
-
-
-def _on_conflict(dialect, table, key, sets):
-    """The upsert clause: update the row of the same ``key`` with ``sets``
-    when the sample is newer than it (_NEWER)."""
-    def spell(template):
-        template = re.sub(r'\bold\.', table.name + '.', template)
-        if _mysql(dialect):
-            return re.sub(r'\bnew\.(\w+)', r'VALUES(\1)', template)
-        return re.sub(r'\bnew\.', 'excluded.', template)
-    if _mysql(dialect):
-        # No WHERE: each column keeps its value unless the sample is newer.
-        return ' ON DUPLICATE KEY UPDATE ' + ', '.join(
-            '%s = IF(%s, %s, %s.%s)' % (column, spell(_NEWER), spell(expression), table.name,
-                                        column) for column, expression in sets)
-    return ' ON CONFLICT (%s) DO UPDATE SET %s WHERE %s' % (
-        ', '.join(key), ', '.join('%s = %s' % (column, spell(expression))
-                                  for column, expression in sets), spell(_NEWER))
 
 
 def _marks(dialect, count):
@@ -137,110 +146,168 @@ def _marks(dialect, count):
     return ', '.join(['?' if dialect.paramstyle == 'qmark' else '%s'] * count)
 
 
-def _sample_rows(dialect, columns, count):
-    """``WITH sample (columns) AS (...) `` of ``count`` rows given by
-    _sample_parameters: VALUES, or on PostgreSQL one array per column
-    (unnest: a few parameters to parse instead of thousands)."""
-    if dialect.name == 'postgresql':
-        return 'WITH sample (%s) AS (SELECT * FROM unnest(%s)) ' % (
-            ', '.join(columns), ', '.join(
-                '%%s::%s[]' % ('text' if column in _TEXT else 'bigint') for column in columns))
-    row = '(%s)' % _marks(dialect, len(columns))
-    return 'WITH sample (%s) AS (VALUES %s) ' % (', '.join(columns), ', '.join([row] * count))
+@functools.lru_cache(maxsize=64)
+def _bound_sql(dialect, count):
+    """The ports bound to a host among ``count`` (port_id, network_id, the
+    host it is counted on).  Parameters: host, then _ids."""
+    return ('SELECT ports.id, ports.network_id, port_statistics_offsets.host FROM ports '
+            'LEFT JOIN port_statistics_offsets ON port_statistics_offsets.port_id = ports.id '
+            'WHERE ports.binding_host_id = %s AND ports.id %s' % (
+                _marks(dialect, 1), '= ANY(%s::varchar[])' if dialect.name == 'postgresql'
+                else 'IN (%s)' % _marks(dialect, count)))
 
 
-#: The text columns of the samples (the others are counters).
-_TEXT = ('port_id', 'vif', 'addresses', 'ip_address')
-
-
-def _array_literal(column):
-    """A PostgreSQL array literal of ``column``'s values (text quoted, with
-    a backslash before each backslash and double quote in them)."""
-    if not isinstance(column[0], str):
-        return '{%s}' % ','.join(map(str, column))
-    values = ''.join(column)
-    if '"' in values or '\\' in values:
-        column = [value.replace('\\', '\\\\').replace('"', '\\"') for value in column]
-    return '{"%s"}' % '","'.join(column)
-
-
-def _sample_parameters(dialect, rows):
-    """The parameters of _sample_rows: the rows' values, or one PostgreSQL
-    array literal per column."""
+def _ids(dialect, ids):
+    """Port ids as parameters: one each, or on PostgreSQL one array
+    literal (one parameter to parse instead of 500)."""
     if dialect.name != 'postgresql':
-        return [value for row in rows for value in row]
-    return [_array_literal(column) for column in zip(*rows)]
+        return tuple(ids)
+    text = ''.join(ids)
+    if '"' in text or '\\' in text:
+        ids = [value.replace('\\', '\\\\').replace('"', '\\"') for value in ids]
+    return ('{"%s"}' % '","'.join(ids),)
 
 
 @functools.lru_cache(maxsize=64)
-def _port_upsert(dialect, count):
-    """Parameters: ``count`` rows of (port_id, vif, addresses, raw...),
-    then host, collected_at, host.  Returns the ports stored (port_id,
-    addresses_changed) (not on MySQL: see _ids_at).  A port's first row
-    counts as changed addresses."""
+def _lock_sql(dialect, count):
+    """Parameters: host, then ``count`` network ids."""
+    return ('SELECT network_id, samples FROM port_statistics_samples WHERE host = %s AND '
+            'network_id IN (%s) ORDER BY network_id%s' % (
+                _marks(dialect, 1), _marks(dialect, count),
+                '' if dialect.name == 'sqlite' else ' FOR UPDATE'))
+
+
+def _rows_sql(dialect, count):
+    row = '(%s)' % _marks(dialect, 3)
+    return ('INTO port_statistics_samples (host, network_id, samples) VALUES %s'
+            % ', '.join([row] * count))
+
+
+@functools.lru_cache(maxsize=64)
+def _create_sql(dialect, count):
+    """Empty rows, unless they exist.  Parameters: (host, network_id, '{}')
+    ``count`` times."""
+    if _mysql(dialect):
+        return 'INSERT IGNORE ' + _rows_sql(dialect, count)
+    return 'INSERT ' + _rows_sql(dialect, count) + ' ON CONFLICT DO NOTHING'
+
+
+@functools.lru_cache(maxsize=64)
+def _write_sql(dialect, count):
+    """Parameters: (host, network_id, samples) ``count`` times."""
+    if _mysql(dialect):
+        return ('INSERT ' + _rows_sql(dialect, count) +
+                ' ON DUPLICATE KEY UPDATE samples = VALUES(samples)')
+    return ('INSERT ' + _rows_sql(dialect, count) +
+            ' ON CONFLICT (host, network_id) DO UPDATE SET samples = excluded.samples')
+
+
+@functools.lru_cache(maxsize=64)
+def _delete_rows_sql(dialect, count):
+    """Parameters: host, then ``count`` network ids."""
+    return ('DELETE FROM port_statistics_samples WHERE host = %s AND network_id IN (%s)'
+            % (_marks(dialect, 1), _marks(dialect, count)))
+
+
+@functools.lru_cache(maxsize=64)
+def _counted_sql(dialect, count):
+    """Parameters: ``count`` port ids."""
+    return ('SELECT port_id, host FROM port_statistics_offsets WHERE port_id IN (%s)'
+            % _marks(dialect, count))
+
+
+@functools.lru_cache(maxsize=64)
+def _other_rows_sql(dialect, count):
+    """Parameters: host, then ``count`` network ids."""
+    return ('SELECT network_id, samples FROM port_statistics_samples WHERE host = %s AND '
+            'network_id IN (%s)' % (_marks(dialect, 1), _marks(dialect, count)))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_offsets_sql(dialect, count):
+    """Parameters: (port_id, host, offsets...) ``count`` times."""
+    row = '(%s)' % _marks(dialect, 2 + len(COUNTERS))
+    return ('INSERT INTO port_statistics_offsets (port_id, host, %s) VALUES %s' % (
+        ', '.join(_OFFSETS), ', '.join([row] * count)))
+
+
+@functools.lru_cache(maxsize=8)
+def _grow_offsets_sql(dialect):
+    """Parameters: host, the amounts to add, port_id."""
     mark = _marks(dialect, 1)
-    return ('INSERT INTO port_statistics (port_id, vif, addresses, %s, host, collected_at, '
-            'addresses_changed, %s, %s) ' % (
-                ', '.join(_RAW), ', '.join('offset_' + name for name in COUNTERS),
-                ', '.join(RATES)) +
-            _sample_rows(dialect, ['port_id', 'vif', 'addresses'] + _RAW, count) +
-            'SELECT sample.port_id, sample.vif, sample.addresses, %s, %s, %s, TRUE, %s, %s '
-            'FROM sample JOIN ports ON ports.id = sample.port_id '
-            'WHERE ports.binding_host_id = %s' % (
-                ', '.join('sample.' + raw for raw in _RAW), mark, mark,
-                ', '.join(['0'] * len(COUNTERS)), ', '.join(['0.0'] * len(RATES)), mark) +
-            _on_conflict(dialect, stats, ['port_id'], _PORT_SETS) +
-            ('' if _mysql(dialect) else ' RETURNING port_id, addresses_changed'))
+    return ('UPDATE port_statistics_offsets SET host = %s, %s WHERE port_id = %s' % (
+        mark, ', '.join('%s = %s + %s' % (name, name, mark) for name in _OFFSETS), mark))
 
 
-@functools.lru_cache(maxsize=64)
-def _ids_at(dialect, count, compare):
-    """The ports among ``count`` whose row was collected ``compare`` (=,
-    >=) a time: which ones the upsert stored, or will leave alone (MySQL's
-    upsert has no RETURNING), as (port_id, addresses_changed).
-    Parameters: the port ids, then the time."""
-    return ('SELECT port_id, addresses_changed FROM port_statistics WHERE port_id IN (%s) '
-            'AND collected_at %s %s' % (_marks(dialect, count), compare, _marks(dialect, 1)))
+@functools.lru_cache(maxsize=8)
+def _grow_address_offsets_sql(dialect):
+    """Parameters: the amounts to add, port_id, ip_address."""
+    mark = _marks(dialect, 1)
+    return ('UPDATE port_address_statistics_offsets SET %s WHERE port_id = %s AND '
+            'ip_address = %s' % (', '.join('%s = %s + %s' % (name, name, mark)
+                                           for name in _ADDRESS_OFFSETS), mark, mark))
 
 
-@functools.lru_cache(maxsize=64)
-def _address_upsert(dialect, count):
-    """Parameters: _sample_parameters of ``count`` rows of (port_id,
-    ip_address, raw...), then collected_at."""
-    return ('INSERT INTO port_address_statistics (port_id, ip_address, %s, collected_at, %s) '
-            % (', '.join(_ADDRESS_RAW), ', '.join('offset_' + n for n in ADDRESS_COUNTERS)) +
-            _sample_rows(dialect, ['port_id', 'ip_address'] + _ADDRESS_RAW, count) +
-            # (WHERE true: SQLite would read the ON of ON CONFLICT as a join's.)
-            'SELECT sample.port_id, sample.ip_address, %s, %s, %s FROM sample WHERE 1 = 1' % (
-                ', '.join('sample.' + raw for raw in _ADDRESS_RAW), _marks(dialect, 1),
-                ', '.join(['0'] * len(ADDRESS_COUNTERS))) +
-            _on_conflict(dialect, address_stats, ['port_id', 'ip_address'], _ADDRESS_SETS))
+@functools.lru_cache(maxsize=8)
+def _insert_address_offsets_sql(dialect):
+    """Parameters: port_id, ip_address, offsets."""
+    return ('INSERT INTO port_address_statistics_offsets (port_id, ip_address, %s) '
+            'VALUES (%s)' % (', '.join(_ADDRESS_OFFSETS),
+                             _marks(dialect, 2 + len(ADDRESS_COUNTERS))))
 
 
-@functools.lru_cache(maxsize=64)
-def _gone_addresses(dialect, count):
-    """Parameters: ``count`` port ids, then collected_at."""
-    return ('DELETE FROM port_address_statistics WHERE port_id IN (%s) AND collected_at < %s'
-            % (_marks(dialect, count), _marks(dialect, 1)))
+@functools.lru_cache(maxsize=8)
+def _delete_address_offsets_sql(dialect):
+    """Parameters: port_id, ip_address."""
+    mark = _marks(dialect, 1)
+    return ('DELETE FROM port_address_statistics_offsets WHERE port_id = %s AND '
+            'ip_address = %s' % (mark, mark))
 
 
 _read_counters = operator.itemgetter(*COUNTERS)
 _read_address_counters = operator.itemgetter(*ADDRESS_COUNTERS)
 
 
-def _raw(read, names, counters):
-    """The counters ``names`` of a sample (``read``: their itemgetter; a
-    missing one: 0)."""
+def _counters(read, names, counters):
+    """The values of ``names`` in a sample's counters (``read``: their
+    itemgetter; a missing one: 0)."""
     try:
         return read(counters)
     except KeyError:
-        return [counters.get(name) or 0 for name in names]
+        return tuple(counters.get(name) or 0 for name in names)
 
 
-def address_key(addresses):
-    """What the port row keeps of a sample's addresses (its ``addresses``
-    column): the addresses, sorted, separated by spaces."""
-    return ' '.join(sorted(addresses or ()))
+def _lock_rows(conn, host, network_ids):
+    """{network_id: entries} of host's samples rows of these networks,
+    locked for this transaction (missing rows created empty)."""
+    dialect = conn.dialect
+    rows = {}
+    for chunk in common.chunks(sorted(network_ids)):
+        rows.update(conn.exec_driver_sql(_lock_sql(dialect, len(chunk)), (host, *chunk)).all())
+    missing = sorted(set(network_ids) - set(rows))
+    if missing:
+        for chunk in common.chunks(missing):
+            conn.exec_driver_sql(_create_sql(dialect, len(chunk)),
+                                 tuple(value for network_id in chunk
+                                       for value in (host, network_id, '{}')))
+            rows.update(conn.exec_driver_sql(_lock_sql(dialect, len(chunk)),
+                                             (host, *chunk)).all())
+    return {network_id: loads(text) for network_id, text in rows.items()}
+
+
+def _other_rows(conn, pairs):
+    """{(host, network_id): entries} of other hosts' samples rows (the
+    previous entries of ports that moved here)."""
+    by_host = collections.defaultdict(set)
+    for host, network_id in pairs:
+        by_host[host].add(network_id)
+    out = {}
+    for host, network_ids in by_host.items():
+        for chunk in common.chunks(sorted(network_ids)):
+            for network_id, text in conn.exec_driver_sql(
+                    _other_rows_sql(conn.dialect, len(chunk)), (host, *chunk)):
+                out[host, network_id] = loads(text)
+    return out
 
 
 def ingest(conn, host, collected_at, samples):
@@ -251,39 +318,169 @@ def ingest(conn, host, collected_at, samples):
     by_port = {sample['port_id']: sample for sample in samples}
     collected_at = float(collected_at)
     dialect = conn.dialect
-    count = 0
-    for port_ids in common.chunks(by_port, common.CHUNK):
-        rows = [(port_id, str(by_port[port_id].get('vif') or ''),
-                 address_key(by_port[port_id].get('addresses')),
-                 *_raw(_read_counters, COUNTERS, by_port[port_id]['counters']))
-                for port_id in port_ids]
-        parameters = (*_sample_parameters(dialect, rows), host, collected_at, host)
-        if _mysql(dialect):
-            not_newer = set(conn.exec_driver_sql(_ids_at(dialect, len(port_ids), '>='),
-                                                 (*port_ids, collected_at)).scalars())
-            conn.exec_driver_sql(_port_upsert(dialect, len(port_ids)), parameters)
-            stored = [row for row in conn.exec_driver_sql(
-                _ids_at(dialect, len(port_ids), '='), (*port_ids, collected_at))
-                if row[0] not in not_newer]
+    # 1. The ports bound to the host, where each is counted.
+    bound, counted = {}, {}
+    for chunk in common.chunks(by_port):
+        for port_id, network_id, counted_host in conn.exec_driver_sql(
+                _bound_sql(dialect, len(chunk)), (host, *_ids(dialect, chunk))).all():
+            bound[port_id] = network_id
+            if counted_host is not None:
+                counted[port_id] = counted_host
+    if not bound:
+        return 0
+    with _no_gc():
+        return _merge(conn, host, collected_at, by_port, bound, counted)
+
+
+def _merge(conn, host, collected_at, by_port, bound, counted):
+    """Steps 2-5 of ingest."""
+    dialect = conn.dialect
+    # 2. Their samples rows, locked.  3. Where a port is counted, read again
+    # now that no other ingest of this host's ports can change it (only a
+    # port's own host sets it to itself): for the ports counted elsewhere or
+    # nowhere before the lock, and the entries of ports not in the batch.
+    rows = _lock_rows(conn, host, set(bound.values()))
+    again = [port_id for port_id in bound if counted.get(port_id) != host]
+    again += [port_id for entries in rows.values() for port_id in entries
+              if port_id not in bound]
+    for chunk in common.chunks(again):
+        counted.update(conn.exec_driver_sql(_counted_sql(dialect, len(chunk)),
+                                            tuple(chunk)).all())
+    moved = {port_id: counted[port_id] for port_id in bound
+             if counted.get(port_id, host) != host}
+    others = (_other_rows(conn, {(counted[port_id], bound[port_id]) for port_id in moved})
+              if moved else {})
+    # 4. The rules, per port.
+    first, grown, address_grown, address_gone = [], [], [], []
+    stored = set()
+    zero = (0,) * len(COUNTERS)
+    lower = operator.lt
+    for port_id, network_id in bound.items():
+        sample = by_port[port_id]
+        entries = rows[network_id]
+        if port_id in moved:
+            previous = others.get((moved[port_id], network_id), {}).get(port_id)
         else:
-            stored = conn.exec_driver_sql(_port_upsert(dialect, len(port_ids)),
-                                          parameters).all()
-        if not stored:
-            continue
-        stored_ids = [row[0] for row in stored]
-        count += len(stored_ids)
-        rows = [(port_id, ip_address,
-                 *_raw(_read_address_counters, ADDRESS_COUNTERS, counters))
-                for port_id in stored_ids
-                for ip_address, counters in (by_port[port_id].get('addresses') or {}).items()]
-        for chunk in common.chunks(rows, common.CHUNK):
-            conn.exec_driver_sql(_address_upsert(dialect, len(chunk)),
-                                 (*_sample_parameters(dialect, chunk), collected_at))
-        changed = [row[0] for row in stored if row[1]]
-        if changed:
-            conn.exec_driver_sql(_gone_addresses(dialect, len(changed)),
-                                 (*changed, collected_at))
-    return count
+            previous = entries.get(port_id)
+        if previous is not None and previous[COLLECTED_AT] >= collected_at:
+            continue   # late or repeated
+        vif = str(sample.get('vif') or '')
+        raw = _counters(_read_counters, COUNTERS, sample['counters'])
+        addresses = {ip_address: _counters(_read_address_counters, ADDRESS_COUNTERS, counters)
+                     for ip_address, counters in (sample.get('addresses') or {}).items()}
+        if previous is None:
+            rates = _ZERO_RATES
+            if port_id not in counted:
+                first.append((port_id, host, *zero))
+            elif port_id in moved:
+                grown.append((host, *zero, port_id))
+        else:
+            old = previous[RAW]
+            interval = collected_at - previous[COLLECTED_AT]
+            if port_id in moved or previous[VIF] != vif or True in map(lower, raw, old):
+                grown.append((host, *old, port_id))
+                rates = [raw[i] / interval for i in _RATE_INDEXES]
+            else:
+                rates = [(raw[i] - old[i]) / interval for i in _RATE_INDEXES]
+            for ip_address, before in previous[ADDRESSES].items():
+                now = addresses.get(ip_address)
+                if now is None:
+                    address_gone.append((port_id, ip_address))
+                elif True in map(lower, now, before):
+                    address_grown.append((port_id, ip_address, before))
+        entries[port_id] = (vif, collected_at, raw, rates, addresses)
+        stored.add(port_id)
+    # 5. Prune and write back.
+    written, emptied = [], []
+    for network_id, entries in rows.items():
+        for port_id in [port_id for port_id in entries
+                        if port_id not in stored and counted.get(port_id) != host]:
+            del entries[port_id]
+        if entries:
+            written.append((host, network_id, dumps(entries)))
+        else:
+            emptied.append(network_id)
+    for chunk in common.chunks(written):
+        conn.exec_driver_sql(_write_sql(dialect, len(chunk)),
+                             tuple(value for row in chunk for value in row))
+    for chunk in common.chunks(emptied):
+        conn.exec_driver_sql(_delete_rows_sql(dialect, len(chunk)), (host, *chunk))
+    for chunk in common.chunks(first):
+        conn.exec_driver_sql(_insert_offsets_sql(dialect, len(chunk)),
+                             tuple(value for row in chunk for value in row))
+    if grown:
+        conn.exec_driver_sql(_grow_offsets_sql(dialect), grown)
+    if address_gone:
+        conn.exec_driver_sql(_delete_address_offsets_sql(dialect), address_gone)
+    for port_id, ip_address, amounts in address_grown:
+        if not conn.exec_driver_sql(_grow_address_offsets_sql(dialect),
+                                    (*amounts, port_id, ip_address)).rowcount:
+            conn.exec_driver_sql(_insert_address_offsets_sql(dialect),
+                                 (port_id, ip_address, *amounts))
+    return len(stored)
+
+
+_ZERO_RATES = (0.0,) * len(RATES)
+
+
+#: Where each rate's counter is in RAW.
+_RATE_INDEXES = [COUNTERS.index(rate[:-len('_rate')]) for rate in RATES]
+
+
+# ---- reads -----------------------------------------------------------------------
+
+def samples_rows(conn, pairs):
+    """{(host, network_id): entries} of these samples rows."""
+    out = {}
+    pairs = sorted(set(pairs))
+    columns = (samples_table.c.host, samples_table.c.network_id, samples_table.c.samples)
+    for chunk in common.chunks(pairs):
+        where = (sa.and_(samples_table.c.host == chunk[0][0],
+                         samples_table.c.network_id == chunk[0][1]) if len(chunk) == 1 else
+                 sa.tuple_(samples_table.c.host, samples_table.c.network_id).in_(chunk))
+        for host, network_id, text in conn.execute(sa.select(*columns).where(where)):
+            out[host, network_id] = loads(text)
+    return out
+
+
+def address_offsets(conn, port_ids):
+    """{port_id: {ip_address: [offsets of ADDRESS_COUNTERS]}} (only the
+    addresses that have offsets)."""
+    out = {}
+    table = address_offsets_table
+    for chunk in common.chunks(port_ids):
+        for row in conn.execute(sa.select(table.c.port_id, table.c.ip_address,
+                                          *[table.c[name] for name in _ADDRESS_OFFSETS])
+                                .where(table.c.port_id.in_(chunk))):
+            out.setdefault(row[0], {})[row[1]] = list(row[2:])
+    return out
+
+
+def _address_list(entry, offsets):
+    """The API's addresses of an entry (totals), sorted by address."""
+    zero = [0] * len(ADDRESS_COUNTERS)
+    out = []
+    for ip_address in sorted(entry[ADDRESSES]):
+        raw = entry[ADDRESSES][ip_address]
+        offset = offsets.get(ip_address, zero)
+        out.append(dict(zip(ADDRESS_COUNTERS, [a + b for a, b in zip(raw, offset)]),
+                        ip_address=ip_address))
+    return out
+
+
+def _sampled(conn, rows):
+    """{port_id: entry} of rows with (id, network_id, counted_host)."""
+    pairs = [(row.counted_host, row.network_id) for row in rows if row.counted_host]
+    if not pairs:
+        return {}
+    stored_rows = samples_rows(conn, pairs)
+    out = {}
+    for row in rows:
+        if row.counted_host:
+            entry = stored_rows.get((row.counted_host, row.network_id), {}).get(row.id)
+            if entry is not None:
+                out[row.id] = entry
+    return out
 
 
 def stored(conn, host, collected_at, port_ids):
@@ -293,28 +490,29 @@ def stored(conn, host, collected_at, port_ids):
     notifications."""
     collected_at = float(collected_at)
     columns = (ports.c.id, ports.c.network_id, ports.c.project_id, ports.c.device_id,
-               *totals(stats, COUNTERS), *[stats.c[name] for name in RATES])
+               offsets_table.c.host.label('counted_host'),
+               *[offsets_table.c[name] for name in _OFFSETS])
     out = []
     for chunk in common.chunks(sorted(set(port_ids))):
         rows = conn.execute(
-            sa.select(*columns).select_from(stats.join(ports, ports.c.id == stats.c.port_id))
-            .where(stats.c.port_id.in_(chunk), stats.c.host == host,
-                   stats.c.collected_at == collected_at).order_by(ports.c.id)).all()
-        addresses = _addresses(conn, [row[0] for row in rows])
-        n = len(COUNTERS)
-        out += [Stored(row[0], row[1], row[2], row[3], list(row[4:4 + n]), list(row[4 + n:]),
-                       [(address['ip_address'], [address[name] for name in ADDRESS_COUNTERS])
-                        for address in addresses.get(row[0], [])])
-                for row in rows]
+            sa.select(*columns)
+            .select_from(ports.join(offsets_table, offsets_table.c.port_id == ports.c.id))
+            .where(ports.c.id.in_(chunk), offsets_table.c.host == host)
+            .order_by(ports.c.id)).all()
+        entries = {port_id: entry for port_id, entry in _sampled(conn, rows).items()
+                   if entry[COLLECTED_AT] == collected_at}
+        offsets = address_offsets(conn, list(entries))
+        for row in rows:
+            entry = entries.get(row.id)
+            if entry is None:
+                continue
+            addresses = _address_list(entry, offsets.get(row.id, {}))
+            out.append(Stored(
+                row.id, row.network_id, row.project_id, row.device_id,
+                [a + b for a, b in zip(entry[RAW], row[5:])], list(entry[RATE]),
+                [(address['ip_address'], [address[name] for name in ADDRESS_COUNTERS])
+                 for address in addresses]))
     return out
-
-
-# ---- reads -----------------------------------------------------------------------
-
-def totals(table, counters):
-    """Labelled ``raw + offset`` columns of ``counters`` in ``table``."""
-    return [(table.c['raw_' + name] + table.c['offset_' + name]).label(name)
-            for name in counters]
 
 
 COLUMNS = {
@@ -326,14 +524,15 @@ COLUMNS = {
 _LIST_COLUMNS = (
     ports.c.id, ports.c.network_id, ports.c.project_id, ports.c.device_id,
     ports.c.device_owner, ports.c.binding_host_id,
-    networks.c.project_id.label('network_project_id'), stats.c.collected_at,
-    *totals(stats, COUNTERS), *[stats.c[name] for name in RATES])
+    networks.c.project_id.label('network_project_id'),
+    offsets_table.c.host.label('counted_host'),
+    *[offsets_table.c[name] for name in _OFFSETS])
 
 
 def _select():
     return (sa.select(*_LIST_COLUMNS)
             .select_from(ports.join(networks, networks.c.id == ports.c.network_id)
-                         .outerjoin(stats, stats.c.port_id == ports.c.id)))
+                         .outerjoin(offsets_table, offsets_table.c.port_id == ports.c.id)))
 
 
 def get(context, port_id):
@@ -353,67 +552,113 @@ def select(context, filters, sorts=(), limit=None, marker=None, page_reverse=Fal
     return to_dicts(context.connection, rows)
 
 
-def _addresses(conn, port_ids):
-    """{port_id: [address dicts]} of these ports, sorted by address."""
-    out = {}
-    columns = (address_stats.c.port_id, address_stats.c.ip_address,
-               *totals(address_stats, ADDRESS_COUNTERS))
-    for chunk in common.chunks(port_ids):
-        for row in conn.execute(sa.select(*columns).where(address_stats.c.port_id.in_(chunk))
-                                .order_by(address_stats.c.port_id, address_stats.c.ip_address)):
-            out.setdefault(row[0], []).append(
-                dict(zip(('ip_address',) + ADDRESS_COUNTERS, row[1:])))
-    return out
-
-
 def to_dicts(conn, rows):
-    sampled = [row.id for row in rows if row.collected_at is not None]
-    addresses = _addresses(conn, sampled) if sampled else {}
+    entries = _sampled(conn, rows)
+    offsets = address_offsets(conn, [port_id for port_id, entry in entries.items()
+                                     if entry[ADDRESSES]]) if entries else {}
     out = []
-    zero_counters = dict.fromkeys(COUNTERS, 0)
-    zero_rates = dict.fromkeys(RATES, 0.0)
     for row in rows:
         item = {'id': row.id, 'port_id': row.id, 'network_id': row.network_id,
                 'project_id': row.project_id, 'device_id': row.device_id,
                 'device_owner': row.device_owner, 'host': row.binding_host_id,
-                'network:project_id': row.network_project_id,
-                'collected_at': iso_time(row.collected_at),
-                'addresses': addresses.get(row.id, [])}
-        if row.collected_at is None:
-            item.update(zero_counters)
-            item.update(zero_rates)
+                'network:project_id': row.network_project_id}
+        entry = entries.get(row.id)
+        port_offsets = [getattr(row, name) or 0 for name in _OFFSETS]
+        if entry is None:
+            # Never reported (or, not expected, its entry lost: its offsets).
+            item.update(collected_at=None, addresses=[])
+            item.update(zip(COUNTERS, port_offsets))
+            item.update(dict.fromkeys(RATES, 0.0))
         else:
-            for name in COUNTERS + RATES:
-                item[name] = getattr(row, name)
+            item.update(collected_at=iso_time(entry[COLLECTED_AT]),
+                        addresses=_address_list(entry, offsets.get(row.id, {})))
+            item.update(zip(COUNTERS, [a + b for a, b in zip(entry[RAW], port_offsets)]))
+            item.update(zip(RATES, [float(rate) for rate in entry[RATE]]))
         out.append(item)
+    return out
+
+
+def network_sums(conn, network_ids):
+    """{network_id: [port count, latest collected_at, totals of COUNTERS,
+    sums of RATES]} of these networks (all their ports)."""
+    out = {network_id: [0, None, [0] * len(COUNTERS), [0.0] * len(RATES)]
+           for network_id in network_ids}
+    columns = (ports.c.id, ports.c.network_id, offsets_table.c.host,
+               *[offsets_table.c[name] for name in _OFFSETS])
+    for chunk in common.chunks(sorted(network_ids)):
+        port_rows = conn.execute(
+            sa.select(*columns)
+            .select_from(ports.outerjoin(offsets_table, offsets_table.c.port_id == ports.c.id))
+            .where(ports.c.network_id.in_(chunk))).all()
+        stored_rows = {}
+        with _no_gc():
+            for host, network_id, text in conn.execute(
+                    sa.select(samples_table.c.host, samples_table.c.network_id,
+                              samples_table.c.samples)
+                    .where(samples_table.c.network_id.in_(chunk))):
+                stored_rows[host, network_id] = loads(text)
+        for row in port_rows:
+            sums = out[row[1]]
+            sums[0] += 1
+            if row[2] is None:
+                continue
+            totals = sums[2]
+            for i, value in enumerate(row[3:]):
+                totals[i] += value
+            entry = stored_rows.get((row[2], row[1]), {}).get(row[0])
+            if entry is None:
+                continue
+            for i, value in enumerate(entry[RAW]):
+                totals[i] += value
+            rates = sums[3]
+            for i, value in enumerate(entry[RATE]):
+                rates[i] += value
+            if sums[1] is None or entry[COLLECTED_AT] > sums[1]:
+                sums[1] = entry[COLLECTED_AT]
     return out
 
 
 # ---- export (naas.api.metrics) ---------------------------------------------------
 
-_METRIC_ROWS = common.prebuilt(lambda: sa.select(
+_METRIC_PORTS = common.prebuilt(lambda: sa.select(
     ports.c.id, ports.c.network_id, ports.c.project_id, ports.c.device_owner,
-    networks.c.project_id.label('network_project_id'), stats.c.collected_at,
-    *totals(stats, COUNTERS))
+    networks.c.project_id.label('network_project_id'), offsets_table.c.host,
+    *[offsets_table.c[name] for name in _OFFSETS])
     .select_from(ports.join(networks, networks.c.id == ports.c.network_id)
-                 .outerjoin(stats, stats.c.port_id == ports.c.id))
+                 .outerjoin(offsets_table, offsets_table.c.port_id == ports.c.id))
     .order_by(ports.c.network_id, ports.c.id))
 
 
 @functools.lru_cache(maxsize=8)
-def _metric_rows_sql(dialect):
-    return str(_METRIC_ROWS().compile(dialect=dialect))
+def _metric_ports_sql(dialect):
+    return str(_METRIC_PORTS().compile(dialect=dialect))
 
 
 def metric_rows(conn):
     """Every port with its totals (None before its first sample), ordered by
     network: (id, network_id, project_id, device_owner, network_project_id,
-    collected_at, *COUNTERS), in one query.  Plain tuples from the driver's
-    cursor (10,000 rows: SQLAlchemy's Row objects were a sixth of a
-    scrape)."""
+    collected_at, *COUNTERS).  Two queries (the ports with their offsets,
+    every samples row) through the driver's cursor: plain tuples
+    (10,000 rows: SQLAlchemy's Row objects were a sixth of a scrape)."""
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(_metric_rows_sql(conn.dialect))
-        return cursor.fetchall()
+        cursor.execute(_metric_ports_sql(conn.dialect))
+        port_rows = cursor.fetchall()
+        cursor.execute('SELECT host, network_id, samples FROM port_statistics_samples')
+        texts = cursor.fetchall()
     finally:
         cursor.close()
+    out = []
+    empty = {}
+    unknown = (None,) * (1 + len(COUNTERS))
+    add = operator.add
+    with _no_gc():
+        stored_rows = {(host, network_id): loads(text) for host, network_id, text in texts}
+        for row in port_rows:
+            host = row[5]
+            entry = host and stored_rows.get((host, row[1]), empty).get(row[0])
+            if entry:
+                out.append((*row[:5], entry[COLLECTED_AT], *map(add, entry[RAW], row[6:])))
+            else:
+                out.append((*row[:5], *unknown))
+    return out
