@@ -63,13 +63,18 @@ if role == 'serve':        # serve PORT: answer each TCP connection with "hi"
 elif role == 'echo':       # echo PORT: every TCP connection's bytes sent back
     import threading
 
-    def echo(c):
+    def echo(c):                  # (each "d" read: an "x" sent 3 s later)
         with c:
             while True:
                 data = c.recv(64)
                 if not data:
                     return
-                c.sendall(data)
+                if b'd' in data:
+                    time.sleep(3)
+                    c.sendall(b'x' * data.count(b'd'))
+                    data = data.replace(b'd', b'')
+                if data:
+                    c.sendall(data)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('0.0.0.0', int(args[0])))
@@ -85,6 +90,9 @@ elif role == 'session':    # session HOST PORT: one TCP connection kept open; pr
             time.sleep(0.1)
     print('connected' if c else 'failed', flush=True)
     for line in sys.stdin:
+        if line.strip() == 'later':   # the echo server sends an "x" in 3 s
+            c.sendall(b'd')
+            continue
         try:
             c.settimeout(float(line))
             c.sendall(b'x')
@@ -246,6 +254,12 @@ class Session:
         test.addCleanup(self.proc.wait)
         test.addCleanup(self.proc.kill)
         self.connected = self.proc.stdout.readline().strip() == 'connected'
+
+    def later(self):
+        """Have the server send a byte of its own 3 s from now."""
+        self.proc.stdin.write('later\n')
+        self.proc.stdin.flush()
+        return time.monotonic() + 3
 
     def up(self, seconds=ALLOWED_SECONDS):
         """Whether a byte sent comes back within ``seconds``."""
@@ -793,9 +807,16 @@ class SecurityGroupsTest(base.FullstackTestCase):
         self.assertTrue(poll(lambda: not inside.ping('10.0.0.20', count=1, timeout=1),
                              ALLOWED_SECONDS * 2), 'the icmp rule removed')
         self.assertTrue(session.up(), 'after an unrelated rule was removed')
+        # The server sends once more after the cut (a retransmission, say):
+        # that segment must not open the connection the other way round,
+        # which would let the client's packets pass as its replies.
+        server_sends = session.later()
         client.delete('security-group-rule', session_rule['id'])
         self.assertTrue(poll(lambda: not session.up(2), ALLOWED_SECONDS * 2),
                         'the session after its rule was removed\n' + env.logs())
+        time.sleep(max(0.0, server_sends + 1 - time.monotonic()))
+        self.assertFalse(session.up(3), 'the session after the server sent again\n'
+                         + env.logs())
 
     def test_spoofing_allowed_address_pairs_and_port_security_off(self):
         env = self.sg_env()

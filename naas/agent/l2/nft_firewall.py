@@ -44,6 +44,12 @@ that narrows what a stateful port allows (a rule removed, a remote member
 or an address gone) deletes from its network's conntrack zone the
 connections its rules no longer allow (naas.agent.l2.conntrack, the
 kernel's conntrack through netlink): their next packet is judged as new.
+A TCP segment that conntrack calls new but that opens nothing (no SYN, or
+SYN+ACK: the kernel picks connections up mid-stream) is marked invalid,
+and a stateful port drops it: else, once a cut connection's server sent
+again (a retransmission), its egress rules would let the connection be
+tracked the other way round, and the client's packets, now replies of an
+established connection, would pass unjudged.
 
 Which ports: network service ports (device_owner ``network:...``) and
 ports with ``port_security_enabled`` False get no chain: the VIF passes
@@ -538,6 +544,10 @@ def base_definitions():
         % (inet, MARK_ESTABLISHED),
         'add rule %s ct_state ct state invalid meta mark set meta mark | 0x%08x'
         % (inet, MARK_INVALID),
+        # A TCP segment conntrack calls new that is no SYN (picked up
+        # mid-stream) opens nothing: invalid (see the module's docstring).
+        'add rule %s ct_state ct state new tcp flags & (syn | ack) != syn '
+        'meta mark set meta mark | 0x%08x' % (inet, MARK_INVALID),
         'add table %s' % bridge,
         'add set %s stateless_vifs { type ifname; }' % bridge,
         'add set %s stateless_macs { type ether_addr; }' % bridge,

@@ -28,8 +28,9 @@ forwarding action becomes ``resubmit(,FORWARD)``)::
                  frames: DHCP client, MLD/RS/NS out; DHCP server and RA
                  dropped; then flagged IP -> ct(table=72) (a stateless
                  port: resubmit(,72)); everything else dropped
-    EGRESS_RULES (72)  +inv drop, +est+rpl and +rel accepted, rules,
-                 conjunctions for remote groups; drop
+    EGRESS_RULES (72)  +inv drop, +new TCP that is no SYN drop (below),
+                 +est+rpl and +rel accepted, rules, conjunctions for
+                 remote groups; drop
     FORWARD (73) dl_dst=<filtered MAC> of the packet's network (reg6 of a
                  local sender, or dl_vlan from a patch port) -> reg5 [and
                  reg7 bit 3: the port is stateful], strip_vlan,
@@ -62,7 +63,12 @@ remote group members or addresses changed is marked by
 :meth:`Firewall.render`, and once the driver applied the flows,
 :meth:`Firewall.cut_revoked` deletes the connections of its zone that its
 rules no longer allow (the replies of a UDP stream would flow on
-otherwise) through the driver's conntrack.OVSConntrack.
+otherwise) through the driver's conntrack.OVSConntrack.  A TCP segment
+that conntrack calls new but that opens nothing (no SYN, or SYN+ACK: the
+connection was picked up mid-stream, as both conntracks do) is dropped in
+both rules tables: else, once a cut connection's server sent again (a
+retransmission), its egress rules would commit the connection the other
+way round, and the client's packets, now replies, would pass unjudged.
 """
 import collections
 import ipaddress
@@ -165,7 +171,12 @@ STATEFUL_FLOWS = dict(
     # New connections accepted on the way out to a port that is not
     # filtered here (tracked: only a stateful port's egress tracks).
     + [((FORWARD, COMMIT_OUT, 'ct_state=%s,%s' % (CT_NEW, dl_type)),
-        'ct(commit,%s),NORMAL' % ZONE) for dl_type in ('ip', 'ipv6')])
+        'ct(commit,%s),NORMAL' % ZONE) for dl_type in ('ip', 'ipv6')]
+    # A TCP segment that conntrack calls new is a connection only if it is
+    # a SYN without ACK (see the module's docstring).
+    + [((table, CONNTRACK, 'ct_state=+trk+new,%s,tcp_flags=%s' % (protocol, flags)), 'drop')
+       for table in (EGRESS_RULES, INGRESS_RULES) for protocol in ('tcp', 'tcp6')
+       for flags in ('-syn', '+ack')])
 
 #: What the flows of a filtered port hang on: its VIF's ofport, its
 #: network's local VLAN, dead: the VIF is on the dead VLAN (not wired or
