@@ -352,6 +352,9 @@ class TestStorage(StatisticsTestCase):
         self.assertEqual(5000, self.stats(port['id'])['rx_bytes'])
         self.report('h2', T0 + 10, sample(port['id'], rx_bytes=100))
         self.assertEqual(5100, self.stats(port['id'])['rx_bytes'])
+        # Its entry moved with it.
+        self.assertEqual(([stays['id']], [port['id']]),
+                         (list(self.entries('h1')), list(self.entries('h2'))))
         self.assertEqual(0, self.report('h1', T0 + 5, sample(port['id'], rx_bytes=6000)))
         self.assertEqual(0, self.report('h1', T0 + 20, sample(port['id'], rx_bytes=6000)))
         self.report('h1', T0 + 20, sample(stays['id'], rx_bytes=2))

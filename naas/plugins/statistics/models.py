@@ -8,9 +8,10 @@ how they are written and read).
   the latest samples of that host's ports of that network, in one text
   value (the entries of port_statistics.py: raw counters, rates, VIF, time and the
   addresses' raw counters of each port).  An agent's interval rewrites a
-  few dozen of these rows, not one row per port and address.  The rows go
-  with their network (ON DELETE CASCADE); a port's entry is dropped by the
-  next merge of its row once the port is gone or counted on another host.
+  few dozen of these rows, not one row per port and address.  A port's
+  entry is only in the row of the host it is counted on (it moves with the
+  port), a gone port's entry is dropped by its row's next merge, and the
+  rows go with their network (ON DELETE CASCADE).
 - ``port_statistics_offsets``: per port, the host whose samples count
   (``host``) and what earlier VIF instances of the port counted before
   they went away (``offset_*``).  Written when a port is first reported and

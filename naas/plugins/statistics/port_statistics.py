@@ -1,65 +1,74 @@
 """Port statistics: the ingest of the agents' samples and the API's reads.
 
 Storage (models.py): the latest sample of each port is an entry of the
-samples row of (reporting host, the port's network), one text value per
-row; a port's offsets, the host it is counted on, and its addresses'
-offsets have rows of their own, written only when something happens.
+samples row of (the host it is counted on, the port's network), one text
+value per row; a port's offsets and the host it is counted on
+(port_statistics_offsets), and its addresses' offsets, have rows of their
+own, written only when something happens.
 
 Why one row per (host, network) and not per port: an interval of 100
 agents of 500 ports each rewrote 50,000 port rows and 50,000 address rows,
 and PostgreSQL's cost per row update (about 20 us of its CPU, a new row
-version and index entry each, whatever the statement) made that 3.5 s
+version and index entry each, whatever the statement) made that 2.5-3.5 s
 (tools/bench_statistics_server.py); batching the statements differently
 did not help.  An agent's batch (at most naas.agent.agent.STATISTICS_BATCH
-ports, all of one interval's batches with the same ``collected_at``)
-touches a few dozen (host, network) rows: their entries are merged in
-Python and the rows written back in one statement.  Offsets change only on
-an event (a VIF re-plug, a counter reset, a host move), so a steady port
-costs no write of its own.
+ports; all batches of one interval have the same ``collected_at``) touches
+a few dozen (host, network) rows: their entries are merged in Python and
+the rows written back in one statement.  Offsets change only on an event (a
+VIF re-plug, a counter reset, a host move), so a steady port costs no write
+of its own.  Per (host, network) rather than per host: a network's reads
+(network statistics) read only its own rows, and a host's batches of one
+interval each touch their own networks' rows.
 
-Entries (``Samples``, JSON: compact, every database reads and writes it,
-and orjson reads and writes 500 entries in well under a millisecond)::
+Entries (JSON: every database stores text, and orjson reads and writes an
+agent's 500 entries in well under a millisecond)::
 
     {port_id: [vif, collected_at, [raw COUNTERS], [RATES],
                {ip_address: [raw ADDRESS_COUNTERS]}]}
+
+The rule that makes a steady batch cheap: **a port's entry is only in the
+row of the host it is counted on** (port_statistics_offsets.host).  So a
+batch's port that has an entry in the reporting host's row is counted
+there, and needs no read of its offsets row.
 
 Ingest (``ingest``), one batch in the caller's transaction:
 
 1. the batch's ports bound to the reporting host and their networks (a
    sample of a port bound elsewhere, moved away or gone, is ignored);
-2. the samples rows of (host, those networks), locked (SELECT ... FOR
-   UPDATE; a missing row is first created empty, INSERT ... DO NOTHING /
-   INSERT IGNORE, so that concurrent ingests of one host serialize on it);
-3. the host each port of the batch and of those rows is counted on
-   (port_statistics_offsets.host);
-4. per port, the previous entry is the one in the samples row of the host
-   it is counted on (another host's row when the port moved: read, not
-   locked, since only the port's own host writes its entry).  A sample not
-   newer than it is ignored (a late or repeated batch).  Otherwise the
-   monotonic rule: a sample from another host or VIF, or with any counter
-   lower than the previous raw value, means the VIF started again from 0:
-   the offsets grow by the previous raw values (an UPDATE adding them, and
-   ``host`` set to the reporting host: folded once, since the port is then
-   counted here and the old host's samples of it are ignored).  Per address
-   the same, but only on a lower counter (the drivers keep an address's
-   counters across VIF re-plugs, naas.agent.l2.hooks.PortCounters); the
-   offsets of addresses the sample no longer names are deleted.  Rates are
-   over the interval since the previous entry.  A port's first sample
-   inserts its offsets row (zero offsets);
-5. entries of ports gone or counted on another host are pruned, and the
-   rows written back (one multi-row upsert).
+2. the reporting host's samples rows of those networks, locked (SELECT ...
+   FOR UPDATE; a missing row is first created empty, INSERT ... DO NOTHING
+   / INSERT IGNORE, so that concurrent ingests of one host serialize on
+   it);
+3. for the ports without an entry there only: where they are counted (not
+   at all: a first sample, an offsets row is inserted; on another host:
+   the port moved here, and that host's row is locked too, its entry is the
+   previous sample and leaves it);
+4. per port, against its previous entry: a sample not newer is ignored (a
+   late or repeated batch).  Otherwise the monotonic rule: a sample from
+   another host or VIF, or with any counter lower than the previous raw
+   value, means the VIF started again from 0: the offsets grow by the
+   previous raw values (an UPDATE adding them, and ``host`` set to the
+   reporting host: a move is folded once, since the old host's entry is
+   gone and its late samples of the port are ignored by step 1).  Per
+   address the same, but only on a lower counter (the drivers keep an
+   address's counters across VIF re-plugs, naas.agent.l2.hooks
+   .PortCounters); the offsets of addresses the sample no longer names are
+   deleted.  Rates are over the interval since the previous entry;
+5. entries of the rows that are not the batch's and whose port is gone are
+   pruned (one SELECT of those ports, none in the usual case), and the rows
+   written back (one multi-row upsert; an emptied row is deleted).
 
-Steady state: four statements and a few dozen rows written per batch.  The
-storage stays proportional to the ports (a row per (host, network) pair in
-use; a stale entry lives until its row's next merge, a row until its
-network is deleted).
+A steady batch: three statements (ports, lock, write) and a few dozen rows
+written.  The storage stays proportional to the ports: one row per (host,
+network) pair in use, an entry per port, a gone port's entry until its
+row's next merge, a row until it is emptied or its network deleted.
 
 Reads join the core ports table (for the port's network, project, device,
 binding and visibility, naas.db.ports.visible_to) to the offsets, then
 read the samples rows of the (counted host, network) pairs of the ports
 shown: a port's totals are its entry's raw values plus its offsets, also
 while it has moved and its new host has not reported it yet (the old
-host's last sample still counts).
+host's last sample still counts until then).
 """
 import collections
 import contextlib
@@ -148,13 +157,11 @@ def _marks(dialect, count):
 
 @functools.lru_cache(maxsize=64)
 def _bound_sql(dialect, count):
-    """The ports bound to a host among ``count`` (port_id, network_id, the
-    host it is counted on).  Parameters: host, then _ids."""
-    return ('SELECT ports.id, ports.network_id, port_statistics_offsets.host FROM ports '
-            'LEFT JOIN port_statistics_offsets ON port_statistics_offsets.port_id = ports.id '
-            'WHERE ports.binding_host_id = %s AND ports.id %s' % (
-                _marks(dialect, 1), '= ANY(%s::varchar[])' if dialect.name == 'postgresql'
-                else 'IN (%s)' % _marks(dialect, count)))
+    """The ports bound to a host among ``count`` (port_id, network_id).
+    Parameters: host, then _ids."""
+    return ('SELECT id, network_id FROM ports WHERE binding_host_id = %s AND id %s' % (
+        _marks(dialect, 1), '= ANY(%s::varchar[])' if dialect.name == 'postgresql'
+        else 'IN (%s)' % _marks(dialect, count)))
 
 
 def _ids(dialect, ids):
@@ -217,10 +224,9 @@ def _counted_sql(dialect, count):
 
 
 @functools.lru_cache(maxsize=64)
-def _other_rows_sql(dialect, count):
-    """Parameters: host, then ``count`` network ids."""
-    return ('SELECT network_id, samples FROM port_statistics_samples WHERE host = %s AND '
-            'network_id IN (%s)' % (_marks(dialect, 1), _marks(dialect, count)))
+def _existing_sql(dialect, count):
+    """Parameters: ``count`` port ids."""
+    return 'SELECT id FROM ports WHERE id IN (%s)' % _marks(dialect, count)
 
 
 @functools.lru_cache(maxsize=64)
@@ -296,16 +302,16 @@ def _lock_rows(conn, host, network_ids):
 
 
 def _other_rows(conn, pairs):
-    """{(host, network_id): entries} of other hosts' samples rows (the
-    previous entries of ports that moved here)."""
+    """{(host, network_id): entries} of other hosts' samples rows (where
+    ports that moved here were counted), locked: their entries move here."""
     by_host = collections.defaultdict(set)
     for host, network_id in pairs:
         by_host[host].add(network_id)
     out = {}
-    for host, network_ids in by_host.items():
-        for chunk in common.chunks(sorted(network_ids)):
+    for host in sorted(by_host):
+        for chunk in common.chunks(sorted(by_host[host])):
             for network_id, text in conn.exec_driver_sql(
-                    _other_rows_sql(conn.dialect, len(chunk)), (host, *chunk)):
+                    _lock_sql(conn.dialect, len(chunk)), (host, *chunk)).all():
                 out[host, network_id] = loads(text)
     return out
 
@@ -316,95 +322,68 @@ def ingest(conn, host, collected_at, samples):
     {...}}}]) read at ``collected_at`` (epoch seconds).  Returns how many
     ports' samples were stored (the others were ignored)."""
     by_port = {sample['port_id']: sample for sample in samples}
-    collected_at = float(collected_at)
     dialect = conn.dialect
-    # 1. The ports bound to the host, where each is counted.
-    bound, counted = {}, {}
+    # 1. The ports bound to the host.
+    bound = {}
     for chunk in common.chunks(by_port):
-        for port_id, network_id, counted_host in conn.exec_driver_sql(
-                _bound_sql(dialect, len(chunk)), (host, *_ids(dialect, chunk))).all():
-            bound[port_id] = network_id
-            if counted_host is not None:
-                counted[port_id] = counted_host
+        bound.update(conn.exec_driver_sql(_bound_sql(dialect, len(chunk)),
+                                          (host, *_ids(dialect, chunk))).all())
     if not bound:
         return 0
     with _no_gc():
-        return _merge(conn, host, collected_at, by_port, bound, counted)
+        return _merge(conn, host, float(collected_at), by_port, bound)
 
 
-def _merge(conn, host, collected_at, by_port, bound, counted):
+def _merge(conn, host, collected_at, by_port, bound):
     """Steps 2-5 of ingest."""
     dialect = conn.dialect
-    # 2. Their samples rows, locked.  3. Where a port is counted, read again
-    # now that no other ingest of this host's ports can change it (only a
-    # port's own host sets it to itself): for the ports counted elsewhere or
-    # nowhere before the lock, and the entries of ports not in the batch.
+    # 2. The host's samples rows of their networks, locked.
     rows = _lock_rows(conn, host, set(bound.values()))
-    again = [port_id for port_id in bound if counted.get(port_id) != host]
-    again += [port_id for entries in rows.values() for port_id in entries
-              if port_id not in bound]
-    for chunk in common.chunks(again):
+    # 3. Where the ports without an entry here are counted (nowhere: a
+    # first sample; another host: the port moved here), and the rows of
+    # those other hosts, locked (their entries move here).
+    unknown = [port_id for port_id, network_id in bound.items()
+               if port_id not in rows[network_id]]
+    counted = {}
+    for chunk in common.chunks(unknown):
         counted.update(conn.exec_driver_sql(_counted_sql(dialect, len(chunk)),
                                             tuple(chunk)).all())
-    moved = {port_id: counted[port_id] for port_id in bound
-             if counted.get(port_id, host) != host}
-    others = (_other_rows(conn, {(counted[port_id], bound[port_id]) for port_id in moved})
+    moved = {port_id: counted_host for port_id, counted_host in counted.items()
+             if counted_host != host}
+    others = (_other_rows(conn, {(counted_host, bound[port_id])
+                                 for port_id, counted_host in moved.items()})
               if moved else {})
     # 4. The rules, per port.
     first, grown, address_grown, address_gone = [], [], [], []
-    stored = set()
-    zero = (0,) * len(COUNTERS)
-    lower = operator.lt
-    for port_id, network_id in bound.items():
-        sample = by_port[port_id]
-        entries = rows[network_id]
-        if port_id in moved:
-            previous = others.get((moved[port_id], network_id), {}).get(port_id)
-        else:
-            previous = entries.get(port_id)
-        if previous is not None and previous[COLLECTED_AT] >= collected_at:
-            continue   # late or repeated
-        vif = str(sample.get('vif') or '')
-        raw = _counters(_read_counters, COUNTERS, sample['counters'])
-        addresses = {ip_address: _counters(_read_address_counters, ADDRESS_COUNTERS, counters)
-                     for ip_address, counters in (sample.get('addresses') or {}).items()}
-        if previous is None:
-            rates = _ZERO_RATES
-            if port_id not in counted:
-                first.append((port_id, host, *zero))
-            elif port_id in moved:
-                grown.append((host, *zero, port_id))
-        else:
-            old = previous[RAW]
-            interval = collected_at - previous[COLLECTED_AT]
-            if port_id in moved or previous[VIF] != vif or True in map(lower, raw, old):
-                grown.append((host, *old, port_id))
-                rates = [raw[i] / interval for i in _RATE_INDEXES]
-            else:
-                rates = [(raw[i] - old[i]) / interval for i in _RATE_INDEXES]
-            for ip_address, before in previous[ADDRESSES].items():
-                now = addresses.get(ip_address)
-                if now is None:
-                    address_gone.append((port_id, ip_address))
-                elif True in map(lower, now, before):
-                    address_grown.append((port_id, ip_address, before))
-        entries[port_id] = (vif, collected_at, raw, rates, addresses)
-        stored.add(port_id)
-    # 5. Prune and write back.
-    written, emptied = [], []
-    for network_id, entries in rows.items():
-        for port_id in [port_id for port_id in entries
-                        if port_id not in stored and counted.get(port_id) != host]:
-            del entries[port_id]
-        if entries:
-            written.append((host, network_id, dumps(entries)))
-        else:
-            emptied.append(network_id)
+    stored = _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
+                    first, grown, address_grown, address_gone)
+    # 5. The entries of ports gone pruned (those not in the batch are looked
+    # for), the moved ports' entries taken out of their old rows, the rows
+    # written back.
+    extra = [port_id for entries in rows.values() for port_id in entries
+             if port_id not in bound]
+    if extra:
+        existing = set()
+        for chunk in common.chunks(extra):
+            existing.update(conn.exec_driver_sql(_existing_sql(dialect, len(chunk)),
+                                                 tuple(chunk)).scalars())
+        for entries in rows.values():
+            for port_id in [port_id for port_id in entries
+                            if port_id not in bound and port_id not in existing]:
+                del entries[port_id]
+    changed = {(host, network_id): entries for network_id, entries in rows.items()}
+    for port_id in stored.intersection(moved):
+        key = (moved[port_id], bound[port_id])
+        if key in others and others[key].pop(port_id, None) is not None:
+            changed[key] = others[key]
+    written = [(row_host, network_id, dumps(entries))
+               for (row_host, network_id), entries in changed.items() if entries]
+    emptied = [key for key, entries in changed.items() if not entries]
     for chunk in common.chunks(written):
         conn.exec_driver_sql(_write_sql(dialect, len(chunk)),
                              tuple(value for row in chunk for value in row))
-    for chunk in common.chunks(emptied):
-        conn.exec_driver_sql(_delete_rows_sql(dialect, len(chunk)), (host, *chunk))
+    for row_host, network_id in emptied:
+        conn.exec_driver_sql(_delete_rows_sql(dialect, 1), (row_host, network_id))
     for chunk in common.chunks(first):
         conn.exec_driver_sql(_insert_offsets_sql(dialect, len(chunk)),
                              tuple(value for row in chunk for value in row))
@@ -420,11 +399,73 @@ def _merge(conn, host, collected_at, by_port, bound, counted):
     return len(stored)
 
 
+def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
+           first, grown, address_grown, address_gone):
+    """Step 4 of ingest: the new entries put into ``rows``, the offsets to
+    write appended to the lists.  Returns the ports stored.  (The hot
+    loop: about 2 us a port.)"""
+    stored = set()
+    zero = (0,) * len(COUNTERS)
+    minus = operator.sub
+    read, read_address = _read_counters, _read_address_counters
+    rate_counters = _rate_counters
+    for port_id, network_id in bound.items():
+        entries = rows[network_id]
+        if moved and port_id in moved:
+            previous = others.get((moved[port_id], network_id), {}).get(port_id)
+        else:
+            previous = entries.get(port_id)
+        if previous is not None and previous[1] >= collected_at:
+            continue   # late or repeated
+        sample = by_port[port_id]
+        vif = sample.get('vif')
+        vif = str(vif) if vif else ''
+        try:
+            raw = read(sample['counters'])
+        except KeyError:
+            raw = _counters(read, COUNTERS, sample['counters'])
+        addresses = sample.get('addresses')
+        if addresses:
+            try:
+                addresses = {ip_address: read_address(counters)
+                             for ip_address, counters in addresses.items()}
+            except KeyError:
+                addresses = {ip_address: _counters(read_address, ADDRESS_COUNTERS, counters)
+                             for ip_address, counters in addresses.items()}
+        else:
+            addresses = {}
+        if previous is None:
+            rates = _ZERO_RATES
+            if port_id not in counted:
+                first.append((port_id, host, *zero))
+            elif moved and port_id in moved:
+                grown.append((host, *zero, port_id))
+        else:
+            old = previous[2]
+            interval = collected_at - previous[1]
+            grew = list(map(minus, raw, old))
+            if min(grew) < 0 or previous[0] != vif or (moved and port_id in moved):
+                grown.append((host, *old, port_id))
+                grew = raw
+            rates = [value / interval for value in rate_counters(grew)]
+            old_addresses = previous[4]
+            if old_addresses:
+                for ip_address, before in old_addresses.items():
+                    now = addresses.get(ip_address)
+                    if now is None:
+                        address_gone.append((port_id, ip_address))
+                    elif min(map(minus, now, before)) < 0:
+                        address_grown.append((port_id, ip_address, before))
+        entries[port_id] = (vif, collected_at, raw, rates, addresses)
+        stored.add(port_id)
+    return stored
+
+
 _ZERO_RATES = (0.0,) * len(RATES)
-
-
 #: Where each rate's counter is in RAW.
 _RATE_INDEXES = [COUNTERS.index(rate[:-len('_rate')]) for rate in RATES]
+#: The counters of RATES, in their order, of a RAW.
+_rate_counters = operator.itemgetter(*_RATE_INDEXES)
 
 
 # ---- reads -----------------------------------------------------------------------
