@@ -44,6 +44,7 @@ Goals (issue 3): p50 <= 300 ms, resync <= 5 s.
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -291,6 +292,9 @@ def main(argv=None):
                         help='ports on one host for the resync (0: skip)')
     parser.add_argument('--json', help='write the raw figures here')
     parser.add_argument('--debug', action='store_true', help='agents log DEBUG')
+    parser.add_argument('--agent-log', metavar='FILE',
+                        help='copy the resync host\'s agent log here (its timestamps '
+                        'split a resync: OVS ready, reconciled, the bundles with --debug)')
     parser.add_argument('--no-bytecode-cache', action='store_true',
                         help='leave PYTHONDONTWRITEBYTECODE in the agents\' environment')
     args = parser.parse_args(argv)
@@ -326,6 +330,8 @@ def main(argv=None):
                     args.resync_ports)
                 resync = bench_resync(env, args.resync_ports)
             finally:
+                if args.agent_log:
+                    shutil.copyfile(env.agents[1].log_file, args.agent_log)
                 env.cleanUp()
     finally:
         rabbit.cleanUp()
