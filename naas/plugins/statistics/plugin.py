@@ -61,7 +61,8 @@ class StatisticsPlugin(core.ServicePlugin):
         return count
 
     def metric_rows(self):
-        """Every port's totals, for the Prometheus endpoint (one query)."""
+        """Every port's totals, for the Prometheus endpoint (two queries:
+        port_statistics.metric_rows)."""
         return db_api.retry(lambda ctx: port_statistics.metric_rows(ctx.connection),
                             naas_context.get_admin_context(), writer=False)
 
