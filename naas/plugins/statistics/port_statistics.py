@@ -660,14 +660,15 @@ def network_sums(conn, network_ids):
             for row in port_rows:
                 by_network[row[0]].append(row)
             with _no_gc():
-                stored_rows = {(host, network_id): loads(text)
-                               for host, network_id, text in texts}
+                stored_rows = {network_id: {} for network_id in chunk}
+                for host, network_id, text in texts:
+                    stored_rows[network_id][host] = loads(text)
                 empty = {}
                 for network_id, rows in by_network.items():
                     counted = [row for row in rows if row[2] is not None]
-                    entries = [entry for entry in (
-                        stored_rows.get((row[2], network_id), empty).get(row[1])
-                        for row in counted) if entry is not None]
+                    hosts = stored_rows[network_id]
+                    entries = [entry for entry in (hosts.get(row[2], empty).get(row[1])
+                                                   for row in counted) if entry is not None]
                     totals = [0] * len(COUNTERS)
                     for part in (_columns_sum(counted, 3),
                                  _columns_sum([entry[RAW] for entry in entries])):
