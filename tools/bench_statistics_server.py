@@ -19,6 +19,9 @@ round-robin to ``--hosts`` hosts.
   other by the plugin's RPC handler (report_statistics: its transaction, no
   transport); measured twice: the first interval (rows inserted) and the
   second (rows replaced, rates computed).  Goal: <= 1 s for 100 x 500.
+  Each sample names its port's network, as agents of RPC 1.1 send them
+  (``--rpc-version 1.0``: without, as older agents do; the server then
+  looks every port up in the ports table).
   With ``--threads N`` a third interval is stored by N threads at once, as
   one naas-server's RPC thread pool takes the casts of many agents.
   With PostgreSQL the server's CPU (postmaster and backends, from /proc)
@@ -76,7 +79,8 @@ def configure(db_url):
 
 def add_ports(engine, hosts, networks, network_ports):
     """``networks`` networks of ``network_ports`` ports each, bound
-    round-robin to ``hosts``: {host: [port ids]} and the network ids."""
+    round-robin to ``hosts``: {host: [(port id, network id)]} and the
+    network ids."""
     net_rows, port_rows, by_host = [], [], {host: [] for host in hosts}
     network_ids = []
     for _ in range(networks):
@@ -90,7 +94,7 @@ def add_ports(engine, hosts, networks, network_ports):
         for i in range(network_ports):
             port_id = str(uuid.uuid4())
             host = hosts[len(port_rows) % len(hosts)]
-            by_host[host].append(port_id)
+            by_host[host].append((port_id, net_id))
             n = len(port_rows)
             port_rows.append({
                 'id': port_id, 'project_id': PROJECT, 'name': '', 'description': '',
@@ -110,19 +114,22 @@ def add_ports(engine, hosts, networks, network_ports):
     return by_host, network_ids
 
 
-def batch(port_ids, step):
-    """One host's samples of interval ``step`` (counters grow each time)."""
+def batch(ports, step, rpc_version='1.1'):
+    """One host's samples of interval ``step`` (counters grow each time), as
+    an agent sends them (RPC 1.1: each port names its network)."""
     samples = []
-    for i, port_id in enumerate(port_ids):
+    for i, (port_id, network_id) in enumerate(ports):
         base = (i + 1) * 1000 * step
         samples.append({
-            'port_id': port_id, 'vif': str(i + 10),
+            'port_id': port_id, 'network_id': network_id, 'vif': str(i + 10),
             'counters': {'rx_bytes': base, 'rx_packets': base // 100, 'tx_bytes': base // 2,
                          'tx_packets': base // 200, 'rx_dropped': 0, 'tx_dropped': 0,
                          'rx_errors': 0, 'tx_errors': 0},
             'addresses': {'10.%d.%d.%d' % (i >> 16 & 255, i >> 8 & 255, i & 255): {
                 'rx_bytes': base // 2, 'rx_packets': base // 200, 'tx_bytes': base // 4,
                 'tx_packets': base // 400}}})
+        if rpc_version == '1.0':
+            del samples[-1]['network_id']
     return samples
 
 
@@ -146,12 +153,12 @@ def process_tree_cpu_ms(pid):
     return total * 1000.0 / os.sysconf('SC_CLK_TCK')
 
 
-def ingest(plugin, by_host, collected_at, step, db_pid=None, threads=1):
+def ingest(plugin, by_host, collected_at, step, db_pid=None, threads=1, rpc_version='1.1'):
     """{'ms': wall, 'cpu_ms': this process's CPU, 'db_cpu_ms': the database
     server's CPU (None for SQLite, in this process)} to store one interval
     of every host: one batch at a time, or ``threads`` at a time (as the
     RPC server's thread pool takes casts that arrive together)."""
-    batches = [(host, batch(port_ids, step)) for host, port_ids in by_host.items()]
+    batches = [(host, batch(ports, step, rpc_version)) for host, ports in by_host.items()]
     start, cpu = time.perf_counter(), time.process_time()
     db_cpu = process_tree_cpu_ms(db_pid)
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
@@ -216,12 +223,25 @@ def run(args, db_url, db_pid=None):
     ports = sum(len(p) for p in by_host.values())
     results['ingest_first'] = dict(ingest(plugin, by_host, t0 + 20, 3, db_pid), ports=ports,
                                    batches=len(by_host))
-    results['ingest'] = dict(ingest(plugin, by_host, t0 + 30, 4, db_pid), ports=ports,
-                             batches=len(by_host))
-    if args.threads > 1:
-        results['ingest_threads'] = dict(
-            ingest(plugin, by_host, t0 + 40, 5, db_pid, args.threads), ports=ports,
-            batches=len(by_host), threads=args.threads)
+    # The next intervals, --intervals times each way (alternating, so that
+    # the machine's drift weighs on each alike); the run of median wall.
+    versions = ['1.1', '1.0'] if args.rpc_version == 'both' else [args.rpc_version]
+    ways = [(version, 1) for version in versions] + (
+        [(version, args.threads) for version in versions] if args.threads > 1 else [])
+    runs = {way: [] for way in ways}
+    step = 4
+    for _ in range(args.intervals):
+        for version, threads in ways:
+            runs[version, threads].append(ingest(plugin, by_host, t0 + 10 * step, step,
+                                                 db_pid, threads, version))
+            step += 1
+    for (version, threads), measured in runs.items():
+        measured.sort(key=lambda run: run['ms'])
+        key = 'ingest' + ('_threads' if threads > 1 else '') + (
+            '_rpc_1_0' if version == '1.0' and len(versions) > 1 else '')
+        results[key] = dict(measured[len(measured) // 2], ports=ports, batches=len(by_host),
+                            threads=threads, rpc_version=version,
+                            walls_ms=[round(run['ms'], 1) for run in measured])
     results['scrape_all'] = timed_get(app, '/metrics', 3)
     results['scrape_all']['ports'] = ports
     with engine.connect() as conn:
@@ -242,6 +262,11 @@ def main():
     parser.add_argument('--repeat', type=int, default=20)
     parser.add_argument('--threads', type=int, default=1,
                         help='also measure an interval stored by this many threads at once')
+    parser.add_argument('--intervals', type=int, default=3,
+                        help='measure the next interval this many times (the median is shown)')
+    parser.add_argument('--rpc-version', choices=('1.1', '1.0', 'both'), default='1.1',
+                        help="the agents' samples: with each port's network (1.1), without "
+                        "(1.0), or both alternately")
     parser.add_argument('--json')
     args = parser.parse_args()
     with fixtures.TempDir() as tmp:
@@ -256,17 +281,19 @@ def main():
     print('statistics server, %s, load %.1f %.1f %.1f\n' % ((args.db,) + load))
     print('| measure | wall | CPU of this process | goal |\n|---|---|---|---|')
     ingest_ms = results['ingest']['ms']
+    size = '%d hosts x %d ports' % (args.hosts, args.ports_per_host)
     rows = [
-        ('ingest, %d hosts x %d ports, first interval (inserts)' % (
-            args.hosts, args.ports_per_host), results['ingest_first']['ms'],
+        ('ingest, %s, first interval (inserts)' % size, results['ingest_first']['ms'],
          results['ingest_first']['cpu_ms'], ''),
-        ('ingest, %d hosts x %d ports, next interval' % (args.hosts, args.ports_per_host),
-         ingest_ms, results['ingest']['cpu_ms'], '<= 1000 ms'),
-    ] + ([
-        ('ingest, %d hosts x %d ports, next interval, %d threads' % (
-            args.hosts, args.ports_per_host, args.threads), results['ingest_threads']['ms'],
-         results['ingest_threads']['cpu_ms'], ''),
-    ] if args.threads > 1 else []) + [
+    ]
+    for key in ('ingest', 'ingest_rpc_1_0', 'ingest_threads', 'ingest_threads_rpc_1_0'):
+        if key in results:
+            run_ = results[key]
+            rows.append(('ingest, %s, next interval%s, RPC %s samples (median; runs %s ms)' % (
+                size, ', %d threads' % run_['threads'] if run_['threads'] > 1 else '',
+                run_['rpc_version'], ', '.join('%.0f' % wall for wall in run_['walls_ms'])),
+                run_['ms'], run_['cpu_ms'], '<= 1000 ms' if key == 'ingest' else ''))
+    rows += [
         ('network statistics, %d ports (p50; p99 %.1f ms)' % (
             args.network_ports, results['network']['p99_ms']),
          results['network']['p50_ms'], results['network']['cpu_p50_ms'], '<= 20 ms'),
@@ -280,11 +307,11 @@ def main():
     for name, wall, cpu, goal in rows:
         print('| %s | %.1f ms | %.1f ms | %s |' % (name, wall, cpu, goal))
     if results['ingest']['db_cpu_ms'] is not None:
-        print('\nPostgreSQL server CPU during the ingest: first interval %.0f ms, next %.0f ms'
-              % (results['ingest_first']['db_cpu_ms'], results['ingest']['db_cpu_ms']) +
-              (', next with %d threads %.0f ms' % (
-                  args.threads, results['ingest_threads']['db_cpu_ms'])
-               if args.threads > 1 else ''))
+        print('\nPostgreSQL server CPU during the ingest: first interval %.0f ms; %s' % (
+            results['ingest_first']['db_cpu_ms'], ', '.join(
+                '%s %.0f ms' % (key, results[key]['db_cpu_ms']) for key in (
+                    'ingest', 'ingest_rpc_1_0', 'ingest_threads', 'ingest_threads_rpc_1_0')
+                if key in results)))
     print('\nrows stored: %s' % results['rows'])
     if args.json:
         with open(args.json, 'w') as f:

@@ -534,10 +534,11 @@ class Agent:
         logs and goes on at the next interval)."""
         try:
             with self.lock:
-                port_ids = list(self.wired)
+                networks = {port_id: details['network_id']
+                            for port_id, details in self.wired.items()}
             collected_at = time.time()
-            samples = self.counters.port_counters(port_ids)
-            ports = [counters.sample_data(port_id, sample)
+            samples = self.counters.port_counters(list(networks))
+            ports = [counters.sample_data(port_id, networks[port_id], sample)
                      for port_id, sample in sorted(samples.items())]
             if self.statistics is None:
                 self.statistics = statistics_api.StatisticsAPI(self.host)

@@ -10,6 +10,9 @@ are dropped, the agent does not care.
 
 Version history (StatisticsAPI / StatisticsEndpoint):
     1.0 - report_statistics
+    1.1 - report_statistics: each port may name its ``network_id`` (the
+          server then finds a steady port in its network's samples row
+          without a look at the ports table)
 """
 import oslo_messaging as messaging
 
@@ -23,7 +26,7 @@ class StatisticsAPI(rpc.Client):
     statistics."""
 
     TOPIC = STATISTICS_TOPIC
-    VERSION = '1.0'
+    VERSION = '1.1'
     UPGRADE_LEVEL = 'statistics'
 
     def __init__(self, host):
@@ -33,10 +36,16 @@ class StatisticsAPI(rpc.Client):
     def report_statistics(self, context, collected_at, ports):
         """Cast one batch: ``collected_at`` is the agent's wall-clock time of
         the read (seconds since the epoch, a float); ``ports`` is a list of
-        {'port_id', 'vif', 'counters': {Counters' fields},
+        {'port_id', 'network_id', 'vif', 'counters': {Counters' fields},
         'addresses': {ip_address: {AddressCounters' fields}}}
-        (naas.agent.l2.hooks.PortSample as plain data)."""
-        cctxt = self.client.prepare(version='1.0')
+        (naas.agent.l2.hooks.PortSample as plain data).  Capped at 1.0,
+        the ports go without their network_id."""
+        version = '1.1'
+        if not self.can_send_version(version):
+            version = '1.0'
+            ports = [{key: value for key, value in port.items() if key != 'network_id'}
+                     for port in ports]
+        cctxt = self.client.prepare(version=version)
         cctxt.cast(context, 'report_statistics', host=self.host,
                    collected_at=collected_at, ports=ports)
 
@@ -46,7 +55,7 @@ class StatisticsEndpoint:
     start_rpc_listeners); ``handler.report_statistics(host, collected_at,
     ports)`` stores a batch in one transaction."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, handler):
         self.handler = handler

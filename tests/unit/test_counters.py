@@ -18,6 +18,7 @@ from naas.host import ip_lib
 P1 = 'aaaaaaaa-0000-0000-0000-000000000001'
 P2 = 'bbbbbbbb-0000-0000-0000-000000000002'
 P3 = 'cccccccc-0000-0000-0000-000000000003'
+N1 = 'eeeeeeee-0000-0000-0000-00000000000e'
 
 
 def _newstats(index, stats):
@@ -89,8 +90,9 @@ class TestAddresses(testtools.TestCase):
     def test_sample_as_plain_data(self):
         sample = hooks.PortSample('7', hooks.Counters(*range(8)),
                                   {'10.0.0.5': hooks.AddressCounters(1, 2, 3, 4)})
-        data = counters.sample_data(P1, sample)
-        self.assertEqual({'port_id': P1, 'vif': '7'}, {k: data[k] for k in ('port_id', 'vif')})
+        data = counters.sample_data(P1, N1, sample)
+        self.assertEqual({'port_id': P1, 'network_id': N1, 'vif': '7'},
+                         {k: data[k] for k in ('port_id', 'network_id', 'vif')})
         self.assertEqual(7, data['counters']['tx_errors'])
         self.assertEqual({'rx_bytes': 1, 'rx_packets': 2, 'tx_bytes': 3, 'tx_packets': 4},
                          data['addresses']['10.0.0.5'])
@@ -320,7 +322,7 @@ def _agent(driver, wired=()):
     agent.counters = hooks.of(driver, hooks.PortCounters)
     agent.port_filter = agent.qos = None
     agent.lock = threading.RLock()
-    agent.wired = {p: {'port_id': p} for p in wired}
+    agent.wired = {p: {'port_id': p, 'network_id': N1} for p in wired}
     agent.statistics = FakeStatisticsAPI()
     return agent
 
@@ -336,6 +338,8 @@ class TestAgentStatistics(testtools.TestCase):
         sent = [port['port_id'] for _, batch in agent.statistics.casts for port in batch]
         self.assertEqual(sorted(ports), sent)
         self.assertEqual(1, agent.statistics.casts[0][1][0]['counters']['rx_bytes'])
+        self.assertEqual({N1}, {port['network_id'] for _, batch in agent.statistics.casts
+                                for port in batch})
 
     def test_a_failed_pass_is_logged_not_raised(self):
         agent = _agent(CountingDriver(fail=True), ['p1'])

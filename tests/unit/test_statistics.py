@@ -8,6 +8,7 @@ port moving host; samples of a port bound elsewhere or older than the
 stored one are ignored.  Another project sees 404; a network's figures are
 its ports' sums; rates are over the last interval.
 """
+import re
 import threading
 import uuid
 
@@ -50,8 +51,13 @@ def sample(port_id, vif='7', addresses=None, **values):
 
 class StatisticsTestCase(testtools.TestCase):
 
+    #: Whether report() names each port's network, as agents of RPC 1.1 do
+    #: (the samples of a 1.0 agent name none).
+    NAME_NETWORKS = True
+
     def setUp(self):
         super().setUp()
+        self.network_of = {}
         self.api = self.useFixture(app.APIFixture(service_plugins=['statistics'],
                                                   agent_down_time=30))
         self.plugin = plugin_manager.get_manager().services['statistics']
@@ -73,7 +79,9 @@ class StatisticsTestCase(testtools.TestCase):
         body = dict(attrs, network_id=(network or self.network)['id'], project_id=project)
         if host:
             body['binding:host_id'] = host
-        return self.call('POST', '/ports', {'port': body}, 201, roles='admin')['port']
+        port = self.call('POST', '/ports', {'port': body}, 201, roles='admin')['port']
+        self.network_of[port['id']] = port['network_id']
+        return port
 
     def override(self, **options):
         for name, value in options.items():
@@ -81,6 +89,9 @@ class StatisticsTestCase(testtools.TestCase):
             self.addCleanup(CONF.clear_override, name, group='statistics')
 
     def report(self, host, collected_at, *samples):
+        if self.NAME_NETWORKS:
+            samples = [dict(sample, network_id=self.network_of.get(
+                sample['port_id'], self.network['id'])) for sample in samples]
         return self.plugin.report_statistics(host, collected_at, list(samples))
 
     def stats(self, port_id, **kwargs):
@@ -186,13 +197,16 @@ class TestPortStatistics(StatisticsTestCase):
         self.report('h1', T0, sample(port['id'], vif='7', rx_bytes=5000))
         self.call('PUT', '/ports/' + port['id'], {'port': {'binding:host_id': 'h2'}}, 200,
                   roles='admin')
-        # The old host's late samples are not the port's any more.
-        self.assertEqual(0, self.report('h1', T0 + 10, sample(port['id'], vif='7',
-                                                              rx_bytes=9000)))
+        # The old host's late samples: an agent of RPC 1.1 names the port's
+        # network, and they count until the new host reports the port (its
+        # entry is still in the old host's row); a 1.0 agent's are checked
+        # against the binding and ignored.
+        late = self.report('h1', T0 + 10, sample(port['id'], vif='7', rx_bytes=9000))
+        self.assertEqual(1 if self.NAME_NETWORKS else 0, late)
         # The new host's VIF happens to have the same identity: still a new VIF.
         self.report('h2', T0 + 20, sample(port['id'], vif='7', rx_bytes=6000))
         stats = self.stats(port['id'], roles='admin')
-        self.assertEqual(11000, stats['rx_bytes'])
+        self.assertEqual(6000 + (9000 if late else 5000), stats['rx_bytes'])
         self.assertEqual('h2', stats['host'])
 
     def test_unbound_port_and_unknown_port_are_ignored(self):
@@ -258,7 +272,9 @@ class TestPortStatistics(StatisticsTestCase):
         self.report('h1', T0 + 20, sample(late['id'], rx_bytes=500))
         self.call('PUT', '/ports/' + moved['id'], {'port': {'binding:host_id': 'h2'}}, 200,
                   roles='admin')
-        self.assertEqual(3, self.report(
+        # (moved: counted on h1 until h2 reports it, for an agent that
+        # names its network; see test_monotonic_across_a_host_move.)
+        self.assertEqual(4 if self.NAME_NETWORKS else 3, self.report(
             'h1', T0 + 10, sample(fresh['id'], rx_bytes=40),
             sample(replugged['id'], vif='8', rx_bytes=300),
             sample(reset['id'], rx_bytes=200, addresses={'10.0.0.250': address}),
@@ -268,12 +284,14 @@ class TestPortStatistics(StatisticsTestCase):
                  for port in (fresh, replugged, reset, late, moved, other_host)}
         self.assertEqual({fresh['id']: (40, 0.0), replugged['id']: (1300, 30.0),
                           reset['id']: (1200, 20.0), late['id']: (500, 0.0),
-                          moved['id']: (1000, 0.0), other_host['id']: (0, 0.0)},
+                          moved['id']: (9999, 899.9) if self.NAME_NETWORKS else (1000, 0.0),
+                          other_host['id']: (0, 0.0)},
                          {port_id: (stats['rx_bytes'], stats['rx_bytes_rate'])
                           for port_id, stats in shown.items()})
         self.assertEqual(['10.0.0.250'],
                          [a['ip_address'] for a in shown[reset['id']]['addresses']])
-        self.assertEqual([ip], [a['ip_address'] for a in shown[moved['id']]['addresses']])
+        self.assertEqual([] if self.NAME_NETWORKS else [ip],
+                         [a['ip_address'] for a in shown[moved['id']]['addresses']])
 
     def test_rows_go_with_the_port(self):
         port, other = self.port(), self.port()
@@ -397,6 +415,89 @@ class TestStorage(StatisticsTestCase):
                                      self.stats(late['id'])['rx_bytes']))
 
 
+class TestPortStatisticsOfOldAgents(TestPortStatistics):
+    """The same rules for the samples of an RPC 1.0 agent (no network_id)."""
+
+    NAME_NETWORKS = False
+
+
+class TestStorageOfOldAgents(TestStorage):
+
+    NAME_NETWORKS = False
+
+
+class TestNamedNetworks(StatisticsTestCase):
+    """RPC 1.1: the agent names each port's network; a port with an entry
+    in the reporting host's row of that network is stored without a look
+    at the ports table, anything else is checked there."""
+
+    def statements(self):
+        seen = []
+
+        def watch(conn, cursor, statement, *args):
+            seen.append(statement)
+        engine = db_api.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', watch)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute', watch)
+        return seen
+
+    def test_steady_batch_reads_no_ports(self):
+        self.override(notifications=False)   # (they read back what was stored)
+        ports = [self.port() for _ in range(3)]
+        self.report('h1', T0, *[sample(port['id'], rx_bytes=1) for port in ports])
+        seen = self.statements()
+        steady = [sample(port['id'], rx_bytes=5) for port in ports]
+        self.assertEqual(3, self.report('h1', T0 + 10, *steady))
+        self.assertEqual([], [statement for statement in seen
+                              if re.search(r'\bports\b', statement)])
+        self.assertEqual(['SELECT', 'INSERT'],    # the lock, the write (and SQLite's BEGIN)
+                         [statement.split()[0] for statement in seen
+                          if not statement.startswith('BEGIN')], seen)
+        self.assertEqual([5] * 3, [self.stats(port['id'])['rx_bytes'] for port in ports])
+
+    def test_a_wrong_or_unknown_network_is_checked(self):
+        other = self.call('POST', '/networks', {'network': {}}, 201)['network']
+        mine, theirs = self.port(), self.port(network=other)
+        self.report('h1', T0, sample(mine['id'], rx_bytes=1), sample(theirs['id'], rx_bytes=1))
+        # Named wrongly (the other's network, with a row of h1), or a
+        # network that does not exist: stored where they belong.
+        for at, network_id in ((T0 + 10, other['id']), (T0 + 20, str(uuid.uuid4()))):
+            self.assertEqual(1, self.plugin.report_statistics('h1', at, [
+                dict(sample(mine['id'], rx_bytes=at - T0), network_id=network_id)]))
+            self.assertEqual(at - T0, self.stats(mine['id'])['rx_bytes'])
+        self.assertEqual([mine['id']], list(self.entries('h1')))
+        self.assertEqual([theirs['id']], list(self.entries('h1', other)))
+        # A port of another host named with a network it has a row of: ignored.
+        elsewhere = self.port(host='h2')
+        self.assertEqual(0, self.plugin.report_statistics('h1', T0 + 30, [
+            dict(sample(elsewhere['id'], rx_bytes=9), network_id=self.network['id'])]))
+        self.assertIsNone(self.stats(elsewhere['id'])['collected_at'])
+
+    def test_old_host_counts_until_the_new_host_reports(self):
+        """Moved in the API while its VIF still counts on the old host:
+        the old host's samples count until the new host reports the port,
+        and are folded once then."""
+        port = self.port(host='h1')
+        self.report('h1', T0, sample(port['id'], rx_bytes=5000))
+        self.call('PUT', '/ports/' + port['id'], {'port': {'binding:host_id': 'h2'}}, 200,
+                  roles='admin')
+        self.assertEqual(1, self.report('h1', T0 + 5, sample(port['id'], rx_bytes=5500)))
+        self.assertEqual(5500, self.stats(port['id'])['rx_bytes'])
+        self.report('h2', T0 + 10, sample(port['id'], rx_bytes=100))
+        self.assertEqual(5600, self.stats(port['id'])['rx_bytes'])
+        self.assertEqual(0, self.report('h1', T0 + 15, sample(port['id'], rx_bytes=5900)))
+        self.assertEqual(5600, self.stats(port['id'])['rx_bytes'])
+
+    def test_deleted_port_entry_goes_when_no_longer_reported(self):
+        gone, stays = self.port(), self.port()
+        self.report('h1', T0, sample(gone['id'], rx_bytes=1), sample(stays['id'], rx_bytes=1))
+        self.call('DELETE', '/ports/' + gone['id'], None, 204, roles='admin')
+        self.report('h1', T0 + 10, sample(gone['id'], rx_bytes=2),
+                    sample(stays['id'], rx_bytes=2))
+        self.report('h1', T0 + 20, sample(stays['id'], rx_bytes=3))
+        self.assertEqual([stays['id']], list(self.entries('h1')))
+
+
 class TestMigration(testtools.TestCase):
     """Migration 0016 carries the rows of 0010-0015 over: the same totals,
     and the next sample compared with the last one; and back."""
@@ -485,6 +586,31 @@ class TestRPC(StatisticsTestCase):
         statistics_api.StatisticsAPI('h1').report_statistics(
             {}, T0, [sample(port['id'], rx_bytes=42)])
         self.assertTrue(stored.wait(10), 'the cast did not reach the plugin')
+        self.assertEqual(42, self.stats(port['id'])['rx_bytes'])
+
+    def test_agent_capped_at_1_0_is_stored(self):
+        """[upgrade_levels] statistics = 1.0 (a new agent, servers not yet
+        upgraded): the ports go without their network_id, and are stored."""
+        CONF.set_override('statistics', '1.0', group='upgrade_levels')
+        self.addCleanup(CONF.clear_override, 'statistics', group='upgrade_levels')
+        port = self.port()
+        sent = []
+        api = statistics_api.StatisticsAPI('h1')
+        prepare = api.client.prepare
+
+        def record(**kwargs):
+            cctxt = prepare(**kwargs)
+
+            def cast(ctxt, method, **args):
+                sent.append((kwargs['version'], args['ports']))
+                return self.plugin.report_statistics(args['host'], args['collected_at'],
+                                                     args['ports'])
+            cctxt.cast = cast
+            return cctxt
+        api.client.prepare = record
+        api.report_statistics({}, T0, [dict(sample(port['id'], rx_bytes=42),
+                                            network_id=self.network['id'])])
+        self.assertEqual([('1.0', [sample(port['id'], rx_bytes=42)])], sent)
         self.assertEqual(42, self.stats(port['id'])['rx_bytes'])
 
 

@@ -76,9 +76,9 @@ def counted_addresses(details):
     return out
 
 
-def sample_data(port_id, sample):
+def sample_data(port_id, network_id, sample):
     """One port of StatisticsAPI.report_statistics: a PortSample as plain data."""
-    return {'port_id': port_id, 'vif': sample.vif,
+    return {'port_id': port_id, 'network_id': network_id, 'vif': sample.vif,
             'counters': sample.counters._asdict(),
             'addresses': {address: counters._asdict()
                           for address, counters in sample.addresses.items()}}

@@ -33,12 +33,23 @@ there, and needs no read of its offsets row.
 
 Ingest (``ingest``), one batch in the caller's transaction:
 
-1. the batch's ports bound to the reporting host and their networks (a
-   sample of a port bound elsewhere, moved away or gone, is ignored);
-2. the reporting host's samples rows of those networks, locked (SELECT ...
-   FOR UPDATE; a missing row is first created empty, INSERT ... DO NOTHING
-   / INSERT IGNORE, so that concurrent ingests of one host serialize on
-   it);
+1. the reporting host's samples rows of the networks the agent names for
+   its ports (RPC 1.1), locked (SELECT ... FOR UPDATE).  A port with an
+   entry in its network's row is counted on this host, and its sample is
+   stored without a look at the ports table: an entry is put only in the
+   row of the port's own network and the host it is bound to (step 2),
+   and leaves it when another host reports the port (step 3).  So a
+   port's late samples from the host it has just left still count until
+   the new host reports it (the VIF was still there), and a deleted
+   port's entry lives until its agent stops reporting it (step 5 prunes
+   it; reads never show it, they join the ports table);
+2. the batch's other ports (no entry: a first sample, a port moved here;
+   and every port of an agent older than RPC 1.1, which names no
+   network): those bound to the reporting host and their networks (a
+   sample of a port bound elsewhere, moved away or gone, is ignored), and
+   the host's rows of those networks, locked (a missing row is first
+   created empty, INSERT ... DO NOTHING / INSERT IGNORE, so that
+   concurrent ingests of one host serialize on it);
 3. for the ports without an entry there only: where they are counted (not
    at all: a first sample, an offsets row is inserted; on another host:
    the port moved here, and that host's row is locked too, its entry is the
@@ -49,7 +60,7 @@ Ingest (``ingest``), one batch in the caller's transaction:
    value, means the VIF started again from 0: the offsets grow by the
    previous raw values (an UPDATE adding them, and ``host`` set to the
    reporting host: a move is folded once, since the old host's entry is
-   gone and its late samples of the port are ignored by step 1).  Per
+   gone and its late samples of the port are ignored by step 2).  Per
    address the same, but only on a lower counter (the drivers keep an
    address's counters across VIF re-plugs, naas.agent.l2.hooks
    .PortCounters); the offsets of addresses the sample no longer names are
@@ -58,7 +69,7 @@ Ingest (``ingest``), one batch in the caller's transaction:
    pruned (one SELECT of those ports, none in the usual case), and the rows
    written back (one multi-row upsert; an emptied row is deleted).
 
-A steady batch: three statements (ports, lock, write) and a few dozen rows
+A steady batch: two statements (lock, write) and a few dozen rows
 written.  The storage stays proportional to the ports: one row per (host,
 network) pair in use, an entry per port, a gone port's entry until its
 row's next merge, a row until it is emptied or its network deleted.
@@ -284,14 +295,15 @@ def _counters(read, names, counters):
         return tuple(counters.get(name) or 0 for name in names)
 
 
-def _lock_rows(conn, host, network_ids):
+def _lock_rows(conn, host, network_ids, create=True):
     """{network_id: entries} of host's samples rows of these networks,
-    locked for this transaction (missing rows created empty)."""
+    locked for this transaction (missing rows created empty, unless not
+    ``create``)."""
     dialect = conn.dialect
     rows = {}
     for chunk in common.chunks(sorted(network_ids)):
         rows.update(conn.exec_driver_sql(_lock_sql(dialect, len(chunk)), (host, *chunk)).all())
-    missing = sorted(set(network_ids) - set(rows))
+    missing = sorted(set(network_ids) - set(rows)) if create else ()
     if missing:
         for chunk in common.chunks(missing):
             conn.exec_driver_sql(_create_sql(dialect, len(chunk)),
@@ -319,27 +331,49 @@ def _other_rows(conn, pairs):
 
 def ingest(conn, host, collected_at, samples):
     """Store one batch of ``host``'s samples (naas.rpc.statistics_api's
-    ``ports``: [{'port_id', 'vif', 'counters': {...}, 'addresses': {ip:
-    {...}}}]) read at ``collected_at`` (epoch seconds).  Returns how many
-    ports' samples were stored (the others were ignored)."""
+    ``ports``: [{'port_id', 'network_id' (RPC 1.1), 'vif', 'counters':
+    {...}, 'addresses': {ip: {...}}}]) read at ``collected_at`` (epoch
+    seconds).  Returns how many ports' samples were stored (the others
+    were ignored)."""
     by_port = {sample['port_id']: sample for sample in samples}
+    named = {sample.get('network_id') for sample in samples}
+    named.discard(None)
+    with _no_gc():
+        # 1. The host's rows of the networks the agent names, locked; a
+        # port with an entry in its network's row is counted here.
+        rows = _lock_rows(conn, host, named, create=False) if named else {}
+        bound, unknown = {}, []
+        for port_id, sample in by_port.items():
+            network_id = sample.get('network_id')
+            entries = rows.get(network_id)
+            if entries is not None and port_id in entries:
+                bound[port_id] = network_id
+            else:
+                unknown.append(port_id)
+        # 2. The others, if bound to the host, and their networks' rows.
+        if unknown:
+            _bind(conn, host, unknown, bound, rows)
+        if not bound:
+            return 0
+        return _merge(conn, host, float(collected_at), by_port, bound, rows)
+
+
+def _bind(conn, host, port_ids, bound, rows):
+    """Step 2 of ingest: those of ``port_ids`` bound to ``host`` added to
+    ``bound``, and the host's rows of their networks to ``rows`` (locked;
+    created empty where missing)."""
     dialect = conn.dialect
-    # 1. The ports bound to the host.
-    bound = {}
-    for chunk in common.chunks(by_port):
+    for chunk in common.chunks(port_ids):
         bound.update(conn.exec_driver_sql(_bound_sql(dialect, len(chunk)),
                                           (host, *_ids(dialect, chunk))).all())
-    if not bound:
-        return 0
-    with _no_gc():
-        return _merge(conn, host, float(collected_at), by_port, bound)
+    missing = set(bound.values()).difference(rows)
+    if missing:
+        rows.update(_lock_rows(conn, host, missing))
 
 
-def _merge(conn, host, collected_at, by_port, bound):
-    """Steps 2-5 of ingest."""
+def _merge(conn, host, collected_at, by_port, bound, rows):
+    """Steps 3-5 of ingest."""
     dialect = conn.dialect
-    # 2. The host's samples rows of their networks, locked.
-    rows = _lock_rows(conn, host, set(bound.values()))
     # 3. Where the ports without an entry here are counted (nowhere: a
     # first sample; another host: the port moved here), and the rows of
     # those other hosts, locked (their entries move here).
