@@ -71,9 +71,10 @@ class _BridgeTests(object):
         if host.ovs is None:
             return {name: link['ifindex'] for name, link in host.links().items()
                     if name.startswith('rvx-')}
-        names = host.vsctl('list-ports', 'br-int').split()
-        return {name: host.vsctl('get', 'Interface', name, '_uuid').strip()
-                for name in names if name.startswith('rvx-')}
+        # One read of the table: the agent may remove a tunnel between two.
+        rows = host.vsctl('--format=csv', '--data=bare', '--no-headings',
+                          '--columns=name,_uuid', 'list', 'Interface').split()
+        return dict(row.split(',', 1) for row in rows if row.startswith('rvx-'))
 
     def static_entries(self, host, device):
         """The MACs the host's switch holds statically on ``device``."""
