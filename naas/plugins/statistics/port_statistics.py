@@ -335,27 +335,33 @@ def ingest(conn, host, collected_at, samples):
     {...}, 'addresses': {ip: {...}}}]) read at ``collected_at`` (epoch
     seconds).  Returns how many ports' samples were stored (the others
     were ignored)."""
+    with _no_gc():
+        # (In a function of its own: its rows are freed before the
+        # collector is back, which then finds nothing new to look at.)
+        return _ingest(conn, host, float(collected_at), samples)
+
+
+def _ingest(conn, host, collected_at, samples):
     by_port = {sample['port_id']: sample for sample in samples}
     named = {sample.get('network_id') for sample in samples}
     named.discard(None)
-    with _no_gc():
-        # 1. The host's rows of the networks the agent names, locked; a
-        # port with an entry in its network's row is counted here.
-        rows = _lock_rows(conn, host, named, create=False) if named else {}
-        bound, unknown = {}, []
-        for port_id, sample in by_port.items():
-            network_id = sample.get('network_id')
-            entries = rows.get(network_id)
-            if entries is not None and port_id in entries:
-                bound[port_id] = network_id
-            else:
-                unknown.append(port_id)
-        # 2. The others, if bound to the host, and their networks' rows.
-        if unknown:
-            _bind(conn, host, unknown, bound, rows)
-        if not bound:
-            return 0
-        return _merge(conn, host, float(collected_at), by_port, bound, rows)
+    # 1. The host's rows of the networks the agent names, locked; a port
+    # with an entry in its network's row is counted here.
+    rows = _lock_rows(conn, host, named, create=False) if named else {}
+    bound, unknown = {}, []
+    for port_id, sample in by_port.items():
+        network_id = sample.get('network_id')
+        entries = rows.get(network_id)
+        if entries is not None and port_id in entries:
+            bound[port_id] = network_id
+        else:
+            unknown.append(port_id)
+    # 2. The others, if bound to the host, and their networks' rows.
+    if unknown:
+        _bind(conn, host, unknown, bound, rows)
+    if not bound:
+        return 0
+    return _merge(conn, host, collected_at, by_port, bound, rows)
 
 
 def _bind(conn, host, port_ids, bound, rows):
@@ -407,7 +413,8 @@ def _merge(conn, host, collected_at, by_port, bound, rows):
                             if port_id not in bound and port_id not in existing]:
                 del entries[port_id]
     changed = {(host, network_id): entries for network_id, entries in rows.items()}
-    for port_id in stored.intersection(moved):
+    moved_here = [port_id for port_id in stored if port_id in moved] if moved else []
+    for port_id in moved_here:
         key = (moved[port_id], bound[port_id])
         if key in others and others[key].pop(port_id, None) is not None:
             changed[key] = others[key]
@@ -437,11 +444,11 @@ def _merge(conn, host, collected_at, by_port, bound, rows):
 def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
            first, grown, address_grown, address_gone):
     """Step 4 of ingest: the new entries put into ``rows``, the offsets to
-    write appended to the lists.  Returns the ports stored.  (The hot
-    loop: about 2 us a port.)"""
-    stored = set()
+    write appended to the lists.  Returns the ports stored (a list).  (The
+    hot loop: about 3 us a port.)"""
+    stored = []
     zero = (0,) * len(COUNTERS)
-    minus = operator.sub
+    minus, at_least = operator.sub, operator.ge
     read, read_address = _read_counters, _read_address_counters
     rate_counters = _rate_counters
     for port_id, network_id in bound.items():
@@ -453,8 +460,9 @@ def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
         if previous is not None and previous[1] >= collected_at:
             continue   # late or repeated
         sample = by_port[port_id]
-        vif = sample.get('vif')
-        vif = str(vif) if vif else ''
+        vif = sample.get('vif') or ''
+        if vif.__class__ is not str:
+            vif = str(vif)
         try:
             raw = read(sample['counters'])
         except KeyError:
@@ -478,21 +486,23 @@ def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
         else:
             old = previous[2]
             interval = collected_at - previous[1]
-            grew = list(map(minus, raw, old))
-            if min(grew) < 0 or previous[0] != vif or (moved and port_id in moved):
+            if (all(map(at_least, raw, old)) and previous[0] == vif
+                    and not (moved and port_id in moved)):
+                grew = map(minus, rate_counters(raw), rate_counters(old))
+            else:   # the VIF counted from 0 again
                 grown.append((host, *old, port_id))
-                grew = raw
-            rates = [value / interval for value in rate_counters(grew)]
+                grew = rate_counters(raw)
+            rates = [value / interval for value in grew]
             old_addresses = previous[4]
             if old_addresses:
                 for ip_address, before in old_addresses.items():
                     now = addresses.get(ip_address)
                     if now is None:
                         address_gone.append((port_id, ip_address))
-                    elif min(map(minus, now, before)) < 0:
+                    elif not all(map(at_least, now, before)):
                         address_grown.append((port_id, ip_address, before))
         entries[port_id] = (vif, collected_at, raw, rates, addresses)
-        stored.add(port_id)
+        stored.append(port_id)
     return stored
 
 
