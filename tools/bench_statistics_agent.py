@@ -137,7 +137,7 @@ def collector(counter, ports, api):
         samples = counter.port_counters(ids)
         assert len(samples) == ports, 'only %d of %d ports read' % (len(samples), ports)
         data = [counters.sample_data(p, NETWORK, s) for p, s in sorted(samples.items())]
-        assert all(len(d['addresses']) == 2 for d in data), 'addresses not counted'
+        assert all(len(row[4]) == 2 for row in data), 'addresses not counted'
         started = time.process_time()
         for start in range(0, len(data), BATCH):
             api.report_statistics({}, collected_at, data[start:start + BATCH])

@@ -14,19 +14,23 @@ ports each are written directly into the core tables (what 50,000 port
 creates through the API would make, without the minutes they take), bound
 round-robin to ``--hosts`` hosts.
 
-* ``ingest``: one reporting interval of every host: ``--hosts`` batches of
-  ``--ports-per-host`` samples (one address per port), stored one after the
-  other by the plugin's RPC handler (report_statistics: its transaction, no
-  transport); measured twice: the first interval (rows inserted) and the
-  second (rows replaced, rates computed).  Goal: <= 1 s for 100 x 500.
-  Each sample names its port's network, as agents of RPC 1.1 send them
-  (``--rpc-version 1.0``: without, as older agents do; the server then
-  looks every port up in the ports table).
-  With ``--threads N`` a third interval is stored by N threads at once, as
-  one naas-server's RPC thread pool takes the casts of many agents.
-  With PostgreSQL the server's CPU (postmaster and backends, from /proc)
-  is printed too: a figure that a loaded machine inflates less than wall
-  time.
+* ``ingest``: one reporting interval of every host: ``--hosts`` casts of
+  ``--ports-per-host`` samples (one address per port), each decoded from
+  its JSON text (oslo.messaging's envelope, then the message, as the
+  rabbit driver's listener does) and handed to the plugin's RPC endpoint
+  (StatisticsEndpoint: its transaction), one after the other, no
+  transport; measured for the first interval (rows inserted), then
+  ``--intervals`` times for the next ones (rows replaced, rates computed;
+  the median is shown).  Goal: <= 1 s for 100 x 500.  The casts are of
+  the agents' RPC version (1.2: compact rows); ``--rpc-version 1.1`` or
+  ``1.0`` sends them as older agents do (dicts; 1.0's name no network, and
+  the server looks every port up in the ports table), ``all`` alternates
+  the three, interval by interval.
+  With ``--threads N`` as many more intervals are stored by N threads at
+  once, as one naas-server's RPC thread pool takes the casts of many
+  agents.  With PostgreSQL the server's CPU (postmaster and backends, from
+  /proc) is printed too: a figure that a loaded machine inflates less than
+  wall time.
 * ``network``: GET /v2.0/network-statistics/{id} of a network with
   ``--network-ports`` ports, as its owner (p50 and p99 of ``--repeat``).
   Goal: <= 20 ms for 1,000 ports.
@@ -58,6 +62,8 @@ from naas.db import api as db_api  # noqa: E402
 from naas.db import migration  # noqa: E402
 from naas.db import models  # noqa: E402
 from naas.plugins import manager as plugin_manager  # noqa: E402
+from naas.rpc import statistics_api  # noqa: E402
+from oslo_messaging._drivers import common as messaging_common  # noqa: E402
 from tools.harness import servers  # noqa: E402
 
 PROJECT = 'bench-project'
@@ -114,13 +120,15 @@ def add_ports(engine, hosts, networks, network_ports):
     return by_host, network_ids
 
 
-def batch(ports, step, rpc_version='1.1'):
+def batch(host, ports, step, rpc_version=statistics_api.StatisticsAPI.VERSION):
     """One host's samples of interval ``step`` (counters grow each time), as
-    an agent sends them (RPC 1.1: each port names its network)."""
-    samples = []
+    its agent's cast carries them: the message of ``rpc_version`` (1.2:
+    compact rows; 1.1: dicts naming the port's network; 1.0: dicts), in
+    oslo.messaging's envelope, as JSON text.  Returns (the text, ports)."""
+    ports_data = []
     for i, (port_id, network_id) in enumerate(ports):
         base = (i + 1) * 1000 * step
-        samples.append({
+        ports_data.append({
             'port_id': port_id, 'network_id': network_id, 'vif': str(i + 10),
             'counters': {'rx_bytes': base, 'rx_packets': base // 100, 'tx_bytes': base // 2,
                          'tx_packets': base // 200, 'rx_dropped': 0, 'tx_dropped': 0,
@@ -128,9 +136,27 @@ def batch(ports, step, rpc_version='1.1'):
             'addresses': {'10.%d.%d.%d' % (i >> 16 & 255, i >> 8 & 255, i & 255): {
                 'rx_bytes': base // 2, 'rx_packets': base // 200, 'tx_bytes': base // 4,
                 'tx_packets': base // 400}}})
+    args = {'host': host, 'collected_at': None}
+    if rpc_version == '1.2':
+        args['samples'] = [statistics_api.compact(port) for port in ports_data]
+    else:
         if rpc_version == '1.0':
-            del samples[-1]['network_id']
-    return samples
+            for port in ports_data:
+                del port['network_id']
+        args['ports'] = ports_data
+    message = {'method': 'report_statistics', 'version': rpc_version, 'args': args}
+    return message, len(ports_data)
+
+
+def encode(message, collected_at):
+    message['args']['collected_at'] = collected_at
+    return json.dumps(messaging_common.serialize_msg(message))
+
+
+def decode(text):
+    """What the server's RPC listener does with a cast's body: the
+    envelope, then the message (oslo.messaging's rabbit driver)."""
+    return messaging_common.deserialize_msg(json.loads(text))
 
 
 def process_tree_cpu_ms(pid):
@@ -153,21 +179,30 @@ def process_tree_cpu_ms(pid):
     return total * 1000.0 / os.sysconf('SC_CLK_TCK')
 
 
-def ingest(plugin, by_host, collected_at, step, db_pid=None, threads=1, rpc_version='1.1'):
+def ingest(plugin, by_host, collected_at, step, db_pid=None, threads=1,
+           rpc_version=statistics_api.StatisticsAPI.VERSION):
     """{'ms': wall, 'cpu_ms': this process's CPU, 'db_cpu_ms': the database
     server's CPU (None for SQLite, in this process)} to store one interval
-    of every host: one batch at a time, or ``threads`` at a time (as the
-    RPC server's thread pool takes casts that arrive together)."""
-    batches = [(host, batch(ports, step, rpc_version)) for host, ports in by_host.items()]
+    of every host, from the casts' JSON text (decoded and handed to the
+    plugin's RPC endpoint, as the server's listener does): one batch at a
+    time, or ``threads`` at a time (as the RPC server's thread pool takes
+    casts that arrive together)."""
+    endpoint = statistics_api.StatisticsEndpoint(plugin)
+    batches = [batch(host, ports, step, rpc_version) for host, ports in by_host.items()]
+    texts = [encode(message, collected_at) for message, _ in batches]
+
+    def handle(text):
+        message = decode(text)
+        return endpoint.report_statistics({}, **message['args'])
     start, cpu = time.perf_counter(), time.process_time()
     db_cpu = process_tree_cpu_ms(db_pid)
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        stored = sum(pool.map(lambda host_samples: plugin.report_statistics(
-            host_samples[0], collected_at, host_samples[1]), batches))
+        stored = sum(pool.map(handle, texts))
     elapsed = {'ms': (time.perf_counter() - start) * 1000.0,
                'cpu_ms': (time.process_time() - cpu) * 1000.0,
-               'db_cpu_ms': db_cpu and process_tree_cpu_ms(db_pid) - db_cpu}
-    expected = sum(len(samples) for _, samples in batches)
+               'db_cpu_ms': db_cpu and process_tree_cpu_ms(db_pid) - db_cpu,
+               'kb_per_batch': round(sum(map(len, texts)) / len(texts) / 1024.0)}
+    expected = sum(count for _, count in batches)
     if stored != expected:
         raise RuntimeError('stored %d samples of %d' % (stored, expected))
     return elapsed
@@ -225,7 +260,7 @@ def run(args, db_url, db_pid=None):
                                    batches=len(by_host))
     # The next intervals, --intervals times each way (alternating, so that
     # the machine's drift weighs on each alike); the run of median wall.
-    versions = ['1.1', '1.0'] if args.rpc_version == 'both' else [args.rpc_version]
+    versions = ['1.2', '1.1', '1.0'] if args.rpc_version == 'all' else [args.rpc_version]
     ways = [(version, 1) for version in versions] + (
         [(version, args.threads) for version in versions] if args.threads > 1 else [])
     runs = {way: [] for way in ways}
@@ -235,10 +270,12 @@ def run(args, db_url, db_pid=None):
             runs[version, threads].append(ingest(plugin, by_host, t0 + 10 * step, step,
                                                  db_pid, threads, version))
             step += 1
+    results['ingest_keys'] = []
     for (version, threads), measured in runs.items():
         median = sorted(measured, key=lambda run: run['ms'])[len(measured) // 2]
         key = 'ingest' + ('_threads' if threads > 1 else '') + (
-            '_rpc_1_0' if version == '1.0' and len(versions) > 1 else '')
+            '_rpc_' + version.replace('.', '_') if version != versions[0] else '')
+        results['ingest_keys'].append(key)
         results[key] = dict(median, ports=ports, batches=len(by_host),
                             threads=threads, rpc_version=version,
                             walls_ms=[round(run['ms'], 1) for run in measured])
@@ -264,9 +301,9 @@ def main():
                         help='also measure an interval stored by this many threads at once')
     parser.add_argument('--intervals', type=int, default=3,
                         help='measure the next interval this many times (the median is shown)')
-    parser.add_argument('--rpc-version', choices=('1.1', '1.0', 'both'), default='1.1',
-                        help="the agents' samples: with each port's network (1.1), without "
-                        "(1.0), or both alternately")
+    parser.add_argument('--rpc-version', choices=('1.2', '1.1', '1.0', 'all'), default='1.2',
+                        help="the agents' casts: compact rows (1.2), dicts naming each "
+                        "port's network (1.1), dicts (1.0), or all three alternately")
     parser.add_argument('--json')
     args = parser.parse_args()
     with fixtures.TempDir() as tmp:
@@ -286,13 +323,13 @@ def main():
         ('ingest, %s, first interval (inserts)' % size, results['ingest_first']['ms'],
          results['ingest_first']['cpu_ms'], ''),
     ]
-    for key in ('ingest', 'ingest_rpc_1_0', 'ingest_threads', 'ingest_threads_rpc_1_0'):
-        if key in results:
-            run_ = results[key]
-            rows.append(('ingest, %s, next interval%s, RPC %s samples (median; runs in order %s ms)' % (
-                size, ', %d threads' % run_['threads'] if run_['threads'] > 1 else '',
-                run_['rpc_version'], ', '.join('%.0f' % wall for wall in run_['walls_ms'])),
-                run_['ms'], run_['cpu_ms'], '<= 1000 ms' if key == 'ingest' else ''))
+    for key in results['ingest_keys']:
+        run_ = results[key]
+        rows.append(('ingest, %s, next interval%s, RPC %s casts of %d kB (median; runs in order '
+                     '%s ms)' % (size, ', %d threads' % run_['threads'] if run_['threads'] > 1
+                                 else '', run_['rpc_version'], run_['kb_per_batch'],
+                                 ', '.join('%.0f' % wall for wall in run_['walls_ms'])),
+                     run_['ms'], run_['cpu_ms'], '<= 1000 ms' if key == 'ingest' else ''))
     rows += [
         ('network statistics, %d ports (p50; p99 %.1f ms)' % (
             args.network_ports, results['network']['p99_ms']),
@@ -309,9 +346,8 @@ def main():
     if results['ingest']['db_cpu_ms'] is not None:
         print('\nPostgreSQL server CPU during the ingest: first interval %.0f ms; %s' % (
             results['ingest_first']['db_cpu_ms'], ', '.join(
-                '%s %.0f ms' % (key, results[key]['db_cpu_ms']) for key in (
-                    'ingest', 'ingest_rpc_1_0', 'ingest_threads', 'ingest_threads_rpc_1_0')
-                if key in results)))
+                '%s %.0f ms' % (key, results[key]['db_cpu_ms'])
+                for key in results['ingest_keys'])))
     print('\nrows stored: %s' % results['rows'])
     if args.json:
         with open(args.json, 'w') as f:

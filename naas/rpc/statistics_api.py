@@ -9,10 +9,14 @@ without the statistics plugin has no listener on the topic: the samples
 are dropped, the agent does not care.
 
 Version history (StatisticsAPI / StatisticsEndpoint):
-    1.0 - report_statistics
+    1.0 - report_statistics(host, collected_at, ports)
     1.1 - report_statistics: each port may name its ``network_id`` (the
           server then finds a steady port in its network's samples row
           without a look at the ports table)
+    1.2 - report_statistics(host, collected_at, samples): the ports as
+          compact rows, ``[port_id, network_id, vif, [COUNTERS],
+          {ip_address: [ADDRESS_COUNTERS]}]`` (half the bytes of 1.1's
+          dicts, and half the server's time to decode them)
 """
 import oslo_messaging as messaging
 
@@ -20,31 +24,59 @@ from naas import rpc
 
 STATISTICS_TOPIC = 'naas-statistics'
 
+#: The counters of a compact row (1.2), in this order (the server stores
+#: them so: naas.plugins.statistics.port_statistics).
+COUNTERS = ('rx_bytes', 'rx_packets', 'tx_bytes', 'tx_packets',
+            'rx_dropped', 'tx_dropped', 'rx_errors', 'tx_errors')
+ADDRESS_COUNTERS = ('rx_bytes', 'rx_packets', 'tx_bytes', 'tx_packets')
+
+
+def expand(row, network_id=True):
+    """A compact row as the port dict of 1.1 (of 1.0 without
+    ``network_id``)."""
+    port_id, network, vif, counters, addresses = row
+    port = {'port_id': port_id, 'vif': vif, 'counters': dict(zip(COUNTERS, counters)),
+            'addresses': {address: dict(zip(ADDRESS_COUNTERS, values))
+                          for address, values in addresses.items()}}
+    if network_id:
+        port['network_id'] = network
+    return port
+
+
+def compact(port):
+    """A port dict of 1.0 or 1.1 as a compact row (a missing counter: 0)."""
+    counters = port.get('counters') or {}
+    return [port['port_id'], port.get('network_id'), port.get('vif'),
+            [counters.get(name) or 0 for name in COUNTERS],
+            {address: [(values or {}).get(name) or 0 for name in ADDRESS_COUNTERS]
+             for address, values in (port.get('addresses') or {}).items()}]
+
 
 class StatisticsAPI(rpc.Client):
     """Client side, used by naas-agent; capped by [upgrade_levels]
     statistics."""
 
     TOPIC = STATISTICS_TOPIC
-    VERSION = '1.1'
+    VERSION = '1.2'
     UPGRADE_LEVEL = 'statistics'
 
     def __init__(self, host):
         super().__init__()
         self.host = host
 
-    def report_statistics(self, context, collected_at, ports):
+    def report_statistics(self, context, collected_at, samples):
         """Cast one batch: ``collected_at`` is the agent's wall-clock time of
-        the read (seconds since the epoch, a float); ``ports`` is a list of
-        {'port_id', 'network_id', 'vif', 'counters': {Counters' fields},
-        'addresses': {ip_address: {AddressCounters' fields}}}
-        (naas.agent.l2.hooks.PortSample as plain data).  Capped at 1.0,
-        the ports go without their network_id."""
-        version = '1.1'
-        if not self.can_send_version(version):
-            version = '1.0'
-            ports = [{key: value for key, value in port.items() if key != 'network_id'}
-                     for port in ports]
+        the read (seconds since the epoch, a float); ``samples`` are compact
+        rows (the module's docstring; naas.agent.l2.counters.sample_data).
+        Capped below 1.2, they go as the dicts of 1.1 (1.0: without their
+        network_id)."""
+        if self.can_send_version('1.2'):
+            cctxt = self.client.prepare(version='1.2')
+            cctxt.cast(context, 'report_statistics', host=self.host,
+                       collected_at=collected_at, samples=samples)
+            return
+        version = '1.1' if self.can_send_version('1.1') else '1.0'
+        ports = [expand(row, network_id=version == '1.1') for row in samples]
         cctxt = self.client.prepare(version=version)
         cctxt.cast(context, 'report_statistics', host=self.host,
                    collected_at=collected_at, ports=ports)
@@ -53,12 +85,14 @@ class StatisticsAPI(rpc.Client):
 class StatisticsEndpoint:
     """Server side, in naas-server (started by the statistics plugin's
     start_rpc_listeners); ``handler.report_statistics(host, collected_at,
-    ports)`` stores a batch in one transaction."""
+    samples)`` stores a batch of compact rows in one transaction."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, handler):
         self.handler = handler
 
-    def report_statistics(self, context, host, collected_at, ports):
-        return self.handler.report_statistics(host, collected_at, ports)
+    def report_statistics(self, context, host, collected_at, ports=None, samples=None):
+        if samples is None:     # an agent of 1.0 or 1.1
+            samples = [compact(port) for port in ports or ()]
+        return self.handler.report_statistics(host, collected_at, samples)

@@ -14,6 +14,7 @@ from naas.agent.l2 import counters_nft as nft
 from naas.agent.l2 import counters_ovs
 from naas.agent.l2 import hooks
 from naas.host import ip_lib
+from naas.rpc import statistics_api
 
 P1 = 'aaaaaaaa-0000-0000-0000-000000000001'
 P2 = 'bbbbbbbb-0000-0000-0000-000000000002'
@@ -87,15 +88,19 @@ class TestAddresses(testtools.TestCase):
                           '10.0.0.9': 'fa:16:3e:00:00:09', '10.0.0.10': 'fa:16:3e:00:00:01'},
                          counters.counted_addresses(details))
 
-    def test_sample_as_plain_data(self):
+    def test_sample_as_a_compact_row(self):
         sample = hooks.PortSample('7', hooks.Counters(*range(8)),
                                   {'10.0.0.5': hooks.AddressCounters(1, 2, 3, 4)})
-        data = counters.sample_data(P1, N1, sample)
-        self.assertEqual({'port_id': P1, 'network_id': N1, 'vif': '7'},
-                         {k: data[k] for k in ('port_id', 'network_id', 'vif')})
-        self.assertEqual(7, data['counters']['tx_errors'])
-        self.assertEqual({'rx_bytes': 1, 'rx_packets': 2, 'tx_bytes': 3, 'tx_packets': 4},
-                         data['addresses']['10.0.0.5'])
+        row = counters.sample_data(P1, N1, sample)
+        self.assertEqual([P1, N1, '7', list(range(8)), {'10.0.0.5': [1, 2, 3, 4]}], row)
+        # The order of the RPC's compact rows is the drivers' field order.
+        self.assertEqual(statistics_api.COUNTERS, hooks.Counters._fields)
+        self.assertEqual(statistics_api.ADDRESS_COUNTERS, hooks.AddressCounters._fields)
+        port = statistics_api.expand(row)
+        self.assertEqual((P1, N1, '7', 7, 4), (
+            port['port_id'], port['network_id'], port['vif'], port['counters']['tx_errors'],
+            port['addresses']['10.0.0.5']['tx_packets']))
+        self.assertEqual(row, statistics_api.compact(port))
 
 
 def _element(ifname, address, packets, nbytes):
@@ -312,8 +317,8 @@ class FakeStatisticsAPI:
     def __init__(self):
         self.casts = []
 
-    def report_statistics(self, context, collected_at, ports):
-        self.casts.append((collected_at, ports))
+    def report_statistics(self, context, collected_at, samples):
+        self.casts.append((collected_at, samples))
 
 
 def _agent(driver, wired=()):
@@ -335,11 +340,10 @@ class TestAgentStatistics(testtools.TestCase):
         self.assertEqual([sorted(ports)], agent.driver.asked)
         self.assertEqual([500, 500, 201], [len(p) for _, p in agent.statistics.casts])
         self.assertEqual(1, len({at for at, _ in agent.statistics.casts}))
-        sent = [port['port_id'] for _, batch in agent.statistics.casts for port in batch]
+        sent = [row[0] for _, batch in agent.statistics.casts for row in batch]
         self.assertEqual(sorted(ports), sent)
-        self.assertEqual(1, agent.statistics.casts[0][1][0]['counters']['rx_bytes'])
-        self.assertEqual({N1}, {port['network_id'] for _, batch in agent.statistics.casts
-                                for port in batch})
+        self.assertEqual(1, agent.statistics.casts[0][1][0][3][0])     # rx_bytes
+        self.assertEqual({N1}, {row[1] for _, batch in agent.statistics.casts for row in batch})
 
     def test_a_failed_pass_is_logged_not_raised(self):
         agent = _agent(CountingDriver(fail=True), ['p1'])

@@ -51,9 +51,10 @@ def sample(port_id, vif='7', addresses=None, **values):
 
 class StatisticsTestCase(testtools.TestCase):
 
-    #: Whether report() names each port's network, as agents of RPC 1.1 do
-    #: (the samples of a 1.0 agent name none).
-    NAME_NETWORKS = True
+    #: The form report() sends the samples in, through the RPC endpoint:
+    #: compact rows (1.2), dicts naming each port's network (1.1), dicts
+    #: without (1.0).
+    RPC_VERSION = '1.2'
 
     def setUp(self):
         super().setUp()
@@ -88,11 +89,27 @@ class StatisticsTestCase(testtools.TestCase):
             CONF.set_override(name, value, group='statistics')
             self.addCleanup(CONF.clear_override, name, group='statistics')
 
+    @property
+    def NAME_NETWORKS(self):
+        return self.RPC_VERSION != '1.0'
+
     def report(self, host, collected_at, *samples):
+        """Send ``samples`` (dicts of sample()) through the RPC endpoint, in
+        the form of RPC_VERSION."""
         if self.NAME_NETWORKS:
             samples = [dict(sample, network_id=self.network_of.get(
                 sample['port_id'], self.network['id'])) for sample in samples]
-        return self.plugin.report_statistics(host, collected_at, list(samples))
+        endpoint = statistics_api.StatisticsEndpoint(self.plugin)
+        if self.RPC_VERSION == '1.2':
+            return endpoint.report_statistics(
+                {}, host, collected_at, samples=[statistics_api.compact(sample)
+                                                 for sample in samples])
+        return endpoint.report_statistics({}, host, collected_at, ports=list(samples))
+
+    def report_rows(self, host, collected_at, *samples):
+        """Send ``samples`` as compact rows, as they are (network_id included)."""
+        return self.plugin.report_statistics(host, collected_at, [
+            statistics_api.compact(sample) for sample in samples])
 
     def stats(self, port_id, **kwargs):
         return self.call('GET', '/port-statistics/' + port_id, None, 200,
@@ -415,15 +432,27 @@ class TestStorage(StatisticsTestCase):
                                      self.stats(late['id'])['rx_bytes']))
 
 
-class TestPortStatisticsOfOldAgents(TestPortStatistics):
-    """The same rules for the samples of an RPC 1.0 agent (no network_id)."""
+class TestPortStatisticsRPC11(TestPortStatistics):
+    """The same rules for the samples of an RPC 1.1 agent (dicts)."""
 
-    NAME_NETWORKS = False
+    RPC_VERSION = '1.1'
 
 
-class TestStorageOfOldAgents(TestStorage):
+class TestPortStatisticsRPC10(TestPortStatistics):
+    """The same rules for the samples of an RPC 1.0 agent (dicts that name
+    no network)."""
 
-    NAME_NETWORKS = False
+    RPC_VERSION = '1.0'
+
+
+class TestStorageRPC11(TestStorage):
+
+    RPC_VERSION = '1.1'
+
+
+class TestStorageRPC10(TestStorage):
+
+    RPC_VERSION = '1.0'
 
 
 class TestNamedNetworks(StatisticsTestCase):
@@ -462,15 +491,15 @@ class TestNamedNetworks(StatisticsTestCase):
         # Named wrongly (the other's network, with a row of h1), or a
         # network that does not exist: stored where they belong.
         for at, network_id in ((T0 + 10, other['id']), (T0 + 20, str(uuid.uuid4()))):
-            self.assertEqual(1, self.plugin.report_statistics('h1', at, [
-                dict(sample(mine['id'], rx_bytes=at - T0), network_id=network_id)]))
+            self.assertEqual(1, self.report_rows('h1', at, dict(
+                sample(mine['id'], rx_bytes=at - T0), network_id=network_id)))
             self.assertEqual(at - T0, self.stats(mine['id'])['rx_bytes'])
         self.assertEqual([mine['id']], list(self.entries('h1')))
         self.assertEqual([theirs['id']], list(self.entries('h1', other)))
         # A port of another host named with a network it has a row of: ignored.
         elsewhere = self.port(host='h2')
-        self.assertEqual(0, self.plugin.report_statistics('h1', T0 + 30, [
-            dict(sample(elsewhere['id'], rx_bytes=9), network_id=self.network['id'])]))
+        self.assertEqual(0, self.report_rows('h1', T0 + 30, dict(
+            sample(elsewhere['id'], rx_bytes=9), network_id=self.network['id'])))
         self.assertIsNone(self.stats(elsewhere['id'])['collected_at'])
 
     def test_old_host_counts_until_the_new_host_reports(self):
@@ -547,8 +576,9 @@ class TestMigration(testtools.TestCase):
                 'SELECT port_id, ip_address, offset_rx_bytes '
                 'FROM port_address_statistics_offsets')).all())
             # The next sample of the same VIF continues from the last.
-            port_statistics.ingest(conn, 'h1', T0 + 10, [sample('p1', rx_bytes=150, addresses={
-                '10.0.0.5': {'rx_bytes': 9, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}})])
+            port_statistics.ingest(conn, 'h1', T0 + 10, [statistics_api.compact(sample(
+                'p1', rx_bytes=150, addresses={'10.0.0.5': {
+                    'rx_bytes': 9, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))])
             self.assertEqual(190, port_statistics.network_sums(conn, ['n1'])['n1'][2][0])
         migration.downgrade('0015_statistics_storage', engine)
         with engine.begin() as conn:
@@ -583,35 +613,61 @@ class TestRPC(StatisticsTestCase):
         for server in self.plugin.start_rpc_listeners():
             self.addCleanup(server.wait)
             self.addCleanup(server.stop)
-        statistics_api.StatisticsAPI('h1').report_statistics(
-            {}, T0, [sample(port['id'], rx_bytes=42)])
+        statistics_api.StatisticsAPI('h1').report_statistics({}, T0, [statistics_api.compact(
+            dict(sample(port['id'], rx_bytes=42), network_id=self.network['id']))])
         self.assertTrue(stored.wait(10), 'the cast did not reach the plugin')
         self.assertEqual(42, self.stats(port['id'])['rx_bytes'])
 
-    def test_agent_capped_at_1_0_is_stored(self):
-        """[upgrade_levels] statistics = 1.0 (a new agent, servers not yet
-        upgraded): the ports go without their network_id, and are stored."""
-        CONF.set_override('statistics', '1.0', group='upgrade_levels')
+    def capped(self, version):
+        """A StatisticsAPI capped at ``version`` whose casts are handed to
+        the endpoint at once; returns it and [(version, arguments)] sent."""
+        CONF.set_override('statistics', version, group='upgrade_levels')
         self.addCleanup(CONF.clear_override, 'statistics', group='upgrade_levels')
-        port = self.port()
         sent = []
         api = statistics_api.StatisticsAPI('h1')
         prepare = api.client.prepare
+        endpoint = statistics_api.StatisticsEndpoint(self.plugin)
 
         def record(**kwargs):
             cctxt = prepare(**kwargs)
 
             def cast(ctxt, method, **args):
-                sent.append((kwargs['version'], args['ports']))
-                return self.plugin.report_statistics(args['host'], args['collected_at'],
-                                                     args['ports'])
+                sent.append((kwargs['version'], args))
+                return endpoint.report_statistics(ctxt, **args)
             cctxt.cast = cast
             return cctxt
         api.client.prepare = record
-        api.report_statistics({}, T0, [dict(sample(port['id'], rx_bytes=42),
-                                            network_id=self.network['id'])])
-        self.assertEqual([('1.0', [sample(port['id'], rx_bytes=42)])], sent)
-        self.assertEqual(42, self.stats(port['id'])['rx_bytes'])
+        return api, sent
+
+    def test_agent_capped_at_older_versions_is_stored(self):
+        """[upgrade_levels] statistics = 1.1 or 1.0 (new agents, servers not
+        yet upgraded): the compact rows go as 1.1's dicts, or 1.0's without
+        their network_id, and are stored."""
+        port = self.port()
+        for step, version in enumerate(('1.1', '1.0')):
+            api, sent = self.capped(version)
+            value = 42 + step
+            port_sample = dict(sample(port['id'], rx_bytes=value), network_id=self.network['id'])
+            api.report_statistics({}, T0 + step, [statistics_api.compact(port_sample)])
+            if version == '1.0':
+                del port_sample['network_id']
+            self.assertEqual([(version, {'host': 'h1', 'collected_at': T0 + step,
+                                         'ports': [port_sample]})], sent)
+            self.assertEqual(value, self.stats(port['id'])['rx_bytes'])
+
+    def test_wire_order_is_the_stored_order(self):
+        self.assertEqual(port_statistics.COUNTERS, statistics_api.COUNTERS)
+        self.assertEqual(port_statistics.ADDRESS_COUNTERS, statistics_api.ADDRESS_COUNTERS)
+
+    def test_row_of_another_shape_is_not_stored(self):
+        port = self.port()
+        row = statistics_api.compact(dict(sample(port['id'], rx_bytes=5),
+                                          network_id=self.network['id']))
+        short = row[:3] + [row[3][:7], {}]
+        bad_address = row[:4] + [{'10.0.0.9': [1, 2, 3]}]
+        self.assertEqual(0, self.plugin.report_statistics('h1', T0, [short, bad_address]))
+        self.assertEqual(1, self.plugin.report_statistics('h1', T0, [row]))
+        self.assertEqual(5, self.stats(port['id'])['rx_bytes'])
 
 
 class TestVisibility(StatisticsTestCase):

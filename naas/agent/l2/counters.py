@@ -77,11 +77,11 @@ def counted_addresses(details):
 
 
 def sample_data(port_id, network_id, sample):
-    """One port of StatisticsAPI.report_statistics: a PortSample as plain data."""
-    return {'port_id': port_id, 'network_id': network_id, 'vif': sample.vif,
-            'counters': sample.counters._asdict(),
-            'addresses': {address: counters._asdict()
-                          for address, counters in sample.addresses.items()}}
+    """One port of StatisticsAPI.report_statistics: a PortSample as a compact
+    row (naas.rpc.statistics_api; the fields of hooks.Counters and
+    AddressCounters are in its order)."""
+    return [port_id, network_id, sample.vif, list(sample.counters),
+            {address: list(counters) for address, counters in sample.addresses.items()}]
 
 
 def parse_stats(data, offset, end):

@@ -43,18 +43,19 @@ class StatisticsPlugin(core.ServicePlugin):
 
     # ---- RPC -----------------------------------------------------------------
 
-    def report_statistics(self, host, collected_at, ports):
-        """Store one batch of ``host``'s samples, then notify it (what was
-        stored is read back in the same transaction, only when the
-        notifications go somewhere).  Returns how many ports were stored."""
+    def report_statistics(self, host, collected_at, samples):
+        """Store one batch of ``host``'s samples (compact rows of
+        naas.rpc.statistics_api), then notify it (what was stored is read
+        back in the same transaction, only when the notifications go
+        somewhere).  Returns how many ports were stored."""
         notify = self.notifier.enabled()
 
         def store(ctx):
-            count = port_statistics.ingest(ctx.connection, host, collected_at, ports)
+            count = port_statistics.ingest(ctx.connection, host, collected_at, samples)
             if not (notify and count):
                 return count, []
             return count, port_statistics.stored(ctx.connection, host, collected_at,
-                                                 [port['port_id'] for port in ports])
+                                                 [row[0] for row in samples])
 
         count, stored = db_api.retry(store, naas_context.get_admin_context())
         self.notifier.batch_stored(host, collected_at, stored)

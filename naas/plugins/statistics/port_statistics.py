@@ -282,19 +282,6 @@ def _delete_address_offsets_sql(dialect):
             'ip_address = %s' % (mark, mark))
 
 
-_read_counters = operator.itemgetter(*COUNTERS)
-_read_address_counters = operator.itemgetter(*ADDRESS_COUNTERS)
-
-
-def _counters(read, names, counters):
-    """The values of ``names`` in a sample's counters (``read``: their
-    itemgetter; a missing one: 0)."""
-    try:
-        return read(counters)
-    except KeyError:
-        return tuple(counters.get(name) or 0 for name in names)
-
-
 def _lock_rows(conn, host, network_ids, create=True):
     """{network_id: entries} of host's samples rows of these networks,
     locked for this transaction (missing rows created empty, unless not
@@ -330,11 +317,11 @@ def _other_rows(conn, pairs):
 
 
 def ingest(conn, host, collected_at, samples):
-    """Store one batch of ``host``'s samples (naas.rpc.statistics_api's
-    ``ports``: [{'port_id', 'network_id' (RPC 1.1), 'vif', 'counters':
-    {...}, 'addresses': {ip: {...}}}]) read at ``collected_at`` (epoch
-    seconds).  Returns how many ports' samples were stored (the others
-    were ignored)."""
+    """Store one batch of ``host``'s samples read at ``collected_at``
+    (epoch seconds): compact rows of naas.rpc.statistics_api, ``[port_id,
+    network_id (None from agents older than RPC 1.1), vif, [COUNTERS],
+    {ip_address: [ADDRESS_COUNTERS]}]``.  Returns how many ports' samples
+    were stored (the others were ignored; so is a row of another shape)."""
     with _no_gc():
         # (In a function of its own: its rows are freed before the
         # collector is back, which then finds nothing new to look at.)
@@ -342,15 +329,17 @@ def ingest(conn, host, collected_at, samples):
 
 
 def _ingest(conn, host, collected_at, samples):
-    by_port = {sample['port_id']: sample for sample in samples}
-    named = {sample.get('network_id') for sample in samples}
+    counters, address_counters = len(COUNTERS), len(ADDRESS_COUNTERS)
+    by_port = {row[0]: row for row in samples if len(row[3]) == counters and all(
+        len(values) == address_counters for values in row[4].values())}
+    named = {row[1] for row in by_port.values()}
     named.discard(None)
     # 1. The host's rows of the networks the agent names, locked; a port
     # with an entry in its network's row is counted here.
     rows = _lock_rows(conn, host, named, create=False) if named else {}
     bound, unknown = {}, []
-    for port_id, sample in by_port.items():
-        network_id = sample.get('network_id')
+    for port_id, row in by_port.items():
+        network_id = row[1]
         entries = rows.get(network_id)
         if entries is not None and port_id in entries:
             bound[port_id] = network_id
@@ -449,7 +438,6 @@ def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
     stored = []
     zero = (0,) * len(COUNTERS)
     minus, at_least = operator.sub, operator.ge
-    read, read_address = _read_counters, _read_address_counters
     rate_counters = _rate_counters
     for port_id, network_id in bound.items():
         entries = rows[network_id]
@@ -459,24 +447,11 @@ def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
             previous = entries.get(port_id)
         if previous is not None and previous[1] >= collected_at:
             continue   # late or repeated
-        sample = by_port[port_id]
-        vif = sample.get('vif') or ''
-        if vif.__class__ is not str:
+        _, _, vif, raw, addresses = by_port[port_id]
+        if not vif:
+            vif = ''
+        elif vif.__class__ is not str:
             vif = str(vif)
-        try:
-            raw = read(sample['counters'])
-        except KeyError:
-            raw = _counters(read, COUNTERS, sample['counters'])
-        addresses = sample.get('addresses')
-        if addresses:
-            try:
-                addresses = {ip_address: read_address(counters)
-                             for ip_address, counters in addresses.items()}
-            except KeyError:
-                addresses = {ip_address: _counters(read_address, ADDRESS_COUNTERS, counters)
-                             for ip_address, counters in addresses.items()}
-        else:
-            addresses = {}
         if previous is None:
             rates = _ZERO_RATES
             if port_id not in counted:
