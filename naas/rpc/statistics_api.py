@@ -15,20 +15,20 @@ Version history (StatisticsAPI / StatisticsEndpoint):
           without a look at the ports table)
     1.2 - report_statistics(host, collected_at, samples): the ports as
           compact rows, ``[port_id, network_id, vif, [COUNTERS],
-          {ip_address: [ADDRESS_COUNTERS]}]`` (half the bytes of 1.1's
-          dicts, and half the server's time to decode them)
+          {ip_address: [ADDRESS_COUNTERS]}]`` (a 500-port cast: 90 kB of
+          JSON instead of 1.1's 213 kB, decoded in less than half the time)
 """
 import oslo_messaging as messaging
 
 from naas import rpc
+from naas.lib.definitions import port_statistics as definition
 
 STATISTICS_TOPIC = 'naas-statistics'
 
-#: The counters of a compact row (1.2), in this order (the server stores
-#: them so: naas.plugins.statistics.port_statistics).
-COUNTERS = ('rx_bytes', 'rx_packets', 'tx_bytes', 'tx_packets',
-            'rx_dropped', 'tx_dropped', 'rx_errors', 'tx_errors')
-ADDRESS_COUNTERS = ('rx_bytes', 'rx_packets', 'tx_bytes', 'tx_packets')
+#: The counters of a compact row (1.2), in this order: the API's, which
+#: the server stores (naas.plugins.statistics.port_statistics).
+COUNTERS = definition.COUNTERS
+ADDRESS_COUNTERS = definition.ADDRESS_COUNTERS
 
 
 def expand(row, network_id=True):

@@ -655,10 +655,6 @@ class TestRPC(StatisticsTestCase):
                                          'ports': [port_sample]})], sent)
             self.assertEqual(value, self.stats(port['id'])['rx_bytes'])
 
-    def test_wire_order_is_the_stored_order(self):
-        self.assertEqual(port_statistics.COUNTERS, statistics_api.COUNTERS)
-        self.assertEqual(port_statistics.ADDRESS_COUNTERS, statistics_api.ADDRESS_COUNTERS)
-
     def test_row_of_another_shape_is_not_stored(self):
         port = self.port()
         row = statistics_api.compact(dict(sample(port['id'], rx_bytes=5),
