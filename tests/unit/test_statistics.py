@@ -8,6 +8,7 @@ port moving host; samples of a port bound elsewhere or older than the
 stored one are ignored.  Another project sees 404; a network's figures are
 its ports' sums; rates are over the last interval.
 """
+import base64
 import re
 import threading
 import uuid
@@ -52,9 +53,9 @@ def sample(port_id, vif='7', addresses=None, **values):
 class StatisticsTestCase(testtools.TestCase):
 
     #: The form report() sends the samples in, through the RPC endpoint:
-    #: compact rows (1.2), dicts naming each port's network (1.1), dicts
-    #: without (1.0).
-    RPC_VERSION = '1.2'
+    #: compact rows packed in a string (1.3) or as a list (1.2), dicts naming
+    #: each port's network (1.1), dicts without (1.0).
+    RPC_VERSION = '1.3'
 
     def setUp(self):
         super().setUp()
@@ -100,10 +101,12 @@ class StatisticsTestCase(testtools.TestCase):
             samples = [dict(sample, network_id=self.network_of.get(
                 sample['port_id'], self.network['id'])) for sample in samples]
         endpoint = statistics_api.StatisticsEndpoint(self.plugin)
+        rows = [statistics_api.compact(sample) for sample in samples]
+        if self.RPC_VERSION == '1.3':
+            return endpoint.report_statistics({}, host, collected_at,
+                                              packed=statistics_api.pack(rows))
         if self.RPC_VERSION == '1.2':
-            return endpoint.report_statistics(
-                {}, host, collected_at, samples=[statistics_api.compact(sample)
-                                                 for sample in samples])
+            return endpoint.report_statistics({}, host, collected_at, samples=rows)
         return endpoint.report_statistics({}, host, collected_at, ports=list(samples))
 
     def report_rows(self, host, collected_at, *samples):
@@ -432,6 +435,13 @@ class TestStorage(StatisticsTestCase):
                                      self.stats(late['id'])['rx_bytes']))
 
 
+class TestPortStatisticsRPC12(TestPortStatistics):
+    """The same rules for the samples of an RPC 1.2 agent (compact rows as
+    a list)."""
+
+    RPC_VERSION = '1.2'
+
+
 class TestPortStatisticsRPC11(TestPortStatistics):
     """The same rules for the samples of an RPC 1.1 agent (dicts)."""
 
@@ -443,6 +453,11 @@ class TestPortStatisticsRPC10(TestPortStatistics):
     no network)."""
 
     RPC_VERSION = '1.0'
+
+
+class TestStorageRPC12(TestStorage):
+
+    RPC_VERSION = '1.2'
 
 
 class TestStorageRPC11(TestStorage):
@@ -640,20 +655,41 @@ class TestRPC(StatisticsTestCase):
         return api, sent
 
     def test_agent_capped_at_older_versions_is_stored(self):
-        """[upgrade_levels] statistics = 1.1 or 1.0 (new agents, servers not
-        yet upgraded): the compact rows go as 1.1's dicts, or 1.0's without
-        their network_id, and are stored."""
+        """[upgrade_levels] statistics = 1.2, 1.1 or 1.0 (new agents, servers
+        not yet upgraded): the compact rows go as a list (1.2), as 1.1's
+        dicts, or 1.0's without their network_id, and are stored; uncapped
+        they go packed (1.3)."""
         port = self.port()
-        for step, version in enumerate(('1.1', '1.0')):
+        for step, version in enumerate(('1.3', '1.2', '1.1', '1.0')):
             api, sent = self.capped(version)
             value = 42 + step
             port_sample = dict(sample(port['id'], rx_bytes=value), network_id=self.network['id'])
-            api.report_statistics({}, T0 + step, [statistics_api.compact(port_sample)])
-            if version == '1.0':
-                del port_sample['network_id']
-            self.assertEqual([(version, {'host': 'h1', 'collected_at': T0 + step,
-                                         'ports': [port_sample]})], sent)
+            row = statistics_api.compact(port_sample)
+            api.report_statistics({}, T0 + step, [row])
+            args = {'host': 'h1', 'collected_at': T0 + step}
+            if version == '1.3':
+                args['packed'] = statistics_api.pack([row])
+                self.assertEqual([row], statistics_api.unpack(args['packed']))
+            elif version == '1.2':
+                args['samples'] = [row]
+            else:
+                if version == '1.0':
+                    del port_sample['network_id']
+                args['ports'] = [port_sample]
+            self.assertEqual([(version, args)], sent)
             self.assertEqual(value, self.stats(port['id'])['rx_bytes'])
+
+    def test_packed_that_is_not_rows_is_ignored(self):
+        """A 1.3 cast whose string is not base64 of a JSON list stores
+        nothing and raises nothing (the cast is logged and dropped)."""
+        port = self.port()
+        endpoint = statistics_api.StatisticsEndpoint(self.plugin)
+        for packed in ('not base64!', base64.b64encode(b'{"a": 1}').decode(),
+                       base64.b64encode(b'[1, 2').decode(), base64.b64encode(b'"x"').decode(),
+                       base64.b64encode(b'["abcde", [1]]').decode(), 7):
+            self.assertEqual(0, endpoint.report_statistics({}, 'h1', T0, packed=packed),
+                             packed)
+        self.assertIsNone(self.stats(port['id'])['collected_at'])
 
     def test_row_of_another_shape_is_not_stored(self):
         port = self.port()
