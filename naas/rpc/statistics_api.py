@@ -31,6 +31,7 @@ import orjson
 import oslo_messaging as messaging
 
 from naas import rpc
+from naas.common import memory
 from naas.lib.definitions import port_statistics as definition
 
 STATISTICS_TOPIC = 'naas-statistics'
@@ -129,12 +130,15 @@ class StatisticsEndpoint:
 
     def report_statistics(self, context, host, collected_at, ports=None, samples=None,
                           packed=None):
-        if packed is not None:      # 1.3
-            try:
-                samples = unpack(packed)
-            except ValueError as e:
-                LOG.warning('statistics of %s ignored: %s', host, e)
-                return 0
-        elif samples is None:       # an agent of 1.0 or 1.1
-            samples = [compact(port) for port in ports or ()]
-        return self.handler.report_statistics(host, collected_at, samples)
+        # (The collector paused while the batch's objects live: they go
+        # with the batch, and its collections would only look at them.)
+        with memory.paused_gc():
+            if packed is not None:      # 1.3
+                try:
+                    samples = unpack(packed)
+                except ValueError as e:
+                    LOG.warning('statistics of %s ignored: %s', host, e)
+                    return 0
+            elif samples is None:       # an agent of 1.0 or 1.1
+                samples = [compact(port) for port in ports or ()]
+            return self.handler.report_statistics(host, collected_at, samples)

@@ -82,10 +82,8 @@ while it has moved and its new host has not reported it yet (the old
 host's last sample still counts until then).
 """
 import collections
-import contextlib
 import datetime
 import functools
-import gc
 import itertools
 import operator
 
@@ -93,6 +91,7 @@ import orjson
 import sqlalchemy as sa
 
 from naas.common import exceptions
+from naas.common import memory
 from naas.db import common
 from naas.db import ports as ports_db
 from naas.db import query
@@ -134,22 +133,6 @@ def loads(text):
 
 def dumps(entries):
     return orjson.dumps(entries).decode()
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Without the cyclic garbage collector: reading samples rows makes
-    tens or hundreds of thousands of lists at once (none in a cycle), and
-    the collections they set off, each looking through all of them, had
-    cost more than the reading itself (orjson.loads of an interval's
-    rows: 190 ms instead of 60)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # ---- ingest ----------------------------------------------------------------------
@@ -322,7 +305,7 @@ def ingest(conn, host, collected_at, samples):
     network_id (None from agents older than RPC 1.1), vif, [COUNTERS],
     {ip_address: [ADDRESS_COUNTERS]}]``.  Returns how many ports' samples
     were stored (the others were ignored; so is a row of another shape)."""
-    with _no_gc():
+    with memory.paused_gc():
         # (In a function of its own: its rows are freed before the
         # collector is back, which then finds nothing new to look at.)
         return _ingest(conn, host, float(collected_at), samples)
@@ -698,7 +681,7 @@ def network_sums(conn, network_ids):
             by_network = {network_id: [] for network_id in chunk}
             for row in port_rows:
                 by_network[row[0]].append(row)
-            with _no_gc():
+            with memory.paused_gc():
                 stored_rows = {network_id: {} for network_id in chunk}
                 for host, network_id, text in texts:
                     stored_rows[network_id][host] = loads(text)
@@ -756,7 +739,7 @@ def metric_rows(conn):
     empty = {}
     unknown = (None,) * (1 + len(COUNTERS))
     add = operator.add
-    with _no_gc():
+    with memory.paused_gc():
         stored_rows = {(host, network_id): loads(text) for host, network_id, text in texts}
         for row in port_rows:
             host = row[5]
