@@ -18,6 +18,13 @@ OPTS = [
                      'network.incoming.bytes, ...) for a telemetry '
                      'pipeline. They go where [oslo_messaging_notifications] '
                      'driver says; with no driver they are dropped anyway.'),
+    cfg.IntOpt('ingest_concurrency', default=2, min=1,
+               help='How many agents\' batches of samples one naas-server '
+                    'process stores at once; the others wait their turn. Two '
+                    'overlap one batch\'s database waits with the other\'s '
+                    'Python work; more only contend for the interpreter\'s '
+                    'lock (oslo.messaging hands casts that arrive together '
+                    'to up to executor_thread_pool_size threads).'),
     cfg.BoolOpt('prometheus_enabled', default=True,
                 help='Serve the port and network counters in the Prometheus '
                      'text format at /metrics on naas-server (outside '

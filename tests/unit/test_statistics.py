@@ -11,6 +11,7 @@ its ports' sums; rates are over the last interval.
 import base64
 import re
 import threading
+import time
 import uuid
 
 import fixtures
@@ -678,6 +679,32 @@ class TestRPC(StatisticsTestCase):
                 args['ports'] = [port_sample]
             self.assertEqual([(version, args)], sent)
             self.assertEqual(value, self.stats(port['id'])['rx_bytes'])
+
+    def test_batches_stored_at_once_are_bounded(self):
+        """[statistics] ingest_concurrency batches are stored at once, however
+        many casts the RPC server's threads hand over together."""
+        self.addCleanup(CONF.clear_override, 'ingest_concurrency', group='statistics')
+        for bound in (2, 1):
+            CONF.set_override('ingest_concurrency', bound, group='statistics')
+            plugin = type(self.plugin)()
+            inside, most, lock = [0], [0], threading.Lock()
+
+            def retry(func, context):
+                with lock:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.05)
+                with lock:
+                    inside[0] -= 1
+                return 0, []
+            self.useFixture(fixtures.MockPatchObject(db_api, 'retry', retry))
+            threads = [threading.Thread(target=plugin.report_statistics, args=('h1', T0, []))
+                       for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            self.assertEqual(bound, most[0])
 
     def test_packed_that_is_not_rows_is_ignored(self):
         """A 1.3 cast whose string is not base64 of a JSON list stores
