@@ -29,9 +29,11 @@ round-robin to ``--hosts`` hosts.
   the four, interval by interval.
   With ``--threads N`` as many more intervals are stored by N threads at
   once, as one naas-server's RPC thread pool takes the casts of many
-  agents.  With PostgreSQL the server's CPU (postmaster and backends, from
-  /proc) is printed too: a figure that a loaded machine inflates less than
-  wall time.
+  agents that report together (the plugin stores [statistics]
+  ingest_concurrency of them at a time); the goal is then that figure's,
+  the way the server takes an interval.  With PostgreSQL the server's CPU
+  (postmaster and backends, from /proc) is printed too: a figure that a
+  loaded machine inflates less than wall time.
 * ``network``: GET /v2.0/network-statistics/{id} of a network with
   ``--network-ports`` ports, as its owner (p50 and p99 of ``--repeat``).
   Goal: <= 20 ms for 1,000 ports.
@@ -332,7 +334,8 @@ def main():
     load = os.getloadavg()
     print('statistics server, %s, load %.1f %.1f %.1f\n' % ((args.db,) + load))
     print('| measure | wall | CPU of this process | goal |\n|---|---|---|---|')
-    ingest_ms = results['ingest']['ms']
+    goal_key = 'ingest_threads' if args.threads > 1 else 'ingest'
+    ingest_ms = results[goal_key]['ms']
     size = '%d hosts x %d ports' % (args.hosts, args.ports_per_host)
     rows = [
         ('ingest, %s, first interval (inserts)' % size, results['ingest_first']['ms'],
@@ -345,7 +348,7 @@ def main():
                          size, ', %d threads' % run_['threads'] if run_['threads'] > 1 else '',
                          run_['rpc_version'], run_['kb_per_batch'], run_['decode_ms'],
                          ', '.join('%.0f' % wall for wall in run_['walls_ms'])),
-                     run_['ms'], run_['cpu_ms'], '<= 1000 ms' if key == 'ingest' else ''))
+                     run_['ms'], run_['cpu_ms'], '<= 1000 ms' if key == goal_key else ''))
     rows += [
         ('network statistics, %d ports (p50; p99 %.1f ms)' % (
             args.network_ports, results['network']['p99_ms']),
