@@ -75,7 +75,7 @@ def create_engine(url=None):
         kwargs.update(pool_size=CONF.database.max_pool_size,
                       max_overflow=CONF.database.max_overflow,
                       pool_pre_ping=True, pool_recycle=3600)
-        if url.startswith('mysql'):
+        if sa.engine.make_url(url).get_backend_name() in ('mysql', 'mariadb'):
             # PostgreSQL's level, which the code is written for: InnoDB's
             # default (REPEATABLE READ) locks the gaps between index records
             # too, and port creates and deletes under load then deadlocked

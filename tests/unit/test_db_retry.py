@@ -54,3 +54,20 @@ class TestRetryOnDisconnect(testtools.TestCase):
                               naas_context.get_admin_context())
         self.assertEqual(503, e.code)
         self.assertEqual(1, self.calls)
+
+
+class TestIsolationLevel(testtools.TestCase):
+    """MySQL and MariaDB sessions run at READ COMMITTED, PostgreSQL's level
+    (InnoDB's REPEATABLE READ made creates and deletes deadlock on gap
+    locks); PostgreSQL keeps its own default.  No connection is made."""
+
+    def test_mysql_and_mariadb_urls(self):
+        for url in ('mysql+mysqldb://u:p@127.0.0.1/naas', 'mariadb+mysqldb://u:p@127.0.0.1/naas'):
+            engine = db_api.create_engine(url)
+            self.addCleanup(engine.dispose)
+            self.assertEqual('READ COMMITTED', engine.dialect._on_connect_isolation_level, url)
+
+    def test_postgresql_url(self):
+        engine = db_api.create_engine('postgresql+psycopg2://u:p@127.0.0.1/naas')
+        self.addCleanup(engine.dispose)
+        self.assertIsNone(engine.dialect._on_connect_isolation_level)
