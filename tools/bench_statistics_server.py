@@ -126,8 +126,8 @@ def add_ports(engine, hosts, networks, network_ports):
 def batch(host, ports, step, collected_at, rpc_version=statistics_api.StatisticsAPI.VERSION):
     """One host's samples of interval ``step`` (counters grow each time), as
     its agent's cast carries them: the message of ``rpc_version`` (1.3:
-    compact rows packed; 1.2: compact rows; 1.1: dicts naming the port's network; 1.0: dicts), in
-    oslo.messaging's envelope, as JSON text.  Returns (the text, ports)."""
+    compact rows packed; 1.2: compact rows; 1.1: dicts naming the port's
+    network; 1.0: dicts), in oslo.messaging's envelope, as JSON text.  Returns (the text, ports)."""
     ports_data = []
     for i, (port_id, network_id) in enumerate(ports):
         base = (i + 1) * 1000 * step
@@ -140,11 +140,12 @@ def batch(host, ports, step, collected_at, rpc_version=statistics_api.Statistics
                 'rx_bytes': base // 2, 'rx_packets': base // 200, 'tx_bytes': base // 4,
                 'tx_packets': base // 400}}})
     args = {'host': host, 'collected_at': collected_at}
-    if rpc_version == '1.3':
-        args['packed'] = statistics_api.pack([statistics_api.compact(port)
-                                              for port in ports_data])
-    elif rpc_version == '1.2':
-        args['samples'] = [statistics_api.compact(port) for port in ports_data]
+    if rpc_version in ('1.3', '1.2'):
+        rows = [statistics_api.compact(port) for port in ports_data]
+        if rpc_version == '1.3':
+            args['packed'] = statistics_api.pack(rows)
+        else:
+            args['samples'] = rows
     else:
         if rpc_version == '1.0':
             for port in ports_data:
