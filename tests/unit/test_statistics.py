@@ -687,14 +687,19 @@ class TestRPC(StatisticsTestCase):
         for bound in (2, 1):
             CONF.set_override('ingest_concurrency', bound, group='statistics')
             plugin = type(self.plugin)()
-            inside, most, lock = [0], [0], threading.Lock()
+            inside, most, changed = [0], [0], threading.Condition()
 
-            def retry(func, context):
-                with lock:
+            def retry(func, context, bound=bound):
+                # Each stays until ``bound`` are inside (however slowly the
+                # threads start), then a little longer: without the bound
+                # the others would come in meanwhile.
+                with changed:
                     inside[0] += 1
                     most[0] = max(most[0], inside[0])
+                    changed.notify_all()
+                    changed.wait_for(lambda: inside[0] >= bound, timeout=5)
                 time.sleep(0.05)
-                with lock:
+                with changed:
                     inside[0] -= 1
                 return 0, []
             self.useFixture(fixtures.MockPatchObject(db_api, 'retry', retry))
