@@ -22,11 +22,12 @@ round-robin to ``--hosts`` hosts.
   transport; measured for the first interval (rows inserted), then
   ``--intervals`` times for the next ones (rows replaced, rates computed;
   the median is shown).  Goal: <= 1 s for 100 x 500.  The casts are of
-  the agents' RPC version (1.3: compact rows packed in one string, which
-  the endpoint unpacks); ``--rpc-version 1.2`` sends the rows as a list,
+  the agents' RPC version (1.4: the samples in columns, a group per
+  network, packed in one string, which the endpoint unpacks and checks);
+  ``--rpc-version 1.3`` sends compact rows packed, ``1.2`` as a list,
   ``1.1`` or ``1.0`` as older agents do (dicts; 1.0's name no network, and
   the server looks every port up in the ports table), ``all`` alternates
-  the four, interval by interval.
+  the five, interval by interval.
   With ``--threads N`` as many more intervals are stored by N threads at
   once, as one naas-server's RPC thread pool takes the casts of many
   agents that report together (the plugin stores [statistics]
@@ -125,8 +126,8 @@ def add_ports(engine, hosts, networks, network_ports):
 
 def batch(host, ports, step, collected_at, rpc_version=statistics_api.StatisticsAPI.VERSION):
     """One host's samples of interval ``step`` (counters grow each time), as
-    its agent's cast carries them: the message of ``rpc_version`` (1.3:
-    compact rows packed; 1.2: compact rows; 1.1: dicts naming the port's
+    its agent's cast carries them: the message of ``rpc_version`` (1.4:
+    groups packed; 1.3: compact rows packed; 1.2: compact rows; 1.1: dicts naming the port's
     network; 1.0: dicts), in oslo.messaging's envelope, as JSON text.  Returns (the text, ports)."""
     ports_data = []
     for i, (port_id, network_id) in enumerate(ports):
@@ -140,9 +141,11 @@ def batch(host, ports, step, collected_at, rpc_version=statistics_api.Statistics
                 'rx_bytes': base // 2, 'rx_packets': base // 200, 'tx_bytes': base // 4,
                 'tx_packets': base // 400}}})
     args = {'host': host, 'collected_at': collected_at}
-    if rpc_version in ('1.3', '1.2'):
+    if rpc_version in ('1.4', '1.3', '1.2'):
         rows = [statistics_api.compact(port) for port in ports_data]
-        if rpc_version == '1.3':
+        if rpc_version == '1.4':
+            args['groups'] = statistics_api.pack(statistics_api.grouped(rows))
+        elif rpc_version == '1.3':
             args['packed'] = statistics_api.pack(rows)
         else:
             args['samples'] = rows
@@ -162,10 +165,13 @@ def decode(text):
 
 
 def decode_all(text):
-    """The decode of a cast, with the endpoint's unpack of 1.3's rows."""
+    """The decode of a cast, with the endpoint's unpack of 1.3's rows, or
+    unpack and check of 1.4's groups."""
     args = decode(text)['args']
     if 'packed' in args:
         statistics_api.unpack(args['packed'])
+    elif 'groups' in args:
+        statistics_api.checked_groups(statistics_api.unpack(args['groups']))
 
 
 def process_tree_cpu_ms(pid):
@@ -276,7 +282,8 @@ def run(args, db_url, db_pid=None):
                                    batches=len(by_host))
     # The next intervals, --intervals times each way (alternating, so that
     # the machine's drift weighs on each alike); the run of median wall.
-    versions = ['1.3', '1.2', '1.1', '1.0'] if args.rpc_version == 'all' else [args.rpc_version]
+    versions = (['1.4', '1.3', '1.2', '1.1', '1.0'] if args.rpc_version == 'all'
+                else [args.rpc_version])
     ways = [(version, 1) for version in versions] + (
         [(version, args.threads) for version in versions] if args.threads > 1 else [])
     runs = {way: [] for way in ways}
@@ -317,9 +324,10 @@ def main():
                         help='also measure an interval stored by this many threads at once')
     parser.add_argument('--intervals', type=int, default=3,
                         help='measure the next interval this many times (the median is shown)')
-    parser.add_argument('--rpc-version', choices=('1.3', '1.2', '1.1', '1.0', 'all'),
-                        default='1.3',
-                        help="the agents' casts: compact rows packed (1.3) or not (1.2), "
+    parser.add_argument('--rpc-version', choices=('1.4', '1.3', '1.2', '1.1', '1.0', 'all'),
+                        default='1.4',
+                        help="the agents' casts: groups by network packed (1.4), "
+                        "compact rows packed (1.3) or not (1.2), "
                         "dicts naming each "
                         "port's network (1.1), dicts (1.0), or all four alternately")
     parser.add_argument('--json')

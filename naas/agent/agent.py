@@ -57,9 +57,6 @@ LOG = logging.getLogger(__name__)
 
 #: How long a VIF that is not ours (or failed to wire) is left alone.
 PARK_SECONDS = 10
-#: Ports per report_statistics cast (naas.rpc.statistics_api).
-STATISTICS_BATCH = 500
-
 
 def load_driver(name, conf):
     return stevedore_driver.DriverManager('naas.agent.l2_drivers', name,
@@ -530,7 +527,7 @@ class Agent:
 
     def report_statistics(self):
         """One pass: the counters of every wired port, cast to the servers
-        in batches of STATISTICS_BATCH ports.  Never raises (the thread
+        (in batches: StatisticsAPI.report_statistics).  Never raises (the thread
         logs and goes on at the next interval)."""
         try:
             with self.lock:
@@ -542,9 +539,7 @@ class Agent:
                      for port_id, sample in sorted(samples.items())]
             if self.statistics is None:
                 self.statistics = statistics_api.StatisticsAPI(self.host)
-            for start in range(0, len(ports), STATISTICS_BATCH):
-                self.statistics.report_statistics(
-                    {}, collected_at, ports[start:start + STATISTICS_BATCH])
+            self.statistics.report_statistics({}, collected_at, ports)
         except Exception:
             LOG.exception('statistics not reported')
 

@@ -22,9 +22,15 @@ Version history (StatisticsAPI / StatisticsEndpoint):
           server's listener decodes one string with the envelope instead of
           some 7,000 values, and the server parses the rows with orjson
           (a 500-port cast: 1.4 ms instead of 2.5)
+    1.4 - report_statistics(host, collected_at, groups): the samples in
+          columns, one group per network (``grouped``), packed as 1.3's
+          rows are; a cast holds whole groups.  The server checks and stores
+          a steady group a column at a time instead of a port at a time
+          (naas.plugins.statistics.samples)
 """
 import base64
 import binascii
+import itertools
 import logging
 
 import orjson
@@ -42,6 +48,10 @@ LOG = logging.getLogger(__name__)
 #: the server stores (naas.plugins.statistics.port_statistics).
 COUNTERS = definition.COUNTERS
 ADDRESS_COUNTERS = definition.ADDRESS_COUNTERS
+
+#: The ports of a cast, at most (unless one network's group has more: a
+#: group is never split).
+BATCH = 500
 
 
 def expand(row, network_id=True):
@@ -65,15 +75,107 @@ def compact(port):
              for address, values in (port.get('addresses') or {}).items()}]
 
 
+def grouped(samples):
+    """Compact rows as 1.4's groups, one per network (in the order of the
+    networks' first rows)::
+
+        [network_id, [port_id], [vif],
+         [[COUNTERS[0] of each port], ..., [COUNTERS[7] of each port]],
+         [[ip_address, ...] of each port],
+         [[ADDRESS_COUNTERS[0] of each address], ..., [ADDRESS_COUNTERS[3] ...]]]
+
+    ports sorted by id, each port's addresses sorted and the address
+    columns in that order.  A row of another shape is left out (as is a
+    second row of one port); a vif that is not a string becomes one."""
+    by_network = {}
+    for row in samples:
+        try:
+            port_id, network_id, vif, raw, addresses = row
+            ips = sorted(addresses)
+            values = [addresses[ip] for ip in ips]
+            if (port_id.__class__ is not str or len(raw) != len(COUNTERS)
+                    or any(len(value) != len(ADDRESS_COUNTERS) for value in values)
+                    or not (network_id is None or network_id.__class__ is str)):
+                continue
+            if vif.__class__ is not str:
+                vif = str(vif) if vif else ''
+            by_network.setdefault(network_id, {}).setdefault(port_id, (vif, raw, ips, values))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    groups = []
+    for network_id, ports in by_network.items():
+        ids = sorted(ports)
+        rows = [ports[port_id] for port_id in ids]
+        groups.append([network_id, ids, [row[0] for row in rows],
+                       _columns([row[1] for row in rows], len(COUNTERS)),
+                       [row[2] for row in rows],
+                       _columns([value for row in rows for value in row[3]],
+                                len(ADDRESS_COUNTERS))])
+    return groups
+
+
+def _columns(values, width):
+    return [list(column) for column in zip(*values)] if values else [[] for _ in range(width)]
+
+
+def _ints(column, length):
+    return (column.__class__ is list and len(column) == length
+            and set(map(type, column)) <= {int})
+
+
+def checked_groups(groups):
+    """The groups of a 1.4 cast that have the shape of ``grouped``'s (the
+    others are left out; a vif that is not a string becomes one)."""
+    out = []
+    for group in groups if groups.__class__ is list else ():
+        try:
+            network_id, ids, vifs, raw, ips, address_raw = group
+            count = len(ids)
+            if not (count and (network_id is None or network_id.__class__ is str)
+                    and ids.__class__ is list and set(map(type, ids)) == {str}
+                    and len(set(ids)) == count and vifs.__class__ is list
+                    and len(vifs) == count and raw.__class__ is list
+                    and len(raw) == len(COUNTERS) and all(_ints(c, count) for c in raw)
+                    and ips.__class__ is list and len(ips) == count
+                    and set(map(type, ips)) == {list}
+                    and set(map(type, itertools.chain.from_iterable(ips))) <= {str}
+                    and address_raw.__class__ is list
+                    and len(address_raw) == len(ADDRESS_COUNTERS)):
+                continue
+            addresses = sum(map(len, ips))
+            if not all(_ints(c, addresses) for c in address_raw):
+                continue
+            if set(map(type, vifs)) != {str}:
+                vifs = [vif if vif.__class__ is str else str(vif) if vif else ''
+                        for vif in vifs]
+            out.append([network_id, ids, vifs, raw, ips, address_raw])
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def batches(groups, size):
+    """``groups`` in lists of at most ``size`` ports (a larger group alone)."""
+    batch, ports = [], 0
+    for group in groups:
+        if batch and ports + len(group[1]) > size:
+            yield batch
+            batch, ports = [], 0
+        batch.append(group)
+        ports += len(group[1])
+    if batch:
+        yield batch
+
+
 def pack(samples):
-    """Compact rows as the string of 1.3 (JSON in base64: no character the
-    envelope's JSON escapes)."""
+    """Compact rows (1.3) or groups (1.4) as one string (JSON in base64: no
+    character the envelope's JSON escapes)."""
     return base64.b64encode(orjson.dumps(samples)).decode('ascii')
 
 
 def unpack(packed):
-    """The compact rows of a string of 1.3; ValueError if it is not one
-    (not base64 of JSON, or not a list)."""
+    """The compact rows or groups of a string of 1.3 or 1.4; ValueError if
+    it is not one (not base64 of JSON, or not a list)."""
     try:
         samples = orjson.loads(base64.b64decode(packed, validate=True))
     except (TypeError, binascii.Error, orjson.JSONDecodeError) as e:
@@ -88,7 +190,7 @@ class StatisticsAPI(rpc.Client):
     statistics."""
 
     TOPIC = STATISTICS_TOPIC
-    VERSION = '1.3'
+    VERSION = '1.4'
     UPGRADE_LEVEL = 'statistics'
 
     def __init__(self, host):
@@ -96,11 +198,23 @@ class StatisticsAPI(rpc.Client):
         self.host = host
 
     def report_statistics(self, context, collected_at, samples):
-        """Cast one batch: ``collected_at`` is the agent's wall-clock time of
-        the read (seconds since the epoch, a float); ``samples`` are compact
-        rows (the module's docstring; naas.agent.l2.counters.sample_data).
-        They go packed (1.3); capped at 1.2 as a list, below 1.2 as the
-        dicts of 1.1 (1.0: without their network_id)."""
+        """Cast the samples of one collection in batches of about BATCH
+        ports: ``collected_at`` is the agent's wall-clock time of the read
+        (seconds since the epoch, a float); ``samples`` are compact rows
+        (the module's docstring; naas.agent.l2.counters.sample_data).  They
+        go as groups, whole ones in a cast (1.4); capped at 1.3 as rows
+        packed, at 1.2 as a list, below 1.2 as the dicts of 1.1 (1.0:
+        without their network_id)."""
+        if self.can_send_version('1.4'):
+            cctxt = self.client.prepare(version='1.4')
+            for batch in batches(grouped(samples), BATCH):
+                cctxt.cast(context, 'report_statistics', host=self.host,
+                           collected_at=collected_at, groups=pack(batch))
+            return
+        for start in range(0, len(samples), BATCH):
+            self._cast_rows(context, collected_at, samples[start:start + BATCH])
+
+    def _cast_rows(self, context, collected_at, samples):
         if self.can_send_version('1.3'):
             cctxt = self.client.prepare(version='1.3')
             cctxt.cast(context, 'report_statistics', host=self.host,
@@ -121,24 +235,29 @@ class StatisticsAPI(rpc.Client):
 class StatisticsEndpoint:
     """Server side, in naas-server (started by the statistics plugin's
     start_rpc_listeners); ``handler.report_statistics(host, collected_at,
-    samples)`` stores a batch of compact rows in one transaction."""
+    groups)`` stores a batch of groups in one transaction (the rows of
+    casts older than 1.4 are grouped first)."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, handler):
         self.handler = handler
 
     def report_statistics(self, context, host, collected_at, ports=None, samples=None,
-                          packed=None):
+                          packed=None, groups=None):
         # (The collector paused while the batch's objects live: they go
         # with the batch, and its collections would only look at them.)
         with memory.paused_gc():
-            if packed is not None:      # 1.3
-                try:
-                    samples = unpack(packed)
-                except ValueError as e:
-                    LOG.warning('statistics of %s ignored: %s', host, e)
-                    return 0
-            elif samples is None:       # an agent of 1.0 or 1.1
-                samples = [compact(port) for port in ports or ()]
-            return self.handler.report_statistics(host, collected_at, samples)
+            try:
+                if groups is not None:          # 1.4
+                    groups = checked_groups(unpack(groups))
+                else:
+                    if packed is not None:      # 1.3
+                        samples = unpack(packed)
+                    elif samples is None:       # an agent of 1.0 or 1.1
+                        samples = [compact(port) for port in ports or ()]
+                    groups = grouped(samples)
+            except ValueError as e:
+                LOG.warning('statistics of %s ignored: %s', host, e)
+                return 0
+            return self.handler.report_statistics(host, collected_at, groups)

@@ -333,17 +333,18 @@ def _agent(driver, wired=()):
 
 
 class TestAgentStatistics(testtools.TestCase):
-    def test_wired_ports_in_batches_with_one_collection_time(self):
+    def test_wired_ports_reported_with_one_collection_time(self):
+        """Every wired port's sample goes to StatisticsAPI in one call, with
+        one collection time (the client casts them in batches:
+        tests.unit.test_statistics.TestRPC)."""
         ports = ['port-%04d' % i for i in range(1201)]
         agent = _agent(CountingDriver(), ports)
         agent.report_statistics()
         self.assertEqual([sorted(ports)], agent.driver.asked)
-        self.assertEqual([500, 500, 201], [len(p) for _, p in agent.statistics.casts])
-        self.assertEqual(1, len({at for at, _ in agent.statistics.casts}))
-        sent = [row[0] for _, batch in agent.statistics.casts for row in batch]
-        self.assertEqual(sorted(ports), sent)
-        self.assertEqual(1, agent.statistics.casts[0][1][0][3][0])     # rx_bytes
-        self.assertEqual({N1}, {row[1] for _, batch in agent.statistics.casts for row in batch})
+        [(collected_at, rows)] = agent.statistics.casts
+        self.assertEqual(sorted(ports), [row[0] for row in rows])
+        self.assertEqual(1, rows[0][3][0])     # rx_bytes
+        self.assertEqual({N1}, {row[1] for row in rows})
 
     def test_a_failed_pass_is_logged_not_raised(self):
         agent = _agent(CountingDriver(fail=True), ['p1'])

@@ -32,6 +32,7 @@ from naas.db import api as db_api
 from naas.plugins import manager as plugin_manager
 from naas.plugins.statistics import models
 from naas.plugins.statistics import port_statistics
+from naas.plugins.statistics import samples
 from naas.rpc import statistics_api
 from tests.fixtures import app
 from tests.unit import test_qos
@@ -54,9 +55,10 @@ def sample(port_id, vif='7', addresses=None, **values):
 class StatisticsTestCase(testtools.TestCase):
 
     #: The form report() sends the samples in, through the RPC endpoint:
-    #: compact rows packed in a string (1.3) or as a list (1.2), dicts naming
-    #: each port's network (1.1), dicts without (1.0).
-    RPC_VERSION = '1.3'
+    #: groups by network packed in a string (1.4), compact rows packed (1.3)
+    #: or as a list (1.2), dicts naming each port's network (1.1), dicts
+    #: without (1.0).
+    RPC_VERSION = '1.4'
 
     def setUp(self):
         super().setUp()
@@ -103,6 +105,9 @@ class StatisticsTestCase(testtools.TestCase):
                 sample['port_id'], self.network['id'])) for sample in samples]
         endpoint = statistics_api.StatisticsEndpoint(self.plugin)
         rows = [statistics_api.compact(sample) for sample in samples]
+        if self.RPC_VERSION == '1.4':
+            return endpoint.report_statistics(
+                {}, host, collected_at, groups=statistics_api.pack(statistics_api.grouped(rows)))
         if self.RPC_VERSION == '1.3':
             return endpoint.report_statistics({}, host, collected_at,
                                               packed=statistics_api.pack(rows))
@@ -112,8 +117,8 @@ class StatisticsTestCase(testtools.TestCase):
 
     def report_rows(self, host, collected_at, *samples):
         """Send ``samples`` as compact rows, as they are (network_id included)."""
-        return self.plugin.report_statistics(host, collected_at, [
-            statistics_api.compact(sample) for sample in samples])
+        return self.plugin.report_statistics(host, collected_at, statistics_api.grouped([
+            statistics_api.compact(sample) for sample in samples]))
 
     def stats(self, port_id, **kwargs):
         return self.call('GET', '/port-statistics/' + port_id, None, 200,
@@ -436,6 +441,13 @@ class TestStorage(StatisticsTestCase):
                                      self.stats(late['id'])['rx_bytes']))
 
 
+class TestPortStatisticsRPC13(TestPortStatistics):
+    """The same rules for the samples of an RPC 1.3 agent (compact rows
+    packed)."""
+
+    RPC_VERSION = '1.3'
+
+
 class TestPortStatisticsRPC12(TestPortStatistics):
     """The same rules for the samples of an RPC 1.2 agent (compact rows as
     a list)."""
@@ -454,6 +466,11 @@ class TestPortStatisticsRPC10(TestPortStatistics):
     no network)."""
 
     RPC_VERSION = '1.0'
+
+
+class TestStorageRPC13(TestStorage):
+
+    RPC_VERSION = '1.3'
 
 
 class TestStorageRPC12(TestStorage):
@@ -500,6 +517,23 @@ class TestNamedNetworks(StatisticsTestCase):
                           if not statement.startswith('BEGIN')], seen)
         self.assertEqual([5] * 3, [self.stats(port['id'])['rx_bytes'] for port in ports])
 
+    def test_steady_group_is_stored_by_columns(self):
+        """A steady group is stored without the per-port rule; a group with
+        one port re-plugged goes through it."""
+        self.override(notifications=False)
+        ports = [self.port() for _ in range(3)]
+        self.report('h1', T0, *[sample(port['id'], rx_bytes=1) for port in ports])
+        per_port = self.useFixture(fixtures.MockPatchObject(
+            port_statistics, '_apply', side_effect=port_statistics._apply)).mock
+        self.assertEqual(3, self.report('h1', T0 + 10, *[sample(port['id'], rx_bytes=5)
+                                                         for port in ports]))
+        self.assertEqual(0, per_port.call_count)
+        self.assertEqual(3, self.report('h1', T0 + 20, *[
+            sample(port['id'], rx_bytes=9, vif='8' if port is ports[1] else '7')
+            for port in ports]))
+        self.assertEqual(1, per_port.call_count)
+        self.assertEqual([9, 14, 9], [self.stats(port['id'])['rx_bytes'] for port in ports])
+
     def test_a_wrong_or_unknown_network_is_checked(self):
         other = self.call('POST', '/networks', {'network': {}}, 201)['network']
         mine, theirs = self.port(), self.port(network=other)
@@ -543,6 +577,88 @@ class TestNamedNetworks(StatisticsTestCase):
         self.assertEqual([stays['id']], list(self.entries('h1')))
 
 
+class TestColumns(testtools.TestCase):
+    """samples.advanced (a steady group, a column at a time) gives the row
+    that the per-port rule (port_statistics._apply) gives, for random rows
+    and next samples of every kind; where the group is not steady, the
+    rule's row differs from what advanced would give or steady says no."""
+
+    def random_entries(self, rng, port_ids, at):
+        entries = {}
+        for port_id in port_ids:
+            ips = rng.sample(['10.0.0.%d' % i for i in range(5)] + ['fd00::%x' % i
+                                                                   for i in range(3)],
+                             rng.randint(0, 3))
+            entries[port_id] = (str(rng.randint(1, 3)), at - rng.choice([0, 0, 0, 1.5]),
+                                tuple(rng.randint(0, 10 ** rng.randint(1, 12))
+                                      for _ in range(8)),
+                                tuple(rng.random() * 1000 for _ in range(4)),
+                                {ip: tuple(rng.randint(0, 10 ** 9) for _ in range(4))
+                                 for ip in ips})
+        return entries
+
+    def next_group(self, rng, entries, network_id):
+        """The next samples of the entries' ports: all grown, or one port
+        re-plugged, reset or with another address."""
+        rows = []
+        kind = rng.choice(['steady'] * 3 + ['vif', 'lower', 'address'])
+        changed = rng.choice(sorted(entries))
+        for port_id, (vif, at, raw, rates, addresses) in sorted(entries.items()):
+            raw = [value + rng.randint(0, 10 ** 6) for value in raw]
+            addresses = {ip: [value + rng.randint(0, 1000) for value in values]
+                         for ip, values in addresses.items()}
+            if port_id != changed:
+                pass
+            elif kind == 'vif':
+                vif = vif + '0'
+            elif kind == 'lower':
+                raw[rng.randrange(8)] = 0
+            elif kind == 'address':
+                addresses['10.9.9.9'] = [1, 2, 3, 4]
+            rows.append([port_id, network_id, vif, raw, addresses])
+        [group] = statistics_api.grouped(rows)
+        return group
+
+    def per_port(self, row, group, collected_at):
+        entries = samples.entries(row)
+        by_port = samples.group_samples(group)
+        out = [], [], [], []
+        port_statistics._apply('h1', collected_at, by_port, dict.fromkeys(by_port, 'n1'),
+                               {}, {'n1': entries}, {}, {}, *out)
+        return samples.from_entries(entries), out
+
+    def test_advanced_is_the_per_port_rule(self):
+        import random
+        rng = random.Random(20261202)
+        steady = changed = 0
+        for case in range(300):
+            at = T0 + case
+            port_ids = ['port-%03d' % i for i in rng.sample(range(100), rng.randint(1, 20))]
+            row = samples.from_entries(self.random_entries(rng, port_ids, at))
+            row = samples.parse(samples.dumps(row))      # as stored
+            group = samples.parse(samples.dumps(self.next_group(rng, samples.entries(row),
+                                                                 'n1')))
+            collected_at = at + rng.choice([10.0] * 4 + [0.0, -1.0])
+            expected, (first, grown, address_grown, address_gone) = self.per_port(
+                row, group, collected_at)
+            if samples.steady(row, group, collected_at):
+                steady += 1
+                self.assertEqual(expected, samples.advanced(row, group, collected_at))
+                self.assertEqual(([], [], [], []), (first, grown, address_grown, address_gone))
+            else:
+                changed += 1
+        self.assertGreater(min(steady, changed), 50)
+
+    def test_entries_and_columns_round_trip(self):
+        import random
+        rng = random.Random(7)
+        for size in (1, 2, 17):
+            entries = self.random_entries(rng, ['p%d' % i for i in range(size)], T0)
+            row = samples.from_entries(entries)
+            self.assertEqual(entries, samples.entries(samples.parse(samples.dumps(row))))
+        self.assertEqual({}, samples.entries(None))
+
+
 class TestMigration(testtools.TestCase):
     """Migration 0016 carries the rows of 0010-0015 over: the same totals,
     and the next sample compared with the last one; and back."""
@@ -581,8 +697,8 @@ class TestMigration(testtools.TestCase):
                 offset_rx_packets=0, offset_tx_bytes=0, offset_tx_packets=0)])
         migration.upgrade('head', engine)
         with engine.begin() as conn:
-            self.assertEqual({'p1': ['7', T0, [100] + [0] * 7, [1.5, 0.0, 0.0, 0.0],
-                                     {'10.0.0.5': [9, 1, 0, 0]}]},
+            self.assertEqual({'p1': ('7', T0, (100,) + (0,) * 7, (1.5, 0.0, 0.0, 0.0),
+                                     {'10.0.0.5': (9, 1, 0, 0)})},
                              port_statistics.loads(conn.execute(sa.text(
                                  "SELECT samples FROM port_statistics_samples "
                                  "WHERE host = 'h1' AND network_id = 'n1'")).scalar()))
@@ -592,9 +708,11 @@ class TestMigration(testtools.TestCase):
                 'SELECT port_id, ip_address, offset_rx_bytes '
                 'FROM port_address_statistics_offsets')).all())
             # The next sample of the same VIF continues from the last.
-            port_statistics.ingest(conn, 'h1', T0 + 10, [statistics_api.compact(sample(
-                'p1', rx_bytes=150, addresses={'10.0.0.5': {
-                    'rx_bytes': 9, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}))])
+            port_statistics.ingest(conn, 'h1', T0 + 10, statistics_api.grouped([
+                statistics_api.compact(dict(sample(
+                    'p1', rx_bytes=150, addresses={'10.0.0.5': {
+                        'rx_bytes': 9, 'rx_packets': 1, 'tx_bytes': 0, 'tx_packets': 0}}),
+                    network_id='n1'))]))
             self.assertEqual(190, port_statistics.network_sums(conn, ['n1'])['n1'][2][0])
         migration.downgrade('0015_statistics_storage', engine)
         with engine.begin() as conn:
@@ -656,19 +774,24 @@ class TestRPC(StatisticsTestCase):
         return api, sent
 
     def test_agent_capped_at_older_versions_is_stored(self):
-        """[upgrade_levels] statistics = 1.2, 1.1 or 1.0 (new agents, servers
-        not yet upgraded): the compact rows go as a list (1.2), as 1.1's
-        dicts, or 1.0's without their network_id, and are stored; uncapped
-        they go packed (1.3)."""
+        """[upgrade_levels] statistics = 1.3, 1.2, 1.1 or 1.0 (new agents,
+        servers not yet upgraded): the compact rows go packed (1.3), as a
+        list (1.2), as 1.1's dicts, or 1.0's without their network_id, and
+        are stored; uncapped they go as groups, packed (1.4)."""
         port = self.port()
-        for step, version in enumerate(('1.3', '1.2', '1.1', '1.0')):
+        for step, version in enumerate(('1.4', '1.3', '1.2', '1.1', '1.0')):
             api, sent = self.capped(version)
             value = 42 + step
             port_sample = dict(sample(port['id'], rx_bytes=value), network_id=self.network['id'])
             row = statistics_api.compact(port_sample)
             api.report_statistics({}, T0 + step, [row])
             args = {'host': 'h1', 'collected_at': T0 + step}
-            if version == '1.3':
+            if version == '1.4':
+                args['groups'] = statistics_api.pack(statistics_api.grouped([row]))
+                self.assertEqual([[self.network['id'], [port['id']], ['7'],
+                                   [[value]] + [[0]] * 7, [[]], [[]] * 4]],
+                                 statistics_api.unpack(args['groups']))
+            elif version == '1.3':
                 args['packed'] = statistics_api.pack([row])
                 self.assertEqual([row], statistics_api.unpack(args['packed']))
             elif version == '1.2':
@@ -679,6 +802,32 @@ class TestRPC(StatisticsTestCase):
                 args['ports'] = [port_sample]
             self.assertEqual([(version, args)], sent)
             self.assertEqual(value, self.stats(port['id'])['rx_bytes'])
+
+    def test_casts_hold_whole_groups_of_about_a_batch(self):
+        """1.4 casts groups (one per network) of at most BATCH ports in all,
+        never a group split (a larger group goes alone); capped, the rows go
+        in slices of BATCH."""
+        networks = [self.network] + [self.call('POST', '/networks', {'network': {}},
+                                               201)['network'] for _ in range(4)]
+        sizes = [3, 3, 1, 6, 1]
+        self.useFixture(fixtures.MockPatchObject(statistics_api, 'BATCH', 5))
+        rows = [statistics_api.compact(dict(sample(self.port(network=network)['id'],
+                                                   rx_bytes=1),
+                                            network_id=network['id']))
+                for network, size in zip(networks, sizes) for _ in range(size)]
+        api, sent = self.capped('1.4')
+        api.report_statistics({}, T0, rows)
+        self.assertEqual([[3], [3, 1], [6], [1]],
+                         [[len(group[1]) for group in statistics_api.unpack(args['groups'])]
+                          for _, args in sent])
+        self.assertEqual(sorted(row[0] for row in rows), sorted(
+            port_id for _, args in sent for group in statistics_api.unpack(args['groups'])
+            for port_id in group[1]))
+        api, sent = self.capped('1.3')
+        api.report_statistics({}, T0 + 1, rows)
+        self.assertEqual([5, 5, 4], [len(statistics_api.unpack(args['packed']))
+                                     for _, args in sent])
+        self.assertEqual([1] * len(rows), [self.stats(row[0])['rx_bytes'] for row in rows])
 
     def test_batches_stored_at_once_are_bounded(self):
         """[statistics] ingest_concurrency batches are stored at once, however
@@ -721,17 +870,56 @@ class TestRPC(StatisticsTestCase):
                        base64.b64encode(b'["abcde", [1]]').decode(), 7):
             self.assertEqual(0, endpoint.report_statistics({}, 'h1', T0, packed=packed),
                              packed)
+            self.assertEqual(0, endpoint.report_statistics({}, 'h1', T0, groups=packed),
+                             packed)
         self.assertIsNone(self.stats(port['id'])['collected_at'])
 
     def test_row_of_another_shape_is_not_stored(self):
         port = self.port()
+        endpoint = statistics_api.StatisticsEndpoint(self.plugin)
         row = statistics_api.compact(dict(sample(port['id'], rx_bytes=5),
                                           network_id=self.network['id']))
         short = row[:3] + [row[3][:7], {}]
         bad_address = row[:4] + [{'10.0.0.9': [1, 2, 3]}]
-        self.assertEqual(0, self.plugin.report_statistics('h1', T0, [short, bad_address]))
-        self.assertEqual(1, self.plugin.report_statistics('h1', T0, [row]))
+        not_an_id = [7] + row[1:]
+        self.assertEqual(0, endpoint.report_statistics({}, 'h1', T0,
+                                                       samples=[short, bad_address, not_an_id]))
+        self.assertEqual(1, endpoint.report_statistics({}, 'h1', T0, samples=[row]))
         self.assertEqual(5, self.stats(port['id'])['rx_bytes'])
+
+    def test_group_of_another_shape_is_not_stored(self):
+        """A 1.4 group that is not of grouped()'s shape stores nothing (the
+        others of the cast are stored)."""
+        port = self.port()
+        endpoint = statistics_api.StatisticsEndpoint(self.plugin)
+        [group] = statistics_api.grouped([statistics_api.compact(dict(
+            sample(port['id'], rx_bytes=5, addresses={'10.0.0.9': counters(rx_bytes=2)}),
+            network_id=self.network['id']))])
+        network, ids, vifs, raw, ips, address_raw = group
+        bad = [
+            [network, [], [], [[]] * 8, [], [[]] * 4],                # no port
+            [7, ids, vifs, raw, ips, address_raw],                    # network
+            [network, [1], vifs, raw, ips, address_raw],              # port id
+            [network, ids * 2, vifs * 2, [c * 2 for c in raw], ips * 2,
+             [c * 2 for c in address_raw]],                           # a port twice
+            [network, ids, [], raw, ips, address_raw],                # vifs
+            [network, ids, vifs, raw[:7], ips, address_raw],          # counters
+            [network, ids, vifs, [['5']] + raw[1:], ips, address_raw],
+            [network, ids, vifs, [[5.5]] + raw[1:], ips, address_raw],
+            [network, ids, vifs, [[5, 6]] + raw[1:], ips, address_raw],
+            [network, ids, vifs, raw, [['10.0.0.9', '10.0.0.8']], address_raw],
+            [network, ids, vifs, raw, [[9]], address_raw],            # address
+            [network, ids, vifs, raw, ['10.0.0.9'], address_raw],
+            [network, ids, vifs, raw, ips, address_raw[:3]],
+            [network, ids, vifs, raw, ips, [[None]] + address_raw[1:]],
+            [network, ids, vifs, raw, ips], 'group', None, {}]
+        self.assertEqual(0, endpoint.report_statistics(
+            {}, 'h1', T0, groups=statistics_api.pack(bad)))
+        self.assertIsNone(self.stats(port['id'])['collected_at'])
+        self.assertEqual(1, endpoint.report_statistics(
+            {}, 'h1', T0, groups=statistics_api.pack(bad + [group])))
+        self.assertEqual((5, [2]), (self.stats(port['id'])['rx_bytes'], [
+            address['rx_bytes'] for address in self.stats(port['id'])['addresses']]))
 
 
 class TestVisibility(StatisticsTestCase):

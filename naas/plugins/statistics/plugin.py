@@ -51,19 +51,20 @@ class StatisticsPlugin(core.ServicePlugin):
 
     # ---- RPC -----------------------------------------------------------------
 
-    def report_statistics(self, host, collected_at, samples):
-        """Store one batch of ``host``'s samples (compact rows of
+    def report_statistics(self, host, collected_at, groups):
+        """Store one batch of ``host``'s samples (groups of
         naas.rpc.statistics_api), then notify it (what was stored is read
         back in the same transaction, only when the notifications go
         somewhere).  Returns how many ports were stored."""
         notify = self.notifier.enabled()
 
         def store(ctx):
-            count = port_statistics.ingest(ctx.connection, host, collected_at, samples)
+            count = port_statistics.ingest(ctx.connection, host, collected_at, groups)
             if not (notify and count):
                 return count, []
-            return count, port_statistics.stored(ctx.connection, host, collected_at,
-                                                 [row[0] for row in samples])
+            return count, port_statistics.stored(
+                ctx.connection, host, collected_at,
+                [port_id for group in groups for port_id in group[1]])
 
         with self.ingesting:
             count, stored = db_api.retry(store, naas_context.get_admin_context())

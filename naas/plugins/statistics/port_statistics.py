@@ -11,7 +11,7 @@ agents of 500 ports each rewrote 50,000 port rows and 50,000 address rows,
 and PostgreSQL's cost per row update (about 20 us of its CPU, a new row
 version and index entry each, whatever the statement) made that 2.5-3.5 s
 (tools/bench_statistics_server.py); batching the statements differently
-did not help.  An agent's batch (at most naas.agent.agent.STATISTICS_BATCH
+did not help.  An agent's batch (about naas.rpc.statistics_api.BATCH
 ports; all batches of one interval have the same ``collected_at``) touches
 a few dozen (host, network) rows: their entries are merged in Python and
 the rows written back in one statement.  Offsets change only on an event (a
@@ -20,18 +20,24 @@ of its own.  Per (host, network) rather than per host: a network's reads
 (network statistics) read only its own rows, and a host's batches of one
 interval each touch their own networks' rows.
 
-Entries (JSON: every database stores text, and orjson reads and writes an
-agent's 500 entries in well under a millisecond)::
+A row's text is JSON (every database stores text, and orjson reads and
+writes an agent's 500 samples in well under a millisecond) in columns
+(samples.py): the ports' ids, VIFs, times, raw counters, rates and
+addresses' raw counters.  Its per-port view, an entry, is::
 
-    {port_id: [vif, collected_at, [raw COUNTERS], [RATES],
-               {ip_address: [raw ADDRESS_COUNTERS]}]}
+    (vif, collected_at, (raw COUNTERS), (RATES), {ip_address: (raw ADDRESS_COUNTERS)})
 
 The rule that makes a steady batch cheap: **a port's entry is only in the
 row of the host it is counted on** (port_statistics_offsets.host).  So a
 batch's port that has an entry in the reporting host's row is counted
 there, and needs no read of its offsets row.
 
-Ingest (``ingest``), one batch in the caller's transaction:
+Ingest (``ingest``), one batch (groups of ports by network, RPC 1.4) in the
+caller's transaction.  The usual interval is a steady group: it names the
+ports of its row with the same VIFs and addresses, every counter grew, and
+it is stored a column at a time (samples.steady and samples.advanced: one
+lock, one write, no Python loop per port).  The others go through the
+rules, port by port:
 
 1. the reporting host's samples rows of the networks the agent names for
    its ports (RPC 1.1), locked (SELECT ... FOR UPDATE).  A port with an
@@ -87,7 +93,6 @@ import functools
 import itertools
 import operator
 
-import orjson
 import sqlalchemy as sa
 
 from naas.common import exceptions
@@ -97,6 +102,7 @@ from naas.db import ports as ports_db
 from naas.db import query
 from naas.lib.definitions import port_statistics as definition
 from naas.plugins.statistics import models
+from naas.plugins.statistics import samples
 
 COUNTERS = definition.COUNTERS
 ADDRESS_COUNTERS = definition.ADDRESS_COUNTERS
@@ -127,12 +133,8 @@ def iso_time(seconds):
 
 
 def loads(text):
-    """The entries of a samples row's text."""
-    return orjson.loads(text) if text else {}
-
-
-def dumps(entries):
-    return orjson.dumps(entries).decode()
+    """{port_id: entry} of a samples row's text (samples.entries)."""
+    return samples.entries(samples.parse(text))
 
 
 # ---- ingest ----------------------------------------------------------------------
@@ -266,9 +268,9 @@ def _delete_address_offsets_sql(dialect):
 
 
 def _lock_rows(conn, host, network_ids, create=True):
-    """{network_id: entries} of host's samples rows of these networks,
-    locked for this transaction (missing rows created empty, unless not
-    ``create``)."""
+    """{network_id: row (naas.plugins.statistics.samples)} of host's samples
+    rows of these networks, locked for this transaction (missing rows
+    created empty, None, unless not ``create``)."""
     dialect = conn.dialect
     rows = {}
     for chunk in common.chunks(sorted(network_ids)):
@@ -278,10 +280,10 @@ def _lock_rows(conn, host, network_ids, create=True):
         for chunk in common.chunks(missing):
             conn.exec_driver_sql(_create_sql(dialect, len(chunk)),
                                  tuple(value for network_id in chunk
-                                       for value in (host, network_id, '{}')))
+                                       for value in (host, network_id, '')))
             rows.update(conn.exec_driver_sql(_lock_sql(dialect, len(chunk)),
                                              (host, *chunk)).all())
-    return {network_id: loads(text) for network_id, text in rows.items()}
+    return {network_id: samples.parse(text) for network_id, text in rows.items()}
 
 
 def _other_rows(conn, pairs):
@@ -299,79 +301,84 @@ def _other_rows(conn, pairs):
     return out
 
 
-def ingest(conn, host, collected_at, samples):
+def ingest(conn, host, collected_at, groups):
     """Store one batch of ``host``'s samples read at ``collected_at``
-    (epoch seconds): compact rows of naas.rpc.statistics_api, ``[port_id,
-    network_id (None from agents older than RPC 1.1), vif, [COUNTERS],
-    {ip_address: [ADDRESS_COUNTERS]}]``.  Returns how many ports' samples
-    were stored (the others were ignored; so is a row of another shape)."""
+    (epoch seconds): groups of naas.rpc.statistics_api (of the shape its
+    ``grouped`` makes and ``checked_groups`` checks), one per network
+    (None: agents older than RPC 1.1 name none).  Returns how many ports'
+    samples were stored (the others were ignored)."""
     with memory.paused_gc():
         # (In a function of its own: its rows are freed before the
         # collector is back, which then finds nothing new to look at.)
-        return _ingest(conn, host, float(collected_at), samples)
+        return _ingest(conn, host, float(collected_at), groups)
 
 
-def _ingest(conn, host, collected_at, samples):
-    by_port, named = _checked(samples)
+def _ingest(conn, host, collected_at, groups):
+    # 1. The host's rows of the networks the agent names, locked.  A steady
+    # group (the usual interval: samples.steady) is stored a column at a
+    # time; the others go port by port.
+    named = {group[0] for group in groups}
     named.discard(None)
-    # 1. The host's rows of the networks the agent names, locked; a port
-    # with an entry in its network's row is counted here.
     rows = _lock_rows(conn, host, named, create=False) if named else {}
+    written, rest, stored = {}, [], 0
+    for group in groups:
+        row = rows.get(group[0])
+        if row is not None and samples.steady(row, group, collected_at):
+            row = samples.advanced(row, group, collected_at)
+            rows[group[0]] = written[host, group[0]] = row
+            stored += len(group[1])
+        else:
+            rest.append(group)
+    if rest:
+        stored += _per_port(conn, host, collected_at, rest, rows, written)
+    _write(conn, written)
+    return stored
+
+
+def _per_port(conn, host, collected_at, groups, rows, written):
+    """Steps 1-5 of ingest for the ports of ``groups``, with the host's
+    rows (``rows``, locked, by network) as entries; the rows to write are
+    added to ``written``.  Returns how many ports were stored."""
+    by_port = {}
+    for group in groups:
+        by_port.update(samples.group_samples(group))
+    entries_rows = {group[0]: samples.entries(rows[group[0]])
+                    for group in groups if rows.get(group[0]) is not None}
+    # A port with an entry in its network's row is counted here.
     bound, unknown = {}, []
     for port_id, row in by_port.items():
         network_id = row[1]
-        entries = rows.get(network_id)
+        entries = entries_rows.get(network_id)
         if entries is not None and port_id in entries:
             bound[port_id] = network_id
         else:
             unknown.append(port_id)
     # 2. The others, if bound to the host, and their networks' rows.
     if unknown:
-        _bind(conn, host, unknown, bound, rows)
+        _bind(conn, host, unknown, bound, rows, entries_rows)
     if not bound:
         return 0
-    return _merge(conn, host, collected_at, by_port, bound, rows)
+    return _merge(conn, host, collected_at, by_port, bound, entries_rows, written)
 
 
-def _checked(samples):
-    """{port_id: (port_id, network_id, vif (a string), raw, addresses)}
-    of the samples of the right shape, and the networks they name (one
-    pass, no call per port: this was a tenth of an interval's ingest)."""
-    counters, address_counters = len(COUNTERS), len(ADDRESS_COUNTERS)
-    by_port, named = {}, set()
-    for row in samples:
-        try:
-            port_id, network_id, vif, raw, addresses = row
-            if len(raw) != counters:
-                continue
-            for values in addresses.values():
-                if len(values) != address_counters:
-                    break
-            else:
-                if vif.__class__ is not str:
-                    vif = str(vif) if vif else ''
-                named.add(network_id)
-                by_port[port_id] = (port_id, network_id, vif, raw, addresses)
-        except (TypeError, ValueError, AttributeError):
-            continue
-    return by_port, named
-
-
-def _bind(conn, host, port_ids, bound, rows):
+def _bind(conn, host, port_ids, bound, rows, entries_rows):
     """Step 2 of ingest: those of ``port_ids`` bound to ``host`` added to
-    ``bound``, and the host's rows of their networks to ``rows`` (locked;
-    created empty where missing)."""
+    ``bound``, and the host's rows of their networks to ``entries_rows``
+    (those not among ``rows`` locked, and created empty where missing)."""
     dialect = conn.dialect
     for chunk in common.chunks(port_ids):
         bound.update(conn.exec_driver_sql(_bound_sql(dialect, len(chunk)),
                                           (host, *_ids(dialect, chunk))).all())
-    missing = set(bound.values()).difference(rows)
-    if missing:
-        rows.update(_lock_rows(conn, host, missing))
+    missing = set(bound.values()).difference(entries_rows)
+    locked = missing.intersection(rows)
+    if missing - locked:
+        rows.update(_lock_rows(conn, host, missing - locked))
+    for network_id in missing:
+        entries_rows[network_id] = samples.entries(rows[network_id])
 
 
-def _merge(conn, host, collected_at, by_port, bound, rows):
-    """Steps 3-5 of ingest."""
+def _merge(conn, host, collected_at, by_port, bound, rows, written):
+    """Steps 3-5 of ingest (``rows``: {network_id: entries})."""
     dialect = conn.dialect
     # 3. Where the ports without an entry here are counted (nowhere: a
     # first sample; another host: the port moved here), and the rows of
@@ -393,7 +400,7 @@ def _merge(conn, host, collected_at, by_port, bound, rows):
                     first, grown, address_grown, address_gone)
     # 5. The entries of ports gone pruned (those not in the batch are looked
     # for), the moved ports' entries taken out of their old rows, the rows
-    # written back.
+    # to write.
     extra = [port_id for entries in rows.values() for port_id in entries
              if port_id not in bound]
     if extra:
@@ -411,14 +418,8 @@ def _merge(conn, host, collected_at, by_port, bound, rows):
         key = (moved[port_id], bound[port_id])
         if key in others and others[key].pop(port_id, None) is not None:
             changed[key] = others[key]
-    written = [(row_host, network_id, dumps(entries))
-               for (row_host, network_id), entries in changed.items() if entries]
-    emptied = [key for key, entries in changed.items() if not entries]
-    for chunk in common.chunks(written):
-        conn.exec_driver_sql(_write_sql(dialect, len(chunk)),
-                             tuple(value for row in chunk for value in row))
-    for row_host, network_id in emptied:
-        conn.exec_driver_sql(_delete_rows_sql(dialect, 1), (row_host, network_id))
+    for key, entries in changed.items():
+        written[key] = samples.from_entries(entries) if entries else None
     for chunk in common.chunks(first):
         conn.exec_driver_sql(_insert_offsets_sql(dialect, len(chunk)),
                              tuple(value for row in chunk for value in row))
@@ -432,6 +433,19 @@ def _merge(conn, host, collected_at, by_port, bound, rows):
             conn.exec_driver_sql(_insert_address_offsets_sql(dialect),
                                  (port_id, ip_address, *amounts))
     return len(stored)
+
+
+def _write(conn, written):
+    """Step 5's write: the rows of {(host, network_id): row, or None to
+    delete it} in one upsert (and a delete per emptied row)."""
+    dialect = conn.dialect
+    rows = [(host, network_id, samples.dumps(row))
+            for (host, network_id), row in sorted(written.items()) if row is not None]
+    for chunk in common.chunks(rows):
+        conn.exec_driver_sql(_write_sql(dialect, len(chunk)),
+                             tuple(value for row in chunk for value in row))
+    for host, network_id in sorted(key for key, row in written.items() if row is None):
+        conn.exec_driver_sql(_delete_rows_sql(dialect, 1), (host, network_id))
 
 
 def _apply(host, collected_at, by_port, bound, counted, rows, moved, others,
