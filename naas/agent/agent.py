@@ -58,6 +58,7 @@ LOG = logging.getLogger(__name__)
 #: How long a VIF that is not ours (or failed to wire) is left alone.
 PARK_SECONDS = 10
 
+
 def load_driver(name, conf):
     return stevedore_driver.DriverManager('naas.agent.l2_drivers', name,
                                           invoke_on_load=True,

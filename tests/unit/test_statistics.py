@@ -586,9 +586,8 @@ class TestColumns(testtools.TestCase):
     def random_entries(self, rng, port_ids, at):
         entries = {}
         for port_id in port_ids:
-            ips = rng.sample(['10.0.0.%d' % i for i in range(5)] + ['fd00::%x' % i
-                                                                   for i in range(3)],
-                             rng.randint(0, 3))
+            choices = ['10.0.0.%d' % i for i in range(5)] + ['fd00::%x' % i for i in range(3)]
+            ips = rng.sample(choices, rng.randint(0, 3))
             entries[port_id] = (str(rng.randint(1, 3)), at - rng.choice([0, 0, 0, 1.5]),
                                 tuple(rng.randint(0, 10 ** rng.randint(1, 12))
                                       for _ in range(8)),
@@ -636,8 +635,8 @@ class TestColumns(testtools.TestCase):
             port_ids = ['port-%03d' % i for i in rng.sample(range(100), rng.randint(1, 20))]
             row = samples.from_entries(self.random_entries(rng, port_ids, at))
             row = samples.parse(samples.dumps(row))      # as stored
-            group = samples.parse(samples.dumps(self.next_group(rng, samples.entries(row),
-                                                                 'n1')))
+            group = self.next_group(rng, samples.entries(row), 'n1')
+            group = samples.parse(samples.dumps(group))
             collected_at = at + rng.choice([10.0] * 4 + [0.0, -1.0])
             expected, (first, grown, address_grown, address_gone) = self.per_port(
                 row, group, collected_at)
