@@ -118,9 +118,12 @@ def _columns(values, width):
     return [list(column) for column in zip(*values)] if values else [[] for _ in range(width)]
 
 
-def _ints(column, length):
-    return (column.__class__ is list and len(column) == length
-            and set(map(type, column)) <= {int})
+def _int_columns(columns, width, length):
+    """Whether ``columns`` is ``width`` lists of ``length`` ints each (a
+    few calls a group, none a value in Python)."""
+    return (columns.__class__ is list and len(columns) == width
+            and set(map(type, columns)) == {list} and set(map(len, columns)) == {length}
+            and set(map(type, itertools.chain.from_iterable(columns))) <= {int})
 
 
 def checked_groups(groups):
@@ -133,17 +136,14 @@ def checked_groups(groups):
             count = len(ids)
             if not (count and (network_id is None or network_id.__class__ is str)
                     and ids.__class__ is list and set(map(type, ids)) == {str}
-                    and len(set(ids)) == count and vifs.__class__ is list
-                    and len(vifs) == count and raw.__class__ is list
-                    and len(raw) == len(COUNTERS) and all(_ints(c, count) for c in raw)
+                    and len(set(ids)) == count
+                    and vifs.__class__ is list and len(vifs) == count
+                    and _int_columns(raw, len(COUNTERS), count)
                     and ips.__class__ is list and len(ips) == count
                     and set(map(type, ips)) == {list}
                     and set(map(type, itertools.chain.from_iterable(ips))) <= {str}
-                    and address_raw.__class__ is list
-                    and len(address_raw) == len(ADDRESS_COUNTERS)):
-                continue
-            addresses = sum(map(len, ips))
-            if not all(_ints(c, addresses) for c in address_raw):
+                    and _int_columns(address_raw, len(ADDRESS_COUNTERS),
+                                     sum(map(len, ips)))):
                 continue
             if set(map(type, vifs)) != {str}:
                 vifs = [vif if vif.__class__ is str else str(vif) if vif else ''

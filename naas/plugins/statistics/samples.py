@@ -65,13 +65,14 @@ def columns(values, width):
 def steady(row, group, collected_at):
     """Whether ``group`` (the same network's, from the row's host) names
     the row's ports with their VIFs and addresses, every counter at least
-    the stored one, every stored sample older than ``collected_at``."""
-    at_least = operator.ge
+    the stored one, every stored sample older than ``collected_at``.  (The
+    counters are compared all columns in one pass: the same ports and
+    addresses make columns of the same lengths.)"""
+    at_least, chain = operator.ge, itertools.chain.from_iterable
     return (row[IDS] == group[G_IDS] and row[VIFS] == group[G_VIFS]
             and row[IPS] == group[G_IPS] and max(row[TIMES]) < collected_at
-            and all(all(map(at_least, new, old)) for new, old in zip(group[G_RAW], row[RAW]))
-            and all(all(map(at_least, new, old))
-                    for new, old in zip(group[G_ADDRESS_RAW], row[ADDRESS_RAW])))
+            and all(map(at_least, chain(group[G_RAW]), chain(row[RAW])))
+            and all(map(at_least, chain(group[G_ADDRESS_RAW]), chain(row[ADDRESS_RAW]))))
 
 
 def advanced(row, group, collected_at):
