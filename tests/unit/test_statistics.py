@@ -722,6 +722,44 @@ class TestMigration(testtools.TestCase):
                 'SELECT ip_address, raw_rx_bytes, offset_rx_bytes '
                 'FROM port_address_statistics')).all())
 
+    def test_rows_of_0016_in_columns_and_back(self):
+        """Migration 0017: 0016's entries become columns with the same
+        values (an empty row: none), and the downgrade gives them back."""
+        import json
+        from naas.db import migration
+        tmp = self.useFixture(fixtures.TempDir())
+        engine = sa.create_engine('sqlite:///%s/naas.sqlite' % tmp.path)
+        self.addCleanup(engine.dispose)
+        migration.upgrade('0016_statistics_samples', engine)
+        entries = {
+            'p2': ['8', T0 + 1, list(range(10, 18)), [0.5, 1.0, 1.5, 2.0],
+                   {'fd00::5': [5, 6, 7, 8], '10.0.0.5': [1, 2, 3, 4]}],
+            'p1': ['7', T0, [2 ** 62] + [0] * 7, [0.0] * 4, {}]}
+        with engine.begin() as conn:
+            conn.execute(sa.text("PRAGMA foreign_keys = OFF"))
+            conn.execute(sa.text(
+                "INSERT INTO port_statistics_samples (host, network_id, samples) "
+                "VALUES ('h1', 'n1', :full), ('h1', 'n2', '{}')"), {'full': json.dumps(entries)})
+        migration.upgrade('0017_statistics_columns', engine)
+        with engine.begin() as conn:
+            rows = dict(conn.execute(sa.text(
+                'SELECT network_id, samples FROM port_statistics_samples')).all())
+        self.assertEqual([['p1', 'p2'], ['7', '8'], [T0, T0 + 1],
+                          [[2 ** 62, 10]] + [[0, 10 + i] for i in range(1, 8)],
+                          [[0.0, 0.5], [0.0, 1.0], [0.0, 1.5], [0.0, 2.0]],
+                          [[], ['10.0.0.5', 'fd00::5']], [[1, 5], [2, 6], [3, 7], [4, 8]]],
+                         samples.parse(rows['n1']))
+        self.assertIsNone(samples.parse(rows['n2']))
+        self.assertEqual({'p1': ('7', T0, (2 ** 62,) + (0,) * 7, (0.0,) * 4, {}),
+                          'p2': ('8', T0 + 1, tuple(range(10, 18)), (0.5, 1.0, 1.5, 2.0),
+                                 {'10.0.0.5': (1, 2, 3, 4), 'fd00::5': (5, 6, 7, 8)})},
+                         port_statistics.loads(rows['n1']))
+        migration.downgrade('0016_statistics_samples', engine)
+        with engine.begin() as conn:
+            rows = dict(conn.execute(sa.text(
+                'SELECT network_id, samples FROM port_statistics_samples')).all())
+        self.assertEqual((entries, {}), (json.loads(rows['n1']), json.loads(rows['n2'])))
+
 
 class TestRPC(StatisticsTestCase):
 
