@@ -107,23 +107,24 @@ def grouped(samples):
         ids = sorted(ports)
         rows = [ports[port_id] for port_id in ids]
         groups.append([network_id, ids, [row[0] for row in rows],
-                       _columns([row[1] for row in rows], len(COUNTERS)),
+                       columns([row[1] for row in rows], len(COUNTERS)),
                        [row[2] for row in rows],
-                       _columns([value for row in rows for value in row[3]],
-                                len(ADDRESS_COUNTERS))])
+                       columns([value for row in rows for value in row[3]],
+                               len(ADDRESS_COUNTERS))])
     return groups
 
 
-def _columns(values, width):
+def columns(values, width):
+    """Rows of ``width`` values as ``width`` column lists."""
     return [list(column) for column in zip(*values)] if values else [[] for _ in range(width)]
 
 
-def _int_columns(columns, width, length):
-    """Whether ``columns`` is ``width`` lists of ``length`` ints each (a
-    few calls a group, none a value in Python)."""
-    return (columns.__class__ is list and len(columns) == width
-            and set(map(type, columns)) == {list} and set(map(len, columns)) == {length}
-            and set(map(type, itertools.chain.from_iterable(columns))) <= {int})
+def _int_columns(value, width, length):
+    """Whether ``value`` is ``width`` lists of ``length`` ints each (a few
+    calls a group, none a value in Python)."""
+    return (value.__class__ is list and len(value) == width
+            and set(map(type, value)) == {list} and set(map(len, value)) == {length}
+            and set(map(type, itertools.chain.from_iterable(value))) <= {int})
 
 
 def checked_groups(groups):

@@ -34,6 +34,7 @@ import operator
 import orjson
 
 from naas.lib.definitions import port_statistics as definition
+from naas.rpc import statistics_api
 
 COUNTERS = definition.COUNTERS
 ADDRESS_COUNTERS = definition.ADDRESS_COUNTERS
@@ -47,6 +48,8 @@ G_NETWORK, G_IDS, G_VIFS, G_RAW, G_IPS, G_ADDRESS_RAW = range(6)
 #: Where each rate's counter is in RAW.
 RATE_INDEXES = [COUNTERS.index(rate[:-len('_rate')]) for rate in RATES]
 
+columns = statistics_api.columns
+
 
 def parse(text):
     """The row of a samples row's text (None for an empty text)."""
@@ -55,11 +58,6 @@ def parse(text):
 
 def dumps(row):
     return orjson.dumps(row).decode()
-
-
-def columns(values, width):
-    """Rows of ``width`` values as ``width`` column lists."""
-    return [list(column) for column in zip(*values)] if values else [[] for _ in range(width)]
 
 
 def steady(row, group, collected_at):
@@ -109,11 +107,11 @@ def from_entries(port_entries):
     ids = sorted(port_entries)
     values = [port_entries[port_id] for port_id in ids]
     ips = [sorted(entry[4]) for entry in values]
+    address_values = [entry[4][ip] for entry, port_ips in zip(values, ips) for ip in port_ips]
     return [ids, [entry[0] for entry in values], [entry[1] for entry in values],
             columns([entry[2] for entry in values], len(COUNTERS)),
             columns([entry[3] for entry in values], len(RATES)), ips,
-            columns([entry[4][ip] for entry, port_ips in zip(values, ips) for ip in port_ips],
-                    len(ADDRESS_COUNTERS))]
+            columns(address_values, len(ADDRESS_COUNTERS))]
 
 
 def group_samples(group):
