@@ -60,10 +60,16 @@ class StatisticsTestCase(testtools.TestCase):
     #: without (1.0).
     RPC_VERSION = '1.4'
 
+    def db_url(self):
+        """The database of a test (tests.functional.test_statistics_databases:
+        a real PostgreSQL's or MariaDB's)."""
+        return 'sqlite://'
+
     def setUp(self):
         super().setUp()
         self.network_of = {}
-        self.api = self.useFixture(app.APIFixture(service_plugins=['statistics'],
+        self.api = self.useFixture(app.APIFixture(db_url=self.db_url(),
+                                                  service_plugins=['statistics'],
                                                   agent_down_time=30))
         self.plugin = plugin_manager.get_manager().services['statistics']
         for host in ('h1', 'h2'):
