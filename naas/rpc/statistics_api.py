@@ -85,8 +85,9 @@ def grouped(samples):
          [[ADDRESS_COUNTERS[0] of each address], ..., [ADDRESS_COUNTERS[3] ...]]]
 
     ports sorted by id, each port's addresses sorted and the address
-    columns in that order.  A row of another shape is left out (as is a
-    second row of one port); a vif that is not a string becomes one."""
+    columns in that order.  A row of another shape (or with a counter that
+    is not an integer) is left out, as is a second row of one port; a vif
+    that is not a string becomes one."""
     by_network = {}
     for row in samples:
         try:
@@ -94,7 +95,9 @@ def grouped(samples):
             ips = sorted(addresses)
             values = [addresses[ip] for ip in ips]
             if (port_id.__class__ is not str or len(raw) != len(COUNTERS)
-                    or any(len(value) != len(ADDRESS_COUNTERS) for value in values)
+                    or not set(map(type, raw)) <= {int}
+                    or any(len(value) != len(ADDRESS_COUNTERS)
+                           or not set(map(type, value)) <= {int} for value in values)
                     or not (network_id is None or network_id.__class__ is str)):
                 continue
             if vif.__class__ is not str:

@@ -548,7 +548,7 @@ class TestNamedNetworks(StatisticsTestCase):
         # network that does not exist: stored where they belong.
         for at, network_id in ((T0 + 10, other['id']), (T0 + 20, str(uuid.uuid4()))):
             self.assertEqual(1, self.report_rows('h1', at, dict(
-                sample(mine['id'], rx_bytes=at - T0), network_id=network_id)))
+                sample(mine['id'], rx_bytes=int(at - T0)), network_id=network_id)))
             self.assertEqual(at - T0, self.stats(mine['id'])['rx_bytes'])
         self.assertEqual([mine['id']], list(self.entries('h1')))
         self.assertEqual([theirs['id']], list(self.entries('h1', other)))
@@ -925,8 +925,10 @@ class TestRPC(StatisticsTestCase):
         short = row[:3] + [row[3][:7], {}]
         bad_address = row[:4] + [{'10.0.0.9': [1, 2, 3]}]
         not_an_id = [7] + row[1:]
-        self.assertEqual(0, endpoint.report_statistics({}, 'h1', T0,
-                                                       samples=[short, bad_address, not_an_id]))
+        not_a_count = row[:3] + [['5'] + row[3][1:], {}]
+        address_not_a_count = row[:4] + [{'10.0.0.9': [1, 2, 3, None]}]
+        self.assertEqual(0, endpoint.report_statistics({}, 'h1', T0, samples=[
+            short, bad_address, not_an_id, not_a_count, address_not_a_count]))
         self.assertEqual(1, endpoint.report_statistics({}, 'h1', T0, samples=[row]))
         self.assertEqual(5, self.stats(port['id'])['rx_bytes'])
 
