@@ -17,8 +17,8 @@ Why columns: in the usual interval an agent's group names exactly the
 ports of the row, with the same VIFs and addresses, every counter grew,
 and the row's samples are all older.  ``steady`` checks that and
 ``advanced`` makes the new row with a few calls per column (the loops run
-in C over the lists) instead of a Python loop per port, which had been a
-third of the server's ingest (tools/bench_statistics_server.py).  Every
+in C over the lists) instead of a Python loop per port (10-20% of the
+server's CPU of an interval, tools/bench_statistics_server.py).  Every
 other case (a port new, gone, moved, re-plugged, reset, an address
 changed, a late batch) is the per-port rule of port_statistics._apply, on
 ``entries`` and back through ``from_entries``; ``advanced`` gives what the
