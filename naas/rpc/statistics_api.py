@@ -100,9 +100,8 @@ def grouped(samples):
                            or not set(map(type, value)) <= {int} for value in values)
                     or not (network_id is None or network_id.__class__ is str)):
                 continue
-            if vif.__class__ is not str:
-                vif = str(vif) if vif else ''
-            by_network.setdefault(network_id, {}).setdefault(port_id, (vif, raw, ips, values))
+            by_network.setdefault(network_id, {}).setdefault(port_id,
+                                                             (_vif(vif), raw, ips, values))
         except (TypeError, ValueError, AttributeError):
             continue
     groups = []
@@ -115,6 +114,11 @@ def grouped(samples):
                        columns([value for row in rows for value in row[3]],
                                len(ADDRESS_COUNTERS))])
     return groups
+
+
+def _vif(vif):
+    """A VIF identity as the string the server compares (None or '': '')."""
+    return vif if vif.__class__ is str else str(vif) if vif else ''
 
 
 def columns(values, width):
@@ -150,8 +154,7 @@ def checked_groups(groups):
                                      sum(map(len, ips)))):
                 continue
             if set(map(type, vifs)) != {str}:
-                vifs = [vif if vif.__class__ is str else str(vif) if vif else ''
-                        for vif in vifs]
+                vifs = [_vif(vif) for vif in vifs]
             out.append([network_id, ids, vifs, raw, ips, address_raw])
         except (TypeError, ValueError):
             continue
