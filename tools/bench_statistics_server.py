@@ -329,7 +329,7 @@ def main():
                         help="the agents' casts: groups by network packed (1.4), "
                         "compact rows packed (1.3) or not (1.2), "
                         "dicts naming each "
-                        "port's network (1.1), dicts (1.0), or all four alternately")
+                        "port's network (1.1), dicts (1.0), or all five alternately")
     parser.add_argument('--json')
     args = parser.parse_args()
     with fixtures.TempDir() as tmp:
