@@ -148,7 +148,16 @@ class TestMultiServer(base.FaultTestCase):
         self._wait_agents_alive()
 
     def _logs(self):
-        out = ['--- haproxy:', self.balancer.log_tail(30)]
+        # HAProxy's own lines and its log lines of answers other than 2xx
+        # (httplog: client [date] frontend backend/server timers status ...;
+        # a 502 names the server and, in its termination state, the phase).
+        out = ['--- haproxy, not 2xx:']
+        with open(self.balancer.log_file, errors='replace') as log:
+            for line in log:
+                fields = line.split()
+                if len(fields) < 6 or not fields[5].startswith('2'):
+                    out.append(line.rstrip())
+        out += ['--- haproxy:', self.balancer.log_tail(30)]
         for server in self.servers:
             out += ['--- %s:' % server.url, server.log_tail(40)]
         for agent in self.agents:
@@ -285,6 +294,9 @@ class TestMultiServer(base.FaultTestCase):
         # kernel had accepted is reset: HAProxy answers 502).
         in_flight = [o for o in outcomes if o.start <= server_dead and o.end >= server_killed]
         unexpected = [o.describe() for o in failed if o not in in_flight]
+        if unexpected:
+            unexpected.append('server killed at %.3f, dead at %.3f, broker killed at %.3f'
+                              % (server_killed, server_dead, broker_killed))
         self.figures(
             'multi_server_kill', requests=len(outcomes),
             acknowledged=sum(1 for o in outcomes if o.ok), failed=len(failed),
