@@ -22,14 +22,19 @@ every client connected to first) is SIGKILLed.  Then:
 * every acknowledged port becomes ACTIVE on its host: the agents reconnect
   to the other brokers, their queues survive on the other two replicas,
   and naas-api-b serves their RPC calls;
-* a message that was in a queue when the broker died still arrives: the
-  first agent is SIGSTOPped just before the broker's kill and one of its
-  ports set down (admin_state_up false); the port_update cast waits in the
-  agent's queue, unacknowledged, and once the agent runs again and has
-  reconnected, the port goes DOWN within QUEUED_LIMIT.  With classic
-  queues (no rabbit_quorum_queue) the queue and the cast die with the node:
-  the port went DOWN only 41 s after the resume, when a call of the agent
-  had timed out and it resynced; this check is what fails then.
+* an update made while an agent is stopped and a broker dies is applied:
+  the first agent is SIGSTOPped just before the broker's kill and one of
+  its ports set down (admin_state_up false); once the agent runs again,
+  the port goes DOWN within QUEUED_LIMIT (or QUEUED_LIMIT after its RPC
+  call timeout, when a call of the agent was taken by the killed server
+  and is never answered).  What this does not show (measured 2026-12-02,
+  with classic queues instead of quorum queues): that a message survives
+  the death of the node its queue lives on.  The run with classic queues
+  passed too (port DOWN 2.2 s after the resume): the agents' queues were
+  on the third node, not on the killed first one, which holds connections
+  only; and a stopped agent's socket may already hold the cast.  A check
+  of that would kill the node of the agent's queue (its leader) with the
+  agent down, and look for the cast's arrival after its restart.
 
 The figures (requests, errors, the slowest request, the time from the
 broker's kill to every port ACTIVE) go to $NAAS_FAULT_RESULTS as the rest of
@@ -45,6 +50,7 @@ import uuid
 import fixtures
 import testtools.content
 
+from naas import rpc
 from naas.host import vif as host_vif
 from tests.fault import base
 from tools.harness import fullstack
@@ -59,10 +65,8 @@ LOAD_BEFORE = 4.0    # seconds of load before the server's kill
 BETWEEN_KILLS = 3.0
 LOAD_AFTER = 6.0     # seconds of load after the broker's kill
 ACTIVE_LIMIT = 90.0  # broker killed -> every acknowledged port ACTIVE
-#: Agent resumed -> the port_update queued for it applied.  Below the
-#: agent's RPC call timeout (naas.rpc.CALL_TIMEOUT, 30 s): with the cast
-#: lost, the port goes DOWN only when a call of the agent has timed out and
-#: it resyncs (41 s with classic queues, 4 to 8 s with quorum queues).
+#: Agent resumed -> the port_update queued for it applied (1.1-10.9 s in
+#: the runs of 2026-12-02).
 QUEUED_LIMIT = 20.0
 #: Neutron's default: an agent whose heartbeats pause while it reconnects
 #: stays alive, so ports created meanwhile are bound to its host.
@@ -164,9 +168,9 @@ class TestMultiServer(base.FaultTestCase):
             out += ['--- agent %s:' % agent.host.name, agent.log_tail(40)]
         return '\n'.join(out)
 
-    def _agent_log_count(self, text):
+    def _agent_log_count(self, text, agents=None):
         count = 0
-        for agent in self.agents:
+        for agent in self.agents if agents is None else agents:
             with open(agent.log_file, errors='replace') as log:
                 count += log.read().count(text)
         return count
@@ -274,14 +278,24 @@ class TestMultiServer(base.FaultTestCase):
             pending = sorted(set(plugged) - set(active_at))
             raise AssertionError('%s: %d of %d not ACTIVE: %s'
                                  % (e, len(pending), len(plugged), pending[:10]))
+        # A call of the first agent that the killed server had taken is
+        # never answered: the agent's loop waits out the call's timeout
+        # before it applies anything, the queued cast included (seen once
+        # in 7 runs); then the limit is QUEUED_LIMIT after that timeout.
         try:
-            servers.wait_for(lambda: went_down, max(0.0, resumed + QUEUED_LIMIT - time.monotonic()),
-                             0.2, 'port %s DOWN' % queued_for)
+            servers.wait_for(lambda: went_down, max(
+                0.0, resumed + QUEUED_LIMIT + rpc.CALL_TIMEOUT - time.monotonic()),
+                0.2, 'port %s DOWN' % queued_for)
         except TimeoutError as e:
             raise AssertionError('%s after the agent resumed: the port_update cast queued for '
                                  'it was lost with the broker' % e)
         finally:
             stop_watching.set()
+        lost_call = self._agent_log_count('poll failed', self.agents[:1])
+        if went_down['at'] - resumed > QUEUED_LIMIT and not lost_call:
+            raise AssertionError('port %s DOWN %.1f s after the agent resumed (> %s s), and no '
+                                 'call of the agent was lost' % (
+                                     queued_for, went_down['at'] - resumed, QUEUED_LIMIT))
         to_active = sorted(active_at[port_id] - plugged_at
                            for port_id, (_, plugged_at) in plugged.items())
         after_kill = [active_at[port_id] for port_id, (_, plugged_at) in plugged.items()
