@@ -25,7 +25,6 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 
 import fixtures
@@ -188,34 +187,35 @@ class RabbitCluster(fixtures.Fixture):
         self.addCleanup(self._kill_epmd)
         self.addCleanup(self.stop_all)
         # The first node alone (it starts the cluster's epmd), then the
-        # others at once; each joins the first.
+        # others at once; they join the first one at a time (two nodes
+        # joining together failed once: start_app's mnesia badmatch).
         first = self.nodes[0]
         first.launch()
         first.wait_ready(self.start_timeout)
         others = self.nodes[1:]
         for node in others:
             node.launch()
-        errors = []
-
-        def join(node):
-            try:
-                node.wait_ready(self.start_timeout)
-                node.rabbitmqctl('stop_app')
-                node.rabbitmqctl('join_cluster', first.nodename)
-                node.rabbitmqctl('start_app')
-            except Exception as e:
-                errors.append(e)
-        threads = [threading.Thread(target=join, args=(node,)) for node in others]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        for node in others:
+            node.wait_ready(self.start_timeout)
+        for node in others:
+            self._join(node, first)
         members = self.running_nodes()
         if sorted(members) != sorted(node.nodename for node in self.nodes):
             raise RuntimeError('cluster has %s running, not all of %s'
                                % (members, [node.nodename for node in self.nodes]))
+
+    def _join(self, node, first):
+        """``node`` joins ``first``'s cluster; once more from a reset
+        node if its app does not start."""
+        node.rabbitmqctl('stop_app')
+        node.rabbitmqctl('join_cluster', first.nodename)
+        try:
+            node.rabbitmqctl('start_app')
+        except RuntimeError:
+            node.rabbitmqctl('stop_app', check=False)
+            node.rabbitmqctl('reset')
+            node.rabbitmqctl('join_cluster', first.nodename)
+            node.rabbitmqctl('start_app')
 
     # -- control
 
