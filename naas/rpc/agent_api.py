@@ -116,6 +116,8 @@ class AgentEndpoint:
         self.agent = agent
 
     def port_update(self, context, port):
+        # When the cast arrived, apart from when the agent's loop applies it.
+        LOG.debug('port_update cast received for port %s', port['id'])
         self.agent.on_port_update(port)
 
     def port_delete(self, context, port_id):
