@@ -168,9 +168,9 @@ class TestMultiServer(base.FaultTestCase):
             out += ['--- agent %s:' % agent.host.name, agent.log_tail(40)]
         return '\n'.join(out)
 
-    def _agent_log_count(self, text, agents=None):
+    def _agent_log_count(self, text):
         count = 0
-        for agent in self.agents if agents is None else agents:
+        for agent in self.agents:
             with open(agent.log_file, errors='replace') as log:
                 count += log.read().count(text)
         return count
@@ -238,14 +238,14 @@ class TestMultiServer(base.FaultTestCase):
     def _queue_node(self, queue):
         """The index in the cluster of the node that holds ``queue`` (a
         quorum queue's leader, a classic queue's process)."""
-        listing = self.cluster.nodes[0].rabbitmqctl('list_queues', 'name', 'leader', 'pid')
-        for line in listing.stdout.decode('utf-8', 'replace').splitlines():
+        listing = self.cluster.nodes[0].rabbitmqctl(
+            'list_queues', 'name', 'leader', 'pid').stdout.decode('utf-8', 'replace')
+        for line in listing.splitlines():
             if line.split('\t', 1)[0] == queue:
                 for index, node in enumerate(self.cluster.nodes):
                     if node.nodename in line:
                         return index
-        raise AssertionError('queue %s on no node of the cluster:\n%s'
-                             % (queue, listing.stdout.decode('utf-8', 'replace')))
+        raise AssertionError('queue %s on no node of the cluster:\n%s' % (queue, listing))
 
     def test_server_and_broker_killed_under_load(self):
         self.network, self.subnet = self.make_network(self.balancer.url, '10.92.0.0/22')
