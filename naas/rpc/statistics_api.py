@@ -254,17 +254,20 @@ class StatisticsEndpoint:
                           packed=None, groups=None):
         # (The collector paused while the batch's objects live: they go
         # with the batch, and its collections would only look at them.)
-        with memory.paused_gc():
-            try:
-                if groups is not None:          # 1.4
-                    groups = checked_groups(unpack(groups))
-                else:
-                    if packed is not None:      # 1.3
-                        samples = unpack(packed)
-                    elif samples is None:       # an agent of 1.0 or 1.1
-                        samples = [compact(port) for port in ports or ()]
-                    groups = grouped(samples)
-            except ValueError as e:
-                LOG.warning('statistics of %s ignored: %s', host, e)
-                return 0
-            return self.handler.report_statistics(host, collected_at, groups)
+        return memory.without_gc(self._report, host, collected_at, ports, samples, packed,
+                                 groups)
+
+    def _report(self, host, collected_at, ports, samples, packed, groups):
+        try:
+            if groups is not None:          # 1.4
+                groups = checked_groups(unpack(groups))
+            else:
+                if packed is not None:      # 1.3
+                    samples = unpack(packed)
+                elif samples is None:       # an agent of 1.0 or 1.1
+                    samples = [compact(port) for port in ports or ()]
+                groups = grouped(samples)
+        except ValueError as e:
+            LOG.warning('statistics of %s ignored: %s', host, e)
+            return 0
+        return self.handler.report_statistics(host, collected_at, groups)

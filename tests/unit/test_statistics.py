@@ -654,6 +654,25 @@ class TestColumns(testtools.TestCase):
                 changed += 1
         self.assertGreater(min(steady, changed), 50)
 
+    def test_a_batch_is_steady_when_each_group_is(self):
+        import random
+        rng = random.Random(20261203)
+        outcomes = set()
+        for case in range(200):
+            at = T0 + case
+            rows, groups = [], []
+            for network in range(rng.randint(1, 4)):
+                port_ids = ['port-%d-%03d' % (network, i)
+                            for i in rng.sample(range(100), rng.randint(1, 8))]
+                rows.append(samples.from_entries(self.random_entries(rng, port_ids, at)))
+                groups.append(self.next_group(rng, samples.entries(rows[-1]), 'n%d' % network))
+            collected_at = at + rng.choice([10.0] * 6 + [0.0, -1.0])
+            each = all(samples.steady(row, group, collected_at)
+                       for row, group in zip(rows, groups))
+            self.assertEqual(each, samples.all_steady(rows, groups, collected_at))
+            outcomes.add(each)
+        self.assertEqual({True, False}, outcomes)
+
     def test_entries_and_columns_round_trip(self):
         import random
         rng = random.Random(7)
@@ -1020,6 +1039,26 @@ class TestNetworkStatistics(StatisticsTestCase):
             'GET', '/port-statistics', None, 200)['port_statistics']}
         self.assertEqual({vm['id']: 'compute:nova', dhcp['id']: 'network:dhcp',
                           unreported['id']: ''}, device_owners)
+
+    def test_entries_of_ports_gone_or_moved_left_out(self):
+        """A deleted port's entry stays in its row until the row's next
+        merge, and a moved port's in its old host's row until the new host
+        reports it: the sums count a port once, on the host it is counted
+        on, and never a deleted one."""
+        gone, moved, stays = self.port(), self.port(), self.port()
+        self.report('h1', T0, sample(gone['id'], rx_bytes=1000),
+                    sample(moved['id'], rx_bytes=200), sample(stays['id'], rx_bytes=30))
+        self.call('DELETE', '/ports/' + gone['id'], None, 204, roles='admin')
+        self.call('PUT', '/ports/' + moved['id'], {'port': {'binding:host_id': 'h2'}}, 200,
+                  roles='admin')
+        self.assertIn(gone['id'], self.entries('h1'))
+
+        def network_rx_bytes():
+            return self.call('GET', '/network-statistics/' + self.network['id'], None,
+                             200)['network_statistic']['rx_bytes']
+        self.assertEqual(230, network_rx_bytes())
+        self.report('h2', T0 + 10, sample(moved['id'], rx_bytes=4))
+        self.assertEqual(234, network_rx_bytes())
 
     def test_network_without_ports(self):
         empty = self.call('POST', '/networks', {'network': {}}, 201)['network']

@@ -307,20 +307,25 @@ def ingest(conn, host, collected_at, groups):
     ``grouped`` makes and ``checked_groups`` checks), one per network
     (None: agents older than RPC 1.1 name none).  Returns how many ports'
     samples were stored (the others were ignored)."""
-    with memory.paused_gc():
-        # (In a function of its own: its rows are freed before the
-        # collector is back, which then finds nothing new to look at.)
-        return _ingest(conn, host, float(collected_at), groups)
+    return memory.without_gc(_ingest, conn, host, float(collected_at), groups)
 
 
 def _ingest(conn, host, collected_at, groups):
     # 1. The host's rows of the networks the agent names, locked.  A steady
     # group (the usual interval: samples.steady) is stored a column at a
-    # time; the others go port by port.
+    # time, a batch of them all checked at once; the others go port by
+    # port.
     named = {group[0] for group in groups}
     named.discard(None)
     rows = _lock_rows(conn, host, named, create=False) if named else {}
     written, rest, stored = {}, [], 0
+    old = [rows.get(group[0]) for group in groups]
+    if (old and None not in old and len(named) == len(groups)
+            and samples.all_steady(old, groups, collected_at)):
+        for row, group in zip(old, groups):
+            written[host, group[0]] = samples.advanced(row, group, collected_at)
+        _write(conn, written)
+        return sum(len(group[1]) for group in groups)
     for group in groups:
         row = rows.get(group[0])
         if row is not None and samples.steady(row, group, collected_at):
@@ -692,30 +697,49 @@ def network_sums(conn, network_ids):
             port_rows = cursor.fetchall()
             cursor.execute(_network_rows_sql(dialect, len(chunk)), tuple(chunk))
             texts = cursor.fetchall()
-            by_network = {network_id: [] for network_id in chunk}
-            for row in port_rows:
-                by_network[row[0]].append(row)
-            with memory.paused_gc():
-                stored_rows = {network_id: {} for network_id in chunk}
-                for host, network_id, text in texts:
-                    stored_rows[network_id][host] = loads(text)
-                empty = {}
-                for network_id, rows in by_network.items():
-                    counted = [row for row in rows if row[2] is not None]
-                    hosts = stored_rows[network_id]
-                    entries = [entry for entry in (hosts.get(row[2], empty).get(row[1])
-                                                   for row in counted) if entry is not None]
-                    totals = [0] * len(COUNTERS)
-                    for part in (_columns_sum(counted, 3),
-                                 _columns_sum([entry[RAW] for entry in entries])):
-                        if part:
-                            totals = [a + b for a, b in zip(totals, part)]
-                    out[network_id] = [
-                        len(rows), max([entry[COLLECTED_AT] for entry in entries], default=None),
-                        totals, _columns_sum([entry[RATE] for entry in entries]) or
-                        [0.0] * len(RATES)]
+            out.update(memory.without_gc(_network_sums, chunk, port_rows, texts))
     finally:
         cursor.close()
+    return out
+
+
+def _network_sums(network_ids, port_rows, texts):
+    """network_sums of ``network_ids`` from their ports (with offsets) and
+    samples rows: the offsets summed by column, and each samples row's
+    columns summed whole when every port of it is counted on its host (the
+    usual case; the entries of ports gone or counted elsewhere are left
+    out otherwise)."""
+    by_network = {network_id: [] for network_id in network_ids}
+    counted_on = {}
+    for row in port_rows:
+        by_network[row[0]].append(row)
+        if row[2] is not None:
+            counted_on[row[1]] = row[2]
+    sampled = {network_id: [] for network_id in network_ids}
+    for host, network_id, text in texts:
+        row = samples.parse(text)
+        if not row:
+            continue
+        times, raw, rate = row[samples.TIMES], row[samples.RAW], row[samples.RATE]
+        keep = [i for i, port_id in enumerate(row[samples.IDS])
+                if counted_on.get(port_id) == host]
+        if len(keep) < len(times):
+            times = [times[i] for i in keep]
+            raw = [[column[i] for i in keep] for column in raw]
+            rate = [[column[i] for i in keep] for column in rate]
+        if times:
+            sampled[network_id].append((times, raw, rate))
+    out = {}
+    for network_id, rows in by_network.items():
+        stored_rows = sampled[network_id]
+        totals = _columns_sum([row for row in rows if row[2] is not None], 3) or [0] * len(
+            COUNTERS)
+        rates = [0.0] * len(RATES)
+        for _, raw, rate in stored_rows:
+            totals = list(map(operator.add, totals, map(sum, raw)))
+            rates = list(map(operator.add, rates, map(sum, rate)))
+        out[network_id] = [len(rows), max([max(times) for times, _, _ in stored_rows],
+                                          default=None), totals, rates]
     return out
 
 
@@ -749,17 +773,20 @@ def metric_rows(conn):
         texts = cursor.fetchall()
     finally:
         cursor.close()
+    return memory.without_gc(_metric_rows, port_rows, texts)
+
+
+def _metric_rows(port_rows, texts):
     out = []
     empty = {}
     unknown = (None,) * (1 + len(COUNTERS))
     add = operator.add
-    with memory.paused_gc():
-        stored_rows = {(host, network_id): loads(text) for host, network_id, text in texts}
-        for row in port_rows:
-            host = row[5]
-            entry = host and stored_rows.get((host, row[1]), empty).get(row[0])
-            if entry:
-                out.append((*row[:5], entry[COLLECTED_AT], *map(add, entry[RAW], row[6:])))
-            else:
-                out.append((*row[:5], *unknown))
+    stored_rows = {(host, network_id): loads(text) for host, network_id, text in texts}
+    for row in port_rows:
+        host = row[5]
+        entry = host and stored_rows.get((host, row[1]), empty).get(row[0])
+        if entry:
+            out.append((*row[:5], entry[COLLECTED_AT], *map(add, entry[RAW], row[6:])))
+        else:
+            out.append((*row[:5], *unknown))
     return out

@@ -73,6 +73,22 @@ def steady(row, group, collected_at):
             and all(map(at_least, chain(group[G_ADDRESS_RAW]), chain(row[ADDRESS_RAW]))))
 
 
+def all_steady(rows, groups, collected_at):
+    """``steady`` of every (row, group) pair at once (an agent's whole
+    batch, the usual interval: a few calls a batch instead of a few a
+    group)."""
+    at_least, chain = operator.ge, itertools.chain.from_iterable
+    if ([row[IDS] for row in rows] != [group[G_IDS] for group in groups]
+            or [row[VIFS] for row in rows] != [group[G_VIFS] for group in groups]
+            or [row[IPS] for row in rows] != [group[G_IPS] for group in groups]
+            or max(map(max, [row[TIMES] for row in rows])) >= collected_at):
+        return False
+    return (all(map(at_least, chain(chain([group[G_RAW] for group in groups])),
+                    chain(chain([row[RAW] for row in rows]))))
+            and all(map(at_least, chain(chain([group[G_ADDRESS_RAW] for group in groups])),
+                        chain(chain([row[ADDRESS_RAW] for row in rows])))))
+
+
 def advanced(row, group, collected_at):
     """The row after a ``steady`` group: its samples, rates over each
     port's last interval."""

@@ -1,0 +1,41 @@
+"""naas.common.memory: the collector paused across threads."""
+import gc
+import threading
+
+import testtools
+
+from naas.common import memory
+
+
+class TestPausedGC(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(gc.enable)
+        gc.enable()
+
+    def test_back_when_the_last_block_of_any_thread_ends(self):
+        inside, leave = threading.Event(), threading.Event()
+
+        def other():
+            with memory.paused_gc():
+                inside.set()
+                leave.wait(10)
+        thread = threading.Thread(target=other)
+        with memory.paused_gc():
+            thread.start()
+            self.assertTrue(inside.wait(10))
+        # This thread's block is over, the other's is not.
+        self.assertFalse(gc.isenabled())
+        leave.set()
+        thread.join(10)
+        self.assertTrue(gc.isenabled())
+
+    def test_stays_off_if_it_was(self):
+        gc.disable()
+        self.assertEqual(3, memory.without_gc(lambda a, b: a + b, 1, b=2))
+        self.assertFalse(gc.isenabled())
+
+    def test_back_after_an_error(self):
+        self.assertRaises(ZeroDivisionError, memory.without_gc, lambda: 1 / 0)
+        self.assertTrue(gc.isenabled())
