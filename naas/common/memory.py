@@ -2,11 +2,17 @@
 import contextlib
 import gc
 import threading
+import time
+
+#: Seconds the collector stays paused, at most, while blocks of several
+#: threads overlap without a break (a server that never catches up with
+#: its casts would otherwise never collect the cycles its other work makes).
+MAX_PAUSE = 2.0
 
 _lock = threading.Lock()
-#: Blocks under paused_gc, in any thread, and whether the collector was
-#: enabled when the first began.
-_paused = {'depth': 0, 'enabled': False}
+#: Blocks under paused_gc, in any thread; whether the collector is to be
+#: enabled when the last ends, and since when it is paused.
+_paused = {'depth': 0, 'enabled': False, 'since': 0.0}
 
 
 @contextlib.contextmanager
@@ -17,8 +23,9 @@ def paused_gc():
     collections they set off, each looking through all of them, had cost
     more than the parsing itself (orjson.loads of an interval's samples
     rows: 190 ms instead of 60).  The collector is back when the last
-    block, of any thread, ends: a collection set off when one thread's
-    batch is done would look through the batches other threads hold.
+    block, of any thread, ends (a collection set off when one thread's
+    batch is done would look through the batches other threads hold), or
+    when a block ends after MAX_PAUSE seconds of blocks without a break.
 
     What the block made and still holds when it ends is looked through by
     the collections that follow (and again by the older generations'
@@ -27,6 +34,7 @@ def paused_gc():
     with _lock:
         if not _paused['depth']:
             _paused['enabled'] = gc.isenabled()
+            _paused['since'] = time.monotonic()
             gc.disable()
         _paused['depth'] += 1
     try:
@@ -34,7 +42,10 @@ def paused_gc():
     finally:
         with _lock:
             _paused['depth'] -= 1
-            if not _paused['depth'] and _paused['enabled']:
+            if _paused['enabled'] and (
+                    not _paused['depth']
+                    or time.monotonic() - _paused['since'] > MAX_PAUSE):
+                _paused['enabled'] = False
                 gc.enable()
 
 

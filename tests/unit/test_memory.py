@@ -2,6 +2,7 @@
 import gc
 import threading
 
+import fixtures
 import testtools
 
 from naas.common import memory
@@ -29,6 +30,26 @@ class TestPausedGC(testtools.TestCase):
         self.assertFalse(gc.isenabled())
         leave.set()
         thread.join(10)
+        self.assertTrue(gc.isenabled())
+
+    def test_back_after_max_pause_while_blocks_overlap(self):
+        self.useFixture(fixtures.MonkeyPatch('naas.common.memory.MAX_PAUSE', 0.0))
+        inside, leave = threading.Event(), threading.Event()
+
+        def other():
+            with memory.paused_gc():
+                inside.set()
+                leave.wait(10)
+        thread = threading.Thread(target=other)
+        with memory.paused_gc():
+            thread.start()
+            self.assertTrue(inside.wait(10))
+        self.assertTrue(gc.isenabled())
+        leave.set()
+        thread.join(10)
+        self.assertTrue(gc.isenabled())
+        with memory.paused_gc():
+            self.assertFalse(gc.isenabled())
         self.assertTrue(gc.isenabled())
 
     def test_stays_off_if_it_was(self):
