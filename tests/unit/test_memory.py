@@ -15,7 +15,9 @@ class TestPausedGC(testtools.TestCase):
         self.addCleanup(gc.enable)
         gc.enable()
 
-    def test_back_when_the_last_block_of_any_thread_ends(self):
+    def other_thread_in_a_block(self):
+        """Another thread inside a paused block: (its event to leave, the
+        thread), once it is in."""
         inside, leave = threading.Event(), threading.Event()
 
         def other():
@@ -23,9 +25,15 @@ class TestPausedGC(testtools.TestCase):
                 inside.set()
                 leave.wait(10)
         thread = threading.Thread(target=other)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        self.addCleanup(leave.set)
+        self.assertTrue(inside.wait(10))
+        return leave, thread
+
+    def test_back_when_the_last_block_of_any_thread_ends(self):
         with memory.paused_gc():
-            thread.start()
-            self.assertTrue(inside.wait(10))
+            leave, thread = self.other_thread_in_a_block()
         # This thread's block is over, the other's is not.
         self.assertFalse(gc.isenabled())
         leave.set()
@@ -34,16 +42,8 @@ class TestPausedGC(testtools.TestCase):
 
     def test_back_after_max_pause_while_blocks_overlap(self):
         self.useFixture(fixtures.MonkeyPatch('naas.common.memory.MAX_PAUSE', 0.0))
-        inside, leave = threading.Event(), threading.Event()
-
-        def other():
-            with memory.paused_gc():
-                inside.set()
-                leave.wait(10)
-        thread = threading.Thread(target=other)
         with memory.paused_gc():
-            thread.start()
-            self.assertTrue(inside.wait(10))
+            leave, thread = self.other_thread_in_a_block()
         self.assertTrue(gc.isenabled())
         leave.set()
         thread.join(10)
