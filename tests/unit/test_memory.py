@@ -16,8 +16,8 @@ class TestPausedGC(testtools.TestCase):
         gc.enable()
 
     def other_thread_in_a_block(self):
-        """Another thread inside a paused block: (its event to leave, the
-        thread), once it is in."""
+        """Another thread inside a paused block, once it is in: returns
+        what ends its block (and waits for the thread)."""
         inside, leave = threading.Event(), threading.Event()
 
         def other():
@@ -29,24 +29,26 @@ class TestPausedGC(testtools.TestCase):
         self.addCleanup(thread.join, 10)
         self.addCleanup(leave.set)
         self.assertTrue(inside.wait(10))
-        return leave, thread
+
+        def end():
+            leave.set()
+            thread.join(10)
+        return end
 
     def test_back_when_the_last_block_of_any_thread_ends(self):
         with memory.paused_gc():
-            leave, thread = self.other_thread_in_a_block()
+            end_other = self.other_thread_in_a_block()
         # This thread's block is over, the other's is not.
         self.assertFalse(gc.isenabled())
-        leave.set()
-        thread.join(10)
+        end_other()
         self.assertTrue(gc.isenabled())
 
     def test_back_after_max_pause_while_blocks_overlap(self):
         self.useFixture(fixtures.MonkeyPatch('naas.common.memory.MAX_PAUSE', 0.0))
         with memory.paused_gc():
-            leave, thread = self.other_thread_in_a_block()
+            end_other = self.other_thread_in_a_block()
         self.assertTrue(gc.isenabled())
-        leave.set()
-        thread.join(10)
+        end_other()
         self.assertTrue(gc.isenabled())
         with memory.paused_gc():
             self.assertFalse(gc.isenabled())

@@ -63,20 +63,16 @@ def dumps(row):
 def steady(row, group, collected_at):
     """Whether ``group`` (the same network's, from the row's host) names
     the row's ports with their VIFs and addresses, every counter at least
-    the stored one, every stored sample older than ``collected_at``.  (The
-    counters are compared all columns in one pass: the same ports and
-    addresses make columns of the same lengths.)"""
-    at_least, chain = operator.ge, itertools.chain.from_iterable
-    return (row[IDS] == group[G_IDS] and row[VIFS] == group[G_VIFS]
-            and row[IPS] == group[G_IPS] and max(row[TIMES]) < collected_at
-            and all(map(at_least, chain(group[G_RAW]), chain(row[RAW])))
-            and all(map(at_least, chain(group[G_ADDRESS_RAW]), chain(row[ADDRESS_RAW]))))
+    the stored one, every stored sample older than ``collected_at``."""
+    return all_steady([row], [group], collected_at)
 
 
 def all_steady(rows, groups, collected_at):
     """``steady`` of every (row, group) pair at once (an agent's whole
     batch, the usual interval: a few calls a batch instead of a few a
-    group)."""
+    group).  (The counters are compared all columns of all pairs in one
+    pass: the same ports and addresses make columns of the same
+    lengths.)"""
     at_least, chain = operator.ge, itertools.chain.from_iterable
     if ([row[IDS] for row in rows] != [group[G_IDS] for group in groups]
             or [row[VIFS] for row in rows] != [group[G_VIFS] for group in groups]
