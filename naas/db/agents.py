@@ -125,10 +125,19 @@ def bound(conn, key_column, agent_column, keys):
     """Rows (key, agent_id, host) of a bindings table (routers or networks
     to agents: ``key_column`` and ``agent_column`` are its columns) for
     ``keys``, by host."""
+    keys = list(keys)
     if not keys:
         return []
-    return conn.execute(
-        sa.select(key_column.label('key'), agents.c.id.label('agent_id'), agents.c.host)
-        .join(agents, agents.c.id == agent_column)
-        .where(key_column.in_(list(keys)))
-        .order_by(agents.c.host)).all()
+    if len(keys) == 1:   # a port's network: no IN list to expand at each execution
+        return conn.execute(_BOUND_TO_ONE(key_column, agent_column), {'key': keys[0]}).all()
+    return conn.execute(_bound(key_column, agent_column).where(key_column.in_(keys))).all()
+
+
+def _bound(key_column, agent_column):
+    return (sa.select(key_column.label('key'), agents.c.id.label('agent_id'), agents.c.host)
+            .join(agents, agents.c.id == agent_column)
+            .order_by(agents.c.host))
+
+
+_BOUND_TO_ONE = common.prebuilt(lambda key_column, agent_column: _bound(
+    key_column, agent_column).where(key_column == sa.bindparam('key')))

@@ -202,7 +202,10 @@ _INSERT = common.prebuilt(lambda: ports.insert())
 def insert_ips(conn, port_id, ips):
     """Record allocations; the caller rewrites the port's fixed_ips column."""
     if ips:
-        conn.execute(ip_allocations.insert(), [dict(r, port_id=port_id) for r in ips])
+        conn.execute(_INSERT_IPS(), [dict(r, port_id=port_id) for r in ips])
+
+
+_INSERT_IPS = common.prebuilt(lambda: ip_allocations.insert())
 
 
 def fixed_ips_json(ips):

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from naas.common import exceptions
 from naas.conf import CONF
+from naas.db import common
 from naas.db import models
 
 quotas = models.quotas
@@ -34,11 +35,14 @@ def defaults(counted):
 
 def limits(conn, counted, project_id):
     out = defaults(counted)
-    for row in conn.execute(sa.select(quotas.c.resource, quotas.c.hard_limit)
-                            .where(quotas.c.project_id == project_id)):
+    for row in conn.execute(_LIMITS(), {'project_id': project_id}):
         if row.resource in out:
             out[row.resource] = row.hard_limit
     return out
+
+
+_LIMITS = common.prebuilt(lambda: sa.select(quotas.c.resource, quotas.c.hard_limit)
+                          .where(quotas.c.project_id == sa.bindparam('project_id')))
 
 
 def projects_with_quotas(conn):

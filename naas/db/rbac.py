@@ -95,7 +95,7 @@ def granted(id_column, actions):
     project one of ``actions`` on the object ``id_column`` (EXISTS)."""
     return sa.exists().where(entries.c.object_id == id_column,
                              entries.c.target_tenant.in_([WILDCARD, common.CTX_PROJECT]),
-                             entries.c.action.in_(list(actions)))
+                             entries.c.action.in_([sa.literal(a) for a in actions]))
 
 
 def granted_to_project(conn, object_ids, action, project_id):

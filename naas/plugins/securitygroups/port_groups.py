@@ -129,6 +129,9 @@ def _checked(context, group_ids):
     return wanted
 
 
+_INSERT_BINDINGS = common.prebuilt(lambda: bindings.insert())
+
+
 class PortGroups(core.ResourceExtender):
     """The security group plugin's part of ports (see the module docstring)."""
 
@@ -162,7 +165,7 @@ class PortGroups(core.ResourceExtender):
             return
         wanted = body['security_groups']
         if wanted:
-            context.connection.execute(bindings.insert(), [
+            context.connection.execute(_INSERT_BINDINGS(), [
                 {'port_id': result['id'], 'security_group_id': g} for g in wanted])
             if result['fixed_ips']:
                 self.plugin.notifier.members_changed(context, wanted)
