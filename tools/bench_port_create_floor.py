@@ -140,9 +140,8 @@ def serial_creates(url, creates):
     """Seconds of ``creates`` port creates, one at a time, on a new network
     (deleted at the end with its ports)."""
     client = Client(url, headers=HEADERS)
-    status, net = client.request('POST', '/v2.0/networks',
-                                 {'network': {'name': 'naas-bench-floor',
-                                                  'project_id': PROJECT}}, expect=201)
+    status, net = client.request('POST', '/v2.0/networks', {'network': {
+        'name': 'naas-bench-floor', 'project_id': PROJECT}}, expect=201)
     net_id = net['network']['id']
     ports = []
     try:
