@@ -92,7 +92,9 @@ class ObjectTypes:
 
 def granted(id_column, actions):
     """WHERE clause: an entry gives the context (CTX_PROJECT) or every
-    project one of ``actions`` on the object ``id_column`` (EXISTS)."""
+    project one of ``actions`` on the object ``id_column`` (EXISTS).  The
+    actions are bound one by one: a list of plain values would be an
+    expanding IN, whose SQL is rendered again at every execution."""
     return sa.exists().where(entries.c.object_id == id_column,
                              entries.c.target_tenant.in_([WILDCARD, common.CTX_PROJECT]),
                              entries.c.action.in_([sa.literal(a) for a in actions]))
