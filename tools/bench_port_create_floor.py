@@ -43,6 +43,7 @@ from sqlalchemy import event  # noqa: E402
 
 from tools.bench_api import PEER_MARIADB  # noqa: E402
 from tools.bench_api import started_pair  # noqa: E402
+from tools.harness import inprocess  # noqa: E402
 from tools.harness.client import Client  # noqa: E402
 from tools.harness.log import log  # noqa: E402
 
@@ -60,21 +61,11 @@ def _mariadb(database=None):
 def captured_create(database):
     """(statements with their parameters, the created port) of one port
     create by naas's code, in this process, on ``database``."""
-    from naas.conf import CONF
     from naas.db import api as db_api
-    from naas.db import migration
-    from naas.plugins import manager as plugin_manager
 
-    CONF([], project='naas', default_config_files=[])
-    CONF.set_override('service_plugins', SERVICE_PLUGINS)
-    CONF.set_override('quota_port', -1, group='quotas')
-    engine = db_api.create_engine(
-        'mysql+mysqldb://%(user)s:%(password)s@%(host)s:%(port)d/' % PEER_MARIADB + database)
-    db_api.set_engine(engine)
-    migration.upgrade('head', engine)
-    plugin_manager.reset()
-    from naas.api import wsgi
-    app = wsgi.load_app()
+    app, engine = inprocess.load_app(
+        'mysql+mysqldb://%(user)s:%(password)s@%(host)s:%(port)d/' % PEER_MARIADB + database,
+        SERVICE_PLUGINS, **{'quotas.quota_port': -1})
 
     def call(method, path, body):
         req = webob.Request.blank(path, method=method, headers=HEADERS,
@@ -102,8 +93,7 @@ def captured_create(database):
 def bare_replay(database, sent, port, creates):
     """Seconds of each replay of ``sent`` (a new port id, MAC and address
     each time) with MySQLdb, in one transaction, committed."""
-    old = {port['id']: None, port['mac_address']: None,
-           port['fixed_ips'][0]['ip_address']: None}
+    old = (port['id'], port['mac_address'], port['fixed_ips'][0]['ip_address'])
     conn = _mariadb(database)
     cur = conn.cursor()
     cur.execute('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
@@ -190,23 +180,24 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     database = 'naas_floor_%d' % os.getpid()
-    admin = _mariadb()
-    admin.cursor().execute('CREATE DATABASE %s' % database)
-    try:
-        log('capturing one naas port create (in this process, database %s)' % database)
-        sent, port = captured_create(database)
-        with started_pair(2, ','.join(SERVICE_PLUGINS)) as pair:
-            urls = dict(pair)
+    # The peer (and its MariaDB) first: started here if it is not running.
+    with started_pair(2, ','.join(SERVICE_PLUGINS)) as pair:
+        urls = dict(pair)
+        admin = _mariadb()
+        admin.cursor().execute('CREATE DATABASE %s' % database)
+        try:
+            log('capturing one naas port create (in this process, database %s)' % database)
+            sent, port = captured_create(database)
             log('Neutron: %d port creates' % args.creates)
             neutron = ms(serial_creates(urls['neutron'], args.creates))
             log('naas: %d port creates' % args.creates)
             naas = ms(serial_creates(urls['naas'], args.creates))
             http = ms(serial_gets(urls['naas'], '/', args.creates))
-        log('bare: %d replays of the %d statements' % (args.creates, len(sent)))
-        bare = ms(bare_replay(database, sent, port, args.creates))
-    finally:
-        admin.cursor().execute('DROP DATABASE %s' % database)
-        admin.close()
+            log('bare: %d replays of the %d statements' % (args.creates, len(sent)))
+            bare = ms(bare_replay(database, sent, port, args.creates))
+        finally:
+            admin.cursor().execute('DROP DATABASE %s' % database)
+            admin.close()
 
     budget = neutron / args.ratio
     rows = [

@@ -61,13 +61,12 @@ import fixtures  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import webob  # noqa: E402
 
-from naas.conf import CONF  # noqa: E402
 from naas.db import api as db_api  # noqa: E402
-from naas.db import migration  # noqa: E402
 from naas.db import models  # noqa: E402
 from naas.plugins import manager as plugin_manager  # noqa: E402
 from naas.rpc import statistics_api  # noqa: E402
 from oslo_messaging._drivers import common as messaging_common  # noqa: E402
+from tools.harness import inprocess  # noqa: E402
 from tools.harness import servers  # noqa: E402
 
 PROJECT = 'bench-project'
@@ -76,15 +75,7 @@ GOALS_MS = {'ingest': 1000.0, 'network': 20.0, 'scrape': 500.0}
 
 
 def configure(db_url):
-    CONF([], project='naas', default_config_files=[])
-    CONF.set_override('service_plugins', ['statistics'])
-    CONF.set_override('notifications', False, group='statistics')
-    engine = db_api.create_engine(db_url)
-    db_api.set_engine(engine)
-    migration.upgrade('head', engine)
-    plugin_manager.reset()
-    from naas.api import wsgi
-    return wsgi.load_app(), engine
+    return inprocess.load_app(db_url, ['statistics'], **{'statistics.notifications': False})
 
 
 def add_ports(engine, hosts, networks, network_ports):
